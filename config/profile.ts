@@ -1,0 +1,120 @@
+/**
+ * An environment profile: every setting that differs between environments, in one typed object.
+ * Stacks read nothing else; `validateProfile` runs before any construct is created, so a bad
+ * profile fails synth with a message naming the field and the allowed values.
+ */
+export interface Profile {
+  /** Environment name, used in stack ids (`network-<name>`), resource names and tags. Lowercase letters, digits, dashes. */
+  readonly name: string;
+  /** AWS region every stack of this environment deploys to. */
+  readonly region: string;
+  /** Short project name prefixed to resource names. */
+  readonly project: string;
+  /** Extra tags added to the provider's `default_tags` (project, environment and managed-by are always set). */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly network: NetworkProfile;
+  readonly database: DatabaseProfile;
+  readonly proxy: ProxyProfile;
+  readonly cache: CacheProfile;
+  readonly function: FunctionProfile;
+  readonly api: ApiProfile;
+  /** Retention in days of every log group of this environment (CloudWatch's allowed values). */
+  readonly logRetentionDays: number;
+  /** Where Terraform keeps state; absent means a local backend with a relative path. */
+  readonly stateBackend?: S3StateBackend;
+}
+
+export interface NetworkProfile {
+  /** IPv4 CIDR of the VPC; must be a /16 to /20 so each AZ gets three /(n+4) subnets. */
+  readonly vpcCidr: string;
+  /** Number of availability zones, 2 to 4 (`a`, `b`, `c`, `d` of the region). */
+  readonly azCount: number;
+  /** `per-az`: one NAT gateway in each AZ (an AZ outage cuts no other AZ off); `single`: one NAT for all (cheaper, one AZ is a single point of failure). */
+  readonly natGateways: 'per-az' | 'single';
+  /** VPC flow logs (all traffic) to CloudWatch Logs. */
+  readonly flowLogs: boolean;
+}
+
+export interface DatabaseProfile {
+  /** MySQL major version; the parameter group family follows (`mysql8.4`). */
+  readonly engineVersion: MysqlMajorVersion;
+  /** RDS instance class, e.g. `db.t4g.micro`. */
+  readonly instanceClass: string;
+  /** Initial gp3 storage in GiB (20 to 65536). */
+  readonly allocatedStorageGb: number;
+  /** Storage autoscaling ceiling in GiB; 0 disables autoscaling. */
+  readonly maxAllocatedStorageGb: number;
+  readonly multiAz: boolean;
+  readonly deletionProtection: boolean;
+  /** Skip the final snapshot on destroy (dev only: data is lost). */
+  readonly skipFinalSnapshot: boolean;
+  /** Automated backup retention in days (0 to 35; 0 disables backups and is refused here). */
+  readonly backupRetentionDays: number;
+  readonly performanceInsights: boolean;
+  /** Enhanced monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60. */
+  readonly monitoringIntervalSeconds: number;
+  /** Name of the database RDS creates; the function's `DB_NAME`. */
+  readonly databaseName: string;
+  /** Master user name; its password is RDS-managed in Secrets Manager and the proxy logs in with it. */
+  readonly masterUsername: string;
+}
+
+export type MysqlMajorVersion = '8.4' | '8.0';
+export const MYSQL_MAJOR_VERSIONS: readonly MysqlMajorVersion[] = ['8.4', '8.0'];
+
+export interface ProxyProfile {
+  /** Seconds a client waits for a pooled connection before the proxy gives up; must stay below the function timeout. */
+  readonly connectionBorrowTimeoutSeconds: number;
+  /** Share of the database's `max_connections` the proxy may open (1 to 100). */
+  readonly maxConnectionsPercent: number;
+  /** Share of `max_connections` the proxy keeps open while idle (0 to maxConnectionsPercent). */
+  readonly maxIdleConnectionsPercent: number;
+  /** Seconds before the proxy closes an idle client connection (60 to 28800). */
+  readonly idleClientTimeoutSeconds: number;
+  /** Logs SQL statements; never in production (it writes query text to CloudWatch). */
+  readonly debugLogging: boolean;
+}
+
+export interface CacheProfile {
+  /** `false` removes every cache resource, rule, permission and environment variable. */
+  readonly enabled: boolean;
+  /** Memcached engine version; 1.6.12 or later for TLS in transit. */
+  readonly engineVersion: string;
+  /** ElastiCache node type, e.g. `cache.t4g.micro`. */
+  readonly nodeType: string;
+  /** Number of nodes (2 to 40); nodes are spread over the AZs. */
+  readonly numCacheNodes: number;
+  /** Seconds a cached listing stays fresh (the function's `CACHE_TTL_SECONDS`). */
+  readonly ttlSeconds: number;
+}
+
+export interface FunctionProfile {
+  /** Memory in MB (128 to 10240); CPU scales with it. */
+  readonly memoryMb: number;
+  /** Timeout in seconds; below the API's 30 s integration limit and above the proxy borrow timeout. */
+  readonly timeoutSeconds: number;
+  /** Reserved concurrency; caps the connections the function can ask of the proxy. Absent: unreserved. */
+  readonly reservedConcurrency?: number;
+}
+
+export interface ApiProfile {
+  /** Stage throttling: maximum burst of requests. */
+  readonly throttlingBurstLimit: number;
+  /** Stage throttling: steady requests per second. */
+  readonly throttlingRateLimit: number;
+}
+
+export interface S3StateBackend {
+  /** S3 bucket holding the state (must exist, versioning on). */
+  readonly bucket: string;
+  /** Region of the bucket. */
+  readonly region: string;
+  /** Key prefix; each stack's state is `<keyPrefix>/<stack id>.tfstate`. */
+  readonly keyPrefix: string;
+}
+
+/** CloudWatch Logs' allowed retention values. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** API Gateway's hard limit for an integration, which bounds the function timeout. */
+export const API_INTEGRATION_TIMEOUT_LIMIT_SECONDS = 30;

@@ -1,0 +1,109 @@
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, LOG_RETENTION_DAYS, MYSQL_MAJOR_VERSIONS, Profile } from './profile';
+
+/** A profile setting that cannot be deployed. The message names the field and what is allowed. */
+export class ProfileError extends Error {
+  constructor(
+    readonly profile: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`profile "${profile}": ${field} ${detail}`);
+    this.name = 'ProfileError';
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,15}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const DB_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,15}$/;
+const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+const RESERVED_DB_USERS = ['admin', 'root', 'rdsadmin', 'rdsrepladmin', 'mysql.sys', 'mysql.session'];
+
+function parseCidr(cidr: string): { prefix: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  if (octets.some((o) => o > 255)) return undefined;
+  return { prefix: Number(m[5]) };
+}
+
+function versionAtLeast(version: string, min: [number, number, number]): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const v = parts[i] ?? 0;
+    if (v !== min[i]) return v > min[i];
+  }
+  return true;
+}
+
+/** Throws a ProfileError for the first setting that cannot be deployed; returns the profile unchanged otherwise. */
+export function validateProfile(p: Profile): Profile {
+  const fail = (field: string, detail: string): never => {
+    throw new ProfileError(p.name || '(unnamed)', field, detail);
+  };
+  const intIn = (field: string, value: number, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
+  };
+
+  if (!p.name || !NAME.test(p.name)) fail('name', `must be 1-16 lowercase letters, digits or dashes starting with a letter, got "${p.name}"`);
+  if (!p.project || !NAME.test(p.project)) fail('project', `must be 1-16 lowercase letters, digits or dashes starting with a letter, got "${p.project}"`);
+  if (!REGION.test(p.region)) fail('region', `must be an AWS region such as "eu-west-1", got "${p.region}"`);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(p.logRetentionDays)) fail('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${p.logRetentionDays}`);
+
+  const n = p.network;
+  const cidr = parseCidr(n.vpcCidr);
+  if (!cidr || cidr.prefix < 16 || cidr.prefix > 20) fail('network.vpcCidr', `must be an IPv4 CIDR from /16 to /20, got "${n.vpcCidr}"`);
+  intIn('network.azCount', n.azCount, 2, 4);
+  if (n.natGateways !== 'per-az' && n.natGateways !== 'single') fail('network.natGateways', `must be "per-az" or "single", got "${n.natGateways}"`);
+
+  const d = p.database;
+  if (!MYSQL_MAJOR_VERSIONS.includes(d.engineVersion)) fail('database.engineVersion', `must be one of ${MYSQL_MAJOR_VERSIONS.join(', ')}, got "${d.engineVersion}"`);
+  if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(d.instanceClass)) fail('database.instanceClass', `must look like "db.t4g.micro", got "${d.instanceClass}"`);
+  intIn('database.allocatedStorageGb', d.allocatedStorageGb, 20, 65536);
+  if (d.maxAllocatedStorageGb !== 0 && (!Number.isInteger(d.maxAllocatedStorageGb) || d.maxAllocatedStorageGb <= d.allocatedStorageGb || d.maxAllocatedStorageGb > 65536)) {
+    fail('database.maxAllocatedStorageGb', `must be 0 (no autoscaling) or an integer above allocatedStorageGb (${d.allocatedStorageGb}) up to 65536, got ${d.maxAllocatedStorageGb}`);
+  }
+  intIn('database.backupRetentionDays', d.backupRetentionDays, 1, 35);
+  if (!MONITORING_INTERVALS.includes(d.monitoringIntervalSeconds)) fail('database.monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${d.monitoringIntervalSeconds}`);
+  if (!DB_IDENTIFIER.test(d.databaseName)) fail('database.databaseName', `must be 1-16 letters, digits or underscores starting with a letter, got "${d.databaseName}"`);
+  if (!DB_IDENTIFIER.test(d.masterUsername) || RESERVED_DB_USERS.includes(d.masterUsername.toLowerCase())) {
+    fail('database.masterUsername', `must be 1-16 letters, digits or underscores starting with a letter and not one of ${RESERVED_DB_USERS.join(', ')}, got "${d.masterUsername}"`);
+  }
+  if (d.deletionProtection && d.skipFinalSnapshot) fail('database.skipFinalSnapshot', 'must be false when deletionProtection is true (a protected database keeps its final snapshot)');
+
+  const x = p.proxy;
+  intIn('proxy.connectionBorrowTimeoutSeconds', x.connectionBorrowTimeoutSeconds, 1, 3600);
+  intIn('proxy.maxConnectionsPercent', x.maxConnectionsPercent, 1, 100);
+  intIn('proxy.maxIdleConnectionsPercent', x.maxIdleConnectionsPercent, 0, x.maxConnectionsPercent);
+  intIn('proxy.idleClientTimeoutSeconds', x.idleClientTimeoutSeconds, 60, 28800);
+
+  const c = p.cache;
+  if (c.enabled) {
+    if (!/^1\.6\.\d+$/.test(c.engineVersion) || !versionAtLeast(c.engineVersion, [1, 6, 12])) fail('cache.engineVersion', `must be memcached 1.6.12 or later (TLS in transit), e.g. "1.6.22", got "${c.engineVersion}"`);
+    if (!/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(c.nodeType)) fail('cache.nodeType', `must look like "cache.t4g.micro", got "${c.nodeType}"`);
+    if (!Number.isInteger(c.numCacheNodes) || c.numCacheNodes < 2 || c.numCacheNodes > 40) fail('cache.numCacheNodes', `must be an integer from 2 to 40 (nodes are spread across AZs), got ${c.numCacheNodes}`);
+    intIn('cache.ttlSeconds', c.ttlSeconds, 1, 3600);
+  }
+
+  const f = p.function;
+  intIn('function.memoryMb', f.memoryMb, 128, 10240);
+  if (!Number.isInteger(f.timeoutSeconds) || f.timeoutSeconds < 1 || f.timeoutSeconds >= API_INTEGRATION_TIMEOUT_LIMIT_SECONDS) {
+    fail('function.timeoutSeconds', `must be an integer from 1 to ${API_INTEGRATION_TIMEOUT_LIMIT_SECONDS - 1} (below the API's ${API_INTEGRATION_TIMEOUT_LIMIT_SECONDS} s integration limit), got ${f.timeoutSeconds}`);
+  }
+  if (f.timeoutSeconds <= x.connectionBorrowTimeoutSeconds) {
+    fail('function.timeoutSeconds', `must be greater than proxy.connectionBorrowTimeoutSeconds (${x.connectionBorrowTimeoutSeconds}) so a saturated proxy answers before the function times out, got ${f.timeoutSeconds}`);
+  }
+  if (f.reservedConcurrency !== undefined) intIn('function.reservedConcurrency', f.reservedConcurrency, 1, 10000);
+
+  intIn('api.throttlingBurstLimit', p.api.throttlingBurstLimit, 1, 100000);
+  if (!(p.api.throttlingRateLimit > 0 && p.api.throttlingRateLimit <= 100000)) fail('api.throttlingRateLimit', `must be a number above 0 up to 100000, got ${p.api.throttlingRateLimit}`);
+
+  const s = p.stateBackend;
+  if (s) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket)) fail('stateBackend.bucket', `must be an S3 bucket name, got "${s.bucket}"`);
+    if (!REGION.test(s.region)) fail('stateBackend.region', `must be an AWS region such as "eu-west-1", got "${s.region}"`);
+    if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(s.keyPrefix) || s.keyPrefix.startsWith('/') || s.keyPrefix.endsWith('/')) {
+      fail('stateBackend.keyPrefix', `must be a non-empty S3 key prefix without leading or trailing "/", got "${s.keyPrefix}"`);
+    }
+  }
+  return p;
+}

@@ -1,0 +1,187 @@
+import { Construct } from 'constructs';
+import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
+import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
+import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
+
+/** MySQL major versions this module knows the parameter group family of. */
+export const MYSQL_FAMILIES: Readonly<Record<string, string>> = { '8.4': 'mysql8.4', '8.0': 'mysql8.0' };
+
+export interface MysqlDatabaseProps {
+  /** Instance identifier and prefix of related names (e.g. `hits-dev`). Required. */
+  readonly name: string;
+  /** VPC the database's security group belongs to. Required. */
+  readonly vpcId: string;
+  /** Isolated data subnets, at least two AZs (RDS requires it even for single-AZ). Required. */
+  readonly subnetIds: readonly string[];
+  /** MySQL major version: `8.4` or `8.0`; RDS picks the newest minor and upgrades minors in the maintenance window. @default '8.4' */
+  readonly engineVersion?: string;
+  /** Instance class. @default 'db.t4g.micro' */
+  readonly instanceClass?: string;
+  /** Initial gp3 storage in GiB. @default 20 */
+  readonly allocatedStorageGb?: number;
+  /** Storage autoscaling ceiling in GiB; 0 turns autoscaling off. @default 0 */
+  readonly maxAllocatedStorageGb?: number;
+  /** Standby in a second AZ with automatic failover. @default true */
+  readonly multiAz?: boolean;
+  /** Refuse deletion until turned off. @default true */
+  readonly deletionProtection?: boolean;
+  /** Skip the final snapshot on destroy; data is lost. @default false */
+  readonly skipFinalSnapshot?: boolean;
+  /** Automated backup retention in days (1 to 35). @default 7 */
+  readonly backupRetentionDays?: number;
+  /** Performance Insights with CloudWatch Database Insights in `standard` mode (7 days, no charge); unsupported on db.t4g.micro/small. @default true */
+  readonly performanceInsights?: boolean;
+  /** Enhanced monitoring interval in seconds (0 = off, 1, 5, 10, 15, 30, 60); creates the monitoring role. @default 60 */
+  readonly monitoringIntervalSeconds?: number;
+  /** Database RDS creates at launch. @default 'app' */
+  readonly databaseName?: string;
+  /** Master user; its password is generated and rotated by RDS in Secrets Manager, never in code or state. @default 'app_admin' */
+  readonly masterUsername?: string;
+  /** Log types exported to CloudWatch Logs. @default ['error', 'slowquery', 'iam-db-auth-error'] */
+  readonly cloudwatchLogsExports?: readonly string[];
+}
+
+const MODULE = 'MysqlDatabase';
+const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+
+/**
+ * A private, encrypted RDS for MySQL instance whose master password RDS manages in Secrets Manager,
+ * with a parameter group that refuses unencrypted connections, its own security group (no rules:
+ * callers add ingress from their own groups) and per-profile durability settings.
+ */
+export class MysqlDatabase extends Construct {
+  readonly instanceIdentifier: string;
+  readonly instanceArn: string;
+  readonly address: string;
+  readonly port: number;
+  readonly databaseName: string;
+  readonly masterUsername: string;
+  /** ARN of the RDS-managed secret (JSON with `username` and `password`) holding the master credentials. */
+  readonly masterUserSecretArn: string;
+  readonly securityGroupId: string;
+  readonly engineVersion: string;
+
+  constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
+    super(scope, id);
+    const engineVersion = props.engineVersion ?? '8.4';
+    const family = MYSQL_FAMILIES[engineVersion];
+    const monitoring = props.monitoringIntervalSeconds ?? 60;
+    const backupDays = props.backupRetentionDays ?? 7;
+    const storage = props.allocatedStorageGb ?? 20;
+    const maxStorage = props.maxAllocatedStorageGb ?? 0;
+    const databaseName = props.databaseName ?? 'app';
+    const masterUsername = props.masterUsername ?? 'app_admin';
+    requireNonEmpty(MODULE, 'name', props.name);
+    requireNonEmpty(MODULE, 'vpcId', props.vpcId);
+    requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
+    if (!family) throw new PropsError(MODULE, 'engineVersion', `must be one of ${Object.keys(MYSQL_FAMILIES).join(', ')}, got "${engineVersion}"`);
+    requireIntIn(MODULE, 'allocatedStorageGb', storage, 20, 65536);
+    if (maxStorage !== 0 && (!Number.isInteger(maxStorage) || maxStorage <= storage)) {
+      throw new PropsError(MODULE, 'maxAllocatedStorageGb', `must be 0 or an integer above allocatedStorageGb (${storage}), got ${maxStorage}`);
+    }
+    requireIntIn(MODULE, 'backupRetentionDays', backupDays, 1, 35);
+    if (!MONITORING_INTERVALS.includes(monitoring)) throw new PropsError(MODULE, 'monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${monitoring}`);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(databaseName)) throw new PropsError(MODULE, 'databaseName', `must start with a letter and hold letters, digits or underscores, got "${databaseName}"`);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(masterUsername)) throw new PropsError(MODULE, 'masterUsername', `must be 1-16 letters, digits or underscores starting with a letter, got "${masterUsername}"`);
+
+    const name = props.name;
+    const securityGroup = new SecurityGroup(this, 'security-group', {
+      name: `${name}-mysql`,
+      description: `RDS for MySQL ${name}: reachable only from groups given ingress on 3306`,
+      vpcId: props.vpcId,
+      tags: { Name: `${name}-mysql` },
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    const subnetGroup = new DbSubnetGroup(this, 'subnet-group', {
+      name: `${name}-mysql`,
+      description: `Data subnets of ${name}`,
+      subnetIds: [...props.subnetIds],
+    });
+
+    const parameterGroup = new DbParameterGroup(this, 'parameter-group', {
+      name: `${name}-mysql${engineVersion.replace('.', '')}`,
+      family,
+      description: `MySQL ${engineVersion} for ${name}: TLS required, utf8mb4`,
+      parameter: [
+        { name: 'require_secure_transport', value: '1' },
+        { name: 'character_set_server', value: 'utf8mb4' },
+        { name: 'collation_server', value: 'utf8mb4_0900_ai_ci' },
+        // The slow-query log export is empty unless the server writes one.
+        { name: 'slow_query_log', value: '1' },
+        { name: 'long_query_time', value: '1' },
+        { name: 'log_output', value: 'FILE' },
+      ],
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    let monitoringRoleArn: string | undefined;
+    if (monitoring > 0) {
+      const role = new IamRole(this, 'monitoring-role', {
+        name: `${name}-rds-monitoring`,
+        description: `Enhanced monitoring of ${name}`,
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'monitoring.rds.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      });
+      new IamRolePolicyAttachment(this, 'monitoring-policy', {
+        role: role.name,
+        policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole',
+      });
+      monitoringRoleArn = role.arn;
+    }
+
+    const performanceInsights = props.performanceInsights ?? true;
+    const skipFinalSnapshot = props.skipFinalSnapshot ?? false;
+    const instance = new DbInstance(this, 'instance', {
+      identifier: name,
+      engine: 'mysql',
+      engineVersion,
+      instanceClass: props.instanceClass ?? 'db.t4g.micro',
+      dbName: databaseName,
+      username: masterUsername,
+      manageMasterUserPassword: true,
+      storageType: 'gp3',
+      allocatedStorage: storage,
+      maxAllocatedStorage: maxStorage > 0 ? maxStorage : undefined,
+      storageEncrypted: true,
+      dbSubnetGroupName: subnetGroup.name,
+      vpcSecurityGroupIds: [securityGroup.id],
+      parameterGroupName: parameterGroup.name,
+      publiclyAccessible: false,
+      multiAz: props.multiAz ?? true,
+      deletionProtection: props.deletionProtection ?? true,
+      skipFinalSnapshot,
+      finalSnapshotIdentifier: skipFinalSnapshot ? undefined : `${name}-final`,
+      backupRetentionPeriod: backupDays,
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      allowMajorVersionUpgrade: false,
+      iamDatabaseAuthenticationEnabled: true,
+      performanceInsightsEnabled: performanceInsights,
+      performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
+      // Performance Insights' console reached end of life on 2026-07-31; Database Insights (standard) reads the same data.
+      databaseInsightsMode: performanceInsights ? 'standard' : undefined,
+      monitoringInterval: monitoring,
+      monitoringRoleArn,
+      enabledCloudwatchLogsExports: [...(props.cloudwatchLogsExports ?? ['error', 'slowquery', 'iam-db-auth-error'])],
+      applyImmediately: false,
+      tags: { Name: name },
+    });
+
+    this.instanceIdentifier = instance.identifier;
+    this.instanceArn = instance.arn;
+    this.address = instance.address;
+    this.port = 3306;
+    this.databaseName = instance.dbName;
+    this.masterUsername = instance.username;
+    this.masterUserSecretArn = instance.masterUserSecret.get(0).secretArn;
+    this.securityGroupId = securityGroup.id;
+    this.engineVersion = engineVersion;
+  }
+}

@@ -1,0 +1,137 @@
+import { Construct } from 'constructs';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { AssetType, Fn, TerraformAsset } from 'cdktf';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { bundleFunction } from './bundle';
+import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
+
+export interface NodeFunctionProps {
+  /** Function name, also its log group `/aws/lambda/<name>` and role `<name>-lambda`. Required. */
+  readonly functionName: string;
+  /** TypeScript entry relative to the project root, exporting `handler` (e.g. `functions/hits/handler.ts`). Bundled by esbuild at synth. Required. */
+  readonly entry: string;
+  /** Private subnets the function's network interfaces live in. Required. */
+  readonly subnetIds: readonly string[];
+  /** Security groups of the function's network interfaces. Required. */
+  readonly securityGroupIds: readonly string[];
+  /** Environment variables. @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Runtime; the bundle targets the same Node.js major. @default 'nodejs22.x' */
+  readonly runtime?: 'nodejs22.x';
+  /** Instruction set. @default 'arm64' */
+  readonly architecture?: 'arm64' | 'x86_64';
+  /** Memory in MB (128 to 10240). @default 512 */
+  readonly memoryMb?: number;
+  /** Timeout in seconds (1 to 900). @default 10 */
+  readonly timeoutSeconds?: number;
+  /** Reserved concurrency: a ceiling on concurrent executions (and so on database connections). @default - unreserved */
+  readonly reservedConcurrency?: number;
+  /** Retention in days of the function's log group, which this module owns. @default 14 */
+  readonly logRetentionDays?: number;
+  /** X-Ray tracing mode. @default 'Active' */
+  readonly tracingMode?: 'Active' | 'PassThrough';
+}
+
+const MODULE = 'NodeFunction';
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * A Node.js Lambda function in a VPC, bundled from TypeScript by esbuild at synth into a deterministic
+ * archive, with its own log group (retention set by us, not left to Lambda), X-Ray tracing and a role
+ * holding only the AWS-managed VPC-access policy and X-Ray write; grant more with the `grant…` helpers.
+ */
+export class NodeFunction extends Construct {
+  readonly functionName: string;
+  readonly functionArn: string;
+  /** ARN API Gateway invokes. */
+  readonly invokeArn: string;
+  readonly role: IamRole;
+  readonly logGroupName: string;
+  /** sha256 of the bundle, hex; changes exactly when the bundled code does. */
+  readonly bundleSha256: string;
+
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    super(scope, id);
+    const memory = props.memoryMb ?? 512;
+    const timeout = props.timeoutSeconds ?? 10;
+    const retention = props.logRetentionDays ?? 14;
+    requireNonEmpty(MODULE, 'functionName', props.functionName);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.functionName)) throw new PropsError(MODULE, 'functionName', `must be 1-64 letters, digits, dashes or underscores, got "${props.functionName}"`);
+    requireNonEmpty(MODULE, 'entry', props.entry);
+    const entry = path.resolve(PROJECT_ROOT, props.entry);
+    if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file relative to the project root, got "${props.entry}"`);
+    requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds);
+    requireNonEmptyList(MODULE, 'securityGroupIds', props.securityGroupIds);
+    requireIntIn(MODULE, 'memoryMb', memory, 128, 10240);
+    requireIntIn(MODULE, 'timeoutSeconds', timeout, 1, 900);
+    if (props.reservedConcurrency !== undefined) requireIntIn(MODULE, 'reservedConcurrency', props.reservedConcurrency, 0, 10000);
+    requireLogRetention(MODULE, 'logRetentionDays', retention);
+
+    const name = props.functionName;
+    const bundle = bundleFunction(entry);
+    const sha256 = createHash('sha256').update(bundle.code).digest('hex');
+    // One directory per distinct bundle: stacks of every environment share it, and it never changes under a running synth.
+    const bundleDir = path.join(PROJECT_ROOT, '.build', 'functions', `${name}-${sha256.slice(0, 16)}`);
+    if (!fs.existsSync(path.join(bundleDir, 'index.js'))) {
+      fs.mkdirSync(bundleDir, { recursive: true });
+      fs.writeFileSync(path.join(bundleDir, 'index.js'), bundle.code);
+    }
+    const asset = new TerraformAsset(this, 'code', { path: bundleDir, type: AssetType.ARCHIVE });
+    this.bundleSha256 = sha256;
+
+    const logGroup = new CloudwatchLogGroup(this, 'log-group', { name: `/aws/lambda/${name}`, retentionInDays: retention });
+
+    this.role = new IamRole(this, 'role', {
+      name: `${name}-lambda`,
+      description: `Execution role of the ${name} function`,
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    });
+    const vpcAccess = new IamRolePolicyAttachment(this, 'vpc-access', {
+      role: this.role.name,
+      policyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+    });
+    const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess' });
+
+    const fn = new LambdaFunction(this, 'function', {
+      functionName: name,
+      role: this.role.arn,
+      runtime: props.runtime ?? 'nodejs22.x',
+      architectures: [props.architecture ?? 'arm64'],
+      handler: 'index.handler',
+      filename: asset.path,
+      sourceCodeHash: Fn.filebase64sha256(asset.path),
+      memorySize: memory,
+      timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      vpcConfig: { subnetIds: [...props.subnetIds], securityGroupIds: [...props.securityGroupIds] },
+      tracingConfig: { mode: props.tracingMode ?? 'Active' },
+      loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
+      environment: props.environment && Object.keys(props.environment).length > 0 ? { variables: { ...props.environment } } : undefined,
+      // The role needs its ENI permissions before Lambda creates interfaces in the VPC.
+      dependsOn: [logGroup, vpcAccess, xray],
+    });
+    this.functionName = fn.functionName;
+    this.functionArn = fn.arn;
+    this.invokeArn = fn.invokeArn;
+    this.logGroupName = logGroup.name;
+  }
+
+  /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. */
+  grantSecretRead(secretArn: string): IamRolePolicy {
+    requireNonEmpty(MODULE, 'grantSecretRead(secretArn)', secretArn);
+    return new IamRolePolicy(this, 'read-secret', {
+      name: 'read-database-secret',
+      role: this.role.id,
+      policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'ReadSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn }] }),
+    });
+  }
+}

@@ -1,0 +1,232 @@
+import { Construct } from 'constructs';
+import { Fn, TerraformLocal } from 'cdktf';
+import { DbProxy } from '@cdktf/provider-aws/lib/db-proxy';
+import { DbProxyDefaultTargetGroup } from '@cdktf/provider-aws/lib/db-proxy-default-target-group';
+import { DbProxyTarget } from '@cdktf/provider-aws/lib/db-proxy-target';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
+
+export interface RdsProxyProps {
+  /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
+  readonly name: string;
+  /** VPC of the proxy's security group. Required. */
+  readonly vpcId: string;
+  /** Subnets the proxy runs in, at least two AZs (the data subnets). Required. */
+  readonly subnetIds: readonly string[];
+  /** Identifier of the RDS instance the proxy targets. Required. */
+  readonly dbInstanceIdentifier: string;
+  /** Security group of the database; the proxy gets egress to it and it gets ingress from the proxy on `port`. Required. */
+  readonly databaseSecurityGroupId: string;
+  /** Secret (JSON with `username` and `password`) the proxy logs in to the database with. Required. */
+  readonly secretArn: string;
+  /** KMS key that encrypts the secret, when it is a customer-managed key; the proxy role may then decrypt with it through Secrets Manager only. @default - the AWS-managed `aws/secretsmanager` key, which needs no grant */
+  readonly secretKmsKeyArn?: string;
+  /** Security groups whose members may connect to the proxy. @default [] */
+  readonly clientSecurityGroupIds?: readonly string[];
+  /** Database port. @default 3306 */
+  readonly port?: number;
+  /** Seconds a client waits for a pooled connection (`connection_borrow_timeout`); AWS's own default, 120 s, outlasts any API request. @default 5 */
+  readonly connectionBorrowTimeoutSeconds?: number;
+  /** `max_connections_percent`: share of the database's max_connections the proxy may use. @default 90 */
+  readonly maxConnectionsPercent?: number;
+  /** `max_idle_connections_percent`. @default 50 */
+  readonly maxIdleConnectionsPercent?: number;
+  /** `idle_client_timeout` in seconds. @default 1800 */
+  readonly idleClientTimeoutSeconds?: number;
+  /** `debug_logging` (writes SQL text to CloudWatch Logs). @default false */
+  readonly debugLogging?: boolean;
+  /** `client_password_auth_type` of the auth block; MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
+  readonly clientPasswordAuthType?: 'MYSQL_CACHING_SHA2_PASSWORD' | 'MYSQL_NATIVE_PASSWORD';
+}
+
+const MODULE = 'RdsProxy';
+
+/**
+ * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, credentials to the
+ * database from one secret, a bounded connection pool, and security groups chained by reference.
+ */
+export class RdsProxy extends Construct {
+  readonly proxyName: string;
+  readonly proxyArn: string;
+  /** Host name clients connect to (and mint IAM tokens for). */
+  readonly endpoint: string;
+  /** The `prx-…` resource id (last segment of the ARN), which `rds-db:connect` policies name. */
+  readonly resourceId: string;
+  /** `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>`; append `/<db user>` for an `rds-db:connect` resource. */
+  readonly connectArnPrefix: string;
+  readonly port: number;
+  readonly securityGroupId: string;
+  readonly roleArn: string;
+
+  constructor(scope: Construct, id: string, props: RdsProxyProps) {
+    super(scope, id);
+    const port = props.port ?? 3306;
+    const borrow = props.connectionBorrowTimeoutSeconds ?? 5;
+    const maxPct = props.maxConnectionsPercent ?? 90;
+    const idlePct = props.maxIdleConnectionsPercent ?? 50;
+    const idleClient = props.idleClientTimeoutSeconds ?? 1800;
+    requireNonEmpty(MODULE, 'name', props.name);
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(props.name) || props.name.endsWith('-') || props.name.includes('--')) {
+      throw new PropsError(MODULE, 'name', `must be 1-63 letters, digits or single dashes starting with a letter, got "${props.name}"`);
+    }
+    requireNonEmpty(MODULE, 'vpcId', props.vpcId);
+    requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
+    requireNonEmpty(MODULE, 'dbInstanceIdentifier', props.dbInstanceIdentifier);
+    requireNonEmpty(MODULE, 'databaseSecurityGroupId', props.databaseSecurityGroupId);
+    requireNonEmpty(MODULE, 'secretArn', props.secretArn);
+    requireIntIn(MODULE, 'port', port, 1, 65535);
+    requireIntIn(MODULE, 'connectionBorrowTimeoutSeconds', borrow, 1, 3600);
+    requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
+    requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, 0, maxPct);
+    requireIntIn(MODULE, 'idleClientTimeoutSeconds', idleClient, 1, 28800);
+
+    const name = props.name;
+    const role = new IamRole(this, 'role', {
+      name: `${name}-rds-proxy`,
+      description: `RDS Proxy ${name}: reads the database secret`,
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    });
+    const statements: object[] = [
+      { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
+    ];
+    if (props.secretKmsKeyArn) {
+      statements.push({
+        Sid: 'DecryptDatabaseSecret',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: props.secretKmsKeyArn,
+        Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
+      });
+    }
+    new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+
+    const securityGroup = new SecurityGroup(this, 'security-group', {
+      name: `${name}-rds-proxy`,
+      description: `RDS Proxy ${name}: clients in, database out, port ${port} only`,
+      vpcId: props.vpcId,
+      tags: { Name: `${name}-rds-proxy` },
+      lifecycle: { createBeforeDestroy: true },
+    });
+    this.securityGroupId = securityGroup.id;
+    this.port = port;
+    new VpcSecurityGroupEgressRule(this, 'egress-to-database', {
+      securityGroupId: securityGroup.id,
+      referencedSecurityGroupId: props.databaseSecurityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description: 'RDS Proxy to its database',
+    });
+    new VpcSecurityGroupIngressRule(this, 'database-ingress-from-proxy', {
+      securityGroupId: props.databaseSecurityGroupId,
+      referencedSecurityGroupId: securityGroup.id,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description: 'MySQL from the RDS Proxy',
+    });
+    (props.clientSecurityGroupIds ?? []).forEach((client, i) => this.allowConnectionsFrom(client, `client-${i}`));
+
+    const proxy = new DbProxy(this, 'proxy', {
+      name,
+      engineFamily: 'MYSQL',
+      roleArn: role.arn,
+      vpcSubnetIds: [...props.subnetIds],
+      vpcSecurityGroupIds: [securityGroup.id],
+      requireTls: true,
+      idleClientTimeout: idleClient,
+      debugLogging: props.debugLogging ?? false,
+      auth: [
+        {
+          description: 'Database credentials from Secrets Manager; clients must present an IAM token',
+          authScheme: 'SECRETS',
+          secretArn: props.secretArn,
+          iamAuth: 'REQUIRED',
+          clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
+        },
+      ],
+      tags: { Name: name },
+    });
+    const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
+      dbProxyName: proxy.name,
+      connectionPoolConfig: {
+        connectionBorrowTimeout: borrow,
+        maxConnectionsPercent: maxPct,
+        maxIdleConnectionsPercent: idlePct,
+      },
+    });
+    new DbProxyTarget(this, 'target', {
+      dbProxyName: proxy.name,
+      targetGroupName: targetGroup.name,
+      dbInstanceIdentifier: props.dbInstanceIdentifier,
+    });
+
+    this.proxyName = proxy.name;
+    this.proxyArn = proxy.arn;
+    this.endpoint = proxy.endpoint;
+    // Named locals, so stacks that consume them get one cross-stack output each, not the whole ARN arithmetic.
+    const arn = Fn.split(':', proxy.arn);
+    this.resourceId = new TerraformLocal(this, 'resource-id', Fn.element(arn, 6)).asString;
+    this.connectArnPrefix = new TerraformLocal(
+      this,
+      'connect-arn-prefix',
+      Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), this.resourceId]),
+    ).asString;
+    this.roleArn = role.arn;
+  }
+
+  /**
+   * Opens the proxy's port to members of `clientSecurityGroupId`: ingress on the proxy's group and
+   * egress on the client's, both by group reference. `id` names the pair of rules.
+   */
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
+    const port = this.port;
+    new VpcSecurityGroupIngressRule(this, `ingress-${id}`, {
+      securityGroupId: this.securityGroupId,
+      referencedSecurityGroupId: clientSecurityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description: 'MySQL clients to the RDS Proxy',
+    });
+    new VpcSecurityGroupEgressRule(this, `egress-${id}`, {
+      securityGroupId: clientSecurityGroupId,
+      referencedSecurityGroupId: this.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description: 'MySQL to the RDS Proxy',
+    });
+  }
+
+  /**
+   * Lets `role` open connections through this proxy as `dbUser`: `rds-db:connect` on exactly
+   * `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<dbUser>`, all taken from the proxy's ARN.
+   * The policy is created beside the role (in the role's stack), so it may live in another stack.
+   */
+  grantConnect(role: IamRole, dbUser: string): IamRolePolicy {
+    requireNonEmpty(MODULE, 'grantConnect(dbUser)', dbUser);
+    const scope = role.node.scope;
+    if (!scope) throw new PropsError(MODULE, 'grantConnect(role)', 'must be a role inside a stack');
+    return new IamRolePolicy(scope, `${role.node.id}-rds-proxy-connect`, {
+      name: 'rds-proxy-connect',
+      role: role.id,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) }],
+      }),
+    });
+  }
+
+  /** The `rds-db:connect` resource ARN of `dbUser` on this proxy. */
+  connectArn(dbUser: string): string {
+    return `${this.connectArnPrefix}/${dbUser}`;
+  }
+}

@@ -1,0 +1,64 @@
+import { Construct } from 'constructs';
+import { TerraformOutput } from 'cdktf';
+import { Profile } from '../config';
+import { HttpApi } from '../modules/http-api';
+import { NodeFunction } from '../modules/node-function';
+import { BaseStack, stackId } from './base-stack';
+import { DataStack } from './data-stack';
+import { NetworkStack } from './network-stack';
+
+/** The function entry point the API serves. */
+export const HITS_ENTRY = 'functions/hits/handler.ts';
+
+/** The public edge of one environment: the `hits` function in the private subnets and the HTTP API in front of it. */
+export class ApiStack extends BaseStack {
+  readonly function: NodeFunction;
+  readonly api: HttpApi;
+
+  constructor(scope: Construct, profile: Profile, network: NetworkStack, data: DataStack) {
+    super(scope, stackId('api', profile), profile);
+    const { vpc } = network;
+    const { database, proxy, cache } = data;
+
+    // The contract with functions/hits (DESIGN.md): IAM tokens over verified TLS, never a password.
+    const environment: Record<string, string> = {
+      DB_HOST: proxy.endpoint,
+      DB_PORT: String(proxy.port),
+      DB_NAME: database.databaseName,
+      DB_USER: database.masterUsername,
+      DB_AUTH: 'iam',
+      DB_TLS: 'verify',
+    };
+    if (cache) {
+      environment.CACHE_NODES = cache.nodeEndpoints;
+      environment.CACHE_TLS = String(cache.transitEncryption);
+      environment.CACHE_TTL_SECONDS = String(profile.cache.ttlSeconds);
+    }
+
+    const f = profile.function;
+    this.function = new NodeFunction(this, 'hits', {
+      functionName: `${this.resourcePrefix}-hits`,
+      entry: HITS_ENTRY,
+      subnetIds: vpc.privateSubnetIds,
+      securityGroupIds: [vpc.appSecurityGroupId],
+      environment,
+      memoryMb: f.memoryMb,
+      timeoutSeconds: f.timeoutSeconds,
+      reservedConcurrency: f.reservedConcurrency,
+      logRetentionDays: profile.logRetentionDays,
+    });
+    proxy.grantConnect(this.function.role, database.masterUsername);
+
+    this.api = new HttpApi(this, 'http-api', {
+      name: `${this.resourcePrefix}-hits`,
+      functionName: this.function.functionName,
+      functionInvokeArn: this.function.invokeArn,
+      throttlingBurstLimit: profile.api.throttlingBurstLimit,
+      throttlingRateLimit: profile.api.throttlingRateLimit,
+      logRetentionDays: profile.logRetentionDays,
+    });
+
+    new TerraformOutput(this, 'api_url', { value: this.api.url, description: 'Open it in a browser: every request is recorded and listed' });
+    new TerraformOutput(this, 'function_name', { value: this.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
+  }
+}
