@@ -1,0 +1,194 @@
+/**
+ * The `hits` application: routes, recording and listing of hits, cache-aside reads, error mapping
+ * and the per-request log line. `handler.ts` builds one instance per execution environment from
+ * the environment; tests and benchmarks build instances from explicit configurations.
+ */
+import { randomUUID } from 'crypto';
+import type { HitsConfig } from '../lib/config';
+import { MemcachedClient, type CacheHealth } from '../lib/cache';
+import { Database, DbUnavailableError, type DatabaseOptions } from '../lib/db';
+import { hitsPage, html, json, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { createLogger, errorFields, type Logger } from '../lib/log';
+
+export const MAX_PATH_BYTES = 2048;
+export const LIST_LIMIT = 100;
+export const CACHE_KEY = 'hits:recent:v1';
+/** Seconds a client should wait after a 503. */
+export const RETRY_AFTER_SECONDS = 2;
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS hits (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  path VARCHAR(2048) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  method VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  created_at DATETIME(3) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+const INSERT_HIT = 'INSERT INTO hits (path, method, created_at) VALUES (?, ?, ?)';
+const SELECT_RECENT = 'SELECT id, path, method, created_at FROM hits ORDER BY id DESC LIMIT ?';
+
+export interface HitsAppOptions {
+  log?: Logger;
+  db?: DatabaseOptions;
+  /** Cache back-off after repeated failures (default 5000 ms). */
+  cacheBackoffMs?: number;
+}
+
+export interface HitsApp {
+  handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult>;
+  readonly db: Database;
+  readonly cache: MemcachedClient;
+  close(): Promise<void>;
+}
+
+interface Row {
+  id: number | string;
+  path: string;
+  method: string;
+  created_at: string;
+}
+
+/** "2026-01-01 00:00:00.000" (DATETIME(3), UTC) from a Date. */
+function sqlUtc(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function toHit(r: Row): Hit {
+  return { id: Number(r.id), path: r.path, method: r.method, at: r.created_at.replace(' ', 'T') + 'Z' };
+}
+
+export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}): HitsApp {
+  const log = options.log ?? createLogger();
+  const db = new Database(config.db, {
+    ...options.db,
+    hooks: {
+      onPoolCreated: (reason) => {
+        if (reason !== 'new') log.info('database pool rebuilt', { reason });
+      },
+      onRetry: (err) => log.warn('database connection error, retrying once', errorFields(err)),
+    },
+  });
+  const cache = new MemcachedClient({
+    nodes: config.cache.nodes,
+    tls: config.cache.tls,
+    ca: config.cache.ca,
+    timeoutMs: config.cache.timeoutMs,
+    backoffMs: options.cacheBackoffMs,
+    onError: (node, op, err) => log.warn('cache call failed, bypassed', { node, op, ...errorFields(err) }),
+    onBackoff: (node, until) => log.warn('cache node backing off', { node, until: new Date(until).toISOString() }),
+  });
+
+  let tableReady: Promise<void> | undefined;
+  const ensureTable = (): Promise<void> => {
+    if (!tableReady) {
+      tableReady = db.query(CREATE_TABLE).then(() => undefined);
+      tableReady.catch(() => (tableReady = undefined)); // try again on the next request
+    }
+    return tableReady;
+  };
+
+  const listFromDb = async (): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT])).map(toHit);
+
+  const listCached = async (): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
+    if (!cache.enabled) return { hits: await listFromDb(), cache: 'off' };
+    const cached = await cache.get(CACHE_KEY);
+    if (cached) {
+      try {
+        return { hits: JSON.parse(cached.toString('utf8')) as Hit[], cache: 'hit' };
+      } catch {
+        // corrupt entry: fall through and overwrite it
+      }
+    }
+    const hits = await listFromDb();
+    await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
+    return { hits, cache: 'miss' };
+  };
+
+  const record = async (path: string, method: string): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
+    await db.query(INSERT_HIT, [path, method, sqlUtc(new Date())]);
+    const hits = await listFromDb();
+    if (!cache.enabled) return { hits, cache: 'off' };
+    // Refresh the cached listing with what the database just said (includes this write).
+    await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
+    return { hits, cache: 'miss' };
+  };
+
+  const respond = (event: HttpEvent, status: number, body: { hits: Hit[]; cache: CacheOutcome }): HttpResult =>
+    prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(status, hitsPage(body.hits, body.cache)) : json(status, body);
+
+  async function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
+    const started = performance.now();
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+    const pathBytes = Buffer.byteLength(path, 'utf8');
+    let route = 'record';
+    let cacheOutcome: CacheOutcome | CacheHealth | undefined;
+    let result: HttpResult;
+    let failure: unknown;
+    try {
+      if (!/^[A-Z][A-Z_-]{0,15}$/.test(method)) {
+        route = 'invalid';
+        result = json(400, { error: 'unsupported method', requestId });
+      } else if (pathBytes > MAX_PATH_BYTES) {
+        route = 'invalid';
+        result = json(414, { error: `path longer than ${MAX_PATH_BYTES} bytes`, requestId });
+      } else if (method === 'GET' && path === '/_/health') {
+        route = 'health';
+        const [dbOk, cacheState] = await Promise.all([
+          ensureTable()
+            .then(() => db.query('SELECT 1 AS ok'))
+            .then(() => true)
+            .catch((err: unknown) => {
+            failure = err;
+            return false;
+          }),
+          cache.health(),
+        ]);
+        cacheOutcome = cacheState;
+        result = dbOk
+          ? json(200, { status: 'ok', db: 'ok', cache: cacheState })
+          : json(503, { status: 'down', db: 'down', cache: cacheState }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      } else if (method === 'GET' && path === '/_/hits') {
+        route = 'list';
+        await ensureTable();
+        const body = await listCached();
+        cacheOutcome = body.cache;
+        result = json(200, body);
+      } else {
+        await ensureTable();
+        const body = await record(path, method);
+        cacheOutcome = body.cache;
+        result = respond(event, 200, body);
+      }
+    } catch (err) {
+      failure = err;
+      result =
+        err instanceof DbUnavailableError
+          ? json(503, { error: 'database unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
+          : json(500, { error: 'internal error', requestId });
+    }
+    result.headers['x-request-id'] = requestId;
+    const fields = {
+      requestId,
+      method,
+      pathBytes,
+      route,
+      status: result.statusCode,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+      cache: cacheOutcome ?? (cache.enabled ? 'none' : 'off'),
+      ...(failure ? errorFields(failure) : {}),
+    };
+    if (result.statusCode >= 500) log.error('request', fields);
+    else log.info('request', fields);
+    return result;
+  }
+
+  return {
+    handler,
+    db,
+    cache,
+    async close() {
+      cache.close();
+      await db.close();
+    },
+  };
+}

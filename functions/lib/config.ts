@@ -1,0 +1,173 @@
+/**
+ * Runtime configuration of the `hits` function, read once per execution environment (cold start)
+ * from the environment contract in DESIGN.md. Every problem is reported as a ConfigError naming the
+ * variable, so a misconfigured deployment fails at init with a message an operator can act on.
+ */
+
+import { readFileSync } from 'fs';
+
+export type DbAuth = 'iam' | 'secret' | 'password';
+export type DbTls = 'verify' | 'off';
+
+export interface CacheNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HitsConfig {
+  readonly db: {
+    readonly host: string;
+    readonly port: number;
+    readonly name: string;
+    /** Database user; in `secret` mode the secret's `username` wins when present. */
+    readonly user: string;
+    readonly auth: DbAuth;
+    /** Secrets Manager ARN (or name); set exactly when auth is `secret`. */
+    readonly secretArn?: string;
+    /** Only in `password` mode (local development). */
+    readonly password?: string;
+    readonly tls: DbTls;
+    /** PEM bundle added to the trusted roots (DB_CA_FILE), already read from disk. */
+    readonly ca?: string;
+    /** Region used to sign IAM tokens (AWS_REGION). */
+    readonly region?: string;
+    /** Connect timeout in milliseconds (≤ 3000). */
+    readonly connectTimeoutMs: number;
+    /** An environment idle for longer than this rebuilds its pool (proxy idle client timeout). */
+    readonly idleRebuildMs: number;
+  };
+  readonly cache: {
+    /** Empty: no cache. */
+    readonly nodes: readonly CacheNode[];
+    readonly tls: boolean;
+    readonly ttlSeconds: number;
+    /** Upper bound of every cache call, in milliseconds (≤ 200). */
+    readonly timeoutMs: number;
+    /** Extra trusted CA for the cache's TLS (same bundle as DB_CA_FILE). */
+    readonly ca?: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, 'is required');
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function parseNodes(raw: string | undefined): CacheNode[] {
+  if (!raw || raw.trim() === '') return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+      const port = m ? Number(m[2]) : 0;
+      if (!m || port < 1 || port > 65535) {
+        throw new ConfigError('CACHE_NODES', `expected comma-separated host:port, got "${entry}"`);
+      }
+      return { host: m[1], port };
+    });
+}
+
+/**
+ * Parses and validates the environment. `readFile` is injected so that DB_CA_FILE problems
+ * surface as ConfigError too.
+ */
+export function loadConfig(env: Env, readFile: (path: string) => string = defaultReadFile): HitsConfig {
+  const auth = oneOf<DbAuth>(env, 'DB_AUTH', ['iam', 'secret', 'password'], 'iam');
+  const tls = oneOf<DbTls>(env, 'DB_TLS', ['verify', 'off'], 'verify');
+  if (auth === 'iam' && tls === 'off') {
+    throw new ConfigError('DB_TLS', 'DB_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
+  }
+  const host = required(env, 'DB_HOST');
+  const port = integer(env, 'DB_PORT', 3306, 1, 65535);
+  const name = required(env, 'DB_NAME');
+  const user = auth === 'secret' ? (env.DB_USER?.trim() ?? '') : required(env, 'DB_USER');
+
+  let secretArn: string | undefined;
+  let password: string | undefined;
+  if (auth === 'secret') secretArn = required(env, 'DB_SECRET_ARN');
+  if (auth === 'password') {
+    password = env.DB_PASSWORD;
+    if (password === undefined) throw new ConfigError('DB_PASSWORD', 'is required when DB_AUTH=password');
+  }
+  let region: string | undefined;
+  if (auth === 'iam') {
+    region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+    if (!region) throw new ConfigError('AWS_REGION', 'is required to sign IAM tokens (Lambda sets it)');
+  }
+
+  let ca: string | undefined;
+  const caFile = env.DB_CA_FILE?.trim();
+  if (caFile) {
+    try {
+      ca = readFile(caFile);
+    } catch (err) {
+      throw new ConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
+    }
+  }
+
+  const cacheTlsRaw = oneOf(env, 'CACHE_TLS', ['true', 'false'], 'false');
+
+  return {
+    db: {
+      host,
+      port,
+      name,
+      user,
+      auth,
+      secretArn,
+      password,
+      tls,
+      ca,
+      region,
+      connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
+      idleRebuildMs: integer(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
+    },
+    cache: {
+      nodes: parseNodes(env.CACHE_NODES),
+      tls: cacheTlsRaw === 'true',
+      ttlSeconds: integer(env, 'CACHE_TTL_SECONDS', 5, 1, 3600),
+      timeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 150, 10, 200),
+      ca,
+    },
+  };
+}
+
+function defaultReadFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}

@@ -1,0 +1,106 @@
+/** HTTP API payload 2.0 shapes (only what the function reads) and response rendering. */
+
+export interface HttpEvent {
+  readonly version?: string;
+  readonly rawPath?: string;
+  readonly rawQueryString?: string;
+  readonly headers?: Record<string, string | undefined>;
+  readonly requestContext?: {
+    readonly requestId?: string;
+    readonly http?: { readonly method?: string; readonly path?: string };
+  };
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+export interface LambdaContext {
+  readonly awsRequestId?: string;
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded?: boolean;
+}
+
+export interface Hit {
+  id: number;
+  path: string;
+  method: string;
+  at: string;
+}
+
+export type CacheOutcome = 'hit' | 'miss' | 'off';
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** Quality of `type` (e.g. "text/html") in an Accept header, using the most specific matching range. */
+function quality(accept: string, type: string): { q: number; explicit: boolean } {
+  const [major] = type.split('/');
+  let best = { q: 0, specificity: -1, explicit: false };
+  for (const part of accept.split(',')) {
+    const [range, ...params] = part.trim().toLowerCase().split(';');
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) q = Math.min(1, Number(m[1]) || 0);
+    }
+    const specificity = range === type ? 2 : range === `${major}/*` ? 1 : range === '*/*' ? 0 : -1;
+    if (specificity > best.specificity) best = { q, specificity, explicit: specificity === 2 };
+  }
+  return { q: best.q, explicit: best.explicit };
+}
+
+/** HTML only when the client names text/html and ranks it at least as high as JSON (browsers do; curl does not). */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const html = quality(accept, 'text/html');
+  const json = quality(accept, 'application/json');
+  return html.explicit && html.q > 0 && html.q >= json.q;
+}
+
+const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+export function json(statusCode: number, body: unknown, extra: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...COMMON_HEADERS, ...extra },
+    body: JSON.stringify(body),
+  };
+}
+
+export function html(statusCode: number, body: string): HttpResult {
+  return {
+    statusCode,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+      ...COMMON_HEADERS,
+    },
+    body,
+  };
+}
+
+export function hitsPage(hits: readonly Hit[], cache: CacheOutcome): string {
+  const rows = hits
+    .map((h) => `<tr><td>${h.id}</td><td>${escapeHtml(h.method)}</td><td><code>${escapeHtml(h.path)}</code></td><td>${escapeHtml(h.at)}</td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hits</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}code{word-break:break-all}</style>
+</head><body>
+<h1>Recent hits</h1>
+<p>${hits.length} most recent (newest first), cache: ${escapeHtml(cache)}</p>
+<table><thead><tr><th>id</th><th>method</th><th>path</th><th>at (UTC)</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+</body></html>
+`;
+}

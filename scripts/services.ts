@@ -1,0 +1,308 @@
+/**
+ * Throw-away local services for tests, benchmarks and `npm run local`: a real MariaDB (own data
+ * directory from `mariadb-install-db`, loopback TCP port, socket inside the temp dir) and a real
+ * memcached, each on a free 127.0.0.1 port. Everything lives under one mkdtemp directory that
+ * `destroy()` removes. Needs the Debian packages `mariadb-server` and `memcached` (and `openssl`
+ * for test certificates).
+ */
+import { execFile, spawn, type ChildProcess } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import { createConnection, type Connection } from 'mysql2/promise';
+
+const run = promisify(execFile);
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function waitExit(p: ChildProcess, ms: number): Promise<boolean> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+async function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (!p) return;
+  p.kill('SIGTERM');
+  if (!(await waitExit(p, 15000))) {
+    p.kill('SIGKILL');
+    await waitExit(p, 5000);
+  }
+  live.delete(p);
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates (openssl)
+
+export interface TestCerts {
+  dir: string;
+  /** CA that signed the server certificate. */
+  caFile: string;
+  /** A CA that signed nothing the server presents. */
+  otherCaFile: string;
+  /** Server certificate valid for IP 127.0.0.1 only (so "localhost" is a wrong host name). */
+  certFile: string;
+  keyFile: string;
+}
+
+export async function makeCerts(dir: string): Promise<TestCerts> {
+  const f = (n: string) => path.join(dir, n);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=hits test CA']);
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('other-ca.key'), '-out', f('other-ca.pem'), '-days', '2', '-subj', '/CN=unrelated CA']);
+  await run('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('ext.cnf'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n');
+  await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
+  return { dir, caFile: f('ca.pem'), otherCaFile: f('other-ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MariaDB
+
+export interface MariaDbOptions {
+  /** Server certificate and key (and the CA clients use); enables TLS on the server. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Load auth_pam with clear-text passwords, so PAM users get mysql_clear_password (like RDS Proxy IAM auth). */
+  pam?: boolean;
+  /** Parent directory; default: a new temp dir removed by destroy(). */
+  dir?: string;
+}
+
+export class MariaDb {
+  readonly host = '127.0.0.1';
+  private proc?: ChildProcess;
+  private adminConn?: Connection;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly options: MariaDbOptions,
+  ) {}
+
+  get socket(): string {
+    return path.join(this.dir, 'mysqld.sock');
+  }
+
+  static async start(options: MariaDbOptions = {}): Promise<MariaDb> {
+    const dir = options.dir ?? tempDir('hits-mariadb-');
+    const datadir = path.join(dir, 'data');
+    const args = ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'];
+    if (isRoot) args.push('--user=root');
+    try {
+      await run('mariadb-install-db', args, { maxBuffer: 10 * 1024 * 1024 });
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`mariadb-install-db failed (is the Debian package mariadb-server installed?): ${(err as Error).message}`);
+    }
+    const db = new MariaDb(dir, await freePort(), options);
+    try {
+      await db.start();
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return db;
+  }
+
+  /** Starts (or restarts, on the same port and data) the server and waits until it accepts connections. */
+  async start(): Promise<void> {
+    const o = this.options;
+    const args = [
+      '--no-defaults',
+      `--datadir=${path.join(this.dir, 'data')}`,
+      `--socket=${this.socket}`,
+      `--port=${this.port}`,
+      '--bind-address=127.0.0.1',
+      `--pid-file=${path.join(this.dir, 'mysqld.pid')}`,
+      `--log-error=${path.join(this.dir, 'error.log')}`,
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=64M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--max-connections=100',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
+    ];
+    if (isRoot) args.push('--user=root');
+    if (o.tls) args.push(`--ssl-ca=${o.tls.caFile}`, `--ssl-cert=${o.tls.certFile}`, `--ssl-key=${o.tls.keyFile}`);
+    if (o.pam) args.push('--plugin-load-add=auth_pam.so', '--pam-use-cleartext-plugin=ON');
+    const proc = spawn('mariadbd', args, { stdio: 'ignore' });
+    live.add(proc);
+    this.proc = proc;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`mariadbd exited (${proc.exitCode ?? proc.signalCode}):\n${this.errorLog().slice(-2000)}`);
+      }
+      try {
+        const c = await createConnection({ socketPath: this.socket, user: 'root' });
+        await c.end();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`mariadbd did not start in 30 s:\n${this.errorLog().slice(-2000)}`);
+        await sleep(100);
+      }
+    }
+  }
+
+  errorLog(): string {
+    try {
+      return readFileSync(path.join(this.dir, 'error.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Root over the unix socket (not through TCP): for setup and observation in tests. */
+  async admin(): Promise<Connection> {
+    if (!this.adminConn) {
+      this.adminConn = await createConnection({ socketPath: this.socket, user: 'root', multipleStatements: false, dateStrings: true });
+      this.adminConn.on('error', () => (this.adminConn = undefined));
+    }
+    return this.adminConn;
+  }
+
+  async sql<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    const [rows] = await (await this.admin()).query(sql, params);
+    return rows as T;
+  }
+
+  /** Creates a database and a password user allowed from 127.0.0.1 (optionally requiring TLS). */
+  async createUser(user: string, password: string, database: string, requireSsl = false): Promise<void> {
+    await this.sql(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
+    await this.sql(`CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?${requireSsl ? ' REQUIRE SSL' : ''}`, [user, password]);
+    await this.sql(`GRANT ALL ON \`${database}\`.* TO ?@'127.0.0.1'`, [user]);
+  }
+
+  async globalStatus(name: string): Promise<number> {
+    const rows = await this.sql<Array<{ Value: string }>>('SHOW GLOBAL STATUS LIKE ?', [name]);
+    return Number(rows[0]?.Value ?? NaN);
+  }
+
+  /** Stops the server (SIGTERM, clean shutdown). */
+  async stop(): Promise<void> {
+    const c = this.adminConn;
+    this.adminConn = undefined;
+    await c?.end().catch(() => undefined);
+    await stopProcess(this.proc);
+    this.proc = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (!this.options.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// memcached
+
+export class Memcached {
+  readonly host = '127.0.0.1';
+  private proc?: ChildProcess;
+
+  private constructor(
+    readonly port: number,
+    private readonly tls?: { certFile: string; keyFile: string },
+  ) {}
+
+  get node(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  static async start(tls?: { certFile: string; keyFile: string }): Promise<Memcached> {
+    const m = new Memcached(await freePort(), tls);
+    await m.start();
+    return m;
+  }
+
+  async start(): Promise<void> {
+    const args = ['-l', `127.0.0.1`, '-p', String(this.port), '-U', '0', '-m', '16', '-c', '256'];
+    if (isRoot) args.push('-u', 'root');
+    if (this.tls) args.push('-Z', '-o', `ssl_chain_cert=${this.tls.certFile},ssl_key=${this.tls.keyFile}`);
+    const proc = spawn('memcached', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d) => (stderr += d));
+    live.add(proc);
+    this.proc = proc;
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`memcached exited (${proc.exitCode}): ${stderr}`);
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port: this.port }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      });
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`memcached did not start: ${stderr}`);
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.proc);
+    this.proc = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The usual pair, with the function's user and database, for local mode and benchmarks.
+
+export interface LocalServices {
+  db: MariaDb;
+  cache: Memcached;
+  /** Environment for the function in `password` / `DB_TLS=off` mode (local only). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalServices(): Promise<LocalServices> {
+  const [db, cache] = await Promise.all([MariaDb.start(), Memcached.start()]);
+  await db.createUser('hits', 'local-only-password', 'hits');
+  return {
+    db,
+    cache,
+    env: {
+      DB_HOST: db.host,
+      DB_PORT: String(db.port),
+      DB_NAME: 'hits',
+      DB_USER: 'hits',
+      DB_AUTH: 'password',
+      DB_PASSWORD: 'local-only-password',
+      DB_TLS: 'off',
+      CACHE_NODES: cache.node,
+      CACHE_TTL_SECONDS: '5',
+    },
+    async stop() {
+      await Promise.all([db.destroy(), cache.stop()]);
+    },
+  };
+}
