@@ -1,0 +1,182 @@
+import { refName, resources, single, StackJson, synthEnvironments, withoutCache } from '../support/synth';
+import { dev } from '../../config/dev';
+import { prod } from '../../config/prod';
+
+const environments = synthEnvironments();
+const noCache = synthEnvironments([withoutCache(dev), withoutCache(prod)], 'no-cache');
+
+/** `${data.terraform_remote_state.<name>.outputs.<output>}` → `<output>`, the producer's output it reads. */
+function remoteOutput(value: string, producer: string): string {
+  const m = new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${producer}\\.outputs\\.([^}]+)\\}$`).exec(value);
+  if (!m) throw new Error(`${value} is not a remote-state reference to ${producer}`);
+  return m[1];
+}
+
+/** The value a producer stack exports under `output`, e.g. `${aws_security_group.x.id}`. */
+function exported(stack: StackJson, output: string): string {
+  const out = stack.output?.[output];
+  if (!out) throw new Error(`no output ${output}`);
+  return out.value;
+}
+
+describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring', (_name, env) => {
+  const { profile, network, data, api } = env;
+  const networkId = env.stacks.network.node.id;
+  const dataId = env.stacks.data.node.id;
+
+  test('each private subnet routes 0.0.0.0/0 to the NAT gateway in its own AZ', () => {
+    const subnets = Object.fromEntries(resources(network, 'aws_subnet'));
+    const nats = Object.fromEntries(resources(network, 'aws_nat_gateway'));
+    const routes = resources(network, 'aws_route').filter(([, r]) => r.nat_gateway_id);
+    const associations = resources(network, 'aws_route_table_association');
+    const privateSubnets = Object.entries(subnets).filter(([, s]) => s.tags.Tier === 'private');
+    expect(privateSubnets).toHaveLength(profile.network.azCount);
+    expect(Object.keys(nats)).toHaveLength(profile.network.azCount);
+    for (const [name, subnet] of privateSubnets) {
+      const assoc = associations.find(([, a]) => refName(a.subnet_id) === name);
+      expect(assoc).toBeDefined();
+      const route = routes.find(([, r]) => r.route_table_id === assoc![1].route_table_id);
+      expect(route).toBeDefined();
+      expect(route![1].destination_cidr_block).toBe('0.0.0.0/0');
+      const nat = nats[refName(route![1].nat_gateway_id)!];
+      const natSubnet = subnets[refName(nat.subnet_id)!];
+      expect(natSubnet.tags.Tier).toBe('public');
+      expect(natSubnet.availability_zone).toBe(subnet.availability_zone);
+    }
+  });
+
+  test('data subnets have no route out of the VPC', () => {
+    const dataSubnets = resources(network, 'aws_subnet').filter(([, s]) => s.tags.Tier === 'data');
+    const tables = new Set(resources(network, 'aws_route_table_association').filter(([, a]) => dataSubnets.some(([n]) => refName(a.subnet_id) === n)).map(([, a]) => a.route_table_id));
+    expect(tables.size).toBe(1);
+    expect(resources(network, 'aws_route').filter(([, r]) => tables.has(r.route_table_id))).toEqual([]);
+  });
+
+  test('security groups chain by reference: app → proxy → database, app → cache', () => {
+    const groups = Object.fromEntries(resources(data, 'aws_security_group'));
+    const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name.endsWith(suffix))!;
+    const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
+    const db = `\${aws_security_group.${byName('-mysql')}.id}`;
+    const cache = `\${aws_security_group.${byName('-memcached')}.id}`;
+    const ingress = resources(data, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r);
+    const egress = resources(data, 'aws_vpc_security_group_egress_rule').map(([, r]) => r);
+    const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
+    const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
+
+    const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
+    expect(intoProxy).toHaveLength(1);
+    expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
+    expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
+
+    expect(ingress.filter((r) => r.security_group_id === db)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
+    expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
+
+    const intoCache = ingress.filter((r) => r.security_group_id === cache);
+    expect(intoCache).toHaveLength(1);
+    expect(intoCache[0]).toMatchObject({ from_port: 11211, to_port: 11211 });
+    expect(appRef(intoCache[0])).toBe(true);
+
+    const appEgress = egress.filter((r) => isRemote(r.security_group_id));
+    expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port]).sort()).toEqual([[proxy, 3306], [cache, 11211]].sort());
+    for (const rule of [...ingress, ...egress]) expect(rule.cidr_ipv4).toBeUndefined();
+  });
+
+  test('proxy: MySQL, TLS and IAM auth required, secret from the database, bounded pool', () => {
+    const proxy = single(data, 'aws_db_proxy');
+    const db = single(data, 'aws_db_instance');
+    const dbName = resources(data, 'aws_db_instance')[0][0];
+    expect(proxy).toMatchObject({ engine_family: 'MYSQL', require_tls: true, debug_logging: false, idle_client_timeout: profile.proxy.idleClientTimeoutSeconds });
+    expect(proxy.auth).toEqual([
+      expect.objectContaining({ auth_scheme: 'SECRETS', iam_auth: 'REQUIRED', client_password_auth_type: 'MYSQL_CACHING_SHA2_PASSWORD', secret_arn: `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}` }),
+    ]);
+    expect(db.manage_master_user_password).toBe(true);
+    const pool = single(data, 'aws_db_proxy_default_target_group').connection_pool_config;
+    expect(pool).toEqual({ connection_borrow_timeout: 5, max_connections_percent: 90, max_idle_connections_percent: 50 });
+    expect(pool.connection_borrow_timeout).toBeLessThan(profile.function.timeoutSeconds);
+    expect(single(data, 'aws_db_proxy_target').db_instance_identifier).toBe(`\${aws_db_instance.${dbName}.identifier}`);
+  });
+
+  test('rds-db:connect is granted on exactly dbuser:<prx id>/<master user>', () => {
+    const [proxyName] = resources(data, 'aws_db_proxy')[0];
+    const locals = data.locals ?? {};
+    const idLocal = Object.keys(locals).find((k) => k.startsWith('proxy_resource-id'))!;
+    expect(locals[idLocal]).toBe(`\${element(split(":", aws_db_proxy.${proxyName}.arn), 6)}`);
+    const prefixLocal = Object.keys(locals).find((k) => k.startsWith('proxy_connect-arn-prefix'))!;
+    expect(locals[prefixLocal]).toContain(`local.${idLocal}`);
+    expect(locals[prefixLocal]).toMatch(/^\$\{format\("arn:%s:rds-db:%s:%s:dbuser:%s"/);
+
+    const policies = resources(api, 'aws_iam_role_policy').map(([, p]) => JSON.parse(p.policy));
+    const connect = policies.flatMap((p) => p.Statement).filter((s: any) => s.Action === 'rds-db:connect');
+    expect(connect).toHaveLength(1);
+    const [prefix, user] = connect[0].Resource.split('}/');
+    expect(exported(data, remoteOutput(`${prefix}}`, dataId))).toBe(`\${local.${prefixLocal}}`);
+    expect(exported(data, remoteOutput(user, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.username\}$/);
+  });
+
+  test('data and api stacks read the producers through terraform_remote_state', () => {
+    expect(Object.keys(data.data?.terraform_remote_state ?? {})).toEqual([`cross-stack-reference-input-${networkId}`]);
+    expect(Object.keys(api.data?.terraform_remote_state ?? {}).sort()).toEqual([`cross-stack-reference-input-${dataId}`, `cross-stack-reference-input-${networkId}`].sort());
+    const fn = single(api, 'aws_lambda_function');
+    for (const subnet of fn.vpc_config.subnet_ids) expect(exported(network, remoteOutput(subnet, networkId))).toMatch(/private-subnet/);
+    expect(single(data, 'aws_db_subnet_group').subnet_ids.map((s: string) => exported(network, remoteOutput(s, networkId)))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/data-subnet/)]),
+    );
+  });
+
+  test('function environment follows the contract: proxy endpoint, IAM auth over verified TLS, cache nodes', () => {
+    const env = single(api, 'aws_lambda_function').environment.variables;
+    expect(Object.keys(env).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS', 'DB_AUTH', 'DB_HOST', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER']);
+    expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', CACHE_TLS: 'true', CACHE_TTL_SECONDS: String(profile.cache.ttlSeconds) });
+    expect(exported(data, remoteOutput(env.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
+    expect(exported(data, remoteOutput(env.DB_NAME, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.db_name\}$/);
+    const nodesLocal = exported(data, remoteOutput(env.CACHE_NODES, dataId));
+    const localName = /^\$\{local\.([^}]+)\}$/.exec(nodesLocal)![1];
+    expect(data.locals![localName]).toMatch(/cache_nodes.*\$\{val\.address\}:\$\{val\.port\}/);
+  });
+
+  test('the API invokes the function with payload 2.0, and only this API may invoke it', () => {
+    const [apiName] = resources(api, 'aws_apigatewayv2_api')[0];
+    const integration = single(api, 'aws_apigatewayv2_integration');
+    expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0' });
+    expect(integration.timeout_milliseconds).toBeLessThanOrEqual(30000);
+    expect(single(api, 'aws_apigatewayv2_route').route_key).toBe('$default');
+    const stage = single(api, 'aws_apigatewayv2_stage');
+    expect(stage).toMatchObject({ name: '$default', auto_deploy: true });
+    expect(stage.default_route_settings).toEqual({ throttling_burst_limit: profile.api.throttlingBurstLimit, throttling_rate_limit: profile.api.throttlingRateLimit });
+    const permission = single(api, 'aws_lambda_permission');
+    expect(permission).toMatchObject({ principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction', source_arn: `\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/*` });
+  });
+
+  test('outputs for people: API URL and proxy endpoint', () => {
+    expect(api.output?.api_url.value).toMatch(/^\$\{aws_apigatewayv2_api\.[^.]+\.api_endpoint\}$/);
+    expect(data.output?.proxy_endpoint.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
+  });
+
+  test('provider default tags name project, environment and tool', () => {
+    for (const stack of [network, data, api]) {
+      expect(stack.provider?.aws[0].default_tags[0].tags).toMatchObject({ Project: profile.project, Environment: profile.name, ManagedBy: 'cdktf' });
+      expect(stack.provider?.aws[0].region).toBe(profile.region);
+    }
+  });
+});
+
+describe('cache disabled', () => {
+  test.each(noCache.map((e, i) => [e.profile.name, e, environments[i]] as const))('%s: every cache resource, rule, output and variable disappears, nothing else changes', (_n, off, on) => {
+    const cacheTypes = ['aws_elasticache_cluster', 'aws_elasticache_subnet_group'];
+    for (const t of cacheTypes) expect(off.data.resource?.[t]).toBeUndefined();
+    const offText = JSON.stringify([off.data, off.api]);
+    expect(offText).not.toMatch(/11211|memcached|CACHE_/);
+    expect(off.text[off.stacks.network.node.id]).toBe(on.text[on.stacks.network.node.id]);
+
+    // Removing the cache must remove exactly the cache's own resources from the data stack …
+    const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
+    const removed = names(on.data).filter((n) => !names(off.data).includes(n));
+    expect(removed.every((n) => n.includes('memcached'))).toBe(true);
+    expect(names(off.data).every((n) => names(on.data).includes(n))).toBe(true);
+    // … and from the function only the CACHE_* variables.
+    const envOn = single(on.api, 'aws_lambda_function').environment.variables;
+    const envOff = single(off.api, 'aws_lambda_function').environment.variables;
+    expect(Object.keys(envOn).filter((k) => !(k in envOff)).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS']);
+    expect(names(off.api)).toEqual(names(on.api));
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: synth time and memory, then the function's benchmarks (scripts/bench-function.ts).
+ * Medians of several runs; targets are printed beside each figure, never asserted in tests.
+ * Everything runs on this machine and talks only to 127.0.0.1.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+export interface Metric {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Peak RSS (kB) of a process tree, polled from /proc: VmHWM is each process's high-water mark, so polling misses no peak of a live process. */
+function treePeakKb(rootPid: number, seen: Map<number, number>): void {
+  const children = (pid: number): number[] => {
+    try {
+      return fs
+        .readdirSync(`/proc/${pid}/task`)
+        .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      return [];
+    }
+  };
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) seen.set(pid, Math.max(seen.get(pid) ?? 0, Number(m[1])));
+    } catch {
+      /* exited */
+    }
+    stack.push(...children(pid));
+  }
+}
+
+/** Runs a command; returns wall seconds and the largest single-process peak RSS in MB seen in its tree. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMb: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const peaks = new Map<number, number>();
+    const timer = setInterval(() => treePeakKb(child.pid!, peaks), 10);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      resolve({ seconds, peakMb: Math.max(0, ...peaks.values()) / 1024 });
+    });
+  });
+}
+
+async function benchSynth(label: string, command: string, args: string[], runs: number, timeTarget: string, memTarget?: string): Promise<Metric[]> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  const env = { ...process.env, CDKTF_OUTDIR: outdir };
+  delete env.TF_STATE_BUCKET;
+  const results = [];
+  try {
+    await run(command, args, env); // warm the file cache and the esbuild binary
+    for (let i = 0; i < runs; i++) results.push(await run(command, args, env));
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+  const metrics: Metric[] = [{ name: `${label}: wall time (median of ${runs})`, value: median(results.map((r) => r.seconds)), unit: 's', target: timeTarget }];
+  metrics.push({ name: `${label}: peak RSS (median of ${runs})`, value: median(results.map((r) => r.peakMb)), unit: 'MB', target: memTarget });
+  return metrics;
+}
+
+function print(metrics: Metric[]): void {
+  for (const m of metrics) {
+    const value = m.unit === 's' ? m.value.toFixed(2) : m.unit === 'MB' ? m.value.toFixed(0) : String(Math.round(m.value * 100) / 100);
+    console.log(`${m.name.padEnd(64)} ${`${value} ${m.unit}`.padStart(14)}${m.target ? `   target ${m.target}` : ''}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  console.log(`bench on ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  if (!only || only === 'synth') {
+    print(await benchSynth('npm run synth (tsx main.ts, 6 stacks)', path.join(BIN, 'tsx'), ['main.ts'], 5, '≤ 2.5 s', '≤ 350 MB'));
+    print(await benchSynth('npx cdktf synth (CLI + app, 6 stacks)', 'npx', ['cdktf', 'synth'], 3, '≤ 6 s'));
+  }
+  if (!only || only === 'function') {
+    const { runFunctionBench } = await import('./bench-function');
+    print(await runFunctionBench());
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
