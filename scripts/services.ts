@@ -267,6 +267,19 @@ export class Memcached {
     }
   }
 
+  /** Empties the cache (`flush_all`). */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: this.host, port: this.port }, () => s.write('flush_all\r\n'));
+      s.on('data', (d) => {
+        s.destroy();
+        if (d.toString().startsWith('OK')) resolve();
+        else reject(new Error(`flush_all: ${d.toString()}`));
+      });
+      s.on('error', reject);
+    });
+  }
+
   async stop(): Promise<void> {
     await stopProcess(this.proc);
     this.proc = undefined;

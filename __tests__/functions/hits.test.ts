@@ -1,0 +1,321 @@
+/**
+ * The `hits` function against a real MariaDB and a real memcached started by the test on loopback
+ * ports (password auth, no TLS: the TLS and IAM/secret paths are in auth-tls.test.ts).
+ * Tests in this file run in order; the last ones stop and restart the services.
+ */
+import * as net from 'net';
+import { MariaDb, Memcached } from '../../scripts/services';
+import { closeApps, makeApp, sleep } from '../support/hits';
+
+let db: MariaDb;
+let mc: Memcached;
+let env: Record<string, string>;
+let cacheEnv: Record<string, string>;
+
+beforeAll(async () => {
+  [db, mc] = await Promise.all([MariaDb.start(), Memcached.start()]);
+  await db.createUser('hits', 'test-password', 'hits');
+  env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'password', DB_PASSWORD: 'test-password', DB_TLS: 'off' };
+  cacheEnv = { ...env, CACHE_NODES: mc.node, CACHE_TTL_SECONDS: '2' };
+});
+
+afterEach(closeApps);
+
+afterAll(async () => {
+  await Promise.all([db?.destroy(), mc?.stop()]);
+});
+
+const count = async (where = '1=1', params: unknown[] = []) =>
+  Number((await db.sql<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM hits.hits WHERE ${where}`, params))[0].n);
+
+const hitsConnections = async () =>
+  db.sql<Array<{ id: number }>>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = 'hits'");
+
+test('records every request and lists the newest first, at most 100, with the documented JSON shape', async () => {
+  const app = makeApp(env);
+  const first = await app.call('GET', '/first');
+  expect(first.statusCode).toBe(200);
+  expect(first.headers['content-type']).toMatch(/^application\/json/);
+  const second = await app.call('POST', '/second');
+  expect(second.json.cache).toBe('off');
+  const [newest, older] = second.json.hits;
+  expect(newest).toEqual({ id: expect.any(Number), path: '/second', method: 'POST', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+  expect(older).toMatchObject({ path: '/first', method: 'GET' });
+  expect(newest.id).toBeGreaterThan(older.id);
+  expect(Math.abs(Date.parse(newest.at) - Date.now())).toBeLessThan(10_000);
+  // The table is as DESIGN says.
+  const cols = await db.sql<Array<{ COLUMN_NAME: string; COLUMN_TYPE: string }>>(
+    "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='hits' AND TABLE_NAME='hits' ORDER BY ORDINAL_POSITION",
+  );
+  expect(cols.map((c) => `${c.COLUMN_NAME} ${c.COLUMN_TYPE}`)).toEqual(['id bigint(20) unsigned', 'path varchar(2048)', 'method varchar(16)', 'created_at datetime(3)']);
+
+  for (let i = 0; i < 105; i++) await db.sql('INSERT INTO hits.hits (path, method, created_at) VALUES (?, ?, UTC_TIMESTAMP(3))', [`/bulk/${i}`, 'GET']);
+  const many = await app.call('GET', '/after-bulk');
+  expect(many.json.hits).toHaveLength(100);
+  expect(many.json.hits[0].path).toBe('/after-bulk');
+  expect(many.json.hits[1].path).toBe('/bulk/104');
+});
+
+test('answers HTML to browsers and JSON to everything else', async () => {
+  const app = makeApp(env);
+  const browser = await app.call('GET', '/page', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' });
+  expect(browser.headers['content-type']).toBe('text/html; charset=utf-8');
+  expect(browser.body).toMatch(/<table>[\s\S]*<code>\/page<\/code>/);
+  for (const accept of ['*/*', 'application/json', 'application/json, text/html;q=0.5', '']) {
+    const r = await app.call('GET', '/page', accept ? { accept } : {});
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    expect(r.json.hits[0].path).toBe('/page');
+  }
+});
+
+test('escapes stored paths in HTML and keeps them exact in JSON', async () => {
+  const app = makeApp(env);
+  const evil = `/<script>alert("x")</script><img src=x onerror='y'>&amp;`;
+  const r = await app.call('GET', evil, { accept: 'text/html' });
+  expect(r.body).not.toContain('<script>');
+  expect(r.body).not.toContain('<img');
+  expect(r.body).toContain('/&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&#39;y&#39;&gt;&amp;amp;');
+  expect(r.headers['content-security-policy']).toContain("default-src 'none'");
+  const j = await app.call('GET', '/_/hits');
+  expect(j.json.hits[0].path).toBe(evil);
+});
+
+test('stores injection-looking and 4-byte unicode paths as data, byte for byte', async () => {
+  const app = makeApp(env);
+  const paths = [
+    "/'; DROP TABLE hits; --",
+    '/" OR 1=1 -- \\\\ %27 \u0000',
+    '/😀/𝄞/中文/é',
+    "/a'b\"c`d\\e",
+  ];
+  for (const p of paths) {
+    const r = await app.call('PUT', p);
+    expect(r.statusCode).toBe(200);
+    expect(r.json.hits[0].path).toBe(p);
+  }
+  for (const p of paths) {
+    const rows = await db.sql<Array<{ h: string }>>('SELECT HEX(path) AS h FROM hits.hits WHERE path = ? AND method = ?', [p, 'PUT']);
+    expect(rows.map((r) => r.h)).toEqual([Buffer.from(p, 'utf8').toString('hex').toUpperCase()]);
+  }
+  expect(await count()).toBeGreaterThan(0); // the table survived
+});
+
+test('refuses paths over 2048 bytes with 414 and stores nothing; 2048 bytes exactly are fine', async () => {
+  const app = makeApp(env);
+  await app.call('GET', '/warm-up');
+  const before = await count();
+  const tooLongAscii = '/' + 'a'.repeat(2048);
+  const tooLongUnicode = '/' + '😀'.repeat(512); // 513 characters, 2049 bytes
+  for (const p of [tooLongAscii, tooLongUnicode]) {
+    const r = await app.call('GET', p, { accept: 'text/html' });
+    expect(r.statusCode).toBe(414);
+    expect(r.json.error).toMatch(/2048 bytes/);
+  }
+  expect(await count()).toBe(before);
+  const exact = '/' + 'b'.repeat(2047);
+  const ok = await app.call('GET', exact);
+  expect(ok.statusCode).toBe(200);
+  expect(await count('path = ?', [exact])).toBe(1);
+});
+
+test('GET /_/hits records nothing; other methods on it do record', async () => {
+  const app = makeApp(env);
+  await app.call('GET', '/seed');
+  const before = await count();
+  for (let i = 0; i < 3; i++) expect((await app.call('GET', '/_/hits')).statusCode).toBe(200);
+  await app.call('GET', '/_/health');
+  expect(await count()).toBe(before);
+  await app.call('POST', '/_/hits');
+  expect(await count()).toBe(before + 1);
+});
+
+test('cache-aside: a miss reads the database once, hits read nothing; writes refresh the listing; staleness is bounded by the TTL', async () => {
+  await mc.flush();
+  const app = makeApp(cacheEnv);
+  await app.call('GET', '/cache-seed'); // creates the table, refreshes the cache
+  await mc.flush();
+
+  const s0 = await db.globalStatus('Com_select');
+  const miss = await app.call('GET', '/_/hits');
+  expect(miss.json.cache).toBe('miss');
+  const s1 = await db.globalStatus('Com_select');
+  expect(s1 - s0).toBe(1);
+  for (let i = 0; i < 5; i++) {
+    const hit = await app.call('GET', '/_/hits');
+    expect(hit.json.cache).toBe('hit');
+    expect(hit.json.hits).toEqual(miss.json.hits);
+  }
+  expect((await db.globalStatus('Com_select')) - s1).toBe(0);
+
+  // A write through the function refreshes the cached listing at once.
+  await app.call('DELETE', '/written');
+  const afterWrite = await app.call('GET', '/_/hits');
+  expect(afterWrite.json.cache).toBe('hit');
+  expect(afterWrite.json.hits[0].path).toBe('/written');
+
+  // A row the cache has not seen (e.g. a write whose cache refresh failed) shows up after the TTL.
+  await db.sql("INSERT INTO hits.hits (path, method, created_at) VALUES ('/behind-the-cache', 'GET', UTC_TIMESTAMP(3))");
+  expect((await app.call('GET', '/_/hits')).json.hits[0].path).toBe('/written');
+  await sleep(3100); // TTL 2 s; memcached expiry has one-second granularity
+  const fresh = await app.call('GET', '/_/hits');
+  expect(fresh.json.cache).toBe('miss');
+  expect(fresh.json.hits[0].path).toBe('/behind-the-cache');
+});
+
+test('concurrent writes from several environments are all persisted exactly once', async () => {
+  const apps = [makeApp(env), makeApp(env), makeApp(env), makeApp(env)];
+  await Promise.all(apps.map((a) => a.call('GET', '/_/health')));
+  const results = await Promise.all(
+    apps.flatMap((a, i) => Array.from({ length: 15 }, (_, j) => a.call('POST', `/concurrent/${i}/${j}`))),
+  );
+  expect(results.every((r) => r.statusCode === 200)).toBe(true);
+  const rows = await db.sql<Array<{ path: string; n: number }>>("SELECT path, COUNT(*) AS n FROM hits.hits WHERE path LIKE '/concurrent/%' GROUP BY path");
+  expect(rows).toHaveLength(60);
+  expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+});
+
+test('a server-side KILL of the pooled connection is survived by the next request', async () => {
+  const app = makeApp(env);
+  expect((await app.call('GET', '/before-kill')).statusCode).toBe(200);
+  const conns = await hitsConnections();
+  expect(conns).toHaveLength(1); // one pooled connection per environment
+  const opened = await db.globalStatus('Connections');
+  await db.sql('KILL CONNECTION ?', [conns[0].id]);
+  const r = await app.call('GET', '/after-kill');
+  expect(r.statusCode).toBe(200);
+  expect(r.json.hits[0].path).toBe('/after-kill');
+  expect(await count('path = ?', ['/after-kill'])).toBe(1);
+  expect((await db.globalStatus('Connections')) - opened).toBeGreaterThanOrEqual(1);
+  expect(await hitsConnections()).toHaveLength(1);
+});
+
+test('a connection killed in the middle of a statement is retried once on a new connection', async () => {
+  const app = makeApp(env);
+  await app.call('GET', '/_/health');
+  const admin = await db.admin();
+  await admin.query('LOCK TABLES hits.hits WRITE'); // the function's INSERT will wait on this lock
+  let pending: ReturnType<typeof app.call> | undefined;
+  try {
+    pending = app.call('POST', '/killed-mid-statement');
+    let victim: number | undefined;
+    for (let i = 0; i < 100 && victim === undefined; i++) {
+      await sleep(20);
+      const rows = await db.sql<Array<{ id: number }>>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = 'hits' AND INFO LIKE 'INSERT%'");
+      victim = rows[0]?.id;
+    }
+    expect(victim).toBeDefined();
+    await db.sql('KILL CONNECTION ?', [victim]);
+    await sleep(50);
+  } finally {
+    await admin.query('UNLOCK TABLES');
+  }
+  const r = await pending!;
+  expect(r.statusCode).toBe(200);
+  expect(await count('path = ?', ['/killed-mid-statement'])).toBe(1);
+  expect(app.logs.filter((l) => l.msg === 'database connection error, retrying once')).toHaveLength(1);
+});
+
+test('a pool idle for longer than the idle limit is rebuilt before use', async () => {
+  const app = makeApp({ ...env, DB_IDLE_REBUILD_SECONDS: '1' });
+  await app.call('GET', '/idle-1');
+  const [before] = await hitsConnections();
+  await app.call('GET', '/idle-2'); // within the limit: same connection
+  expect((await hitsConnections())[0].id).toBe(before.id);
+  await sleep(1200);
+  await app.call('GET', '/idle-3');
+  const after = await hitsConnections();
+  expect(after).toHaveLength(1);
+  expect(after[0].id).not.toBe(before.id);
+  expect(app.logs.some((l) => l.msg === 'database pool rebuilt' && l.reason === 'idle')).toBe(true);
+});
+
+test('logs one structured line per request with latency, status and cache outcome; 500s carry a request id only', async () => {
+  const app = makeApp(cacheEnv);
+  await app.call('GET', '/logged');
+  const lines = app.logs.filter((l) => l.msg === 'request');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ level: 'info', method: 'GET', pathBytes: 7, status: 200, route: 'record', requestId: expect.any(String), latencyMs: expect.any(Number) });
+  expect(['hit', 'miss']).toContain(lines[0].cache);
+  expect(JSON.stringify(lines[0])).not.toContain('/logged'); // the path itself is data, not logged
+
+  // An unexpected (non-connection) database error: drop the table's column the function needs.
+  await db.sql('ALTER TABLE hits.hits RENAME COLUMN method TO verb');
+  try {
+    const r = await app.call('GET', '/broken', { accept: 'text/html' });
+    expect(r.statusCode).toBe(500);
+    expect(r.json).toEqual({ error: 'internal error', requestId: r.headers['x-request-id'] });
+    expect(r.body).not.toMatch(/method|verb|SQL|hits\.hits/i);
+    expect(app.logs.find((l) => l.status === 500)).toMatchObject({ level: 'error', errorCode: 'ER_BAD_FIELD_ERROR' });
+  } finally {
+    await db.sql('ALTER TABLE hits.hits RENAME COLUMN verb TO method');
+  }
+});
+
+test('a cache that never answers costs at most one bounded wait per call, then backs off', async () => {
+  const sockets = new Set<net.Socket>();
+  const blackhole = net.createServer((s) => sockets.add(s)); // accepts, never answers
+  await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+  const port = (blackhole.address() as net.AddressInfo).port;
+  try {
+    const app = makeApp({ ...env, CACHE_NODES: `127.0.0.1:${port}` }, { cacheBackoffMs: 60_000 });
+    const first = await app.call('GET', '/_/hits'); // get times out, set times out
+    expect(first.statusCode).toBe(200);
+    expect(first.json.cache).toBe('miss');
+    expect(first.ms).toBeLessThan(2 * 200 + 250);
+    const second = await app.call('GET', '/_/hits'); // third failure: back-off starts
+    expect(second.ms).toBeLessThan(2 * 200 + 250);
+    const fast = await app.call('GET', '/_/hits');
+    expect(fast.statusCode).toBe(200);
+    expect(fast.ms).toBeLessThan(100); // skipped while backing off
+    expect((await app.call('GET', '/_/health')).json.cache).toBe('degraded');
+    expect(app.logs.some((l) => l.msg === 'cache node backing off')).toBe(true);
+    expect(app.logs.filter((l) => l.msg === 'cache call failed, bypassed').every((l) => l.errorCode === 'CACHE_TIMEOUT')).toBe(true);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => blackhole.close(r));
+  }
+});
+
+test('memcached stopped: requests still succeed quickly, health says degraded, and it recovers', async () => {
+  const app = makeApp(cacheEnv, { cacheBackoffMs: 300 });
+  expect((await app.call('GET', '/_/health')).json).toEqual({ status: 'ok', db: 'ok', cache: 'ok' });
+  await mc.stop();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await app.call('GET', i % 2 ? '/_/hits' : `/no-cache/${i}`);
+      expect(r.statusCode).toBe(200);
+      expect(r.ms).toBeLessThan(500);
+    }
+    const health = await app.call('GET', '/_/health');
+    expect(health.statusCode).toBe(200);
+    expect(health.json).toEqual({ status: 'ok', db: 'ok', cache: 'degraded' });
+  } finally {
+    await mc.start();
+  }
+  await sleep(350);
+  expect((await app.call('GET', '/_/health')).json.cache).toBe('ok');
+});
+
+test('MariaDB stopped: 503 with Retry-After, fast; health 503; recovery after restart', async () => {
+  const app = makeApp(cacheEnv);
+  expect((await app.call('GET', '/before-outage')).statusCode).toBe(200);
+  await db.stop();
+  try {
+    const r = await app.call('GET', '/during-outage', { accept: 'text/html' });
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toMatch(/^\d+$/);
+    expect(r.json).toEqual({ error: 'database unavailable, retry later', requestId: expect.any(String) });
+    expect(r.ms).toBeLessThan(1500);
+    const health = await app.call('GET', '/_/health');
+    expect(health.statusCode).toBe(503);
+    expect(health.json).toMatchObject({ status: 'down', db: 'down' });
+    expect(health.headers['retry-after']).toBeDefined();
+  } finally {
+    await db.start();
+  }
+  const back = await app.call('GET', '/after-outage');
+  expect(back.statusCode).toBe(200);
+  expect(back.json.hits[0].path).toBe('/after-outage');
+  expect((await app.call('GET', '/_/health')).statusCode).toBe(200);
+  expect(await count('path = ?', ['/during-outage'])).toBe(0);
+});

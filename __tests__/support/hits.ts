@@ -1,0 +1,57 @@
+/** Helpers for the function tests: payload 2.0 events, app instances with captured logs. */
+import { createHitsApp, type HitsApp, type HitsAppOptions } from '../../functions/hits/app';
+import { loadConfig } from '../../functions/lib/config';
+import type { HttpEvent, HttpResult } from '../../functions/lib/http';
+import { createLogger } from '../../functions/lib/log';
+
+let seq = 0;
+
+export function event(method: string, rawPath: string, headers: Record<string, string> = {}): HttpEvent {
+  return {
+    version: '2.0',
+    rawPath,
+    rawQueryString: '',
+    headers,
+    requestContext: { requestId: `test-${++seq}`, http: { method, path: rawPath } },
+    isBase64Encoded: false,
+  };
+}
+
+export interface TestApp extends HitsApp {
+  logs: Array<Record<string, unknown>>;
+  call(method: string, path: string, headers?: Record<string, string>): Promise<HttpResult & { json: any; ms: number }>;
+}
+
+const open = new Set<TestApp>();
+
+/** An app instance (one "execution environment") built from env, logging into `logs`. */
+export function makeApp(env: Record<string, string | undefined>, options: HitsAppOptions = {}): TestApp {
+  const logs: Array<Record<string, unknown>> = [];
+  const app = createHitsApp(loadConfig(env), { log: createLogger((line) => logs.push(JSON.parse(line))), ...options });
+  const t: TestApp = {
+    ...app,
+    logs,
+    async call(method, path, headers) {
+      const started = performance.now();
+      const res = await app.handler(event(method, path, headers));
+      const ms = performance.now() - started;
+      let body: unknown;
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        body = undefined;
+      }
+      return { ...res, json: body, ms };
+    },
+  };
+  open.add(t);
+  return t;
+}
+
+export async function closeApps(): Promise<void> {
+  const all = [...open];
+  open.clear();
+  await Promise.all(all.map((a) => a.close()));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
