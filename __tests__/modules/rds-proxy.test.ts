@@ -1,0 +1,210 @@
+import { TerraformOutput, TerraformStack, Testing, Token } from 'cdktf';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { RdsProxy, RdsProxyProps } from '../../modules/rds-proxy';
+import { resources, single, StackJson } from '../support/synth';
+
+const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-abc-123456';
+const BASE: RdsProxyProps = {
+  name: 'hits-test',
+  vpcId: 'vpc-123',
+  subnetIds: ['subnet-a', 'subnet-b'],
+  dbInstanceIdentifier: 'hits-test-db',
+  databaseSecurityGroupId: 'sg-db',
+  secretArn: SECRET,
+};
+const TRUST_LAMBDA = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+function build(props: Partial<RdsProxyProps> = {}, extra?: (proxy: RdsProxy, stack: TerraformStack) => void): { proxy: RdsProxy; json: StackJson } {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const proxy = new RdsProxy(stack, 'proxy', { ...BASE, ...props });
+  extra?.(proxy, stack);
+  return { proxy, json: JSON.parse(Testing.synth(stack)) };
+}
+
+const construct = (props: Partial<RdsProxyProps>) => () => new RdsProxy(new TerraformStack(Testing.app(), 'test'), 'proxy', { ...BASE, ...props } as RdsProxyProps);
+const sgRef = (json: StackJson) => `\${aws_security_group.${resources(json, 'aws_security_group')[0][0]}.id}`;
+const statements = (policy: string) => JSON.parse(policy).Statement as any[];
+
+describe('RdsProxy props validation names the field', () => {
+  test.each<[string, Partial<RdsProxyProps>, RegExp]>([
+    ['empty name', { name: '' }, /RdsProxy: name/],
+    ['name starting with a digit', { name: '1proxy' }, /name.*starting with a letter/],
+    ['name with a double dash', { name: 'hits--test' }, /name/],
+    ['name ending with a dash', { name: 'hits-' }, /name/],
+    ['empty vpcId', { vpcId: '' }, /vpcId/],
+    ['one subnet', { subnetIds: ['subnet-a'] }, /subnetIds.*at least 2/],
+    ['empty dbInstanceIdentifier', { dbInstanceIdentifier: '' }, /dbInstanceIdentifier/],
+    ['empty databaseSecurityGroupId', { databaseSecurityGroupId: '' }, /databaseSecurityGroupId/],
+    ['empty secretArn', { secretArn: '' }, /secretArn/],
+    ['port 0', { port: 0 }, /port.*1 to 65535/],
+    ['borrow timeout 0', { connectionBorrowTimeoutSeconds: 0 }, /connectionBorrowTimeoutSeconds.*1 to 3600/],
+    ['max connections 101 %', { maxConnectionsPercent: 101 }, /maxConnectionsPercent.*1 to 100/],
+    ['idle connections above max connections', { maxConnectionsPercent: 40, maxIdleConnectionsPercent: 50 }, /maxIdleConnectionsPercent.*0 to 40/],
+    ['idle client timeout 0', { idleClientTimeoutSeconds: 0 }, /idleClientTimeoutSeconds/],
+    ['idle client timeout over 8 h', { idleClientTimeoutSeconds: 28801 }, /idleClientTimeoutSeconds.*28800/],
+  ])('%s', (_case, props, message) => {
+    expect(construct(props)).toThrow(message);
+  });
+
+  test('grantConnect refuses an empty database user', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const proxy = new RdsProxy(stack, 'proxy', BASE);
+    const role = new IamRole(stack, 'role', { assumeRolePolicy: TRUST_LAMBDA });
+    expect(() => proxy.grantConnect(role, '')).toThrow(/grantConnect\(dbUser\)/);
+  });
+});
+
+describe('RdsProxy defaults (per its props doc comments)', () => {
+  const { proxy, json } = build();
+  const dbProxy = single(json, 'aws_db_proxy');
+
+  test('MySQL proxy requiring TLS, IAM auth REQUIRED over the secret, caching_sha2, idle client 1800 s, debug logging off', () => {
+    expect(dbProxy).toMatchObject({ name: 'hits-test', engine_family: 'MYSQL', require_tls: true, idle_client_timeout: 1800, debug_logging: false, vpc_subnet_ids: ['subnet-a', 'subnet-b'] });
+    expect(dbProxy.auth).toEqual([
+      expect.objectContaining({ auth_scheme: 'SECRETS', secret_arn: SECRET, iam_auth: 'REQUIRED', client_password_auth_type: 'MYSQL_CACHING_SHA2_PASSWORD' }),
+    ]);
+    expect(dbProxy.vpc_security_group_ids).toEqual([sgRef(json)]);
+  });
+
+  test('pool: borrow timeout 5 s, 90 % max connections, 50 % idle; target on the instance', () => {
+    expect(single(json, 'aws_db_proxy_default_target_group').connection_pool_config).toEqual({ connection_borrow_timeout: 5, max_connections_percent: 90, max_idle_connections_percent: 50 });
+    expect(single(json, 'aws_db_proxy_target').db_instance_identifier).toBe('hits-test-db');
+  });
+
+  test('role assumable only by rds.amazonaws.com, reading only the database secret', () => {
+    const [roleName, role] = resources(json, 'aws_iam_role')[0];
+    expect(resources(json, 'aws_iam_role')).toHaveLength(1);
+    expect(dbProxy.role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
+    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    const policy = single(json, 'aws_iam_role_policy');
+    expect(policy.role).toBe(`\${aws_iam_role.${roleName}.id}`);
+    expect(statements(policy.policy)).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET }),
+    ]);
+  });
+
+  test('security group chain by reference: proxy egress 3306 to the database group, database ingress 3306 from the proxy group, no client rules by default', () => {
+    const sg = single(json, 'aws_security_group');
+    expect(sg.description).toMatch(/\S/);
+    const proxySg = sgRef(json);
+    const ingress = resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r);
+    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r);
+    expect(ingress).toEqual([expect.objectContaining({ security_group_id: 'sg-db', referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
+    expect(egress).toEqual([expect.objectContaining({ security_group_id: proxySg, referenced_security_group_id: 'sg-db', ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
+    for (const rule of [...ingress, ...egress]) {
+      expect(rule.description).toMatch(/\S/);
+      expect(rule.cidr_ipv4).toBeUndefined();
+      expect(rule.cidr_ipv6).toBeUndefined();
+    }
+  });
+
+  test('typed attributes: endpoint, ARN, resource id and connect prefix are tokens; port is 3306', () => {
+    for (const token of [proxy.endpoint, proxy.proxyArn, proxy.proxyName, proxy.resourceId, proxy.connectArnPrefix, proxy.securityGroupId, proxy.roleArn]) {
+      expect(typeof token).toBe('string');
+      expect(Token.isUnresolved(token)).toBe(true);
+    }
+    expect(proxy.port).toBe(3306);
+    expect(proxy.connectArn('app_user')).toBe(`${proxy.connectArnPrefix}/app_user`);
+  });
+});
+
+describe('RdsProxy helpers', () => {
+  test('grantConnect writes rds-db:connect on <connectArnPrefix>/<user>, and nothing else', () => {
+    const { json } = build({}, (proxy, stack) => {
+      const role = new IamRole(stack, 'fn-role', { assumeRolePolicy: TRUST_LAMBDA });
+      proxy.grantConnect(role, 'app_user');
+    });
+    const grants = resources(json, 'aws_iam_role_policy').filter(([, p]) => p.policy.includes('rds-db:connect'));
+    expect(grants).toHaveLength(1);
+    const [, grant] = grants[0];
+    expect(grant.role).toBe('${aws_iam_role.fn-role.id}');
+    const prefixLocal = Object.keys(json.locals ?? {}).find((k) => k.startsWith('proxy_connect-arn-prefix'))!;
+    expect(statements(grant.policy)).toEqual([{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: `\${local.${prefixLocal}}/app_user` }]);
+  });
+
+  test('the connect prefix is arn:<partition>:rds-db:<region>:<account>:dbuser:<prx id>, element 6 of the proxy ARN', () => {
+    const { json } = build();
+    const locals = json.locals ?? {};
+    const [proxyName] = resources(json, 'aws_db_proxy')[0];
+    const idLocal = Object.keys(locals).find((k) => k.startsWith('proxy_resource-id'))!;
+    const prefixLocal = Object.keys(locals).find((k) => k.startsWith('proxy_connect-arn-prefix'))!;
+    const split = `split(":", aws_db_proxy.${proxyName}.arn)`;
+    expect(locals[idLocal]).toBe(`\${element(${split}, 6)}`);
+
+    // Evaluate the format() against a real proxy ARN: a wrong element index or pattern gives a wrong ARN.
+    const m = /^\$\{format\("([^"]+)", (.+)\)\}$/.exec(locals[prefixLocal]);
+    expect(m).not.toBeNull();
+    const [, pattern, args] = m!;
+    expect(pattern).toBe('arn:%s:rds-db:%s:%s:dbuser:%s');
+    const arn = 'arn:aws-cn:rds:cn-north-1:123456789012:db-proxy:prx-0a1b2c3d4e5f67890'.split(':');
+    const values = args.split(/, (?=element|local)/).map((arg) => {
+      const el = new RegExp(`^element\\(${split.replace(/[().]/g, '\\$&')}, (\\d+)\\)$`).exec(arg);
+      if (el) return arn[Number(el[1])];
+      if (arg === `local.${idLocal}`) return arn[6];
+      throw new Error(`unexpected format argument ${arg}`);
+    });
+    let i = 0;
+    expect(pattern.replace(/%s/g, () => values[i++])).toBe('arn:aws-cn:rds-db:cn-north-1:123456789012:dbuser:prx-0a1b2c3d4e5f67890');
+    expect(i).toBe(values.length);
+  });
+
+  test('grantConnect puts the policy beside the role, in the role stack, reading the prefix across stacks', () => {
+    const app = Testing.app();
+    const data = new TerraformStack(app, 'data');
+    const api = new TerraformStack(app, 'api');
+    const proxy = new RdsProxy(data, 'proxy', BASE);
+    const role = new IamRole(api, 'fn-role', { assumeRolePolicy: TRUST_LAMBDA });
+    proxy.grantConnect(role, 'app_user');
+    // What app.synth() does before writing: resolving references across stacks adds the outputs and remote state.
+    for (const stack of [data, api]) stack.prepareStack();
+    const dataJson: StackJson = JSON.parse(Testing.synth(data));
+    const apiJson: StackJson = JSON.parse(Testing.synth(api));
+    expect(resources(dataJson, 'aws_iam_role_policy').filter(([, p]) => p.policy.includes('rds-db:connect'))).toEqual([]);
+    const grant = single(apiJson, 'aws_iam_role_policy');
+    const resource: string = statements(grant.policy)[0].Resource;
+    const m = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\.outputs\.([^}]+)\}\/app_user$/.exec(resource);
+    expect(m).not.toBeNull();
+    const prefixLocal = Object.keys(dataJson.locals ?? {}).find((k) => k.startsWith('proxy_connect-arn-prefix'))!;
+    expect(dataJson.output?.[m![1]].value).toBe(`\${local.${prefixLocal}}`);
+  });
+
+  test('allowConnectionsFrom writes an ingress + egress pair on the port, by group reference', () => {
+    const { json } = build({ port: 3307 }, (proxy) => proxy.allowConnectionsFrom('sg-app', 'app'));
+    const proxySg = sgRef(json);
+    const ingress = resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === proxySg);
+    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.security_group_id === 'sg-app');
+    expect(ingress).toEqual([expect.objectContaining({ referenced_security_group_id: 'sg-app', ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
+    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
+  });
+
+  test('clientSecurityGroupIds opens one pair per client group', () => {
+    const { json } = build({ clientSecurityGroupIds: ['sg-one', 'sg-two'] });
+    const proxySg = sgRef(json);
+    const ingress = resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === proxySg);
+    expect(ingress.map((r) => r.referenced_security_group_id).sort()).toEqual(['sg-one', 'sg-two']);
+    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.referenced_security_group_id === proxySg);
+    expect(egress.map((r) => r.security_group_id).sort()).toEqual(['sg-one', 'sg-two']);
+  });
+
+  test('secretKmsKeyArn adds kms:Decrypt on that key, through Secrets Manager only', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const { json } = build({ secretKmsKeyArn: key });
+    expect(statements(single(json, 'aws_iam_role_policy').policy)).toEqual([
+      expect.objectContaining({ Resource: SECRET }),
+      { Sid: 'DecryptDatabaseSecret', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } } },
+    ]);
+  });
+
+  test('pool, timeout and auth-type props reach the JSON', () => {
+    const { json } = build({ connectionBorrowTimeoutSeconds: 3, maxConnectionsPercent: 60, maxIdleConnectionsPercent: 10, idleClientTimeoutSeconds: 600, debugLogging: true, clientPasswordAuthType: 'MYSQL_NATIVE_PASSWORD' });
+    expect(single(json, 'aws_db_proxy_default_target_group').connection_pool_config).toEqual({ connection_borrow_timeout: 3, max_connections_percent: 60, max_idle_connections_percent: 10 });
+    expect(single(json, 'aws_db_proxy')).toMatchObject({ idle_client_timeout: 600, debug_logging: true, auth: [expect.objectContaining({ client_password_auth_type: 'MYSQL_NATIVE_PASSWORD' })] });
+  });
+
+  test('the endpoint resolves to the proxy endpoint attribute', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const proxy = new RdsProxy(stack, 'proxy', BASE);
+    new TerraformOutput(stack, 'endpoint', { value: proxy.endpoint });
+    expect(JSON.parse(Testing.synth(stack)).output.endpoint.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
+  });
+});
