@@ -1,0 +1,162 @@
+import { dev } from '../../config/dev';
+import { prod } from '../../config/prod';
+import { loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
+import { synthEnvironments } from '../support/synth';
+
+type Patch = (p: Profile) => Profile;
+const patch = (base: Profile, f: Patch) => f(structuredClone(base) as Profile);
+
+describe('valid profiles', () => {
+  test.each([dev, prod])('$name passes validation unchanged', (profile) => {
+    expect(validateProfile(profile)).toBe(profile);
+  });
+
+  test('PROFILES is dev then prod, and loadProfiles with no state bucket keeps local state', () => {
+    expect(PROFILES.map((p) => p.name)).toEqual(['dev', 'prod']);
+    const loaded = loadProfiles({});
+    expect(loaded.map((p) => p.name)).toEqual(['dev', 'prod']);
+    expect(loaded.map((p) => p.stateBackend)).toEqual([undefined, undefined]);
+  });
+
+  test('the DESIGN defaults hold: borrow timeout < Lambda timeout < 30 s, cache ≥ 2 nodes, AZs 2 and 3', () => {
+    for (const p of [dev, prod]) {
+      expect(p.proxy.connectionBorrowTimeoutSeconds).toBeLessThan(p.function.timeoutSeconds);
+      expect(p.function.timeoutSeconds).toBeLessThan(30);
+      expect(p.cache.numCacheNodes).toBeGreaterThanOrEqual(2);
+    }
+    expect([dev.network.azCount, prod.network.azCount]).toEqual([2, 3]);
+  });
+});
+
+describe('invalid profiles fail with a message naming the field and what is allowed', () => {
+  test.each<[string, Patch, RegExp]>([
+    ['one AZ', (p) => ({ ...p, network: { ...p.network, azCount: 1 } }), /^profile "dev": network\.azCount must be an integer from 2 to 4, got 1$/],
+    ['five AZs', (p) => ({ ...p, network: { ...p.network, azCount: 5 } }), /network\.azCount must be an integer from 2 to 4, got 5/],
+    ['Lambda timeout of 30 s', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }), /function\.timeoutSeconds must be an integer from 1 to 29 \(below the API's 30 s integration limit\), got 30/],
+    ['Lambda timeout of 45 s', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 45 } }), /function\.timeoutSeconds must be an integer from 1 to 29/],
+    ['Lambda timeout equal to the borrow timeout', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 5 } }), /function\.timeoutSeconds must be greater than proxy\.connectionBorrowTimeoutSeconds \(5\).*got 5/],
+    ['borrow timeout above the Lambda timeout', (p) => ({ ...p, proxy: { ...p.proxy, connectionBorrowTimeoutSeconds: 20 } }), /function\.timeoutSeconds must be greater than proxy\.connectionBorrowTimeoutSeconds \(20\).*got 10/],
+    ['MySQL 5.7', (p) => ({ ...p, database: { ...p.database, engineVersion: '5.7' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0, got "5\.7"/],
+    ['MySQL 9', (p) => ({ ...p, database: { ...p.database, engineVersion: '9.0' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0/],
+    ['one cache node', (p) => ({ ...p, cache: { ...p.cache, numCacheNodes: 1 } }), /cache\.numCacheNodes must be an integer from 2 to 40 \(nodes are spread across AZs\), got 1/],
+    ['memcached without TLS support', (p) => ({ ...p, cache: { ...p.cache, engineVersion: '1.6.6' } }), /cache\.engineVersion must be memcached 1\.6\.12 or later/],
+    ['empty name', (p) => ({ ...p, name: '' }), /^profile "\(unnamed\)": name must be 1-16 lowercase letters, digits or dashes starting with a letter, got ""$/],
+    ['upper-case name', (p) => ({ ...p, name: 'Prod' }), /name must be 1-16 lowercase letters/],
+    ['empty project', (p) => ({ ...p, project: '' }), /project must be 1-16 lowercase letters/],
+    ['bad region', (p) => ({ ...p, region: 'europe' }), /region must be an AWS region such as "eu-west-1", got "europe"/],
+    ['log retention of 10 days', (p) => ({ ...p, logRetentionDays: 10 }), /logRetentionDays must be one of 1, 3, 5, 7, 14, 30, .*3653, got 10/],
+    ['log retention of 0 (never expire)', (p) => ({ ...p, logRetentionDays: 0 }), /logRetentionDays must be one of/],
+    ['VPC CIDR without prefix', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.0.0.0' } }), /network\.vpcCidr must be an IPv4 CIDR from \/16 to \/20, got "10\.0\.0\.0"/],
+    ['VPC CIDR /24', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.0.0.0/24' } }), /network\.vpcCidr must be an IPv4 CIDR from \/16 to \/20/],
+    ['VPC CIDR octet over 255', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.300.0.0/16' } }), /network\.vpcCidr/],
+    ['unknown NAT mode', (p) => ({ ...p, network: { ...p.network, natGateways: 'none' as never } }), /network\.natGateways must be "per-az" or "single"/],
+    ['no backups', (p) => ({ ...p, database: { ...p.database, backupRetentionDays: 0 } }), /database\.backupRetentionDays must be an integer from 1 to 35/],
+    ['monitoring every 7 s', (p) => ({ ...p, database: { ...p.database, monitoringIntervalSeconds: 7 } }), /database\.monitoringIntervalSeconds must be one of 0, 1, 5, 10, 15, 30, 60/],
+    ['reserved master user', (p) => ({ ...p, database: { ...p.database, masterUsername: 'admin' } }), /database\.masterUsername .*not one of admin, root/],
+    ['protected database skipping its final snapshot', (p) => ({ ...p, database: { ...p.database, deletionProtection: true, skipFinalSnapshot: true } }), /database\.skipFinalSnapshot must be false when deletionProtection is true/],
+    ['autoscaling ceiling below storage', (p) => ({ ...p, database: { ...p.database, maxAllocatedStorageGb: 10 } }), /database\.maxAllocatedStorageGb/],
+    ['idle connections above max connections', (p) => ({ ...p, proxy: { ...p.proxy, maxIdleConnectionsPercent: 95 } }), /proxy\.maxIdleConnectionsPercent must be an integer from 0 to 90/],
+    ['128 MB below minimum', (p) => ({ ...p, function: { ...p.function, memoryMb: 64 } }), /function\.memoryMb must be an integer from 128 to 10240/],
+    ['reserved concurrency 0', (p) => ({ ...p, function: { ...p.function, reservedConcurrency: 0 } }), /function\.reservedConcurrency must be an integer from 1 to 10000/],
+    ['zero rate limit', (p) => ({ ...p, api: { ...p.api, throttlingRateLimit: 0 } }), /api\.throttlingRateLimit must be a number above 0/],
+    ['S3 bucket with upper case', (p) => ({ ...p, stateBackend: { bucket: 'My_Bucket', region: 'eu-west-1', keyPrefix: 'hits' } }), /stateBackend\.bucket must be an S3 bucket name, got "My_Bucket"/],
+    ['S3 bucket too short', (p) => ({ ...p, stateBackend: { bucket: 'ab', region: 'eu-west-1', keyPrefix: 'hits' } }), /stateBackend\.bucket/],
+    ['S3 region not a region', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'Ireland', keyPrefix: 'hits' } }), /stateBackend\.region must be an AWS region/],
+    ['S3 key prefix with a leading slash', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'eu-west-1', keyPrefix: '/hits' } }), /stateBackend\.keyPrefix must be a non-empty S3 key prefix without leading or trailing "\/"/],
+    ['S3 key prefix with a trailing slash', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'eu-west-1', keyPrefix: 'hits/' } }), /stateBackend\.keyPrefix/],
+    ['S3 key prefix empty', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'eu-west-1', keyPrefix: '' } }), /stateBackend\.keyPrefix/],
+  ])('%s', (_case, f, message) => {
+    const bad = patch(dev, f);
+    expect(() => validateProfile(bad)).toThrow(ProfileError);
+    expect(() => validateProfile(bad)).toThrow(message);
+  });
+
+  test('a cache-disabled profile is not checked for cache settings', () => {
+    expect(() => validateProfile(patch(dev, (p) => ({ ...p, cache: { ...p.cache, enabled: false, numCacheNodes: 1 } })))).not.toThrow();
+  });
+
+  test('ProfileError carries the profile and the field', () => {
+    try {
+      validateProfile(patch(prod, (p) => ({ ...p, network: { ...p.network, azCount: 1 } })));
+      throw new Error('expected a ProfileError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProfileError);
+      expect(e).toMatchObject({ profile: 'prod', field: 'network.azCount', name: 'ProfileError' });
+    }
+  });
+
+  test('loadProfiles refuses two profiles with the same name (stack ids must be unique)', () => {
+    expect(() => loadProfiles({}, [dev, { ...prod, name: 'dev' }])).toThrow(/profile "dev": name is used by another profile; stack ids must be unique/);
+  });
+
+  test('loadProfiles validates every profile', () => {
+    expect(() => loadProfiles({}, [dev, patch(prod, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }))])).toThrow(/profile "prod": function\.timeoutSeconds/);
+  });
+
+  test('loadProfiles refuses a bad bucket from the environment, naming the field', () => {
+    expect(() => loadProfiles({ TF_STATE_BUCKET: 'Not A Bucket' })).toThrow(/stateBackend\.bucket/);
+  });
+});
+
+describe('state backend from the environment', () => {
+  test('no TF_STATE_BUCKET (or a blank one): the profile setting, i.e. none', () => {
+    expect(stateBackendFromEnv(dev, {})).toBeUndefined();
+    expect(stateBackendFromEnv(dev, { TF_STATE_BUCKET: '  ', TF_STATE_REGION: 'us-east-1' })).toBeUndefined();
+  });
+
+  test('TF_STATE_BUCKET alone: the profile region and the project as key prefix', () => {
+    expect(stateBackendFromEnv(prod, { TF_STATE_BUCKET: 'acme-tf-state' })).toEqual({ bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'hits' });
+  });
+
+  test('TF_STATE_REGION and TF_STATE_KEY_PREFIX override, trimmed', () => {
+    expect(stateBackendFromEnv(dev, { TF_STATE_BUCKET: ' acme-tf-state ', TF_STATE_REGION: ' us-east-1 ', TF_STATE_KEY_PREFIX: ' teams/hits ' })).toEqual({
+      bucket: 'acme-tf-state',
+      region: 'us-east-1',
+      keyPrefix: 'teams/hits',
+    });
+  });
+
+  test("a profile's own backend supplies region and prefix when the environment names only the bucket", () => {
+    const withBackend: Profile = { ...dev, stateBackend: { bucket: 'configured', region: 'eu-central-1', keyPrefix: 'configured-prefix' } };
+    expect(stateBackendFromEnv(withBackend, {})).toBe(withBackend.stateBackend);
+    expect(stateBackendFromEnv(withBackend, { TF_STATE_BUCKET: 'from-env' })).toEqual({ bucket: 'from-env', region: 'eu-central-1', keyPrefix: 'configured-prefix' });
+  });
+
+  describe('synthesized with TF_STATE_BUCKET', () => {
+    const profiles = loadProfiles({ TF_STATE_BUCKET: 'acme-tf-state', TF_STATE_KEY_PREFIX: 'platform/hits' });
+    const environments = synthEnvironments(profiles, 's3-backend');
+    const stacks = environments.flatMap((env) => (['network', 'data', 'api'] as const).map((kind) => ({ env, kind, id: env.stacks[kind].node.id, json: env[kind] })));
+
+    test('every profile gets the S3 backend', () => {
+      expect(profiles.map((p) => p.stateBackend)).toEqual([
+        { bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/hits' },
+        { bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/hits' },
+      ]);
+    });
+
+    test.each(stacks.map((s) => [s.id, s] as const))('%s: backend s3, key <prefix>/<stack id>.tfstate, use_lockfile, encrypted', (id, { json }) => {
+      expect(json.terraform.backend).toEqual({
+        s3: { bucket: 'acme-tf-state', region: 'eu-west-1', key: `platform/hits/${id}.tfstate`, encrypt: true, use_lockfile: true },
+      });
+    });
+
+    test.each(stacks.filter((s) => s.kind !== 'network').map((s) => [s.id, s] as const))('%s: reads its producers from their S3 state', (_id, { env, kind, json }) => {
+      const producers = kind === 'data' ? [env.stacks.network.node.id] : [env.stacks.network.node.id, env.stacks.data.node.id];
+      const remote = json.data?.terraform_remote_state ?? {};
+      expect(Object.keys(remote).sort()).toEqual(producers.map((p) => `cross-stack-reference-input-${p}`).sort());
+      for (const producer of producers) {
+        expect(remote[`cross-stack-reference-input-${producer}`]).toMatchObject({
+          backend: 's3',
+          config: expect.objectContaining({ bucket: 'acme-tf-state', region: 'eu-west-1', key: `platform/hits/${producer}.tfstate` }),
+        });
+      }
+    });
+
+    test('no stack keeps a local backend or a local remote state', () => {
+      for (const { json } of stacks) {
+        expect(json.terraform.backend.local).toBeUndefined();
+        expect(JSON.stringify(json.data ?? {})).not.toContain('"backend":"local"');
+      }
+    });
+  });
+});
