@@ -67,9 +67,12 @@ export interface TestCerts {
   caFile: string;
   /** A CA that signed nothing the server presents. */
   otherCaFile: string;
-  /** Server certificate valid for IP 127.0.0.1 only (so "localhost" is a wrong host name). */
+  /** Server certificate for DNS:localhost and IP:127.0.0.1. */
   certFile: string;
   keyFile: string;
+  /** Same CA, but for another name (DNS:db.elsewhere.test): a wrong host name for "localhost". */
+  wrongNameCertFile: string;
+  wrongNameKeyFile: string;
 }
 
 export async function makeCerts(dir: string): Promise<TestCerts> {
@@ -77,10 +80,23 @@ export async function makeCerts(dir: string): Promise<TestCerts> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=hits test CA']);
   await run('openssl', ['req', '-x509', ...ec, '-keyout', f('other-ca.key'), '-out', f('other-ca.pem'), '-days', '2', '-subj', '/CN=unrelated CA']);
-  await run('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(f('ext.cnf'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n');
-  await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
-  return { dir, caFile: f('ca.pem'), otherCaFile: f('other-ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
+  for (const [name, san] of [
+    ['server', 'DNS:localhost,IP:127.0.0.1'],
+    ['wrong-name', 'DNS:db.elsewhere.test'],
+  ]) {
+    await run('openssl', ['req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${san.split(',')[0].slice(4)}`]);
+    writeFileSync(f(`${name}.cnf`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`);
+    await run('openssl', ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.cnf`)]);
+  }
+  return {
+    dir,
+    caFile: f('ca.pem'),
+    otherCaFile: f('other-ca.pem'),
+    certFile: f('server.pem'),
+    keyFile: f('server.key'),
+    wrongNameCertFile: f('wrong-name.pem'),
+    wrongNameKeyFile: f('wrong-name.key'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ export function createLogger(sink: LogSink = (line) => process.stdout.write(line
 
 /** The parts of an error that are safe and useful in a log line (never the SQL values). */
 export function errorFields(err: unknown): LogFields {
-  if (err instanceof Error) {
+  if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err)) {
     const e = err as Error & { code?: unknown; errno?: unknown; cause?: unknown };
-    const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
+    // No instanceof for the cause: errors from another realm (Node core, test sandboxes) fail it.
+    const cause = typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown }) : undefined;
     return { error: e.message, errorName: e.name, errorCode: e.code ?? cause?.code ?? undefined, errno: e.errno ?? undefined };
   }
   return { error: String(err) };
