@@ -1,0 +1,96 @@
+/** Pure parts of the function runtime: configuration, content negotiation, escaping, the hash ring. */
+import { ConfigError, loadConfig } from '../../functions/lib/config';
+import { HashRing } from '../../functions/lib/cache';
+import { escapeHtml, prefersHtml } from '../../functions/lib/http';
+
+const base = { DB_HOST: 'prx.example', DB_NAME: 'hits', DB_USER: 'app', AWS_REGION: 'eu-west-1' };
+
+describe('loadConfig', () => {
+  test('defaults: iam over verified TLS, port 3306, no cache, TTL 5 s, bounded timeouts', () => {
+    const c = loadConfig(base);
+    expect(c.db).toMatchObject({ host: 'prx.example', port: 3306, auth: 'iam', tls: 'verify', connectTimeoutMs: 3000, idleRebuildMs: 1_800_000, region: 'eu-west-1' });
+    expect(c.cache).toMatchObject({ nodes: [], tls: false, ttlSeconds: 5 });
+    expect(c.cache.timeoutMs).toBeLessThanOrEqual(200);
+  });
+
+  test('parses cache nodes and flags', () => {
+    const c = loadConfig({ ...base, CACHE_NODES: 'a.cache:11211, b.cache:11212', CACHE_TLS: 'true', CACHE_TTL_SECONDS: '30' });
+    expect(c.cache.nodes).toEqual([{ host: 'a.cache', port: 11211 }, { host: 'b.cache', port: 11212 }]);
+    expect(c.cache).toMatchObject({ tls: true, ttlSeconds: 30 });
+    expect(loadConfig({ ...base, CACHE_NODES: '' }).cache.nodes).toEqual([]);
+  });
+
+  test.each([
+    [{ DB_HOST: undefined }, 'DB_HOST', /required/],
+    [{ DB_AUTH: 'kerberos' }, 'DB_AUTH', /iam, secret, password/],
+    [{ DB_TLS: 'off' }, 'DB_TLS', /iam requires DB_TLS=verify/],
+    [{ DB_TLS: 'maybe', DB_AUTH: 'password', DB_PASSWORD: 'x' }, 'DB_TLS', /verify, off/],
+    [{ DB_AUTH: 'secret' }, 'DB_SECRET_ARN', /required/],
+    [{ DB_AUTH: 'password' }, 'DB_PASSWORD', /required/],
+    [{ AWS_REGION: undefined }, 'AWS_REGION', /sign IAM tokens/],
+    [{ DB_PORT: '99999' }, 'DB_PORT', /between 1 and 65535/],
+    [{ DB_PORT: '33o6' }, 'DB_PORT', /whole number/],
+    [{ CACHE_NODES: 'cache-without-port' }, 'CACHE_NODES', /host:port/],
+    [{ CACHE_TLS: 'yes' }, 'CACHE_TLS', /true, false/],
+    [{ CACHE_TTL_SECONDS: '0' }, 'CACHE_TTL_SECONDS', /between 1/],
+    [{ DB_CONNECT_TIMEOUT_MS: '10000' }, 'DB_CONNECT_TIMEOUT_MS', /between 100 and 3000/],
+    [{ DB_CA_FILE: '/nonexistent/ca.pem' }, 'DB_CA_FILE', /cannot read/],
+  ])('%j is refused, naming %s', (override, variable, message) => {
+    let err: unknown;
+    try {
+      loadConfig({ ...base, ...override });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(variable);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  test('DB_CA_FILE must hold a PEM certificate', () => {
+    expect(() => loadConfig({ ...base, DB_CA_FILE: '/ca' }, () => 'not a cert')).toThrow(/DB_CA_FILE.*no PEM/);
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    expect(loadConfig({ ...base, DB_CA_FILE: '/ca' }, () => pem).db.ca).toBe(pem);
+  });
+});
+
+describe('prefersHtml', () => {
+  test.each([
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', true], // browsers
+    ['text/html', true],
+    ['application/json, text/html;q=0.9', false],
+    ['text/html;q=0.5, application/json', false],
+    ['text/html;q=0', false],
+    ['*/*', false], // curl
+    ['text/*', false],
+    ['', false],
+    [undefined, false],
+  ])('%s -> %s', (accept, expected) => {
+    expect(prefersHtml(accept)).toBe(expected);
+  });
+});
+
+test('escapeHtml escapes the five significant characters and nothing else', () => {
+  expect(escapeHtml(`<a href="x" title='y'>&é😀</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;é😀&lt;/a&gt;');
+});
+
+describe('HashRing', () => {
+  const keys = Array.from({ length: 2000 }, (_, i) => `key:${i}`);
+
+  test('spreads keys over all nodes, deterministically', () => {
+    const ring = new HashRing(['a:11211', 'b:11211', 'c:11211']);
+    const counts = new Map<string, number>();
+    for (const k of keys) counts.set(ring.nodeFor(k), (counts.get(ring.nodeFor(k)) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual(['a:11211', 'b:11211', 'c:11211']);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(2000 / 3 / 2);
+    expect(new HashRing(['c:11211', 'a:11211', 'b:11211']).nodeFor('key:7')).toBe(ring.nodeFor('key:7'));
+  });
+
+  test('removing a node moves only the keys it owned', () => {
+    const three = new HashRing(['a:11211', 'b:11211', 'c:11211']);
+    const two = new HashRing(['a:11211', 'b:11211']);
+    for (const k of keys) {
+      if (three.nodeFor(k) !== 'c:11211') expect(two.nodeFor(k)).toBe(three.nodeFor(k));
+    }
+  });
+});
