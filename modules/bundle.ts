@@ -28,6 +28,9 @@ export function bundleFunction(entry: string): BundleResult {
     format: 'cjs',
     target: FUNCTION_NODE_TARGET,
     minify: true,
+    // Prefer the ES module builds (AWS SDK v3 ships both): they tree-shake, which keeps the bundle
+    // about 150 KB smaller (1.52 MB -> 1.37 MB with mysql2, the signer and Secrets Manager).
+    mainFields: ['module', 'main'],
     legalComments: 'none',
     sourcemap: false,
     absWorkingDir: path.resolve(__dirname, '..'),

@@ -3,9 +3,13 @@
  * ports (password auth, no TLS: the TLS and IAM/secret paths are in auth-tls.test.ts).
  * Tests in this file run in order; the last ones stop and restart the services.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, Memcached } from '../../scripts/services';
-import { closeApps, makeApp, sleep } from '../support/hits';
+import { closeApps, event, makeApp, sleep } from '../support/hits';
 
 let db: MariaDb;
 let mc: Memcached;
@@ -172,6 +176,32 @@ test('concurrent writes from several environments are all persisted exactly once
   const rows = await db.sql<Array<{ path: string; n: number }>>("SELECT path, COUNT(*) AS n FROM hits.hits WHERE path LIKE '/concurrent/%' GROUP BY path");
   expect(rows).toHaveLength(60);
   expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+});
+
+test('the esbuild bundle the stacks deploy loads and serves a request (handler export "handler")', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hits-bundle-'));
+  const saved = { ...process.env };
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    const file = path.join(dir, 'index.js');
+    writeFileSync(file, bundleFunction('functions/hits/handler.ts').code);
+    // Its own user: the bundle's module-scope pool stays open, and must not disturb the connection counts below.
+    await db.createUser('hits_bundle', 'bundle-password', 'hits');
+    Object.assign(process.env, env, { DB_USER: 'hits_bundle', DB_PASSWORD: 'bundle-password' });
+    const mod = require(file) as { handler: (e: unknown) => Promise<{ statusCode: number; body: string }> };
+    const r = await mod.handler(event('GET', '/from-the-bundle'));
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body).hits[0].path).toBe('/from-the-bundle');
+    expect(JSON.parse(lines.find((l) => l.includes('"msg":"request"'))!)).toMatchObject({ status: 200, route: 'record' });
+  } finally {
+    write.mockRestore();
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a server-side KILL of the pooled connection is survived by the next request', async () => {
