@@ -1,0 +1,213 @@
+/**
+ * The policy suite: every rule in rules.ts over every stack of every environment, with and without the
+ * cache. Prod must pass every rule. Dev may fail only the rules WAIVERS lists, and must fail each of them
+ * (a waived rule that passes means the waiver is stale and must go), so no waiver can hide a real gap.
+ */
+import { dev } from '../../config/dev';
+import { prod } from '../../config/prod';
+import { PROFILES } from '../../config';
+import { StackJson, SynthesizedEnvironment, synthEnvironments, withoutCache } from '../support/synth';
+import { PolicyContext, Rule, RULES, STACK_KINDS, StackKind, WAIVERS } from './rules';
+
+interface Case {
+  readonly title: string;
+  readonly rule: Rule;
+  readonly ctx: PolicyContext;
+  readonly variant: string;
+  readonly waiver?: (typeof WAIVERS)[number];
+}
+
+const variants: Array<[label: string, envs: SynthesizedEnvironment[]]> = [
+  ['', synthEnvironments()],
+  [' no-cache', synthEnvironments([withoutCache(dev), withoutCache(prod)], 'no-cache')],
+];
+
+function contextOf(env: SynthesizedEnvironment, kind: StackKind): PolicyContext {
+  return { env, kind, json: env[kind], id: env.stacks[kind].node.id };
+}
+
+const cases: Case[] = variants.flatMap(([variant, envs]) =>
+  envs.flatMap((env) =>
+    STACK_KINDS.flatMap((kind) =>
+      RULES.filter((rule) => rule.kinds.includes(kind) && (rule.when?.(env) ?? true)).map((rule) => {
+        const ctx = contextOf(env, kind);
+        const waiver = WAIVERS.find((w) => w.environment === env.profile.name && w.rule === rule.name);
+        const title = `[${ctx.id}${variant}] ${rule.name}${waiver ? ` (waived in ${waiver.environment}, expected to fail: ${waiver.reason})` : ''}`;
+        return { title, rule, ctx, variant, waiver };
+      }),
+    ),
+  ),
+);
+
+describe('policy', () => {
+  test.each(cases.map((c) => [c.title, c] as const))('%s', (_title, { rule, ctx, waiver }) => {
+    const violations = rule.check(ctx);
+    if (waiver) {
+      // A waived rule must still be violated; if it passes, delete the waiver.
+      expect({ rule: rule.name, violations }).toEqual({ rule: rule.name, violations: expect.arrayContaining([expect.any(String)]) });
+    } else {
+      expect({ rule: rule.name, violations }).toEqual({ rule: rule.name, violations: [] });
+    }
+  });
+});
+
+describe('policy suite integrity', () => {
+  test('rule names are unique and every rule is checked on at least one stack', () => {
+    const names = RULES.map((r) => r.name);
+    expect(new Set(names).size).toBe(names.length);
+    const checked = new Set(cases.map((c) => c.rule.name));
+    expect(names.filter((n) => !checked.has(n))).toEqual([]);
+  });
+
+  test('waivers: one table, only for dev, each naming an existing rule once and giving a reason', () => {
+    const environments = PROFILES.map((p) => p.name);
+    for (const w of WAIVERS) {
+      expect({ waiver: w.rule, ruleExists: RULES.some((r) => r.name === w.rule) }).toEqual({ waiver: w.rule, ruleExists: true });
+      expect(environments).toContain(w.environment);
+      expect(w.reason.trim().length).toBeGreaterThan(10);
+    }
+    expect(WAIVERS.filter((w) => w.environment === 'prod')).toEqual([]);
+    const keys = WAIVERS.map((w) => `${w.environment}/${w.rule}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  test.each(variants.flatMap(([variant, envs]) => envs.map((env) => [`${env.profile.name}${variant}`, env] as const)))(
+    '%s fails exactly its waived rules, no more and no fewer',
+    (_label, env) => {
+      const failing = new Set<string>();
+      for (const kind of STACK_KINDS) {
+        for (const rule of RULES.filter((r) => r.kinds.includes(kind) && (r.when?.(env) ?? true))) {
+          if (rule.check(contextOf(env, kind)).length > 0) failing.add(rule.name);
+        }
+      }
+      const waived = WAIVERS.filter((w) => w.environment === env.profile.name).map((w) => w.rule);
+      expect([...failing].sort()).toEqual([...waived].sort());
+    },
+  );
+});
+
+/**
+ * The rules can fail: each mutation breaks one property of the passing prod JSON and the named rule must
+ * then report it. Guards against rules that pass whatever they are given.
+ */
+describe('each rule catches what it is about', () => {
+  const prodEnv = variants[0][1].find((e) => e.profile.name === 'prod')!;
+  const prodNoCache = variants[1][1].find((e) => e.profile.name === 'prod')!;
+  const first = (json: StackJson, type: string) => Object.values(json.resource![type])[0] as any;
+  const firstPolicy = (json: StackJson, type: string) => {
+    const body = first(json, type);
+    return { body, doc: JSON.parse(body.policy) };
+  };
+
+  /** [rule, stack it is checked on, mutation of that stack's JSON (or of any stack through env, all copies), base environment]. */
+  const mutations: Array<[rule: string, kind: StackKind, mutate: (json: StackJson, env: SynthesizedEnvironment) => void, base?: SynthesizedEnvironment]> = [
+    ['db: storage encrypted', 'data', (j) => (first(j, 'aws_db_instance').storage_encrypted = false)],
+    ['db: not publicly accessible', 'data', (j) => (first(j, 'aws_db_instance').publicly_accessible = true)],
+    ['db: RDS-managed master password (manage_master_user_password), no password', 'data', (j) => (first(j, 'aws_db_instance').password = 'hunter2')],
+    ['secrets: no password attribute or password variable anywhere', 'data', (j) => (first(j, 'aws_db_instance').password = 'hunter2')],
+    ['secrets: no password attribute or password variable anywhere', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.DB_PASSWORD = 'x')],
+    ['db: parameter group has require_secure_transport = 1', 'data', (j) => (first(j, 'aws_db_parameter_group').parameter.find((p: any) => p.name === 'require_secure_transport').value = '0')],
+    ['db: backups kept at least 7 days', 'data', (j) => (first(j, 'aws_db_instance').backup_retention_period = 6)],
+    ['db: auto minor version upgrade', 'data', (j) => delete first(j, 'aws_db_instance').auto_minor_version_upgrade],
+    ['db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error'])],
+    ['proxy: require_tls', 'data', (j) => (first(j, 'aws_db_proxy').require_tls = false)],
+    ['proxy: IAM auth REQUIRED, credentials from the database secret', 'data', (j) => (first(j, 'aws_db_proxy').auth[0].iam_auth = 'DISABLED')],
+    ['proxy: debug logging off', 'data', (j) => (first(j, 'aws_db_proxy').debug_logging = true)],
+    ['proxy: borrow timeout below the function timeout', 'data', (j) => (first(j, 'aws_db_proxy_default_target_group').connection_pool_config.connection_borrow_timeout = 10)],
+    ['proxy: role assumable only by rds.amazonaws.com', 'data', (j) => {
+      const role = (Object.entries(j.resource!.aws_iam_role).find(([n]) => n.startsWith('proxy_')) as [string, any])[1];
+      const trust = JSON.parse(role.assume_role_policy);
+      trust.Statement[0].Principal = { Service: ['rds.amazonaws.com', 'lambda.amazonaws.com'] };
+      role.assume_role_policy = JSON.stringify(trust);
+    }],
+    ['proxy: role may read only the database secret', 'data', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement[0].Resource = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other';
+      body.policy = JSON.stringify(doc);
+    }],
+    ['iam: no "*" resource', 'data', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement[0].Resource = '*';
+      body.policy = JSON.stringify(doc);
+    }],
+    ['iam: no "*" action', 'api', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement[0].Action = 'rds-db:*';
+      body.policy = JSON.stringify(doc);
+    }],
+    ['iam: every policy is literal JSON', 'api', (j) => (first(j, 'aws_iam_role_policy').policy = '${data.aws_iam_policy_document.x.json}')],
+    ['sg: no ingress from 0.0.0.0/0 or ::/0', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').cidr_ipv6 = '::/0')],
+    ['sg: no ingress from 0.0.0.0/0 or ::/0', 'network', (j) => (first(j, 'aws_security_group').ingress = [{ protocol: 'tcp', from_port: 22, to_port: 22, cidr_blocks: ['0.0.0.0/0'], description: 'ssh' }])],
+    ['sg: no all-traffic egress to 0.0.0.0/0 or ::/0', 'network', (j) => (first(j, 'aws_vpc_security_group_egress_rule').ip_protocol = '-1')],
+    ['sg: every security group has a description', 'data', (j) => delete first(j, 'aws_security_group').description],
+    ['sg: every security group rule has a description', 'data', (j) => (first(j, 'aws_vpc_security_group_egress_rule').description = ' ')],
+    ['sg chain: app → proxy on 3306, by reference', 'data', (j) => {
+      const rule = Object.values(j.resource!.aws_vpc_security_group_ingress_rule).find((r: any) => r.from_port === 3306 && r.referenced_security_group_id.startsWith('${data.')) as any;
+      delete rule.referenced_security_group_id;
+      rule.cidr_ipv4 = '10.20.0.0/16';
+    }],
+    ['sg chain: proxy → database on 3306, by reference', 'data', (j) => {
+      for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.from_port === 3306) r.to_port = 3307;
+    }],
+    ['sg chain: app → cache on 11211, by reference', 'data', (j) => {
+      for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.from_port === 11211) delete j.resource!.aws_vpc_security_group_egress_rule[n];
+    }],
+    ['sg chain: no data-tier rule uses a CIDR', 'data', (j) => (first(j, 'aws_vpc_security_group_egress_rule').cidr_ipv4 = '10.0.0.0/8')],
+    ['vpc: flow logs on (all traffic, to CloudWatch Logs)', 'network', (j) => (first(j, 'aws_flow_log').traffic_type = 'REJECT')],
+    ['vpc: default security group managed with no rules', 'network', (j) => (first(j, 'aws_default_security_group').egress = [{ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: ['0.0.0.0/0'] }])],
+    ['vpc: default security group managed with no rules', 'network', (j) => delete j.resource!.aws_default_security_group],
+    ['logs: every log group has retention_in_days', 'api', (j) => delete first(j, 'aws_cloudwatch_log_group').retention_in_days],
+    ['lambda: in a VPC (private subnets, app security group)', 'api', (j) => delete first(j, 'aws_lambda_function').vpc_config],
+    ['lambda: in a VPC (private subnets, app security group)', 'api', (j, env) => {
+      const publicSubnet = Object.keys(env.network.output!).find((o) => o.includes('public-subnet'));
+      // The network stack does not export public subnets, so point at one that is not private instead.
+      first(j, 'aws_lambda_function').vpc_config.subnet_ids[0] = publicSubnet ? `\${data.terraform_remote_state.cross-stack-reference-input-network-prod.outputs.${publicSubnet}}` : '${aws_subnet.elsewhere.id}';
+    }],
+    ['lambda: tracing Active', 'api', (j) => (first(j, 'aws_lambda_function').tracing_config.mode = 'PassThrough')],
+    ['lambda: reserved concurrency set', 'api', (j) => delete first(j, 'aws_lambda_function').reserved_concurrent_executions],
+    ['lambda: its log group /aws/lambda/<name> exists with retention, before the function', 'api', (j) => (first(j, 'aws_lambda_function').depends_on = [])],
+    ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.DB_TLS = 'off')],
+    ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j, env) => {
+      const db = Object.keys(env.data.output!).find((o) => o.endsWith('db_name'))!;
+      first(j, 'aws_lambda_function').environment.variables.DB_HOST = `\${data.terraform_remote_state.cross-stack-reference-input-data-prod.outputs.${db}}`;
+    }],
+    ['lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', 'api', (j) => (first(j, 'aws_iam_role_policy_attachment').policy_arn = 'arn:aws:iam::aws:policy/AdministratorAccess')],
+    ['lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', 'api', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement[0].Resource = doc.Statement[0].Resource.replace(/\/.*$/, '/*');
+      body.policy = JSON.stringify(doc);
+    }],
+    ['lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', 'api', (_j, env) => {
+      // The connect prefix (in the data stack) taking element 5 ("db-proxy") instead of 6 (the prx id).
+      const locals = env.data.locals!;
+      const id = Object.keys(locals).find((k) => k.startsWith('proxy_resource-id'))!;
+      locals[id] = locals[id].replace(/, 6\)/, ', 5)');
+    }],
+    ['lambda role: no Secrets Manager access with DB_AUTH=iam', 'api', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' });
+      body.policy = JSON.stringify(doc);
+    }],
+    ['cache: TLS in transit', 'data', (j) => (first(j, 'aws_elasticache_cluster').transit_encryption_enabled = false)],
+    ['cache: nodes across AZs (az_mode cross-az, at least 2 nodes)', 'data', (j) => (first(j, 'aws_elasticache_cluster').az_mode = 'single-az')],
+    ['cache: function told to use TLS (CACHE_TLS=true, CACHE_NODES from the cluster)', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.CACHE_TLS = 'false')],
+    ['api: stage has access logs to a log group with retention', 'api', (j) => delete first(j, 'aws_apigatewayv2_stage').access_log_settings],
+    ['api: stage throttled', 'api', (j) => delete first(j, 'aws_apigatewayv2_stage').default_route_settings],
+    ['api: invoke permission scoped to <API execution_arn>/*/*', 'api', (j) => (first(j, 'aws_lambda_permission').source_arn = first(j, 'aws_lambda_permission').source_arn.replace('/*/*', '/*'))],
+    ['api: invoke permission scoped to <API execution_arn>/*/*', 'api', (j) => delete first(j, 'aws_lambda_permission').source_arn],
+    ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.CACHE_NODES = 'x:11211'), prodNoCache],
+    ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').from_port = 11211), prodNoCache],
+  ];
+
+  test.each(mutations.map(([rule, kind, mutate, base], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate, base ?? prodEnv] as const))('%s', (_t, ruleName, kind, mutate, base) => {
+    const rule = RULES.find((r) => r.name === ruleName)!;
+    expect(rule).toBeDefined();
+    const clean = contextOf(base, kind);
+    expect(rule.check(clean)).toEqual([]);
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api });
+    const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
+    mutate(mutated[kind], env);
+    env.text[clean.id] = JSON.stringify(mutated[kind]);
+    expect(rule.check(contextOf(env, kind)).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,700 @@
+/**
+ * The policy rules: DESIGN.md's security model and the static checks FIELD-NOTES.md says users run on
+ * `cdk.tf.json` (checkov, trivy), as named checks over one synthesized stack. A rule returns the list of
+ * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
+ * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
+ */
+import { SynthesizedEnvironment, StackJson } from '../support/synth';
+
+export type StackKind = 'network' | 'data' | 'api';
+export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api'];
+
+export interface PolicyContext {
+  readonly env: SynthesizedEnvironment;
+  readonly kind: StackKind;
+  readonly json: StackJson;
+  /** Stack id, e.g. `data-prod`. */
+  readonly id: string;
+}
+
+export interface Rule {
+  /** Test name after the stack id, e.g. `lambda: tracing Active`. Unique. */
+  readonly name: string;
+  /** Stacks the rule is checked on. */
+  readonly kinds: readonly StackKind[];
+  /** Only for environments where this holds (e.g. cache enabled); absent means always. */
+  readonly when?: (env: SynthesizedEnvironment) => boolean;
+  readonly check: (ctx: PolicyContext) => string[];
+}
+
+export interface Waiver {
+  readonly environment: string;
+  readonly rule: string;
+  readonly reason: string;
+}
+
+/**
+ * Every rule an environment is allowed to fail, with why. Only dev may have waivers; the suite asserts
+ * that each waived rule really fails (a waiver that no longer hides anything must be removed) and that
+ * dev passes every rule not listed here.
+ */
+export const WAIVERS: readonly Waiver[] = [
+  { environment: 'dev', rule: 'db: Multi-AZ', reason: 'a standby doubles the instance cost; dev tolerates an AZ outage' },
+  { environment: 'dev', rule: 'db: deletion protection', reason: 'dev is destroyed and rebuilt freely with `cdktf destroy`' },
+  { environment: 'dev', rule: 'db: final snapshot kept on destroy', reason: 'dev data is disposable; a snapshot per teardown would pile up and cost' },
+  { environment: 'dev', rule: 'db: backups kept at least 7 days', reason: '1 day keeps point-in-time recovery for mistakes at minimal storage cost' },
+  { environment: 'dev', rule: 'db: Performance Insights on', reason: 'not available on db.t4g.micro, the dev instance class' },
+  { environment: 'dev', rule: 'db: enhanced monitoring on', reason: 'per-second OS metrics are a production concern and cost CloudWatch Logs ingestion' },
+  { environment: 'dev', rule: 'vpc: flow logs on (all traffic, to CloudWatch Logs)', reason: 'ingestion cost; no audit requirement on dev traffic' },
+  { environment: 'dev', rule: 'lambda: reserved concurrency set', reason: 'reserving in a shared dev account takes from the unreserved pool other functions need' },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading the JSON
+
+export type Entry = [name: string, body: any];
+
+export function all(json: StackJson, type: string): Entry[] {
+  return Object.entries(json.resource?.[type] ?? {});
+}
+
+const addr = (type: string, name: string) => `${type}.${name}`;
+const refTo = (type: string, name: string, attr: string) => `\${${type}.${name}.${attr}}`;
+
+/** Violations unless there is exactly one resource of `type`; otherwise runs `f` on it. */
+function one(json: StackJson, type: string, f: (name: string, body: any) => string[]): string[] {
+  const found = all(json, type);
+  if (found.length !== 1) return [`expected exactly one ${type}, found ${found.length}`];
+  return f(found[0][0], found[0][1]);
+}
+
+function stackOf(env: SynthesizedEnvironment, id: string): [StackKind, StackJson] | undefined {
+  const kind = STACK_KINDS.find((k) => env.stacks[k].node.id === id);
+  return kind ? [kind, env[kind]] : undefined;
+}
+
+const REMOTE = /\$\{data\.terraform_remote_state\.cross-stack-reference-input-([^.}]+)\.outputs\.([^}]+)\}/g;
+
+/** Replaces every remote-state reference in `value` by the producer's output expression (e.g. `${aws_x.y.id}`). */
+export function resolveRemote(env: SynthesizedEnvironment, value: string): string {
+  return value.replace(REMOTE, (whole, producer: string, output: string) => {
+    const out = stackOf(env, producer)?.[1].output?.[output]?.value;
+    return typeof out === 'string' ? out : `<unresolved ${whole}>`;
+  });
+}
+
+/** A reference qualified by the stack it lives in: `network|${aws_security_group.app.id}`; remote references follow to their producer. */
+export function canonical(env: SynthesizedEnvironment, kind: StackKind, value: unknown): string {
+  if (typeof value !== 'string') return `${kind}|${JSON.stringify(value)}`;
+  const m = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-([^.}]+)\.outputs\.([^}]+)\}$/.exec(value);
+  if (!m) return `${kind}|${value}`;
+  const producer = stackOf(env, m[1]);
+  return producer ? `${producer[0]}|${producer[1].output?.[m[2]]?.value}` : `?|${value}`;
+}
+
+export interface Statement {
+  readonly Effect?: string;
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly raw: any;
+}
+
+export interface PolicyDoc {
+  /** Where it was found, e.g. `aws_iam_role_policy.x.policy`. */
+  readonly where: string;
+  /** For inline policies and trust policies: the role reference they belong to. */
+  readonly role?: string;
+  readonly trust: boolean;
+  readonly statements?: Statement[];
+  readonly error?: string;
+}
+
+/** Every IAM policy document in a stack, parsed; interpolations `${...}` sit inside JSON strings, so JSON.parse reads them. */
+export function policyDocs(json: StackJson): PolicyDoc[] {
+  const docs: PolicyDoc[] = [];
+  const parse = (where: string, text: unknown, trust: boolean, role?: string) => {
+    if (typeof text !== 'string') return docs.push({ where, trust, role, error: `${where} is not a JSON string` });
+    let doc: any;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return docs.push({ where, trust, role, error: `${where} is not literal JSON (scanners cannot read it): ${text.slice(0, 80)}` });
+    }
+    const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+    const statements = list.map((s: any) => ({
+      Effect: s.Effect,
+      actions: [s.Action ?? []].flat().concat([s.NotAction ?? []].flat().map((a: string) => `NotAction:${a}`)),
+      resources: [s.Resource ?? []].flat().concat([s.NotResource ?? []].flat().map((r: string) => `NotResource:${r}`)),
+      raw: s,
+    }));
+    return docs.push({ where, trust, role, statements });
+  };
+  for (const [name, role] of all(json, 'aws_iam_role')) {
+    parse(`${addr('aws_iam_role', name)}.assume_role_policy`, role.assume_role_policy, true, name);
+    for (const [i, inline] of (role.inline_policy ?? []).entries()) parse(`${addr('aws_iam_role', name)}.inline_policy[${i}]`, inline.policy, false, name);
+  }
+  for (const type of ['aws_iam_role_policy', 'aws_iam_policy']) {
+    for (const [name, p] of all(json, type)) parse(`${addr(type, name)}.policy`, p.policy, false, type === 'aws_iam_role_policy' ? /^\$\{aws_iam_role\.([^.]+)\.(id|name)\}$/.exec(p.role)?.[1] : undefined);
+  }
+  return docs;
+}
+
+interface SgRule {
+  readonly where: string;
+  readonly direction: 'ingress' | 'egress';
+  readonly group?: string;
+  readonly referenced?: string;
+  readonly protocol: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly cidrs: string[];
+  readonly description?: string;
+}
+
+/** Every security-group rule in a stack, from all three ways Terraform can write one. */
+export function sgRules(json: StackJson): SgRule[] {
+  const rules: SgRule[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    for (const [name, r] of all(json, `aws_vpc_security_group_${direction}_rule`)) {
+      rules.push({
+        where: addr(`aws_vpc_security_group_${direction}_rule`, name),
+        direction,
+        group: r.security_group_id,
+        referenced: r.referenced_security_group_id,
+        protocol: String(r.ip_protocol),
+        from: r.from_port,
+        to: r.to_port,
+        cidrs: [r.cidr_ipv4, r.cidr_ipv6, r.prefix_list_id].filter((c) => c !== undefined),
+        description: r.description,
+      });
+    }
+  }
+  for (const [name, r] of all(json, 'aws_security_group_rule')) {
+    rules.push({
+      where: addr('aws_security_group_rule', name),
+      direction: r.type,
+      group: r.security_group_id,
+      referenced: r.source_security_group_id,
+      protocol: String(r.protocol),
+      from: r.from_port,
+      to: r.to_port,
+      cidrs: [...(r.cidr_blocks ?? []), ...(r.ipv6_cidr_blocks ?? []), ...(r.prefix_list_ids ?? [])],
+      description: r.description,
+    });
+  }
+  for (const type of ['aws_security_group', 'aws_default_security_group']) {
+    for (const [name, sg] of all(json, type)) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const [i, r] of (sg[direction] ?? []).entries()) {
+          rules.push({
+            where: `${addr(type, name)}.${direction}[${i}]`,
+            direction,
+            group: refTo(type, name, 'id'),
+            referenced: (r.security_groups ?? [])[0],
+            protocol: String(r.protocol),
+            from: r.from_port,
+            to: r.to_port,
+            cidrs: [...(r.cidr_blocks ?? []), ...(r.ipv6_cidr_blocks ?? []), ...(r.prefix_list_ids ?? [])],
+            description: r.description,
+          });
+        }
+      }
+    }
+  }
+  return rules;
+}
+
+const OPEN = ['0.0.0.0/0', '::/0'];
+const ALL_TRAFFIC = ['-1', 'all'];
+
+/** Every key/value pair at any depth (the `//` metadata excluded). */
+function* walk(value: any, path: string): Generator<[string, string, any]> {
+  if (value === null || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '//') continue;
+    yield [`${path}.${k}`, k, v];
+    yield* walk(v, `${path}.${k}`);
+  }
+}
+
+function functionEnv(json: StackJson): Record<string, string> {
+  const fns = all(json, 'aws_lambda_function');
+  return Object.assign({}, ...fns.map(([, f]) => f.environment?.variables ?? {}));
+}
+
+/** The data stack's pieces by role, found through the resources that use them (not by name). */
+function dataTier(env: SynthesizedEnvironment) {
+  const data = env.data;
+  const db = all(data, 'aws_db_instance')[0];
+  const proxy = all(data, 'aws_db_proxy')[0];
+  const cache = all(data, 'aws_elasticache_cluster')[0];
+  const q = (v: string | undefined) => (v === undefined ? undefined : canonical(env, 'data', v));
+  const fn = all(env.api, 'aws_lambda_function')[0];
+  return {
+    db,
+    proxy,
+    cache,
+    dbSg: q(db?.[1].vpc_security_group_ids?.[0]),
+    proxySg: q(proxy?.[1].vpc_security_group_ids?.[0]),
+    cacheSg: q(cache?.[1].security_group_ids?.[0]),
+    /** The app group, as the function uses it. */
+    appSg: fn ? canonical(env, 'api', fn[1].vpc_config?.security_group_ids?.[0]) : undefined,
+  };
+}
+
+/** Violations unless the rules between `client` and `server` on `port` are exactly one ingress (server from client) and one egress (client to server), both by reference. */
+function chain(env: SynthesizedEnvironment, label: string, client: string | undefined, server: string | undefined, port: number): string[] {
+  if (!client || !server) return [`${label}: cannot find both security groups (client ${client}, server ${server})`];
+  const rules = sgRules(env.data).map((r) => ({ ...r, g: canonical(env, 'data', r.group), ref: r.referenced && canonical(env, 'data', r.referenced) }));
+  const problems: string[] = [];
+  const into = rules.filter((r) => r.direction === 'ingress' && r.g === server);
+  const out = rules.filter((r) => r.direction === 'egress' && r.g === client && r.ref === server);
+  if (into.length !== 1 || into[0].ref !== client) problems.push(`${label}: ingress on ${server} must be exactly one rule from ${client}, found ${JSON.stringify(into.map((r) => [r.where, r.ref, r.cidrs]))}`);
+  if (out.length !== 1) problems.push(`${label}: expected one egress rule on ${client} to ${server}, found ${out.length}`);
+  for (const r of [...into, ...out]) {
+    if (r.protocol !== 'tcp' || r.from !== port || r.to !== port) problems.push(`${r.where}: must be tcp ${port}-${port}, is ${r.protocol} ${r.from}-${r.to}`);
+    if (r.cidrs.length) problems.push(`${r.where}: uses CIDR ${r.cidrs.join(', ')} instead of a group reference`);
+  }
+  return problems;
+}
+
+const AWS_MANAGED_VPC_ACCESS = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+const AWS_MANAGED_XRAY_WRITE = 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess';
+
+/**
+ * Evaluates the connect-prefix local (`format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", <proxy>.arn), i)…)`)
+ * against a sample proxy ARN; returns the ARN it would produce, or a reason it cannot be read.
+ */
+export function evaluateConnectPrefix(locals: Record<string, any>, localName: string, proxyName: string, sampleArn: string): string {
+  const text = locals[localName];
+  const m = typeof text === 'string' ? /^\$\{format\("([^"]+)", (.+)\)\}$/.exec(text) : null;
+  if (!m) return `<${localName} is not a format(): ${text}>`;
+  const arn = sampleArn.split(':');
+  const element = new RegExp(`^element\\(split\\(":", aws_db_proxy\\.${proxyName.replace(/[-]/g, '\\-')}\\.arn\\), (\\d+)\\)$`);
+  const evalArg = (arg: string, depth = 0): string => {
+    const e = element.exec(arg);
+    if (e) return arn[Number(e[1])];
+    const l = /^local\.(.+)$/.exec(arg);
+    if (l && depth < 3) {
+      const inner = /^\$\{(.+)\}$/.exec(String(locals[l[1]]));
+      if (inner) return evalArg(inner[1], depth + 1);
+    }
+    return `<${arg}>`;
+  };
+  const args = m[2].split(/, (?=element|local)/).map((a) => evalArg(a));
+  let i = 0;
+  return m[1].replace(/%s/g, () => args[i++] ?? '<missing>');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The rules
+
+const EVERY: readonly StackKind[] = STACK_KINDS;
+
+const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) => string[]): Rule => ({
+  name,
+  kinds: ['data'],
+  check: (ctx) => one(ctx.json, 'aws_db_instance', (n, db) => f(db, n, ctx).map((v) => `${addr('aws_db_instance', n)}: ${v}`)),
+});
+
+const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[]): Rule => ({
+  name,
+  kinds: ['api'],
+  check: (ctx) => one(ctx.json, 'aws_lambda_function', (n, fn) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`)),
+});
+
+const expectThat = (ok: boolean, problem: string): string[] => (ok ? [] : [problem]);
+
+export const RULES: readonly Rule[] = [
+  // --- everywhere -------------------------------------------------------------------------------------
+  {
+    name: 'sg: every security group has a description',
+    kinds: EVERY,
+    check: ({ json }) => all(json, 'aws_security_group').filter(([, sg]) => !(typeof sg.description === 'string' && sg.description.trim())).map(([n]) => `${addr('aws_security_group', n)} has no description`),
+  },
+  {
+    name: 'sg: every security group rule has a description',
+    kinds: EVERY,
+    check: ({ json }) => sgRules(json).filter((r) => !(typeof r.description === 'string' && r.description.trim())).map((r) => `${r.where} has no description`),
+  },
+  {
+    name: 'sg: no ingress from 0.0.0.0/0 or ::/0',
+    kinds: EVERY,
+    check: ({ json }) => sgRules(json).filter((r) => r.direction === 'ingress' && r.cidrs.some((c) => OPEN.includes(c))).map((r) => `${r.where} accepts ${r.cidrs.join(', ')}`),
+  },
+  {
+    name: 'sg: no all-traffic egress to 0.0.0.0/0 or ::/0',
+    kinds: EVERY,
+    check: ({ json }) =>
+      sgRules(json)
+        .filter((r) => r.direction === 'egress' && ALL_TRAFFIC.includes(r.protocol) && r.cidrs.some((c) => OPEN.includes(c)))
+        .map((r) => `${r.where} allows all traffic to ${r.cidrs.join(', ')}`),
+  },
+  {
+    name: 'logs: every log group has retention_in_days',
+    kinds: EVERY,
+    check: ({ json }) => all(json, 'aws_cloudwatch_log_group').filter(([, g]) => !(Number.isInteger(g.retention_in_days) && g.retention_in_days > 0)).map(([n]) => `${addr('aws_cloudwatch_log_group', n)} keeps logs forever`),
+  },
+  {
+    name: 'iam: every policy is literal JSON',
+    kinds: EVERY,
+    check: ({ json }) => policyDocs(json).flatMap((d) => (d.error ? [d.error] : [])),
+  },
+  {
+    name: 'iam: no "*" action',
+    kinds: EVERY,
+    check: ({ json }) =>
+      policyDocs(json).flatMap((d) =>
+        (d.statements ?? []).flatMap((s) => s.actions.filter((a) => a === '*' || /^[a-z0-9-]+:\*$/i.test(a) || a.startsWith('NotAction:')).map((a) => `${d.where}: action ${a}`)),
+      ),
+  },
+  {
+    name: 'iam: no "*" resource',
+    kinds: EVERY,
+    check: ({ json }) =>
+      policyDocs(json)
+        .filter((d) => !d.trust)
+        .flatMap((d) => (d.statements ?? []).flatMap((s) => [...s.resources.filter((r) => r === '*' || r.startsWith('NotResource:')), ...(s.resources.length ? [] : ['(none)'])].map((r) => `${d.where}: resource ${r}`))),
+  },
+  {
+    name: 'secrets: no password attribute or password variable anywhere',
+    kinds: EVERY,
+    check: ({ json }) => {
+      const problems: string[] = [];
+      for (const [path, key] of walk(json.resource ?? {}, 'resource')) {
+        if (/^(password|password_wo|master_password|auth_token)$/.test(key)) problems.push(`${path} is set`);
+      }
+      for (const name of Object.keys(functionEnv(json))) if (/PASSWORD/i.test(name)) problems.push(`function environment sets ${name}`);
+      return problems;
+    },
+  },
+
+  // --- network ----------------------------------------------------------------------------------------
+  {
+    name: 'vpc: flow logs on (all traffic, to CloudWatch Logs)',
+    kinds: ['network'],
+    check: ({ json }) =>
+      one(json, 'aws_vpc', (vpcName) => {
+        const logs = all(json, 'aws_flow_log').filter(([, f]) => f.vpc_id === refTo('aws_vpc', vpcName, 'id'));
+        if (logs.length === 0) return [`${addr('aws_vpc', vpcName)} has no flow log`];
+        const groups = all(json, 'aws_cloudwatch_log_group').map(([n]) => refTo('aws_cloudwatch_log_group', n, 'arn'));
+        return logs.flatMap(([n, f]) => [
+          ...expectThat(f.traffic_type === 'ALL', `${addr('aws_flow_log', n)}: traffic_type ${f.traffic_type}, not ALL`),
+          ...expectThat(groups.includes(f.log_destination), `${addr('aws_flow_log', n)}: destination ${f.log_destination} is not a log group of this stack`),
+        ]);
+      }),
+  },
+  {
+    name: 'vpc: default security group managed with no rules',
+    kinds: ['network'],
+    check: ({ json }) =>
+      one(json, 'aws_vpc', (vpcName) =>
+        one(json, 'aws_default_security_group', (n, sg) => [
+          ...expectThat(sg.vpc_id === refTo('aws_vpc', vpcName, 'id'), `${addr('aws_default_security_group', n)} is not on this VPC`),
+          ...expectThat(!sg.ingress?.length && !sg.egress?.length, `${addr('aws_default_security_group', n)} has rules`),
+        ]),
+      ),
+  },
+  {
+    name: 'vpc: no public IPs assigned on launch',
+    kinds: ['network'],
+    check: ({ json }) => all(json, 'aws_subnet').filter(([, s]) => s.map_public_ip_on_launch === true).map(([n]) => `${addr('aws_subnet', n)} maps public IPs on launch`),
+  },
+
+  // --- data: database ---------------------------------------------------------------------------------
+  dbRule('db: storage encrypted', (db) => expectThat(db.storage_encrypted === true, `storage_encrypted is ${db.storage_encrypted}`)),
+  dbRule('db: not publicly accessible', (db) => expectThat(db.publicly_accessible === false, `publicly_accessible is ${db.publicly_accessible}`)),
+  dbRule('db: RDS-managed master password (manage_master_user_password), no password', (db) => [
+    ...expectThat(db.manage_master_user_password === true, `manage_master_user_password is ${db.manage_master_user_password}`),
+    ...expectThat(db.password === undefined && db.password_wo === undefined, 'sets a password'),
+  ]),
+  dbRule('db: parameter group has require_secure_transport = 1', (db, _n, { json }) => {
+    const pg = all(json, 'aws_db_parameter_group').find(([n]) => db.parameter_group_name === refTo('aws_db_parameter_group', n, 'name'));
+    if (!pg) return [`parameter_group_name ${db.parameter_group_name} is not a parameter group of this stack`];
+    const tls = (pg[1].parameter ?? []).filter((p: any) => p.name === 'require_secure_transport');
+    return expectThat(tls.length === 1 && String(tls[0].value) === '1', `${addr('aws_db_parameter_group', pg[0])}: require_secure_transport is ${JSON.stringify(tls.map((p: any) => p.value))}`);
+  }),
+  dbRule('db: backups kept at least 7 days', (db) => expectThat(db.backup_retention_period >= 7, `backup_retention_period is ${db.backup_retention_period}`)),
+  dbRule('db: deletion protection', (db) => expectThat(db.deletion_protection === true, `deletion_protection is ${db.deletion_protection}`)),
+  dbRule('db: final snapshot kept on destroy', (db) =>
+    expectThat(db.skip_final_snapshot === false && typeof db.final_snapshot_identifier === 'string', `skip_final_snapshot is ${db.skip_final_snapshot}, final_snapshot_identifier ${db.final_snapshot_identifier}`),
+  ),
+  dbRule('db: Multi-AZ', (db) => expectThat(db.multi_az === true, `multi_az is ${db.multi_az}`)),
+  dbRule('db: Performance Insights on', (db) => expectThat(db.performance_insights_enabled === true, `performance_insights_enabled is ${db.performance_insights_enabled}`)),
+  dbRule('db: enhanced monitoring on', (db) => expectThat(db.monitoring_interval > 0 && typeof db.monitoring_role_arn === 'string', `monitoring_interval is ${db.monitoring_interval}`)),
+  dbRule('db: auto minor version upgrade', (db) => expectThat(db.auto_minor_version_upgrade === true, `auto_minor_version_upgrade is ${db.auto_minor_version_upgrade}`)),
+  dbRule('db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', (db) => {
+    const exports: string[] = db.enabled_cloudwatch_logs_exports ?? [];
+    return ['error', 'slowquery', 'iam-db-auth-error'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
+  }),
+  dbRule('db: tags copied to snapshots', (db) => expectThat(db.copy_tags_to_snapshot === true, `copy_tags_to_snapshot is ${db.copy_tags_to_snapshot}`)),
+
+  // --- data: proxy ------------------------------------------------------------------------------------
+  {
+    name: 'proxy: require_tls',
+    kinds: ['data'],
+    check: ({ json }) => one(json, 'aws_db_proxy', (n, p) => expectThat(p.require_tls === true, `${addr('aws_db_proxy', n)}: require_tls is ${p.require_tls}`)),
+  },
+  {
+    name: 'proxy: IAM auth REQUIRED, credentials from the database secret',
+    kinds: ['data'],
+    check: ({ json }) =>
+      one(json, 'aws_db_proxy', (n, p) =>
+        one(json, 'aws_db_instance', (dbName) => {
+          const auth: any[] = p.auth ?? [];
+          if (auth.length === 0) return [`${addr('aws_db_proxy', n)} has no auth block`];
+          return auth.flatMap((a, i) => [
+            ...expectThat(a.iam_auth === 'REQUIRED', `${addr('aws_db_proxy', n)}.auth[${i}]: iam_auth is ${a.iam_auth}`),
+            ...expectThat(a.auth_scheme === 'SECRETS' && a.secret_arn === `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`, `${addr('aws_db_proxy', n)}.auth[${i}]: secret ${a.secret_arn} is not the database's managed secret`),
+          ]);
+        }),
+      ),
+  },
+  {
+    name: 'proxy: debug logging off',
+    kinds: ['data'],
+    check: ({ json }) => one(json, 'aws_db_proxy', (n, p) => expectThat(p.debug_logging === false, `${addr('aws_db_proxy', n)}: debug_logging is ${p.debug_logging}`)),
+  },
+  {
+    name: 'proxy: borrow timeout below the function timeout',
+    kinds: ['data'],
+    check: ({ json, env }) =>
+      one(json, 'aws_db_proxy_default_target_group', (n, tg) =>
+        one(env.api, 'aws_lambda_function', (_f, fn) => {
+          const borrow = tg.connection_pool_config?.connection_borrow_timeout;
+          return expectThat(Number.isInteger(borrow) && borrow < fn.timeout, `${addr('aws_db_proxy_default_target_group', n)}: connection_borrow_timeout ${borrow} is not below the function timeout ${fn.timeout}`);
+        }),
+      ),
+  },
+  {
+    name: 'proxy: role assumable only by rds.amazonaws.com',
+    kinds: ['data'],
+    check: ({ json }) =>
+      one(json, 'aws_db_proxy', (_n, p) => {
+        const role = all(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
+        if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
+        const trust = policyDocs(json).find((d) => d.trust && d.role === role[0]);
+        const statements = trust?.statements ?? [];
+        return statements.length === 1 &&
+          statements[0].Effect === 'Allow' &&
+          JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ Service: 'rds.amazonaws.com' }) &&
+          JSON.stringify(statements[0].actions) === JSON.stringify(['sts:AssumeRole']) &&
+          !statements[0].raw.Condition
+          ? []
+          : [`${addr('aws_iam_role', role[0])}: trust policy is ${JSON.stringify(statements.map((s) => s.raw))}`];
+      }),
+  },
+  {
+    name: 'proxy: role may read only the database secret',
+    kinds: ['data'],
+    check: ({ json }) =>
+      one(json, 'aws_db_proxy', (_n, p) =>
+        one(json, 'aws_db_instance', (dbName) => {
+          const role = all(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
+          if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
+          const secret = `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`;
+          const attached = all(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', role[0], 'name') || a.role === refTo('aws_iam_role', role[0], 'id'));
+          const docs = policyDocs(json).filter((d) => !d.trust && d.role === role[0]);
+          const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches more to the proxy role`);
+          if (docs.length === 0) problems.push('the proxy role has no policy to read its secret');
+          for (const d of docs) {
+            for (const s of d.statements ?? []) {
+              const secretRead = s.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a)) && s.resources.every((r) => r === secret);
+              const kms = s.actions.every((a) => a === 'kms:Decrypt') && JSON.stringify(s.raw.Condition ?? {}).includes('secretsmanager.');
+              if (!(s.Effect === 'Allow' && (secretRead || kms))) problems.push(`${d.where}: ${JSON.stringify(s.raw)} is more than reading ${secret}`);
+            }
+          }
+          return problems;
+        }),
+      ),
+  },
+
+  // --- data: security-group chain ---------------------------------------------------------------------
+  {
+    name: 'sg chain: app → proxy on 3306, by reference',
+    kinds: ['data'],
+    check: ({ env }) => {
+      const t = dataTier(env);
+      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306);
+    },
+  },
+  {
+    name: 'sg chain: proxy → database on 3306, by reference',
+    kinds: ['data'],
+    check: ({ env }) => {
+      const t = dataTier(env);
+      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306);
+    },
+  },
+  {
+    name: 'sg chain: app → cache on 11211, by reference',
+    kinds: ['data'],
+    when: (env) => env.profile.cache.enabled,
+    check: ({ env }) => {
+      const t = dataTier(env);
+      return chain(env, 'app → cache', t.appSg, t.cacheSg, 11211);
+    },
+  },
+  {
+    name: 'sg chain: no data-tier rule uses a CIDR',
+    kinds: ['data'],
+    check: ({ json }) => sgRules(json).filter((r) => r.cidrs.length || !r.referenced).map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`),
+  },
+
+  // --- data: cache ------------------------------------------------------------------------------------
+  {
+    name: 'cache: TLS in transit',
+    kinds: ['data'],
+    when: (env) => env.profile.cache.enabled,
+    check: ({ json }) => one(json, 'aws_elasticache_cluster', (n, c) => expectThat(c.transit_encryption_enabled === true, `${addr('aws_elasticache_cluster', n)}: transit_encryption_enabled is ${c.transit_encryption_enabled}`)),
+  },
+  {
+    name: 'cache: nodes across AZs (az_mode cross-az, at least 2 nodes)',
+    kinds: ['data'],
+    when: (env) => env.profile.cache.enabled,
+    check: ({ json }) =>
+      one(json, 'aws_elasticache_cluster', (n, c) => [
+        ...expectThat(c.az_mode === 'cross-az', `${addr('aws_elasticache_cluster', n)}: az_mode is ${c.az_mode}`),
+        ...expectThat(c.num_cache_nodes >= 2 && new Set(c.preferred_availability_zones ?? []).size >= 2, `${addr('aws_elasticache_cluster', n)}: ${c.num_cache_nodes} nodes in ${JSON.stringify(c.preferred_availability_zones)}`),
+      ]),
+  },
+  {
+    name: 'cache disabled: no cache resource, 11211 rule or CACHE_* variable',
+    kinds: EVERY,
+    when: (env) => !env.profile.cache.enabled,
+    check: ({ json, id, env }) => {
+      const problems = Object.keys(json.resource ?? {}).filter((t) => t.startsWith('aws_elasticache_')).map((t) => `${id} has ${t}`);
+      problems.push(...sgRules(json).filter((r) => r.from === 11211 || r.to === 11211).map((r) => `${r.where} opens 11211`));
+      problems.push(...Object.keys(functionEnv(json)).filter((k) => k.startsWith('CACHE_')).map((k) => `function environment sets ${k}`));
+      if (/memcached|elasticache/i.test(env.text[id])) problems.push(`${id} still mentions memcached/elasticache`);
+      return problems;
+    },
+  },
+
+  // --- api: function ----------------------------------------------------------------------------------
+  fnRule('lambda: in a VPC (private subnets, app security group)', (fn, _n, { env }) => {
+    const subnets: string[] = fn.vpc_config?.subnet_ids ?? [];
+    const groups: string[] = fn.vpc_config?.security_group_ids ?? [];
+    const resolved = subnets.map((s) => canonical(env, 'api', s));
+    const privateSubnets = all(env.network, 'aws_subnet').filter(([, s]) => s.tags?.Tier === 'private').map(([n]) => `network|${refTo('aws_subnet', n, 'id')}`);
+    return [
+      ...expectThat(subnets.length >= 2 && groups.length >= 1, `vpc_config is ${JSON.stringify(fn.vpc_config)}`),
+      ...resolved.filter((s) => !privateSubnets.includes(s)).map((s) => `subnet ${s} is not a private subnet of the network stack`),
+    ];
+  }),
+  fnRule('lambda: tracing Active', (fn) => expectThat(fn.tracing_config?.mode === 'Active', `tracing_config is ${JSON.stringify(fn.tracing_config)}`)),
+  fnRule('lambda: reserved concurrency set', (fn) => expectThat(Number.isInteger(fn.reserved_concurrent_executions) && fn.reserved_concurrent_executions > 0, `reserved_concurrent_executions is ${fn.reserved_concurrent_executions}`)),
+  fnRule('lambda: its log group /aws/lambda/<name> exists with retention, before the function', (fn, _n, { json }) => {
+    const group = all(json, 'aws_cloudwatch_log_group').find(([, g]) => g.name === `/aws/lambda/${fn.function_name}`);
+    if (!group) return [`no log group /aws/lambda/${fn.function_name} in this stack (Lambda would create one that keeps logs forever)`];
+    return [
+      ...expectThat(group[1].retention_in_days > 0, `${addr('aws_cloudwatch_log_group', group[0])} has no retention`),
+      ...expectThat((fn.depends_on ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `does not depend on ${addr('aws_cloudwatch_log_group', group[0])}`),
+    ];
+  }),
+  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env }) => {
+    const vars: Record<string, string> = fn.environment?.variables ?? {};
+    const proxy = all(env.data, 'aws_db_proxy')[0];
+    return [
+      ...expectThat(vars.DB_AUTH === 'iam', `DB_AUTH is ${vars.DB_AUTH}`),
+      ...expectThat(vars.DB_TLS === 'verify', `DB_TLS is ${vars.DB_TLS}`),
+      ...expectThat(vars.DB_PASSWORD === undefined, 'DB_PASSWORD is set'),
+      ...expectThat(!!proxy && canonical(env, 'api', vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
+    ];
+  }),
+  fnRule('lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', (fn, _n, { json }) => {
+    const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
+    if (!role) return [`role ${fn.role} is not a role of this stack`];
+    const attached = all(json, 'aws_iam_role_policy_attachment')
+      .filter(([, a]) => a.role === refTo('aws_iam_role', role, 'name') || a.role === refTo('aws_iam_role', role, 'id'))
+      .map(([, a]) => a.policy_arn)
+      .sort();
+    return expectThat(JSON.stringify(attached) === JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort()), `attached policies are ${JSON.stringify(attached)}`);
+  }),
+  fnRule('lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', (fn, _n, { json, env }) => {
+    const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
+    const docs = policyDocs(json).filter((d) => !d.trust && d.role === role);
+    const statements = docs.flatMap((d) => d.statements ?? []);
+    const problems: string[] = [];
+    if (statements.length !== 1) problems.push(`expected one inline statement, found ${JSON.stringify(statements.map((s) => s.raw))}`);
+    const s = statements[0];
+    if (!s) return problems;
+    if (s.Effect !== 'Allow' || JSON.stringify(s.actions) !== '["rds-db:connect"]' || s.resources.length !== 1) return [...problems, `statement is ${JSON.stringify(s.raw)}`];
+    const resource = resolveRemote(env, s.resources[0]);
+    const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resource);
+    if (!m) return [...problems, `resource ${resource} is not <connect prefix>/<user>`];
+    const proxy = all(env.data, 'aws_db_proxy')[0];
+    const db = all(env.data, 'aws_db_instance')[0];
+    if (!proxy || !db) return [...problems, 'the data stack has no proxy or database'];
+    const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
+    const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
+    if (arn !== 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0') problems.push(`the prefix evaluates to ${arn} for proxy ${sample}`);
+    if (m[2] !== refTo('aws_db_instance', db[0], 'username')) problems.push(`the user ${m[2]} is not the database user`);
+    const user = resolveRemote(env, fn.environment?.variables?.DB_USER ?? '');
+    if (m[2] !== user) problems.push(`the user ${m[2]} is not the function's DB_USER ${user}`);
+    return problems;
+  }),
+  fnRule('lambda role: no Secrets Manager access with DB_AUTH=iam', (fn, _n, { json }) => {
+    if (fn.environment?.variables?.DB_AUTH !== 'iam') return [`DB_AUTH is ${fn.environment?.variables?.DB_AUTH}, not iam`];
+    const actions = policyDocs(json)
+      .filter((d) => !d.trust)
+      .flatMap((d) => (d.statements ?? []).flatMap((s) => s.actions.filter((a) => /^secretsmanager:/i.test(a) || a === '*').map((a) => `${d.where}: ${a}`)));
+    const managed = all(json, 'aws_iam_role_policy_attachment').filter(([, a]) => /SecretsManager/i.test(a.policy_arn)).map(([n]) => `${addr('aws_iam_role_policy_attachment', n)}`);
+    return [...actions, ...managed];
+  }),
+  {
+    name: 'cache: function told to use TLS (CACHE_TLS=true, CACHE_NODES from the cluster)',
+    kinds: ['api'],
+    when: (env) => env.profile.cache.enabled,
+    check: ({ json, env }) => {
+      const vars = functionEnv(json);
+      const nodes = canonical(env, 'api', vars.CACHE_NODES);
+      const local = /^data\|\$\{local\.([^}]+)\}$/.exec(nodes)?.[1];
+      return [
+        ...expectThat(vars.CACHE_TLS === 'true', `CACHE_TLS is ${vars.CACHE_TLS}`),
+        ...expectThat(!!local && /aws_elasticache_cluster\.[^.]+\.cache_nodes/.test(String(env.data.locals?.[local])), `CACHE_NODES ${vars.CACHE_NODES} is not the cluster's node list`),
+      ];
+    },
+  },
+
+  // --- api: HTTP API ----------------------------------------------------------------------------------
+  {
+    name: 'api: stage has access logs to a log group with retention',
+    kinds: ['api'],
+    check: ({ json }) =>
+      all(json, 'aws_apigatewayv2_stage').length === 0
+        ? ['no aws_apigatewayv2_stage']
+        : all(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
+            const s = stage.access_log_settings;
+            if (!s?.destination_arn || !s.format) return [`${addr('aws_apigatewayv2_stage', n)} has no access_log_settings`];
+            const group = all(json, 'aws_cloudwatch_log_group').find(([g]) => s.destination_arn === refTo('aws_cloudwatch_log_group', g, 'arn'));
+            return [
+              ...expectThat(!!group && group[1].retention_in_days > 0, `${addr('aws_apigatewayv2_stage', n)}: access logs go to ${s.destination_arn}, not a log group of this stack with retention`),
+              ...expectThat(String(s.format).includes('$context.requestId'), `${addr('aws_apigatewayv2_stage', n)}: the access-log format has no request id`),
+            ];
+          }),
+  },
+  {
+    name: 'api: stage throttled',
+    kinds: ['api'],
+    check: ({ json }) =>
+      all(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
+        const r = stage.default_route_settings ?? {};
+        return expectThat(r.throttling_burst_limit > 0 && r.throttling_rate_limit > 0, `${addr('aws_apigatewayv2_stage', n)}: default_route_settings ${JSON.stringify(r)}`);
+      }),
+  },
+  {
+    name: 'api: invoke permission scoped to <API execution_arn>/*/*',
+    kinds: ['api'],
+    check: ({ json }) =>
+      one(json, 'aws_apigatewayv2_api', (apiName) => {
+        const permissions = all(json, 'aws_lambda_permission');
+        if (permissions.length === 0) return ['no aws_lambda_permission'];
+        return permissions.flatMap(([n, p]) => [
+          ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
+          ...expectThat(typeof p.source_arn === 'string' && p.source_arn.endsWith('/*/*'), `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} does not end with /*/*`),
+          ...expectThat(p.source_arn === `${refTo('aws_apigatewayv2_api', apiName, 'execution_arn')}/*/*`, `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not this API's execution ARN`),
+        ]);
+      }),
+  },
+];
