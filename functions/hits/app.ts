@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, DbUnavailableError, type DatabaseOptions } from '../lib/db';
-import { hitsPage, html, json, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type Logger } from '../lib/log';
 
 export const MAX_PATH_BYTES = 2048;
@@ -87,19 +87,19 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
 
   const listFromDb = async (): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT])).map(toHit);
 
-  const listCached = async (): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
-    if (!cache.enabled) return { hits: await listFromDb(), cache: 'off' };
+  /**
+   * GET /_/hits, cache-aside. The cache holds the serialized `hits` array, which a hit splices into
+   * the response as is (no parse, no re-serialization): that is what makes a hit cheap.
+   */
+  const listCached = async (): Promise<{ body: string; cache: CacheOutcome }> => {
+    if (!cache.enabled) return { body: JSON.stringify({ hits: await listFromDb(), cache: 'off' }), cache: 'off' };
     const cached = await cache.get(CACHE_KEY);
-    if (cached) {
-      try {
-        return { hits: JSON.parse(cached.toString('utf8')) as Hit[], cache: 'hit' };
-      } catch {
-        // corrupt entry: fall through and overwrite it
-      }
+    if (cached && cached[0] === 0x5b /* [ */ && cached[cached.length - 1] === 0x5d /* ] */) {
+      return { body: `{"hits":${cached.toString('utf8')},"cache":"hit"}`, cache: 'hit' };
     }
-    const hits = await listFromDb();
-    await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
-    return { hits, cache: 'miss' };
+    const hitsJson = JSON.stringify(await listFromDb());
+    await cache.set(CACHE_KEY, hitsJson, config.cache.ttlSeconds);
+    return { body: `{"hits":${hitsJson},"cache":"miss"}`, cache: 'miss' };
   };
 
   const record = async (path: string, method: string): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
@@ -150,9 +150,9 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       } else if (method === 'GET' && path === '/_/hits') {
         route = 'list';
         await ensureTable();
-        const body = await listCached();
-        cacheOutcome = body.cache;
-        result = json(200, body);
+        const listed = await listCached();
+        cacheOutcome = listed.cache;
+        result = jsonText(200, listed.body);
       } else {
         await ensureTable();
         const body = await record(path, method);
@@ -166,6 +166,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
           ? json(503, { error: 'database unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
           : json(500, { error: 'internal error', requestId });
     }
+    await db.endRequest();
     result.headers['x-request-id'] = requestId;
     const fields = {
       requestId,

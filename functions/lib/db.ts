@@ -7,7 +7,7 @@
  * proxy's idle client timeout; an IAM token is minted for every new connection.
  */
 import type { Pool, PoolOptions } from 'mysql2/promise';
-import { createPool } from 'mysql2/promise';
+import { createConnection, createPool, type Connection } from 'mysql2/promise';
 import { rootCertificates } from 'tls';
 import type { HitsConfig } from './config';
 
@@ -135,6 +135,7 @@ export interface DatabaseOptions {
 
 export class Database {
   private pool?: Pool;
+  private requestConn?: Promise<Connection>;
   private lastUsed = 0;
   private readonly secret?: SecretCredentials;
   private readonly mintToken?: () => Promise<string>;
@@ -221,13 +222,13 @@ export class Database {
 
   private async once<T>(sql: string, params: unknown[]): Promise<T> {
     if (this.options.connectPerRequest) {
-      const { createConnection } = await import('mysql2/promise');
-      const conn = await createConnection(await this.poolOptions());
+      this.requestConn ??= createConnection(await this.poolOptions());
       try {
-        const [rows] = await conn.query(sql, params);
+        const [rows] = await (await this.requestConn).query(sql, params);
         return rows as T;
-      } finally {
-        await conn.end().catch(() => undefined);
+      } catch (err) {
+        if (isConnectionError(err)) await this.endRequest();
+        throw err;
       }
     }
     const pool = await this.getPool();
@@ -258,7 +259,15 @@ export class Database {
     }
   }
 
+  /** End of an invocation: closes the per-request connection of the connect-per-request variant (no-op when pooled). */
+  async endRequest(): Promise<void> {
+    const conn = this.requestConn;
+    this.requestConn = undefined;
+    if (conn) await conn.then((c) => c.end()).catch(() => undefined);
+  }
+
   async close(): Promise<void> {
+    await this.endRequest();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end().catch(() => undefined);

@@ -68,10 +68,15 @@ export function prefersHtml(accept: string | undefined): boolean {
 const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 export function json(statusCode: number, body: unknown, extra: Record<string, string> = {}): HttpResult {
+  return jsonText(statusCode, JSON.stringify(body), extra);
+}
+
+/** A JSON response from already serialized text. */
+export function jsonText(statusCode: number, text: string, extra: Record<string, string> = {}): HttpResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', ...COMMON_HEADERS, ...extra },
-    body: JSON.stringify(body),
+    body: text,
   };
 }
 
