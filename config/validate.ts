@@ -63,6 +63,9 @@ export function validateProfile(p: Profile): Profile {
     fail('database.maxAllocatedStorageGb', `must be 0 (no autoscaling) or an integer above allocatedStorageGb (${d.allocatedStorageGb}) up to 65536, got ${d.maxAllocatedStorageGb}`);
   }
   intIn('database.backupRetentionDays', d.backupRetentionDays, 1, 35);
+  if (d.performanceInsights && /^db\.t[234]g?\.(micro|small)$/.test(d.instanceClass)) {
+    fail('database.performanceInsights', `must be false on ${d.instanceClass}: AWS offers no Performance Insights on db.t*.micro and db.t*.small`);
+  }
   if (!MONITORING_INTERVALS.includes(d.monitoringIntervalSeconds)) fail('database.monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${d.monitoringIntervalSeconds}`);
   if (!DB_IDENTIFIER.test(d.databaseName)) fail('database.databaseName', `must be 1-16 letters, digits or underscores starting with a letter, got "${d.databaseName}"`);
   if (!DB_IDENTIFIER.test(d.masterUsername) || RESERVED_DB_USERS.includes(d.masterUsername.toLowerCase())) {

@@ -33,7 +33,7 @@ export interface MysqlDatabaseProps {
   readonly skipFinalSnapshot?: boolean;
   /** Automated backup retention in days (1 to 35). @default 7 */
   readonly backupRetentionDays?: number;
-  /** Performance Insights with CloudWatch Database Insights in `standard` mode (7 days, no charge); unsupported on db.t4g.micro/small. @default true */
+  /** Performance Insights with CloudWatch Database Insights in `standard` mode (7 days, no charge); AWS does not offer it on db.t*.micro/small. @default true, except false on micro and small burstable classes */
   readonly performanceInsights?: boolean;
   /** Enhanced monitoring interval in seconds (0 = off, 1, 5, 10, 15, 30, 60); creates the monitoring role. @default 60 */
   readonly monitoringIntervalSeconds?: number;
@@ -47,6 +47,8 @@ export interface MysqlDatabaseProps {
 
 const MODULE = 'MysqlDatabase';
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+/** Classes on which RDS for MySQL offers no Performance Insights / Database Insights. */
+export const SMALL_BURSTABLE = /^db\.t[234]g?\.(micro|small)$/;
 
 /**
  * A private, encrypted RDS for MySQL instance whose master password RDS manages in Secrets Manager,
@@ -136,13 +138,18 @@ export class MysqlDatabase extends Construct {
       monitoringRoleArn = role.arn;
     }
 
-    const performanceInsights = props.performanceInsights ?? true;
+    const instanceClass = props.instanceClass ?? 'db.t4g.micro';
+    const performanceInsightsSupported = !SMALL_BURSTABLE.test(instanceClass);
+    const performanceInsights = props.performanceInsights ?? performanceInsightsSupported;
+    if (performanceInsights && !performanceInsightsSupported) {
+      throw new PropsError(MODULE, 'performanceInsights', `is not available on ${instanceClass} (db.t*.micro and db.t*.small); turn it off or choose a larger class`);
+    }
     const skipFinalSnapshot = props.skipFinalSnapshot ?? false;
     const instance = new DbInstance(this, 'instance', {
       identifier: name,
       engine: 'mysql',
       engineVersion,
-      instanceClass: props.instanceClass ?? 'db.t4g.micro',
+      instanceClass,
       dbName: databaseName,
       username: masterUsername,
       manageMasterUserPassword: true,

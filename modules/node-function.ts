@@ -70,7 +70,7 @@ export class NodeFunction extends Construct {
     requireNonEmptyList(MODULE, 'securityGroupIds', props.securityGroupIds);
     requireIntIn(MODULE, 'memoryMb', memory, 128, 10240);
     requireIntIn(MODULE, 'timeoutSeconds', timeout, 1, 900);
-    if (props.reservedConcurrency !== undefined) requireIntIn(MODULE, 'reservedConcurrency', props.reservedConcurrency, 0, 10000);
+    if (props.reservedConcurrency !== undefined) requireIntIn(MODULE, 'reservedConcurrency', props.reservedConcurrency, 1, 10000);
     requireLogRetention(MODULE, 'logRetentionDays', retention);
 
     const name = props.functionName;

@@ -68,7 +68,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
 
 async function benchSynth(label: string, command: string, args: string[], runs: number, timeTarget: string, memTarget?: string): Promise<Metric[]> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
-  const env = { ...process.env, CDKTF_OUTDIR: outdir };
+  const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir };
   delete env.TF_STATE_BUCKET;
   const results = [];
   try {

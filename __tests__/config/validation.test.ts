@@ -38,6 +38,7 @@ describe('invalid profiles fail with a message naming the field and what is allo
     ['borrow timeout above the Lambda timeout', (p) => ({ ...p, proxy: { ...p.proxy, connectionBorrowTimeoutSeconds: 20 } }), /function\.timeoutSeconds must be greater than proxy\.connectionBorrowTimeoutSeconds \(20\).*got 10/],
     ['MySQL 5.7', (p) => ({ ...p, database: { ...p.database, engineVersion: '5.7' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0, got "5\.7"/],
     ['MySQL 9', (p) => ({ ...p, database: { ...p.database, engineVersion: '9.0' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0/],
+    ['Performance Insights on db.t4g.micro', (p) => ({ ...p, database: { ...p.database, performanceInsights: true } }), /database\.performanceInsights must be false on db\.t4g\.micro/],
     ['one cache node', (p) => ({ ...p, cache: { ...p.cache, numCacheNodes: 1 } }), /cache\.numCacheNodes must be an integer from 2 to 40 \(nodes are spread across AZs\), got 1/],
     ['memcached without TLS support', (p) => ({ ...p, cache: { ...p.cache, engineVersion: '1.6.6' } }), /cache\.engineVersion must be memcached 1\.6\.12 or later/],
     ['empty name', (p) => ({ ...p, name: '' }), /^profile "\(unnamed\)": name must be 1-16 lowercase letters, digits or dashes starting with a letter, got ""$/],

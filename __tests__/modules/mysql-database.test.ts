@@ -53,12 +53,22 @@ describe('MysqlDatabase defaults (per its props doc comments)', () => {
     expect(instance).toMatchObject({ multi_az: true, deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'hits-test-final', backup_retention_period: 7 });
   });
 
-  test('watched by default: Performance Insights (7 days, Database Insights standard), enhanced monitoring every 60 s with its role', () => {
-    expect(instance).toMatchObject({ performance_insights_enabled: true, performance_insights_retention_period: 7, database_insights_mode: 'standard', monitoring_interval: 60 });
+  test('watched by default: enhanced monitoring every 60 s with its role; no Performance Insights on the default db.t4g.micro, which lacks it', () => {
+    expect(instance).toMatchObject({ performance_insights_enabled: false, monitoring_interval: 60 });
+    expect(instance.database_insights_mode).toBeUndefined();
     const [roleName, role] = resources(json, 'aws_iam_role')[0];
     expect(instance.monitoring_role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
     expect(JSON.parse(role.assume_role_policy).Statement).toEqual([expect.objectContaining({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })]);
     expect(single(json, 'aws_iam_role_policy_attachment').policy_arn).toBe('arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole');
+  });
+
+  test('Performance Insights (7 days, Database Insights standard) by default on classes that offer it', () => {
+    const large = single(build({ instanceClass: 'db.m7g.large' }).json, 'aws_db_instance');
+    expect(large).toMatchObject({ performance_insights_enabled: true, performance_insights_retention_period: 7, database_insights_mode: 'standard' });
+  });
+
+  test('asking for Performance Insights on a micro or small burstable class fails, naming the field', () => {
+    expect(() => build({ instanceClass: 'db.t4g.small', performanceInsights: true })).toThrow(/MysqlDatabase: performanceInsights is not available on db\.t4g\.small/);
   });
 
   test('database "app", master "app_admin" with an RDS-managed password and no password anywhere', () => {

@@ -7,7 +7,7 @@ const ROOT = path.resolve(__dirname, '../..');
 
 function synthTo(outdir: string): Record<string, string> {
   // The real entry point, as `cdktf synth` runs it, with a clean environment (no state bucket configured).
-  const env = { ...process.env, CDKTF_OUTDIR: outdir };
+  const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir };
   delete env.TF_STATE_BUCKET;
   execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
   const stacks = path.join(outdir, 'stacks');
