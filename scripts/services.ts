@@ -6,7 +6,7 @@
  * for test certificates).
  */
 import { execFile, spawn, type ChildProcess } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -14,6 +14,15 @@ import { promisify } from 'util';
 import { createConnection, type Connection } from 'mysql2/promise';
 
 const run = promisify(execFile);
+
+/** Absolute path of a server binary: Debian puts mariadbd in /usr/sbin, which a non-root PATH lacks. */
+export function binary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  for (const dir of dirs) {
+    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  throw new Error(`${name} not found: install Debian's mariadb-server and memcached (bash .ci/run does it when missing)`);
+}
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -132,7 +141,7 @@ export class MariaDb {
     const args = ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'];
     if (isRoot) args.push('--user=root');
     try {
-      await run('mariadb-install-db', args, { maxBuffer: 10 * 1024 * 1024 });
+      await run(binary('mariadb-install-db'), args, { maxBuffer: 10 * 1024 * 1024 });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`mariadb-install-db failed (is the Debian package mariadb-server installed?): ${(err as Error).message}`);
@@ -168,7 +177,7 @@ export class MariaDb {
     if (isRoot) args.push('--user=root');
     if (o.tls) args.push(`--ssl-ca=${o.tls.caFile}`, `--ssl-cert=${o.tls.certFile}`, `--ssl-key=${o.tls.keyFile}`);
     if (o.pam) args.push('--plugin-load-add=auth_pam.so', '--pam-use-cleartext-plugin=ON');
-    const proc = spawn('mariadbd', args, { stdio: 'ignore' });
+    const proc = spawn(binary('mariadbd'), args, { stdio: 'ignore' });
     live.add(proc);
     this.proc = proc;
     const deadline = Date.now() + 30000;
@@ -262,7 +271,7 @@ export class Memcached {
     const args = ['-l', `127.0.0.1`, '-p', String(this.port), '-U', '0', '-m', '16', '-c', '256'];
     if (isRoot) args.push('-u', 'root');
     if (this.tls) args.push('-Z', '-o', `ssl_chain_cert=${this.tls.certFile},ssl_key=${this.tls.keyFile}`);
-    const proc = spawn('memcached', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(binary('memcached'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     proc.stderr?.on('data', (d) => (stderr += d));
     live.add(proc);
