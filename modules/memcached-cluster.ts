@@ -59,7 +59,7 @@ export class MemcachedCluster extends Construct {
 
     const name = props.name;
     const securityGroup = new SecurityGroup(this, 'security-group', {
-      name: `${name}-memcached`,
+      namePrefix: `${name}-memcached-`,
       description: `ElastiCache memcached ${name}: port ${MEMCACHED_PORT} from clients only`,
       vpcId: props.vpcId,
       tags: { Name: `${name}-memcached` },

@@ -92,7 +92,7 @@ export class MysqlDatabase extends Construct {
 
     const name = props.name;
     const securityGroup = new SecurityGroup(this, 'security-group', {
-      name: `${name}-mysql`,
+      namePrefix: `${name}-mysql-`,
       description: `RDS for MySQL ${name}: reachable only from groups given ingress on 3306`,
       vpcId: props.vpcId,
       tags: { Name: `${name}-mysql` },
@@ -106,7 +106,8 @@ export class MysqlDatabase extends Construct {
     });
 
     const parameterGroup = new DbParameterGroup(this, 'parameter-group', {
-      name: `${name}-mysql${engineVersion.replace('.', '')}`,
+      // A prefix: a family change replaces the group, and the new one must coexist with the old until the instance moves.
+      namePrefix: `${name}-mysql${engineVersion.replace('.', '')}-`,
       family,
       description: `MySQL ${engineVersion} for ${name}: TLS required, utf8mb4`,
       parameter: [

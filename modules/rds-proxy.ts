@@ -108,7 +108,7 @@ export class RdsProxy extends Construct {
     new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
 
     const securityGroup = new SecurityGroup(this, 'security-group', {
-      name: `${name}-rds-proxy`,
+      namePrefix: `${name}-rds-proxy-`,
       description: `RDS Proxy ${name}: clients in, database out, port ${port} only`,
       vpcId: props.vpcId,
       tags: { Name: `${name}-rds-proxy` },

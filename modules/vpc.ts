@@ -154,7 +154,8 @@ export class Vpc extends Construct {
     });
 
     const app = new SecurityGroup(this, 'app-security-group', {
-      name: `${name}-app`,
+      // A prefix, not a name: create_before_destroy needs the replacement to coexist with the old group.
+      namePrefix: `${name}-app-`,
       description: 'Compute in the private subnets that talks to the data tier',
       vpcId: vpc.id,
       tags: tag('app'),

@@ -54,7 +54,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
 
   test('security groups chain by reference: app → proxy → database, app → cache', () => {
     const groups = Object.fromEntries(resources(data, 'aws_security_group'));
-    const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name.endsWith(suffix))!;
+    const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix.endsWith(`${suffix}-`))!;
     const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
     const db = `\${aws_security_group.${byName('-mysql')}.id}`;
     const cache = `\${aws_security_group.${byName('-memcached')}.id}`;
