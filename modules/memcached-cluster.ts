@@ -3,8 +3,7 @@ import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { ElasticacheCluster } from '@cdktf/provider-aws/lib/elasticache-cluster';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { allowTcp } from './iam';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface MemcachedClusterProps {
@@ -98,21 +97,6 @@ export class MemcachedCluster extends Construct {
 
   /** Opens port 11211 to members of `clientSecurityGroupId` (ingress here, egress there), by group reference. */
   allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
-    new VpcSecurityGroupIngressRule(this, `ingress-${id}`, {
-      securityGroupId: this.securityGroupId,
-      referencedSecurityGroupId: clientSecurityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: MEMCACHED_PORT,
-      toPort: MEMCACHED_PORT,
-      description: 'Memcached clients to the cache nodes',
-    });
-    new VpcSecurityGroupEgressRule(this, `egress-${id}`, {
-      securityGroupId: clientSecurityGroupId,
-      referencedSecurityGroupId: this.securityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: MEMCACHED_PORT,
-      toPort: MEMCACHED_PORT,
-      description: 'Memcached to the cache nodes',
-    });
+    allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: MEMCACHED_PORT, serverDescription: 'the memcached nodes' });
   }
 }

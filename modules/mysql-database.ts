@@ -5,6 +5,7 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { assumeRolePolicy } from './iam';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 /** MySQL major versions this module knows the parameter group family of. */
@@ -127,10 +128,7 @@ export class MysqlDatabase extends Construct {
       const role = new IamRole(this, 'monitoring-role', {
         name: `${name}-rds-monitoring`,
         description: `Enhanced monitoring of ${name}`,
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'monitoring.rds.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
+        assumeRolePolicy: assumeRolePolicy('monitoring.rds.amazonaws.com'),
       });
       new IamRolePolicyAttachment(this, 'monitoring-policy', {
         role: role.name,

@@ -9,6 +9,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
+import { assumeRolePolicy } from './iam';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface NodeFunctionProps {
@@ -90,10 +91,7 @@ export class NodeFunction extends Construct {
     this.role = new IamRole(this, 'role', {
       name: `${name}-lambda`,
       description: `Execution role of the ${name} function`,
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      }),
+      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc-access', {
       role: this.role.name,

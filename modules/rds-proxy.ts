@@ -8,6 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { allowTcp, assumeRolePolicy, policyDocument } from './iam';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {
@@ -88,10 +89,7 @@ export class RdsProxy extends Construct {
     const role = new IamRole(this, 'role', {
       name: `${name}-rds-proxy`,
       description: `RDS Proxy ${name}: reads the database secret`,
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      }),
+      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com'),
     });
     const statements: object[] = [
       { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
@@ -105,7 +103,7 @@ export class RdsProxy extends Construct {
         Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
       });
     }
-    new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+    new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
 
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${name}-rds-proxy-`,
@@ -187,23 +185,7 @@ export class RdsProxy extends Construct {
    * egress on the client's, both by group reference. `id` names the pair of rules.
    */
   allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
-    const port = this.port;
-    new VpcSecurityGroupIngressRule(this, `ingress-${id}`, {
-      securityGroupId: this.securityGroupId,
-      referencedSecurityGroupId: clientSecurityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: port,
-      toPort: port,
-      description: 'MySQL clients to the RDS Proxy',
-    });
-    new VpcSecurityGroupEgressRule(this, `egress-${id}`, {
-      securityGroupId: clientSecurityGroupId,
-      referencedSecurityGroupId: this.securityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: port,
-      toPort: port,
-      description: 'MySQL to the RDS Proxy',
-    });
+    allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy' });
   }
 
   /**
@@ -218,10 +200,7 @@ export class RdsProxy extends Construct {
     return new IamRolePolicy(scope, `${role.node.id}-rds-proxy-connect`, {
       name: 'rds-proxy-connect',
       role: role.id,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) }],
-      }),
+      policy: policyDocument([{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) }]),
     });
   }
 

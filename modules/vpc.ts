@@ -14,6 +14,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc as AwsVpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { assumeRolePolicy } from './iam';
 import { PropsError, requireLogRetention } from './validation';
 
 export interface VpcProps {
@@ -177,10 +178,7 @@ export class Vpc extends Construct {
       const role = new IamRole(this, 'flow-log-role', {
         name: `${name}-vpc-flow-logs`,
         description: 'Lets VPC flow logs write to their log group',
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'vpc-flow-logs.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
+        assumeRolePolicy: assumeRolePolicy('vpc-flow-logs.amazonaws.com'),
       });
       new IamRolePolicy(this, 'flow-log-policy', {
         name: 'write-flow-logs',
