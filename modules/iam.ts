@@ -1,7 +1,4 @@
-import { Construct } from 'constructs';
-import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-
+/** IAM JSON documents, written literally so scanners and reviewers can read them in the synthesized JSON. */
 /** Trust policy letting exactly one AWS service principal (e.g. `rds.amazonaws.com`) assume a role. */
 export function assumeRolePolicy(servicePrincipal: string): string {
   return JSON.stringify({
@@ -13,38 +10,4 @@ export function assumeRolePolicy(servicePrincipal: string): string {
 /** An IAM policy document of `statements`, as the JSON string IAM resources take. */
 export function policyDocument(statements: readonly object[]): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
-}
-
-export interface TcpAccess {
-  /** The group that receives the traffic. */
-  readonly securityGroupId: string;
-  /** The group allowed to send it. */
-  readonly clientSecurityGroupId: string;
-  readonly port: number;
-  /** What the server side is, for the rule descriptions (e.g. `the RDS Proxy`). */
-  readonly serverDescription: string;
-}
-
-/**
- * Opens `port` from members of one security group to members of another, by group reference on both
- * sides: an ingress rule on the server's group and the matching egress rule on the client's.
- */
-export function allowTcp(scope: Construct, id: string, access: TcpAccess): void {
-  const { securityGroupId, clientSecurityGroupId, port, serverDescription } = access;
-  new VpcSecurityGroupIngressRule(scope, `ingress-${id}`, {
-    securityGroupId,
-    referencedSecurityGroupId: clientSecurityGroupId,
-    ipProtocol: 'tcp',
-    fromPort: port,
-    toPort: port,
-    description: `Clients to ${serverDescription} on ${port}`,
-  });
-  new VpcSecurityGroupEgressRule(scope, `egress-${id}`, {
-    securityGroupId: clientSecurityGroupId,
-    referencedSecurityGroupId: securityGroupId,
-    ipProtocol: 'tcp',
-    fromPort: port,
-    toPort: port,
-    description: `To ${serverDescription} on ${port}`,
-  });
 }

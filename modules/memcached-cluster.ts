@@ -3,7 +3,7 @@ import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { ElasticacheCluster } from '@cdktf/provider-aws/lib/elasticache-cluster';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { allowTcp } from './iam';
+import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface MemcachedClusterProps {

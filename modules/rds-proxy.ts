@@ -8,7 +8,8 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { allowTcp, assumeRolePolicy, policyDocument } from './iam';
+import { assumeRolePolicy, policyDocument } from './iam';
+import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {

@@ -1,0 +1,37 @@
+import { Construct } from 'constructs';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+
+export interface TcpAccess {
+  /** The group that receives the traffic. */
+  readonly securityGroupId: string;
+  /** The group allowed to send it. */
+  readonly clientSecurityGroupId: string;
+  readonly port: number;
+  /** What the server side is, for the rule descriptions (e.g. `the RDS Proxy`). */
+  readonly serverDescription: string;
+}
+
+/**
+ * Opens `port` from members of one security group to members of another, by group reference on both
+ * sides: an ingress rule on the server's group and the matching egress rule on the client's.
+ */
+export function allowTcp(scope: Construct, id: string, access: TcpAccess): void {
+  const { securityGroupId, clientSecurityGroupId, port, serverDescription } = access;
+  new VpcSecurityGroupIngressRule(scope, `ingress-${id}`, {
+    securityGroupId,
+    referencedSecurityGroupId: clientSecurityGroupId,
+    ipProtocol: 'tcp',
+    fromPort: port,
+    toPort: port,
+    description: `Clients to ${serverDescription} on ${port}`,
+  });
+  new VpcSecurityGroupEgressRule(scope, `egress-${id}`, {
+    securityGroupId: clientSecurityGroupId,
+    referencedSecurityGroupId: securityGroupId,
+    ipProtocol: 'tcp',
+    fromPort: port,
+    toPort: port,
+    description: `To ${serverDescription} on ${port}`,
+  });
+}
