@@ -1,4 +1,5 @@
 /** IAM JSON documents, written literally so scanners and reviewers can read them in the synthesized JSON. */
+
 /** Trust policy letting exactly one AWS service principal (e.g. `rds.amazonaws.com`) assume a role. */
 export function assumeRolePolicy(servicePrincipal: string): string {
   return JSON.stringify({
