@@ -124,13 +124,14 @@ export class MysqlDatabase extends Construct {
     });
 
     let monitoringRoleArn: string | undefined;
+    let monitoringPolicy: IamRolePolicyAttachment | undefined;
     if (monitoring > 0) {
       const role = new IamRole(this, 'monitoring-role', {
         name: `${name}-rds-monitoring`,
         description: `Enhanced monitoring of ${name}`,
         assumeRolePolicy: assumeRolePolicy('monitoring.rds.amazonaws.com'),
       });
-      new IamRolePolicyAttachment(this, 'monitoring-policy', {
+      monitoringPolicy = new IamRolePolicyAttachment(this, 'monitoring-policy', {
         role: role.name,
         policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole',
       });
@@ -178,6 +179,8 @@ export class MysqlDatabase extends Construct {
       enabledCloudwatchLogsExports: [...(props.cloudwatchLogsExports ?? ['error', 'slowquery', 'iam-db-auth-error'])],
       applyImmediately: false,
       tags: { Name: name },
+      // RDS checks the monitoring role's permissions at create time; the attachment must exist first.
+      dependsOn: monitoringPolicy ? [monitoringPolicy] : undefined,
     });
 
     this.instanceIdentifier = instance.identifier;

@@ -104,7 +104,7 @@ export class RdsProxy extends Construct {
         Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
       });
     }
-    new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
+    const readSecret = new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
 
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${name}-rds-proxy-`,
@@ -152,6 +152,8 @@ export class RdsProxy extends Construct {
         },
       ],
       tags: { Name: name },
+      // Without the policy in place the proxy starts, cannot read the secret, and its target never turns available.
+      dependsOn: [readSecret],
     });
     const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
       dbProxyName: proxy.name,

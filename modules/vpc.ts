@@ -180,7 +180,7 @@ export class Vpc extends Construct {
         description: 'Lets VPC flow logs write to their log group',
         assumeRolePolicy: assumeRolePolicy('vpc-flow-logs.amazonaws.com'),
       });
-      new IamRolePolicy(this, 'flow-log-policy', {
+      const flowLogPolicy = new IamRolePolicy(this, 'flow-log-policy', {
         name: 'write-flow-logs',
         role: role.id,
         policy: JSON.stringify({
@@ -202,6 +202,7 @@ export class Vpc extends Construct {
         iamRoleArn: role.arn,
         maxAggregationInterval: 60,
         tags: tag('flow-log'),
+        dependsOn: [flowLogPolicy],
       });
     }
   }

@@ -28,6 +28,8 @@ export class ApiStack extends BaseStack {
       DB_USER: database.masterUsername,
       DB_AUTH: 'iam',
       DB_TLS: 'verify',
+      // The proxy closes clients idle this long; the function rebuilds its pool after such a gap instead of failing on a dead socket.
+      DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds),
     };
     if (cache) {
       environment.CACHE_NODES = cache.nodeEndpoints;

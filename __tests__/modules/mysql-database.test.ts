@@ -141,3 +141,10 @@ describe('MysqlDatabase options', () => {
     expect(single(build({ cloudwatchLogsExports: ['error'] }).json, 'aws_db_instance').enabled_cloudwatch_logs_exports).toEqual(['error']);
   });
 });
+
+test('with enhanced monitoring the instance waits for the monitoring role policy; without it, for nothing', () => {
+  const watched = build({ monitoringIntervalSeconds: 60 }).json;
+  const [attachment] = resources(watched, 'aws_iam_role_policy_attachment')[0];
+  expect(single(watched, 'aws_db_instance').depends_on).toEqual([`aws_iam_role_policy_attachment.${attachment}`]);
+  expect(single(build({ monitoringIntervalSeconds: 0 }).json, 'aws_db_instance').depends_on).toBeUndefined();
+});

@@ -208,3 +208,9 @@ describe('RdsProxy helpers', () => {
     expect(JSON.parse(Testing.synth(stack)).output.endpoint.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
   });
 });
+
+test('the proxy waits for its read-secret policy, so its first connection to the database can read the secret', () => {
+  const { json } = build();
+  const [policyName] = resources(json, 'aws_iam_role_policy')[0];
+  expect(single(json, 'aws_db_proxy').depends_on).toEqual([`aws_iam_role_policy.${policyName}`]);
+});

@@ -127,6 +127,8 @@ describe('Vpc defaults (per its props doc comments)', () => {
       expect([s.Resource].flat().every((r: string) => r.startsWith(`\${aws_cloudwatch_log_group.${groupName}.arn}`))).toBe(true);
       expect([s.Action].flat().every((a: string) => a.startsWith('logs:') && !a.includes('*'))).toBe(true);
     }
+     const [policyName] = resources(json, 'aws_iam_role_policy')[0];
+    expect(single(json, 'aws_flow_log').depends_on).toEqual([`aws_iam_role_policy.${policyName}`]);
   });
 
   test('the default security group is managed with no rules', () => {

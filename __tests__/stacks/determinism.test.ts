@@ -1,4 +1,5 @@
 import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,17 +13,36 @@ function synthTo(outdir: string): Record<string, string> {
   execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
   const stacks = path.join(outdir, 'stacks');
   const files: Record<string, string> = {};
-  for (const id of fs.readdirSync(stacks).sort()) files[id] = fs.readFileSync(path.join(stacks, id, 'cdk.tf.json'), 'utf8');
+  for (const id of fs.readdirSync(stacks).sort()) {
+    files[id] = fs.readFileSync(path.join(stacks, id, 'cdk.tf.json'), 'utf8');
+    const assets = path.join(stacks, id, 'assets');
+    if (fs.existsSync(assets)) {
+      for (const zip of fs.readdirSync(assets, { recursive: true }).map(String).filter((f) => f.endsWith('.zip'))) {
+        files[`${id}/${zip}`] = createHash('sha256').update(fs.readFileSync(path.join(assets, zip))).digest('hex');
+      }
+    }
+  }
   return files;
 }
 
-test('main.ts writes six stacks, and synthesizing twice gives byte-identical JSON', () => {
+/** What a fresh clone looks like to the bundler: the same code, written at another time. */
+function ageBundles(): void {
+  const root = path.join(ROOT, '.build', 'functions');
+  for (const dir of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    const file = path.join(root, dir, 'index.js');
+    if (fs.existsSync(file)) fs.utimesSync(file, new Date(), new Date());
+  }
+}
+
+test('main.ts writes six stacks; synthesizing twice gives byte-identical JSON and Lambda archives', () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
   try {
     const first = synthTo(a);
+    ageBundles();
     const second = synthTo(b);
-    expect(Object.keys(first)).toEqual(['api-dev', 'api-prod', 'data-dev', 'data-prod', 'network-dev', 'network-prod']);
+    expect(Object.keys(first).filter((k) => !k.includes('/'))).toEqual(['api-dev', 'api-prod', 'data-dev', 'data-prod', 'network-dev', 'network-prod']);
+    expect(Object.keys(first).filter((k) => k.endsWith('archive.zip'))).toHaveLength(2);
     for (const id of Object.keys(first)) expect(second[id] === first[id]).toBe(true);
     for (const text of Object.values(first)) expect(text).not.toContain(ROOT);
   } finally {
