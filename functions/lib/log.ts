@@ -25,8 +25,8 @@ export function errorFields(err: unknown): LogFields {
   if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err)) {
     const e = err as Error & { code?: unknown; errno?: unknown; cause?: unknown };
     // No instanceof for the cause: errors from another realm (Node core, test sandboxes) fail it.
-    const cause = typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown }) : undefined;
-    return { error: e.message, errorName: e.name, errorCode: e.code ?? cause?.code ?? undefined, errno: e.errno ?? undefined };
+    const cause = typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown; errno?: unknown }) : undefined;
+    return { error: e.message, errorName: e.name, errorCode: e.code ?? cause?.code ?? undefined, errno: e.errno ?? cause?.errno ?? undefined };
   }
   return { error: String(err) };
 }
