@@ -212,6 +212,23 @@ describe('secret mode', () => {
     expect((await app.call('GET', '/after-rotation')).statusCode).toBe(200);
     expect(secretRequests.length - before).toBe(1);
   });
+
+  test('a secret the server keeps refusing gives 500 after one refetch, not 503', async () => {
+    const app = makeApp({ ...base, DB_AUTH: 'secret', DB_SECRET_ARN: SECRET_ARN });
+    await db.sql("ALTER USER 'hits_secret'@'127.0.0.1' IDENTIFIED BY 'not-what-the-secret-says'");
+    try {
+      const before = secretRequests.length;
+      const r = await app.call('GET', '/stale-secret');
+      expect(r.statusCode).toBe(500);
+      expect(r.headers['retry-after']).toBeUndefined();
+      expect(secretRequests.length - before).toBe(2); // fetched, refused, fetched again, refused
+      expect(app.db.attempts).toBe(2);
+      expect(app.logs.find((l) => l.msg === 'database refused the credentials')).toMatchObject({ auth: 'secret', errorCode: 'ER_ACCESS_DENIED_ERROR' });
+      expect(JSON.stringify(app.logs)).not.toContain(secretPassword);
+    } finally {
+      await db.sql("ALTER USER 'hits_secret'@'127.0.0.1' IDENTIFIED BY ?", [secretPassword]);
+    }
+  });
 });
 
 describe('iam mode', () => {
@@ -290,11 +307,18 @@ describe('iam mode', () => {
     }
   });
 
-  iamTest('a token the server rejects gives 503 (after one retry with a fresh token), never a 500', async () => {
+  iamTest('a token the server rejects twice (the second one fresh) gives 500 with a request id, not 503', async () => {
+    // E.g. the function's role lacks rds-db:connect: retrying later will not help, so no Retry-After.
     const app = makeApp({ ...base, ...FAKE_AWS, DB_AUTH: 'iam', DB_USER: 'hits_iam' }, { db: { mintToken: async () => 'not-a-token' } });
-    const r = await app.call('GET', '/_/health');
-    expect(r.statusCode).toBe(503);
+    const r = await app.call('GET', '/iam/denied');
+    expect(r.statusCode).toBe(500);
+    expect(r.headers['retry-after']).toBeUndefined();
+    expect(r.json).toEqual({ error: 'internal error', requestId: r.headers['x-request-id'] });
     expect(app.db.tokensMinted).toBe(2);
-    expect(app.logs.find((l) => l.msg === 'request')).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR' });
+    expect(app.logs.find((l) => l.msg === 'database refused the credentials')).toMatchObject({ level: 'error', auth: 'iam', user: 'hits_iam', errorCode: 'ER_ACCESS_DENIED_ERROR' });
+    expect(app.logs.find((l) => l.msg === 'request')).toMatchObject({ status: 500, errorCode: 'ER_ACCESS_DENIED_ERROR' });
+    const health = await app.call('GET', '/_/health');
+    expect(health.statusCode).toBe(500);
+    expect(health.json).toMatchObject({ status: 'down', db: 'error' });
   });
 });

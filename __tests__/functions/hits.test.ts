@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { createServer as createMysqlServer } from 'mysql2';
+import { createConnection } from 'mysql2/promise';
 import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, Memcached } from '../../scripts/services';
 import { closeApps, event, makeApp, sleep } from '../support/hits';
@@ -257,6 +259,155 @@ test('a pool idle for longer than the idle limit is rebuilt before use', async (
   expect(after).toHaveLength(1);
   expect(after[0].id).not.toBe(before.id);
   expect(app.logs.some((l) => l.msg === 'database pool rebuilt' && l.reason === 'idle')).toBe(true);
+});
+
+test("saturation (the user's MAX_USER_CONNECTIONS reached) answers 503 with Retry-After at once, without a retry", async () => {
+  await db.sql("CREATE USER IF NOT EXISTS 'hits_one'@'127.0.0.1' IDENTIFIED BY 'one-password' WITH MAX_USER_CONNECTIONS 1");
+  await db.sql("GRANT ALL ON hits.* TO 'hits_one'@'127.0.0.1'");
+  const app = makeApp({ ...env, DB_USER: 'hits_one', DB_PASSWORD: 'one-password' });
+  const holder = await createConnection({ host: db.host, port: db.port, user: 'hits_one', password: 'one-password', database: 'hits' });
+  try {
+    const before = await db.globalStatus('Connections');
+    const r = await app.call('POST', '/saturated', {}, 10_000);
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toMatch(/^\d+$/);
+    expect(r.json).toEqual({ error: 'database unavailable, retry later', requestId: expect.any(String) });
+    expect(r.ms).toBeLessThan(1000);
+    expect(app.db.attempts).toBe(1);
+    expect((await db.globalStatus('Connections')) - before).toBe(1); // one connection attempt, no retry
+    expect(app.logs).toHaveLength(1);
+    expect(app.logs[0]).toMatchObject({ msg: 'request', level: 'error', status: 503, dbUnavailable: 'saturated' });
+    // MariaDB says ER_USER_LIMIT_REACHED for MAX_USER_CONNECTIONS, MySQL ER_TOO_MANY_USER_CONNECTIONS.
+    expect(['ER_USER_LIMIT_REACHED', 'ER_TOO_MANY_USER_CONNECTIONS']).toContain(app.logs[0].errorCode);
+  } finally {
+    await holder.end();
+  }
+  expect((await app.call('POST', '/no-longer-saturated')).statusCode).toBe(200);
+});
+
+test('an RDS Proxy borrow timeout (error 9501) answers 503 with Retry-After at once, without a retry', async () => {
+  // A minimal stand-in for the proxy (mysql2's server side): accepts any login, answers every
+  // statement the way RDS Proxy does when it cannot borrow a database connection in time.
+  let statements = 0;
+  let logins = 0;
+  // mysql2's typings of its server side are incomplete.
+  const proxy = (createMysqlServer as unknown as () => { on(e: 'connection', f: (conn: any) => void): void; listen(port: number, host: string, cb: () => void): void; _server: net.Server })();
+  proxy.on('connection', (conn) => {
+    logins++;
+    conn.on('error', () => undefined);
+    conn.serverHandshake({ protocolVersion: 10, serverVersion: '8.0.36-fake-rds-proxy', connectionId: logins, statusFlags: 2, characterSet: 8, capabilityFlags: 0xffffff, authCallback: (_: unknown, cb: (err: null) => void) => cb(null) });
+    conn.on('query', () => {
+      statements++;
+      setTimeout(() => conn.writeError({ code: 9501, message: 'Timed-out waiting to acquire database connection' }), 100);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const server = proxy._server;
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => sockets.add(s));
+  const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined); // the stand-in's packet numbering is loose
+  try {
+    const app = makeApp({ ...env, DB_PORT: String((server.address() as net.AddressInfo).port) });
+    const r = await app.call('GET', '/_/hits', {}, 10_000);
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toMatch(/^\d+$/);
+    expect(r.ms).toBeLessThan(1000);
+    expect([statements, logins, app.db.attempts]).toEqual([1, 1, 1]);
+    expect(app.logs).toHaveLength(1);
+    expect(app.logs[0]).toMatchObject({ msg: 'request', status: 503, errno: 9501, dbUnavailable: 'saturated' });
+  } finally {
+    quiet.mockRestore();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("a statement that hangs (table locked) answers 503 within the invocation's remaining time, once, without a retry", async () => {
+  const app = makeApp(env);
+  const bounded = makeApp({ ...env, DB_REQUEST_BUDGET_MS: '600' });
+  expect((await app.call('GET', '/_/health')).statusCode).toBe(200); // table created, connection pooled
+  expect((await bounded.call('GET', '/_/health')).statusCode).toBe(200);
+  app.logs.length = 0;
+  bounded.logs.length = 0;
+  const attempts = [app.db.attempts, bounded.db.attempts];
+  const admin = await db.admin();
+  await admin.query('LOCK TABLES hits.hits WRITE'); // the INSERTs wait on this lock
+  let fromContext, fromEnv;
+  try {
+    fromContext = await app.call('POST', '/hung', {}, 2500); // Lambda says 2.5 s are left: the budget is 1.5 s
+    fromEnv = await bounded.call('POST', '/hung-no-context'); // no context: DB_REQUEST_BUDGET_MS
+  } finally {
+    await admin.query('UNLOCK TABLES');
+  }
+  for (const [r, a, budget, ceiling] of [
+    [fromContext, app, 1500, 2500],
+    [fromEnv, bounded, 600, 1500],
+  ] as const) {
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toMatch(/^\d+$/);
+    expect(r.ms).toBeGreaterThanOrEqual(budget - 100);
+    expect(r.ms).toBeLessThan(ceiling);
+    expect(a.logs).toHaveLength(1); // the request line only: no retry
+    expect(a.logs[0]).toMatchObject({ msg: 'request', status: 503, dbUnavailable: 'deadline' });
+    expect(['PROTOCOL_SEQUENCE_TIMEOUT', 'DB_DEADLINE_EXCEEDED']).toContain(a.logs[0].errorCode);
+  }
+  expect([app.db.attempts - attempts[0], bounded.db.attempts - attempts[1]]).toEqual([1, 1]);
+  // The hung connection was given up: the next request is served on a new one.
+  const after = await app.call('GET', '/after-hang');
+  expect(after.statusCode).toBe(200);
+  expect(after.json.hits[0].path).toBe('/after-hang');
+});
+
+test.each([
+  // connect timeout 3 s, 0.8 s budget: the deadline ends the only attempt
+  ['the deadline ends a connect attempt', '3000', 1800, { attempts: 1, reason: 'deadline', errorCode: 'DB_DEADLINE_EXCEEDED', min: 750, max: 1300 }],
+  // 0.6 s budget, connect timeout 0.4 s: no time left for a retry
+  ["no retry without a connect timeout's worth of budget", '400', 1600, { attempts: 1, reason: 'deadline', errorCode: 'ETIMEDOUT', min: 350, max: 900 }],
+  // 1.5 s budget, connect timeout 0.3 s: one retry, then unreachable
+  ['one retry when the budget allows it', '300', 2500, { attempts: 2, reason: 'unreachable', errorCode: 'ETIMEDOUT', min: 550, max: 1300 }],
+])('a server that never answers the handshake: %s', async (_name, connectTimeout, remainingMs, want) => {
+  const sockets = new Set<net.Socket>();
+  const blackhole = net.createServer((s) => sockets.add(s)); // accepts, never answers
+  await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+  try {
+    const app = makeApp({ ...env, DB_PORT: String((blackhole.address() as net.AddressInfo).port), DB_CONNECT_TIMEOUT_MS: connectTimeout });
+    const r = await app.call('GET', '/_/hits', {}, remainingMs);
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toMatch(/^\d+$/);
+    expect(r.ms).toBeGreaterThanOrEqual(want.min);
+    expect(r.ms).toBeLessThan(want.max);
+    expect(app.db.attempts).toBe(want.attempts);
+    expect(app.logs.filter((l) => l.msg === 'database connection error, retrying once')).toHaveLength(want.attempts - 1);
+    expect(app.logs.find((l) => l.msg === 'request')).toMatchObject({ status: 503, dbUnavailable: want.reason, errorCode: want.errorCode });
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => blackhole.close(r));
+  }
+});
+
+test('credentials the server refuses twice answer 500 with a request id (not 503), after one retry, and say so in the log', async () => {
+  const app = makeApp({ ...env, DB_PASSWORD: 'wrong-password' });
+  const before = await db.globalStatus('Connections');
+  const r = await app.call('GET', '/refused', { accept: 'text/html' }, 10_000);
+  expect(r.statusCode).toBe(500);
+  expect(r.headers['retry-after']).toBeUndefined();
+  expect(r.json).toEqual({ error: 'internal error', requestId: r.headers['x-request-id'] });
+  expect(r.body).not.toMatch(/denied|password|hits@/i);
+  expect(app.db.attempts).toBe(2);
+  expect((await db.globalStatus('Connections')) - before).toBe(2);
+  expect(app.logs.map((l) => `${l.level} ${l.msg}`)).toEqual([
+    'warn database refused the credentials, retrying once with fresh ones',
+    'error database refused the credentials',
+    'error request',
+  ]);
+  expect(app.logs[1]).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR', errorName: 'DbAuthError', auth: 'password', user: 'hits', requestId: r.headers['x-request-id'] });
+  expect(app.logs[2]).toMatchObject({ status: 500, errorCode: 'ER_ACCESS_DENIED_ERROR' });
+  expect(JSON.stringify(app.logs)).not.toContain('wrong-password');
+
+  const health = await app.call('GET', '/_/health');
+  expect(health.statusCode).toBe(500);
+  expect(health.json).toMatchObject({ status: 'down', db: 'error' });
+  expect(health.headers['retry-after']).toBeUndefined();
 });
 
 test('logs one structured line per request with latency, status and cache outcome; 500s carry a request id only', async () => {

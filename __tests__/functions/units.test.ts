@@ -1,5 +1,7 @@
-/** Pure parts of the function runtime: configuration, content negotiation, escaping, the hash ring. */
+/** Pure parts of the function runtime: configuration, content negotiation, escaping, the hash ring, error classes, budgets. */
+import { DEADLINE_MARGIN_MS, requestBudgetMs } from '../../functions/hits/app';
 import { ConfigError, loadConfig } from '../../functions/lib/config';
+import { Deadline, isAuthError, isConnectionError, isDeadlineError, isSaturationError } from '../../functions/lib/db';
 import { HashRing } from '../../functions/lib/cache';
 import { escapeHtml, prefersHtml } from '../../functions/lib/http';
 
@@ -11,6 +13,8 @@ describe('loadConfig', () => {
     expect(c.db).toMatchObject({ host: 'prx.example', port: 3306, auth: 'iam', tls: 'verify', connectTimeoutMs: 3000, idleRebuildMs: 1_800_000, region: 'eu-west-1' });
     expect(c.cache).toMatchObject({ nodes: [], tls: false, ttlSeconds: 5 });
     expect(c.cache.timeoutMs).toBeLessThanOrEqual(200);
+    expect(c.db.requestBudgetMs).toBe(8000);
+    expect(loadConfig({ ...base, DB_REQUEST_BUDGET_MS: '2500' }).db.requestBudgetMs).toBe(2500);
   });
 
   test('parses cache nodes and flags', () => {
@@ -34,6 +38,8 @@ describe('loadConfig', () => {
     [{ CACHE_TLS: 'yes' }, 'CACHE_TLS', /true, false/],
     [{ CACHE_TTL_SECONDS: '0' }, 'CACHE_TTL_SECONDS', /between 1/],
     [{ DB_CONNECT_TIMEOUT_MS: '10000' }, 'DB_CONNECT_TIMEOUT_MS', /between 100 and 3000/],
+    [{ DB_REQUEST_BUDGET_MS: '50' }, 'DB_REQUEST_BUDGET_MS', /between 100 and 900000/],
+    [{ DB_REQUEST_BUDGET_MS: '8s' }, 'DB_REQUEST_BUDGET_MS', /whole number/],
     [{ DB_CA_FILE: '/nonexistent/ca.pem' }, 'DB_CA_FILE', /cannot read/],
   ])('%j is refused, naming %s', (override, variable, message) => {
     let err: unknown;
@@ -92,5 +98,51 @@ describe('HashRing', () => {
     for (const k of keys) {
       if (three.nodeFor(k) !== 'c:11211') expect(two.nodeFor(k)).toBe(three.nodeFor(k));
     }
+  });
+});
+
+describe('database error classes', () => {
+  const proxyBorrowTimeout = Object.assign(new Error('Timed-out waiting to acquire database connection'), { errno: 9501 });
+  test.each([
+    ['ER_CON_COUNT_ERROR', { code: 'ER_CON_COUNT_ERROR', fatal: true }, 'saturation'],
+    ['ER_TOO_MANY_USER_CONNECTIONS', { code: 'ER_TOO_MANY_USER_CONNECTIONS', fatal: true }, 'saturation'],
+    ['ER_USER_LIMIT_REACHED', { code: 'ER_USER_LIMIT_REACHED', fatal: true }, 'saturation'],
+    ['RDS Proxy borrow timeout (errno 9501)', proxyBorrowTimeout, 'saturation'],
+    ['RDS Proxy borrow timeout (message only)', { message: 'ERROR: timed-out waiting to acquire database connection' }, 'saturation'],
+    ['ER_ACCESS_DENIED_ERROR', { code: 'ER_ACCESS_DENIED_ERROR', fatal: true }, 'auth'],
+    ['ER_DBACCESS_DENIED_ERROR', { code: 'ER_DBACCESS_DENIED_ERROR', fatal: true }, 'auth'],
+    ['mysql2 query timeout', { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }, 'deadline'],
+    ['deadline timer', { code: 'DB_DEADLINE_EXCEEDED' }, 'deadline'],
+    ['ECONNREFUSED', { code: 'ECONNREFUSED', fatal: true }, 'connection'],
+    ['connect timeout', { code: 'ETIMEDOUT', fatal: true }, 'connection'],
+    ['killed', { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }, 'connection'],
+    ['TLS', { code: 'HANDSHAKE_SSL_ERROR', fatal: true }, 'connection'],
+    ['SQL error', { code: 'ER_BAD_FIELD_ERROR' }, 'other'],
+  ])('%s is %s', (_name, err, kind) => {
+    const got = [isSaturationError(err) && 'saturation', isAuthError(err) && 'auth', isDeadlineError(err) && 'deadline', isConnectionError(err) && 'connection'].filter(Boolean);
+    expect(got).toEqual(kind === 'other' ? [] : [kind]);
+  });
+});
+
+describe('request budget', () => {
+  const ctx = (ms: number) => ({ getRemainingTimeInMillis: () => ms });
+  test('DB_REQUEST_BUDGET_MS without a Lambda context', () => {
+    expect(requestBudgetMs(8000)).toBe(8000);
+    expect(requestBudgetMs(8000, { awsRequestId: 'x' })).toBe(8000);
+  });
+  test('the remaining invocation time less the margin, when lower', () => {
+    expect(DEADLINE_MARGIN_MS).toBe(1000);
+    expect(requestBudgetMs(8000, ctx(10_000))).toBe(8000);
+    expect(requestBudgetMs(8000, ctx(6_000))).toBe(5000);
+    expect(requestBudgetMs(8000, ctx(900))).toBe(0);
+  });
+  test('a Deadline counts down on its clock and never goes negative', () => {
+    let now = 100;
+    const d = new Deadline(500, () => now);
+    expect(d.remainingMs()).toBe(500);
+    now = 450;
+    expect(d.remainingMs()).toBe(150);
+    now = 700;
+    expect(d.remainingMs()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 /** Helpers for the function tests: payload 2.0 events, app instances with captured logs. */
 import { createHitsApp, type HitsApp, type HitsAppOptions } from '../../functions/hits/app';
 import { loadConfig } from '../../functions/lib/config';
-import type { HttpEvent, HttpResult } from '../../functions/lib/http';
+import type { HttpEvent, HttpResult, LambdaContext } from '../../functions/lib/http';
 import { createLogger } from '../../functions/lib/log';
 
 let seq = 0;
@@ -19,7 +19,8 @@ export function event(method: string, rawPath: string, headers: Record<string, s
 
 export interface TestApp extends HitsApp {
   logs: Array<Record<string, unknown>>;
-  call(method: string, path: string, headers?: Record<string, string>): Promise<HttpResult & { json: any; ms: number }>;
+  /** Invokes the handler; `remainingMs` gives it a Lambda context whose clock starts now. */
+  call(method: string, path: string, headers?: Record<string, string>, remainingMs?: number): Promise<HttpResult & { json: any; ms: number }>;
 }
 
 const open = new Set<TestApp>();
@@ -31,9 +32,11 @@ export function makeApp(env: Record<string, string | undefined>, options: HitsAp
   const t: TestApp = {
     ...app,
     logs,
-    async call(method, path, headers) {
+    async call(method, path, headers, remainingMs) {
       const started = performance.now();
-      const res = await app.handler(event(method, path, headers));
+      const context: LambdaContext | undefined =
+        remainingMs === undefined ? undefined : { awsRequestId: `ctx-${seq}`, getRemainingTimeInMillis: () => Math.max(0, Math.round(remainingMs - (performance.now() - started))) };
+      const res = await app.handler(event(method, path, headers), context);
       const ms = performance.now() - started;
       let body: unknown;
       try {

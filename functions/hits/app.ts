@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
-import { Database, DbUnavailableError, type DatabaseOptions } from '../lib/db';
+import { Database, DbAuthError, DbUnavailableError, Deadline, type DatabaseOptions } from '../lib/db';
 import { hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type Logger } from '../lib/log';
 
@@ -15,6 +15,21 @@ export const LIST_LIMIT = 100;
 export const CACHE_KEY = 'hits:recent:v1';
 /** Seconds a client should wait after a 503. */
 export const RETRY_AFTER_SECONDS = 2;
+/**
+ * Time kept back from Lambda's remaining invocation time when deriving a request's database
+ * deadline: enough to answer 503 and write the log line before Lambda ends the invocation.
+ */
+export const DEADLINE_MARGIN_MS = 1000;
+
+/**
+ * The database budget of one request: DB_REQUEST_BUDGET_MS, lowered to the invocation's remaining
+ * time less DEADLINE_MARGIN_MS when the Lambda context says how much is left.
+ */
+export function requestBudgetMs(configuredMs: number, context?: LambdaContext): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return configuredMs;
+  return Math.max(0, Math.min(configuredMs, remaining - DEADLINE_MARGIN_MS));
+}
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS hits (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -63,7 +78,10 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       onPoolCreated: (reason) => {
         if (reason !== 'new') log.info('database pool rebuilt', { reason });
       },
-      onRetry: (err) => log.warn('database connection error, retrying once', errorFields(err)),
+      onRetry: (err, kind) =>
+        kind === 'auth'
+          ? log.warn('database refused the credentials, retrying once with fresh ones', errorFields(err))
+          : log.warn('database connection error, retrying once', errorFields(err)),
     },
   });
   const cache = new MemcachedClient({
@@ -77,34 +95,34 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
   });
 
   let tableReady: Promise<void> | undefined;
-  const ensureTable = (): Promise<void> => {
+  const ensureTable = (deadline: Deadline): Promise<void> => {
     if (!tableReady) {
-      tableReady = db.query(CREATE_TABLE).then(() => undefined);
+      tableReady = db.query(CREATE_TABLE, [], deadline).then(() => undefined);
       tableReady.catch(() => (tableReady = undefined)); // try again on the next request
     }
     return tableReady;
   };
 
-  const listFromDb = async (): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT])).map(toHit);
+  const listFromDb = async (deadline: Deadline): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT], deadline)).map(toHit);
 
   /**
    * GET /_/hits, cache-aside. The cache holds the serialized `hits` array, which a hit splices into
    * the response as is (no parse, no re-serialization): that is what makes a hit cheap.
    */
-  const listCached = async (): Promise<{ body: string; cache: CacheOutcome }> => {
-    if (!cache.enabled) return { body: JSON.stringify({ hits: await listFromDb(), cache: 'off' }), cache: 'off' };
+  const listCached = async (deadline: Deadline): Promise<{ body: string; cache: CacheOutcome }> => {
+    if (!cache.enabled) return { body: JSON.stringify({ hits: await listFromDb(deadline), cache: 'off' }), cache: 'off' };
     const cached = await cache.get(CACHE_KEY);
     if (cached && cached[0] === 0x5b /* [ */ && cached[cached.length - 1] === 0x5d /* ] */) {
       return { body: `{"hits":${cached.toString('utf8')},"cache":"hit"}`, cache: 'hit' };
     }
-    const hitsJson = JSON.stringify(await listFromDb());
+    const hitsJson = JSON.stringify(await listFromDb(deadline));
     await cache.set(CACHE_KEY, hitsJson, config.cache.ttlSeconds);
     return { body: `{"hits":${hitsJson},"cache":"miss"}`, cache: 'miss' };
   };
 
-  const record = async (path: string, method: string): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
-    await db.query(INSERT_HIT, [path, method, sqlUtc(new Date())]);
-    const hits = await listFromDb();
+  const record = async (path: string, method: string, deadline: Deadline): Promise<{ hits: Hit[]; cache: CacheOutcome }> => {
+    await db.query(INSERT_HIT, [path, method, sqlUtc(new Date())], deadline);
+    const hits = await listFromDb(deadline);
     if (!cache.enabled) return { hits, cache: 'off' };
     // Refresh the cached listing with what the database just said (includes this write).
     await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
@@ -116,6 +134,9 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
 
   async function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     const started = performance.now();
+    // Every database call of this request shares one deadline, so the function answers (503) and
+    // logs before Lambda's own timeout would cut it off with a bare 500 from API Gateway.
+    const deadline = new Deadline(requestBudgetMs(config.db.requestBudgetMs, context));
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
     const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
@@ -134,8 +155,8 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       } else if (method === 'GET' && path === '/_/health') {
         route = 'health';
         const [dbOk, cacheState] = await Promise.all([
-          ensureTable()
-            .then(() => db.query('SELECT 1 AS ok'))
+          ensureTable(deadline)
+            .then(() => db.query('SELECT 1 AS ok', [], deadline))
             .then(() => true)
             .catch((err: unknown) => {
             failure = err;
@@ -146,16 +167,18 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
         cacheOutcome = cacheState;
         result = dbOk
           ? json(200, { status: 'ok', db: 'ok', cache: cacheState })
-          : json(503, { status: 'down', db: 'down', cache: cacheState }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+          : failure instanceof DbUnavailableError
+            ? json(503, { status: 'down', db: 'down', cache: cacheState }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
+            : json(500, { status: 'down', db: 'error', cache: cacheState, requestId });
       } else if (method === 'GET' && path === '/_/hits') {
         route = 'list';
-        await ensureTable();
-        const listed = await listCached();
+        await ensureTable(deadline);
+        const listed = await listCached(deadline);
         cacheOutcome = listed.cache;
         result = jsonText(200, listed.body);
       } else {
-        await ensureTable();
-        const body = await record(path, method);
+        await ensureTable(deadline);
+        const body = await record(path, method, deadline);
         cacheOutcome = body.cache;
         result = respond(event, 200, body);
       }
@@ -167,6 +190,10 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
           : json(500, { error: 'internal error', requestId });
     }
     await db.endRequest();
+    if (failure instanceof DbAuthError) {
+      // Its own line, for an alarm: retrying will not help until the grant, user or secret is fixed.
+      log.error('database refused the credentials', { requestId, auth: config.db.auth, user: config.db.user || undefined, ...errorFields(failure) });
+    }
     result.headers['x-request-id'] = requestId;
     const fields = {
       requestId,
@@ -177,6 +204,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
       cache: cacheOutcome ?? (cache.enabled ? 'none' : 'off'),
       ...(failure ? errorFields(failure) : {}),
+      ...(failure instanceof DbUnavailableError ? { dbUnavailable: failure.reason } : {}),
     };
     if (result.statusCode >= 500) log.error('request', fields);
     else log.info('request', fields);

@@ -35,6 +35,11 @@ export interface HitsConfig {
     readonly connectTimeoutMs: number;
     /** An environment idle for longer than this rebuilds its pool (proxy idle client timeout). */
     readonly idleRebuildMs: number;
+    /**
+     * Upper bound of the database work of one request, retry included (DB_REQUEST_BUDGET_MS). In
+     * Lambda the remaining invocation time (less a safety margin) lowers it further.
+     */
+    readonly requestBudgetMs: number;
   };
   readonly cache: {
     /** Empty: no cache. */
@@ -157,6 +162,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       region,
       connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
       idleRebuildMs: integer(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
+      requestBudgetMs: integer(env, 'DB_REQUEST_BUDGET_MS', 8000, 100, 900000),
     },
     cache: {
       nodes: parseNodes(env.CACHE_NODES),

@@ -3,19 +3,72 @@
  *
  * Rules (DESIGN.md, FIELD-NOTES.md): `query()` with placeholders only (never `execute()`, which
  * prepares statements and pins RDS Proxy sessions), no SET, no user variables, no multi-statements;
- * one retry on connection-class errors; the pool is rebuilt after an idle gap longer than the
- * proxy's idle client timeout; an IAM token is minted for every new connection.
+ * the pool is rebuilt after an idle gap longer than the proxy's idle client timeout; an IAM token is
+ * minted for every new connection.
+ *
+ * Failure handling, by error class:
+ * - saturation (too many connections, RDS Proxy borrow timeout): DbUnavailableError at once, no
+ *   retry: a retry would only queue behind the same limit and outlive the invocation;
+ * - connection-class (network, server gone, connection killed, TLS): the pool is dropped and the
+ *   statement retried once on a new connection, if the request's deadline leaves at least a
+ *   connect timeout for it; otherwise, or when the retry fails too, DbUnavailableError;
+ * - access denied: the pool (and in secret mode the cached secret) is dropped and the statement
+ *   retried once with fresh credentials; a second denial is DbAuthError (a misconfiguration, not
+ *   an outage);
+ * - every attempt is bounded by the request's Deadline (mysql2's per-query `timeout` plus a timer
+ *   around connecting): when it runs out, DbUnavailableError without a retry.
+ * Anything else (SQL errors) propagates unchanged.
  */
-import type { Pool, PoolOptions } from 'mysql2/promise';
+import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import { createConnection, createPool, type Connection } from 'mysql2/promise';
 import { rootCertificates } from 'tls';
 import type { HitsConfig } from './config';
 
-/** The database cannot be reached or is saturated, even after the retry: answer 503. */
+/** Why the database is unavailable: each answers 503 with Retry-After. */
+export type DbUnavailableReason = 'saturated' | 'unreachable' | 'deadline';
+
+/** The database cannot be reached, is saturated, or did not answer within the request's deadline: answer 503. */
 export class DbUnavailableError extends Error {
-  constructor(readonly cause: unknown) {
-    super(`database unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+  constructor(
+    readonly cause: unknown,
+    readonly reason: DbUnavailableReason = 'unreachable',
+  ) {
+    super(`database unavailable (${reason}): ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'DbUnavailableError';
+  }
+}
+
+/** The database refused the credentials twice (the second time fresh ones): a misconfiguration, answer 500. */
+export class DbAuthError extends Error {
+  constructor(readonly cause: unknown) {
+    super(`database refused the credentials: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'DbAuthError';
+  }
+}
+
+/** An attempt outlived the request's deadline (connecting, fetching credentials or the statement itself). */
+export class DbDeadlineError extends Error {
+  readonly code = 'DB_DEADLINE_EXCEEDED';
+  constructor(readonly budgetMs: number) {
+    super(`no answer from the database within the request's remaining budget of ${budgetMs} ms`);
+    this.name = 'DbDeadlineError';
+  }
+}
+
+/** A point in time (monotonic clock) by which the database work of one request must be done. */
+export class Deadline {
+  private readonly at: number;
+
+  constructor(
+    readonly budgetMs: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.at = clock() + Math.max(0, budgetMs);
+  }
+
+  /** Whole milliseconds left, never negative. */
+  remainingMs(): number {
+    return Math.max(0, Math.floor(this.at - this.clock()));
   }
 }
 
@@ -30,27 +83,58 @@ const CONNECTION_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR', // too many connections: saturated
-  'ER_TOO_MANY_USER_CONNECTIONS',
-  'ER_USER_LIMIT_REACHED',
   'ER_SERVER_SHUTDOWN',
   'ER_CONNECTION_KILLED',
   'ER_NET_READ_ERROR',
   'ER_NET_READ_INTERRUPTED',
   'ER_NET_ERROR_ON_WRITE',
   'ER_NET_WRITE_INTERRUPTED',
-  'ER_ACCESS_DENIED_ERROR', // expired token or rotated secret: a new connection with fresh credentials may pass
 ]);
 
-/** True for errors where a new connection may succeed: network, server gone, killed, saturated, auth. */
+const SATURATION_CODES = new Set([
+  'ER_CON_COUNT_ERROR', // server: too many connections
+  'ER_TOO_MANY_USER_CONNECTIONS', // user's MAX_USER_CONNECTIONS
+  'ER_USER_LIMIT_REACHED', // user's hourly resource limits
+]);
+
+/** Error number RDS Proxy answers with when it cannot borrow a database connection in time. */
+const PROXY_BORROW_TIMEOUT_ERRNO = 9501;
+
+const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR']);
+
+type ErrorShape = { code?: unknown; errno?: unknown; fatal?: unknown; message?: unknown };
+
+/** True when the database (or RDS Proxy in front of it) is out of connections: retrying only adds load. */
+export function isSaturationError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as ErrorShape;
+  if (typeof e.code === 'string' && SATURATION_CODES.has(e.code)) return true;
+  if (e.errno === PROXY_BORROW_TIMEOUT_ERRNO) return true;
+  return typeof e.message === 'string' && /timed-out waiting to acquire database connection/i.test(e.message);
+}
+
+/** True when the server refused the credentials (expired token, rotated secret, or a missing grant). */
+export function isAuthError(err: unknown): boolean {
+  const code = (err as ErrorShape | null)?.code;
+  return typeof code === 'string' && AUTH_CODES.has(code);
+}
+
+/** True when the request's deadline ended the attempt (our timer or mysql2's per-query timeout). */
+export function isDeadlineError(err: unknown): boolean {
+  const code = (err as ErrorShape | null)?.code;
+  return code === 'DB_DEADLINE_EXCEEDED' || code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+}
+
+/**
+ * True for errors where a new connection may succeed: network, server gone, connection killed,
+ * TLS. Saturation, access denial and deadline errors are classified separately (see above).
+ */
 export function isConnectionError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; fatal?: unknown; message?: unknown };
+  if (isSaturationError(err) || isAuthError(err) || isDeadlineError(err)) return false;
+  const e = err as ErrorShape;
   if (typeof e.code === 'string' && (CONNECTION_CODES.has(e.code) || e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code.startsWith('ERR_SSL'))) return true;
-  if (e.fatal === true) return true;
-  // RDS Proxy answers a borrow timeout with this message.
-  return typeof e.message === 'string' && /timed-out waiting to acquire database connection/i.test(e.message);
+  return e.fatal === true;
 }
 
 export interface Credentials {
@@ -61,8 +145,8 @@ export interface Credentials {
 export interface DbHooks {
   /** Called whenever a new pool is created (cold start, after a connection error, after an idle gap). */
   onPoolCreated?: (reason: string) => void;
-  /** Called for every error that is retried. */
-  onRetry?: (err: unknown) => void;
+  /** Called for every error that is retried: a connection-class error or a first access denial. */
+  onRetry?: (err: unknown, kind: 'connection' | 'auth') => void;
 }
 
 /** Secrets Manager user/password, fetched once per environment and kept; refetched after an access denial. */
@@ -142,6 +226,8 @@ export class Database {
   private readonly now: () => number;
   /** Tokens minted (iam mode) - one per new connection. */
   tokensMinted = 0;
+  /** Attempts made (statements sent or connections tried), retries included. */
+  attempts = 0;
 
   constructor(
     private readonly config: HitsConfig['db'],
@@ -220,38 +306,97 @@ export class Database {
     old?.end().catch(() => undefined);
   }
 
-  private async once<T>(sql: string, params: unknown[]): Promise<T> {
-    if (this.options.connectPerRequest) {
-      this.requestConn ??= createConnection(await this.poolOptions());
+  /**
+   * One attempt, bounded by `budgetMs`: mysql2's per-query `timeout` bounds the statement, a timer
+   * bounds everything before it (credentials, connecting, TLS, authentication). On expiry the
+   * connection is destroyed (a timed-out mysql2 query keeps its connection busy) and the pool dropped.
+   */
+  private attempt<T>(sql: string, values: unknown[], budgetMs: number): Promise<T> {
+    this.attempts++;
+    const started = performance.now();
+    let conn: PoolConnection | Connection | undefined;
+    let expired = false;
+    const drop = (c: PoolConnection | Connection | undefined) => {
+      if (!c) return;
+      if (!this.options.connectPerRequest) this.discardPool();
+      else if (this.requestConn) this.requestConn = undefined;
+      c.destroy();
+    };
+
+    const work = (async (): Promise<T> => {
+      if (this.options.connectPerRequest) {
+        this.requestConn ??= this.poolOptions().then((o) => createConnection(o));
+        const pending = this.requestConn;
+        pending.catch(() => {
+          if (this.requestConn === pending) this.requestConn = undefined;
+        });
+        conn = await pending;
+      } else {
+        conn = await (await this.getPool()).getConnection();
+      }
+      if (expired) {
+        drop(conn);
+        throw new DbDeadlineError(budgetMs);
+      }
+      const timeout = Math.max(1, Math.floor(budgetMs - (performance.now() - started)));
       try {
-        const [rows] = await (await this.requestConn).query(sql, params);
+        const [rows] = await conn.query({ sql, values, timeout });
         return rows as T;
       } catch (err) {
-        if (isConnectionError(err)) await this.endRequest();
+        if (isDeadlineError(err)) drop(conn);
+        else if (this.options.connectPerRequest && (isConnectionError(err) || isAuthError(err))) drop(conn);
         throw err;
+      } finally {
+        if (!this.options.connectPerRequest) (conn as PoolConnection).release();
       }
-    }
-    const pool = await this.getPool();
-    const [rows] = await pool.query(sql, params);
-    return rows as T;
+    })();
+
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        expired = true;
+        drop(conn);
+        this.discardPool();
+        reject(new DbDeadlineError(budgetMs));
+      }, budgetMs);
+      work.then(
+        (rows) => {
+          clearTimeout(timer);
+          resolve(rows);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /**
-   * Runs one parameterized statement. A connection-class error drops the pool (and, in secret mode
-   * after an access denial, the cached secret) and is retried once; a second one becomes
-   * DbUnavailableError. Other errors propagate unchanged.
+   * Runs one parameterized statement within `deadline` (default: the configured request budget from
+   * now). See the file comment for what is retried; failures become DbUnavailableError (503) or
+   * DbAuthError (500), SQL errors propagate unchanged.
    */
-  async query<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+  async query<T = unknown>(sql: string, params: unknown[] = [], deadline: Deadline = new Deadline(this.config.requestBudgetMs)): Promise<T> {
     try {
       for (let attempt = 1; ; attempt++) {
+        const remaining = deadline.remainingMs();
+        if (remaining <= 0) throw new DbUnavailableError(new DbDeadlineError(deadline.budgetMs), 'deadline');
         try {
-          return await this.once<T>(sql, params);
+          return await this.attempt<T>(sql, params, remaining);
         } catch (err) {
-          if (!isConnectionError(err)) throw err;
+          if (isDeadlineError(err)) throw new DbUnavailableError(err, 'deadline');
+          if (isSaturationError(err)) {
+            if ((err as ErrorShape).fatal === true) this.discardPool();
+            throw new DbUnavailableError(err, 'saturated');
+          }
+          const auth = isAuthError(err);
+          if (!auth && !isConnectionError(err)) throw err;
           this.discardPool();
-          if ((err as { code?: string }).code === 'ER_ACCESS_DENIED_ERROR') this.secret?.invalidate();
-          if (attempt >= 2) throw new DbUnavailableError(err);
-          this.options.hooks?.onRetry?.(err);
+          if (auth) this.secret?.invalidate();
+          if (attempt >= 2) throw auth ? new DbAuthError(err) : new DbUnavailableError(err, 'unreachable');
+          // A retry needs a new connection: without the time to make one it would only outlive the invocation.
+          if (deadline.remainingMs() < this.config.connectTimeoutMs) throw new DbUnavailableError(err, 'deadline');
+          this.options.hooks?.onRetry?.(err, auth ? 'auth' : 'connection');
         }
       }
     } finally {

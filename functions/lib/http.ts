@@ -15,6 +15,8 @@ export interface HttpEvent {
 
 export interface LambdaContext {
   readonly awsRequestId?: string;
+  /** Milliseconds until Lambda ends the invocation (the Node.js runtime's context method). */
+  getRemainingTimeInMillis?(): number;
 }
 
 export interface HttpResult {
