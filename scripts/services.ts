@@ -6,7 +6,7 @@
  * for test certificates).
  */
 import { execFile, spawn, type ChildProcess } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -138,7 +138,11 @@ export class MariaDb {
   static async start(options: MariaDbOptions = {}): Promise<MariaDb> {
     const dir = options.dir ?? tempDir('hits-mariadb-');
     const datadir = path.join(dir, 'data');
-    const args = ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'];
+    // A private tmpdir: servers bootstrapping in parallel (jest workers) clash over temporary
+    // tables in a shared /tmp ("Unknown table 'mysql.tmp_proxies_priv'").
+    const tmp = path.join(dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const args = ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'];
     if (isRoot) args.push('--user=root');
     try {
       await run(binary('mariadb-install-db'), args, { maxBuffer: 10 * 1024 * 1024 });
@@ -162,6 +166,7 @@ export class MariaDb {
     const args = [
       '--no-defaults',
       `--datadir=${path.join(this.dir, 'data')}`,
+      `--tmpdir=${path.join(this.dir, 'tmp')}`,
       `--socket=${this.socket}`,
       `--port=${this.port}`,
       '--bind-address=127.0.0.1',
