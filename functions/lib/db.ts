@@ -137,6 +137,32 @@ export function isConnectionError(err: unknown): boolean {
   return e.fatal === true;
 }
 
+interface CoreQuery {
+  queryTimeout?: ReturnType<typeof setTimeout> | null;
+}
+interface CoreConnection {
+  query(options: { sql: string; values: unknown[]; timeout: number }, cb: (err: unknown, rows: unknown) => void): CoreQuery;
+}
+
+/**
+ * `query()` with mysql2's per-query timeout. mysql2 clears that timer only when a result arrives:
+ * when the connection dies mid-statement it would keep the process busy (and call back again)
+ * until the timeout, so it is cleared here on every error.
+ */
+function queryWithTimeout(conn: PoolConnection | Connection, sql: string, values: unknown[], timeout: number): Promise<unknown> {
+  const core = (conn as unknown as { connection: CoreConnection }).connection;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const cmd = core.query({ sql, values, timeout }, (err, rows) => {
+      if (settled) return;
+      settled = true;
+      if (!err) return resolve(rows);
+      if (cmd?.queryTimeout) clearTimeout(cmd.queryTimeout);
+      reject(err);
+    });
+  });
+}
+
 export interface Credentials {
   readonly user: string;
   readonly password: string;
@@ -340,8 +366,7 @@ export class Database {
       }
       const timeout = Math.max(1, Math.floor(budgetMs - (performance.now() - started)));
       try {
-        const [rows] = await conn.query({ sql, values, timeout });
-        return rows as T;
+        return (await queryWithTimeout(conn, sql, values, timeout)) as T;
       } catch (err) {
         if (isDeadlineError(err)) drop(conn);
         else if (this.options.connectPerRequest && (isConnectionError(err) || isAuthError(err))) drop(conn);
