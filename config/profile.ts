@@ -1,3 +1,5 @@
+import { MYSQL_FAMILIES } from '../modules/mysql-database';
+
 /**
  * An environment profile: every setting that differs between environments, in one typed object.
  * Stacks read nothing else; `validateProfile` runs before any construct is created, so a bad
@@ -60,7 +62,8 @@ export interface DatabaseProfile {
 }
 
 export type MysqlMajorVersion = '8.4' | '8.0';
-export const MYSQL_MAJOR_VERSIONS: readonly MysqlMajorVersion[] = ['8.4', '8.0'];
+/** The versions the mysql-database module knows a parameter group family for. */
+export const MYSQL_MAJOR_VERSIONS = Object.keys(MYSQL_FAMILIES) as readonly MysqlMajorVersion[];
 
 export interface ProxyProfile {
   /** Seconds a client waits for a pooled connection before the proxy gives up; must stay below the function timeout. */
@@ -113,8 +116,7 @@ export interface S3StateBackend {
   readonly keyPrefix: string;
 }
 
-/** CloudWatch Logs' allowed retention values. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export { LOG_RETENTION_DAYS } from '../modules/validation';
 
 /** API Gateway's hard limit for an integration, which bounds the function timeout. */
 export const API_INTEGRATION_TIMEOUT_LIMIT_SECONDS = 30;

@@ -1,3 +1,4 @@
+import { SMALL_BURSTABLE } from '../modules/mysql-database';
 import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, LOG_RETENTION_DAYS, MYSQL_MAJOR_VERSIONS, Profile } from './profile';
 
 /** A profile setting that cannot be deployed. The message names the field and what is allowed. */
@@ -47,7 +48,7 @@ export function validateProfile(p: Profile): Profile {
   if (!p.name || !NAME.test(p.name)) fail('name', `must be 1-16 lowercase letters, digits or dashes starting with a letter, got "${p.name}"`);
   if (!p.project || !NAME.test(p.project)) fail('project', `must be 1-16 lowercase letters, digits or dashes starting with a letter, got "${p.project}"`);
   if (!REGION.test(p.region)) fail('region', `must be an AWS region such as "eu-west-1", got "${p.region}"`);
-  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(p.logRetentionDays)) fail('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${p.logRetentionDays}`);
+  if (!LOG_RETENTION_DAYS.includes(p.logRetentionDays)) fail('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${p.logRetentionDays}`);
 
   const n = p.network;
   const cidr = parseCidr(n.vpcCidr);
@@ -63,7 +64,7 @@ export function validateProfile(p: Profile): Profile {
     fail('database.maxAllocatedStorageGb', `must be 0 (no autoscaling) or an integer above allocatedStorageGb (${d.allocatedStorageGb}) up to 65536, got ${d.maxAllocatedStorageGb}`);
   }
   intIn('database.backupRetentionDays', d.backupRetentionDays, 1, 35);
-  if (d.performanceInsights && /^db\.t[234]g?\.(micro|small)$/.test(d.instanceClass)) {
+  if (d.performanceInsights && SMALL_BURSTABLE.test(d.instanceClass)) {
     fail('database.performanceInsights', `must be false on ${d.instanceClass}: AWS offers no Performance Insights on db.t*.micro and db.t*.small`);
   }
   if (!MONITORING_INTERVALS.includes(d.monitoringIntervalSeconds)) fail('database.monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${d.monitoringIntervalSeconds}`);

@@ -24,7 +24,7 @@ export function requireNonEmptyList(construct: string, field: string, value: rea
 }
 
 /** CloudWatch Logs' allowed retention values. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export function requireLogRetention(construct: string, field: string, value: number): void {
   if (!LOG_RETENTION_DAYS.includes(value)) throw new PropsError(construct, field, `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${value}`);

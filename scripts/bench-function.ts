@@ -14,20 +14,9 @@ import { loadConfig } from '../functions/lib/config';
 import type { HttpEvent } from '../functions/lib/http';
 import { createLogger } from '../functions/lib/log';
 import { bundleFunction } from '../modules/bundle';
+import { median, type Metric } from './bench-stats';
 import { startLocalServices, type LocalServices } from './services';
 
-export interface Metric {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const quiet = createLogger(() => undefined);
 
@@ -69,7 +58,7 @@ export async function runFunctionBench(): Promise<Metric[]> {
     const { code } = bundleFunction('functions/hits/handler.ts');
     const bundleFile = path.join(dir, 'index.js');
     writeFileSync(bundleFile, code);
-    metrics.push({ name: 'function bundle size (minified)', value: round(Buffer.byteLength(code) / 1024 / 1024), unit: 'MiB', target: '<= 1.5' });
+    metrics.push({ name: 'function bundle size (minified)', value: round(Buffer.byteLength(code) / 1024 / 1024), unit: 'MiB', target: '≤ 1.5 MiB' });
 
     // 2. Module load time: a fresh node process per sample, timing require() of the bundle (cold start cost).
     const env = { ...process.env, DB_HOST: 'db.example', DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1' };
@@ -78,7 +67,7 @@ export async function runFunctionBench(): Promise<Metric[]> {
       const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(bundleFile)});console.log(Number(process.hrtime.bigint()-t)/1e6)`], { env });
       loads.push(Number(out.toString().trim()));
     }
-    metrics.push({ name: 'function module load time (median of 9)', value: round(median(loads), 1), unit: 'ms', target: '<= 150' });
+    metrics.push({ name: 'function module load time (median of 9)', value: round(median(loads), 1), unit: 'ms', target: '≤ 150 ms' });
 
     // 3. Throughput: the pooled handler vs the same code connecting per request.
     services = await startLocalServices();
@@ -95,7 +84,7 @@ export async function runFunctionBench(): Promise<Metric[]> {
     const c = median(perRequestRps);
     metrics.push({ name: 'handler throughput, pooled connection (record route, median of 3 x 2 s)', value: Math.round(p), unit: 'req/s' });
     metrics.push({ name: 'handler throughput, connect per request (same code)', value: Math.round(c), unit: 'req/s' });
-    metrics.push({ name: 'throughput ratio pooled / connect-per-request, record route', value: round(p / c, 1), unit: 'x', target: '>= 8' });
+    metrics.push({ name: 'throughput ratio pooled / connect-per-request, record route', value: round(p / c, 1), unit: 'x', target: '≥ 8×' });
     // The same comparison on the lightest database route (SELECT 1), closest to the original pattern's request.
     const hp: number[] = [];
     const hc: number[] = [];
@@ -105,7 +94,7 @@ export async function runFunctionBench(): Promise<Metric[]> {
     }
     metrics.push({ name: 'handler throughput, pooled connection (GET /_/health, median of 3 x 1 s)', value: Math.round(median(hp)), unit: 'req/s' });
     metrics.push({ name: 'handler throughput, connect per request (GET /_/health)', value: Math.round(median(hc)), unit: 'req/s' });
-    metrics.push({ name: 'throughput ratio pooled / connect-per-request, GET /_/health', value: round(median(hp) / median(hc), 1), unit: 'x', target: '>= 8' });
+    metrics.push({ name: 'throughput ratio pooled / connect-per-request, GET /_/health', value: round(median(hp) / median(hc), 1), unit: 'x', target: '≥ 8×' });
     await perRequest.close();
 
     // 4. GET /_/hits on 100,000 hits: cache hit vs database.
@@ -122,7 +111,7 @@ export async function runFunctionBench(): Promise<Metric[]> {
     const cacheMs = await latencies(cached, 300, 'hit');
     metrics.push({ name: 'GET /_/hits latency from the database (100,000 hits, median)', value: round(dbMs, 3), unit: 'ms' });
     metrics.push({ name: 'GET /_/hits latency from the cache (median)', value: round(cacheMs, 3), unit: 'ms' });
-    metrics.push({ name: 'GET /_/hits speed-up cache / database', value: round(dbMs / cacheMs, 1), unit: 'x', target: '>= 5' });
+    metrics.push({ name: 'GET /_/hits speed-up cache / database', value: round(dbMs / cacheMs, 1), unit: 'x', target: '≥ 5×' });
     await Promise.all([pooled.close(), cached.close()]);
   } finally {
     await services?.stop();

@@ -7,22 +7,11 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { median, type Metric } from './bench-stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
 
-export interface Metric {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** Peak RSS (kB) of a process tree, polled from /proc: VmHWM is each process's high-water mark, so polling misses no peak of a live process. */
 function treePeakKb(rootPid: number, seen: Map<number, number>): void {

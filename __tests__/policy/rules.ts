@@ -4,7 +4,7 @@
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
  */
-import { SynthesizedEnvironment, StackJson } from '../support/synth';
+import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 
 export type StackKind = 'network' | 'data' | 'api';
 export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api'];
@@ -52,18 +52,14 @@ export const WAIVERS: readonly Waiver[] = [
 // ---------------------------------------------------------------------------------------------------------
 // Reading the JSON
 
-export type Entry = [name: string, body: any];
 
-export function all(json: StackJson, type: string): Entry[] {
-  return Object.entries(json.resource?.[type] ?? {});
-}
 
 const addr = (type: string, name: string) => `${type}.${name}`;
 const refTo = (type: string, name: string, attr: string) => `\${${type}.${name}.${attr}}`;
 
 /** Violations unless there is exactly one resource of `type`; otherwise runs `f` on it. */
 function one(json: StackJson, type: string, f: (name: string, body: any) => string[]): string[] {
-  const found = all(json, type);
+  const found = resources(json, type);
   if (found.length !== 1) return [`expected exactly one ${type}, found ${found.length}`];
   return f(found[0][0], found[0][1]);
 }
@@ -129,12 +125,12 @@ export function policyDocs(json: StackJson): PolicyDoc[] {
     }));
     return docs.push({ where, trust, role, statements });
   };
-  for (const [name, role] of all(json, 'aws_iam_role')) {
+  for (const [name, role] of resources(json, 'aws_iam_role')) {
     parse(`${addr('aws_iam_role', name)}.assume_role_policy`, role.assume_role_policy, true, name);
     for (const [i, inline] of (role.inline_policy ?? []).entries()) parse(`${addr('aws_iam_role', name)}.inline_policy[${i}]`, inline.policy, false, name);
   }
   for (const type of ['aws_iam_role_policy', 'aws_iam_policy']) {
-    for (const [name, p] of all(json, type)) parse(`${addr(type, name)}.policy`, p.policy, false, type === 'aws_iam_role_policy' ? /^\$\{aws_iam_role\.([^.]+)\.(id|name)\}$/.exec(p.role)?.[1] : undefined);
+    for (const [name, p] of resources(json, type)) parse(`${addr(type, name)}.policy`, p.policy, false, type === 'aws_iam_role_policy' ? /^\$\{aws_iam_role\.([^.]+)\.(id|name)\}$/.exec(p.role)?.[1] : undefined);
   }
   return docs;
 }
@@ -155,7 +151,7 @@ interface SgRule {
 export function sgRules(json: StackJson): SgRule[] {
   const rules: SgRule[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
-    for (const [name, r] of all(json, `aws_vpc_security_group_${direction}_rule`)) {
+    for (const [name, r] of resources(json, `aws_vpc_security_group_${direction}_rule`)) {
       rules.push({
         where: addr(`aws_vpc_security_group_${direction}_rule`, name),
         direction,
@@ -169,7 +165,7 @@ export function sgRules(json: StackJson): SgRule[] {
       });
     }
   }
-  for (const [name, r] of all(json, 'aws_security_group_rule')) {
+  for (const [name, r] of resources(json, 'aws_security_group_rule')) {
     rules.push({
       where: addr('aws_security_group_rule', name),
       direction: r.type,
@@ -183,7 +179,7 @@ export function sgRules(json: StackJson): SgRule[] {
     });
   }
   for (const type of ['aws_security_group', 'aws_default_security_group']) {
-    for (const [name, sg] of all(json, type)) {
+    for (const [name, sg] of resources(json, type)) {
       for (const direction of ['ingress', 'egress'] as const) {
         for (const [i, r] of (sg[direction] ?? []).entries()) {
           rules.push({
@@ -218,18 +214,18 @@ function* walk(value: any, path: string): Generator<[string, string, any]> {
 }
 
 function functionEnv(json: StackJson): Record<string, string> {
-  const fns = all(json, 'aws_lambda_function');
+  const fns = resources(json, 'aws_lambda_function');
   return Object.assign({}, ...fns.map(([, f]) => f.environment?.variables ?? {}));
 }
 
 /** The data stack's pieces by role, found through the resources that use them (not by name). */
 function dataTier(env: SynthesizedEnvironment) {
   const data = env.data;
-  const db = all(data, 'aws_db_instance')[0];
-  const proxy = all(data, 'aws_db_proxy')[0];
-  const cache = all(data, 'aws_elasticache_cluster')[0];
+  const db = resources(data, 'aws_db_instance')[0];
+  const proxy = resources(data, 'aws_db_proxy')[0];
+  const cache = resources(data, 'aws_elasticache_cluster')[0];
   const q = (v: string | undefined) => (v === undefined ? undefined : canonical(env, 'data', v));
-  const fn = all(env.api, 'aws_lambda_function')[0];
+  const fn = resources(env.api, 'aws_lambda_function')[0];
   return {
     db,
     proxy,
@@ -310,7 +306,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'sg: every security group has a description',
     kinds: EVERY,
-    check: ({ json }) => all(json, 'aws_security_group').filter(([, sg]) => !(typeof sg.description === 'string' && sg.description.trim())).map(([n]) => `${addr('aws_security_group', n)} has no description`),
+    check: ({ json }) => resources(json, 'aws_security_group').filter(([, sg]) => !(typeof sg.description === 'string' && sg.description.trim())).map(([n]) => `${addr('aws_security_group', n)} has no description`),
   },
   {
     name: 'sg: every security group rule has a description',
@@ -333,7 +329,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'logs: every log group has retention_in_days',
     kinds: EVERY,
-    check: ({ json }) => all(json, 'aws_cloudwatch_log_group').filter(([, g]) => !(Number.isInteger(g.retention_in_days) && g.retention_in_days > 0)).map(([n]) => `${addr('aws_cloudwatch_log_group', n)} keeps logs forever`),
+    check: ({ json }) => resources(json, 'aws_cloudwatch_log_group').filter(([, g]) => !(Number.isInteger(g.retention_in_days) && g.retention_in_days > 0)).map(([n]) => `${addr('aws_cloudwatch_log_group', n)} keeps logs forever`),
   },
   {
     name: 'iam: every policy is literal JSON',
@@ -375,9 +371,9 @@ export const RULES: readonly Rule[] = [
     kinds: ['network'],
     check: ({ json }) =>
       one(json, 'aws_vpc', (vpcName) => {
-        const logs = all(json, 'aws_flow_log').filter(([, f]) => f.vpc_id === refTo('aws_vpc', vpcName, 'id'));
+        const logs = resources(json, 'aws_flow_log').filter(([, f]) => f.vpc_id === refTo('aws_vpc', vpcName, 'id'));
         if (logs.length === 0) return [`${addr('aws_vpc', vpcName)} has no flow log`];
-        const groups = all(json, 'aws_cloudwatch_log_group').map(([n]) => refTo('aws_cloudwatch_log_group', n, 'arn'));
+        const groups = resources(json, 'aws_cloudwatch_log_group').map(([n]) => refTo('aws_cloudwatch_log_group', n, 'arn'));
         return logs.flatMap(([n, f]) => [
           ...expectThat(f.traffic_type === 'ALL', `${addr('aws_flow_log', n)}: traffic_type ${f.traffic_type}, not ALL`),
           ...expectThat(groups.includes(f.log_destination), `${addr('aws_flow_log', n)}: destination ${f.log_destination} is not a log group of this stack`),
@@ -398,7 +394,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'vpc: no public IPs assigned on launch',
     kinds: ['network'],
-    check: ({ json }) => all(json, 'aws_subnet').filter(([, s]) => s.map_public_ip_on_launch === true).map(([n]) => `${addr('aws_subnet', n)} maps public IPs on launch`),
+    check: ({ json }) => resources(json, 'aws_subnet').filter(([, s]) => s.map_public_ip_on_launch === true).map(([n]) => `${addr('aws_subnet', n)} maps public IPs on launch`),
   },
 
   // --- data: database ---------------------------------------------------------------------------------
@@ -409,7 +405,7 @@ export const RULES: readonly Rule[] = [
     ...expectThat(db.password === undefined && db.password_wo === undefined, 'sets a password'),
   ]),
   dbRule('db: parameter group has require_secure_transport = 1', (db, _n, { json }) => {
-    const pg = all(json, 'aws_db_parameter_group').find(([n]) => db.parameter_group_name === refTo('aws_db_parameter_group', n, 'name'));
+    const pg = resources(json, 'aws_db_parameter_group').find(([n]) => db.parameter_group_name === refTo('aws_db_parameter_group', n, 'name'));
     if (!pg) return [`parameter_group_name ${db.parameter_group_name} is not a parameter group of this stack`];
     const tls = (pg[1].parameter ?? []).filter((p: any) => p.name === 'require_secure_transport');
     return expectThat(tls.length === 1 && String(tls[0].value) === '1', `${addr('aws_db_parameter_group', pg[0])}: require_secure_transport is ${JSON.stringify(tls.map((p: any) => p.value))}`);
@@ -471,7 +467,7 @@ export const RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (_n, p) => {
-        const role = all(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
+        const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
         if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
         const trust = policyDocs(json).find((d) => d.trust && d.role === role[0]);
         const statements = trust?.statements ?? [];
@@ -490,10 +486,10 @@ export const RULES: readonly Rule[] = [
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (_n, p) =>
         one(json, 'aws_db_instance', (dbName) => {
-          const role = all(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
+          const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
           if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
           const secret = `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`;
-          const attached = all(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', role[0], 'name') || a.role === refTo('aws_iam_role', role[0], 'id'));
+          const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', role[0], 'name') || a.role === refTo('aws_iam_role', role[0], 'id'));
           const docs = policyDocs(json).filter((d) => !d.trust && d.role === role[0]);
           const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches more to the proxy role`);
           if (docs.length === 0) problems.push('the proxy role has no policy to read its secret');
@@ -576,7 +572,7 @@ export const RULES: readonly Rule[] = [
     const subnets: string[] = fn.vpc_config?.subnet_ids ?? [];
     const groups: string[] = fn.vpc_config?.security_group_ids ?? [];
     const resolved = subnets.map((s) => canonical(env, 'api', s));
-    const privateSubnets = all(env.network, 'aws_subnet').filter(([, s]) => s.tags?.Tier === 'private').map(([n]) => `network|${refTo('aws_subnet', n, 'id')}`);
+    const privateSubnets = resources(env.network, 'aws_subnet').filter(([, s]) => s.tags?.Tier === 'private').map(([n]) => `network|${refTo('aws_subnet', n, 'id')}`);
     return [
       ...expectThat(subnets.length >= 2 && groups.length >= 1, `vpc_config is ${JSON.stringify(fn.vpc_config)}`),
       ...resolved.filter((s) => !privateSubnets.includes(s)).map((s) => `subnet ${s} is not a private subnet of the network stack`),
@@ -585,7 +581,7 @@ export const RULES: readonly Rule[] = [
   fnRule('lambda: tracing Active', (fn) => expectThat(fn.tracing_config?.mode === 'Active', `tracing_config is ${JSON.stringify(fn.tracing_config)}`)),
   fnRule('lambda: reserved concurrency set', (fn) => expectThat(Number.isInteger(fn.reserved_concurrent_executions) && fn.reserved_concurrent_executions > 0, `reserved_concurrent_executions is ${fn.reserved_concurrent_executions}`)),
   fnRule('lambda: its log group /aws/lambda/<name> exists with retention, before the function', (fn, _n, { json }) => {
-    const group = all(json, 'aws_cloudwatch_log_group').find(([, g]) => g.name === `/aws/lambda/${fn.function_name}`);
+    const group = resources(json, 'aws_cloudwatch_log_group').find(([, g]) => g.name === `/aws/lambda/${fn.function_name}`);
     if (!group) return [`no log group /aws/lambda/${fn.function_name} in this stack (Lambda would create one that keeps logs forever)`];
     return [
       ...expectThat(group[1].retention_in_days > 0, `${addr('aws_cloudwatch_log_group', group[0])} has no retention`),
@@ -594,7 +590,7 @@ export const RULES: readonly Rule[] = [
   }),
   fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env }) => {
     const vars: Record<string, string> = fn.environment?.variables ?? {};
-    const proxy = all(env.data, 'aws_db_proxy')[0];
+    const proxy = resources(env.data, 'aws_db_proxy')[0];
     return [
       ...expectThat(vars.DB_AUTH === 'iam', `DB_AUTH is ${vars.DB_AUTH}`),
       ...expectThat(vars.DB_TLS === 'verify', `DB_TLS is ${vars.DB_TLS}`),
@@ -605,7 +601,7 @@ export const RULES: readonly Rule[] = [
   fnRule('lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', (fn, _n, { json }) => {
     const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
     if (!role) return [`role ${fn.role} is not a role of this stack`];
-    const attached = all(json, 'aws_iam_role_policy_attachment')
+    const attached = resources(json, 'aws_iam_role_policy_attachment')
       .filter(([, a]) => a.role === refTo('aws_iam_role', role, 'name') || a.role === refTo('aws_iam_role', role, 'id'))
       .map(([, a]) => a.policy_arn)
       .sort();
@@ -623,8 +619,8 @@ export const RULES: readonly Rule[] = [
     const resource = resolveRemote(env, s.resources[0]);
     const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resource);
     if (!m) return [...problems, `resource ${resource} is not <connect prefix>/<user>`];
-    const proxy = all(env.data, 'aws_db_proxy')[0];
-    const db = all(env.data, 'aws_db_instance')[0];
+    const proxy = resources(env.data, 'aws_db_proxy')[0];
+    const db = resources(env.data, 'aws_db_instance')[0];
     if (!proxy || !db) return [...problems, 'the data stack has no proxy or database'];
     const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
     const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
@@ -639,7 +635,7 @@ export const RULES: readonly Rule[] = [
     const actions = policyDocs(json)
       .filter((d) => !d.trust)
       .flatMap((d) => (d.statements ?? []).flatMap((s) => s.actions.filter((a) => /^secretsmanager:/i.test(a) || a === '*').map((a) => `${d.where}: ${a}`)));
-    const managed = all(json, 'aws_iam_role_policy_attachment').filter(([, a]) => /SecretsManager/i.test(a.policy_arn)).map(([n]) => `${addr('aws_iam_role_policy_attachment', n)}`);
+    const managed = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => /SecretsManager/i.test(a.policy_arn)).map(([n]) => `${addr('aws_iam_role_policy_attachment', n)}`);
     return [...actions, ...managed];
   }),
   {
@@ -662,12 +658,12 @@ export const RULES: readonly Rule[] = [
     name: 'api: stage has access logs to a log group with retention',
     kinds: ['api'],
     check: ({ json }) =>
-      all(json, 'aws_apigatewayv2_stage').length === 0
+      resources(json, 'aws_apigatewayv2_stage').length === 0
         ? ['no aws_apigatewayv2_stage']
-        : all(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
+        : resources(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
             const s = stage.access_log_settings;
             if (!s?.destination_arn || !s.format) return [`${addr('aws_apigatewayv2_stage', n)} has no access_log_settings`];
-            const group = all(json, 'aws_cloudwatch_log_group').find(([g]) => s.destination_arn === refTo('aws_cloudwatch_log_group', g, 'arn'));
+            const group = resources(json, 'aws_cloudwatch_log_group').find(([g]) => s.destination_arn === refTo('aws_cloudwatch_log_group', g, 'arn'));
             return [
               ...expectThat(!!group && group[1].retention_in_days > 0, `${addr('aws_apigatewayv2_stage', n)}: access logs go to ${s.destination_arn}, not a log group of this stack with retention`),
               ...expectThat(String(s.format).includes('$context.requestId'), `${addr('aws_apigatewayv2_stage', n)}: the access-log format has no request id`),
@@ -678,7 +674,7 @@ export const RULES: readonly Rule[] = [
     name: 'api: stage throttled',
     kinds: ['api'],
     check: ({ json }) =>
-      all(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
+      resources(json, 'aws_apigatewayv2_stage').flatMap(([n, stage]) => {
         const r = stage.default_route_settings ?? {};
         return expectThat(r.throttling_burst_limit > 0 && r.throttling_rate_limit > 0, `${addr('aws_apigatewayv2_stage', n)}: default_route_settings ${JSON.stringify(r)}`);
       }),
@@ -688,7 +684,7 @@ export const RULES: readonly Rule[] = [
     kinds: ['api'],
     check: ({ json }) =>
       one(json, 'aws_apigatewayv2_api', (apiName) => {
-        const permissions = all(json, 'aws_lambda_permission');
+        const permissions = resources(json, 'aws_lambda_permission');
         if (permissions.length === 0) return ['no aws_lambda_permission'];
         return permissions.flatMap(([n, p]) => [
           ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
