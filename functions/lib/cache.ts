@@ -1,9 +1,9 @@
 /**
- * A small memcached client for cache-aside reads (text protocol: get / set / delete / version).
+ * A small memcached client for cache-aside reads (text protocol: get / set / version).
  *
  * Why our own and not memjs or memcache-client: memjs has no TLS (ElastiCache in transit encryption),
  * memcache-client spreads keys randomly over servers (no sharding), and both default to 1–5 s
- * timeouts. The function needs four commands, a hard per-call bound, TLS, consistent hashing and
+ * timeouts. The function needs three commands, a hard per-call bound, TLS, consistent hashing and
  * a back-off; that fits in this file and adds nothing to the bundle.
  *
  * Contract: no method ever rejects. A failed or slow call resolves as a miss / no-op and the failure
@@ -270,12 +270,6 @@ export class MemcachedClient {
     const payload = Buffer.concat([Buffer.from(`set ${key} 0 ${ttlSeconds} ${data.length}\r\n`), data, CRLF]);
     const r = await this.call(key, 'set', payload, parseLine);
     return r.ok && r.value === 'STORED';
-  }
-
-  async delete(key: string): Promise<boolean> {
-    if (!KEY_RE.test(key)) throw new Error(`invalid cache key "${key}"`);
-    const r = await this.call(key, 'delete', Buffer.from(`delete ${key}\r\n`), parseLine);
-    return r.ok && (r.value === 'DELETED' || r.value === 'NOT_FOUND');
   }
 
   /** Asks every node for its version (bounded like any call): "ok" only when all answer. */

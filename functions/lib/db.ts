@@ -237,7 +237,7 @@ export function iamTokenMinter(config: HitsConfig['db']): () => Promise<string> 
 export interface DatabaseOptions {
   /** Overrides token minting in iam mode (tests with a fixed clock). */
   mintToken?: () => Promise<string>;
-  /** Open and close a connection for every query: the "connect per request" variant for benchmarks. */
+  /** Open a connection per invocation and close it at `endRequest()`: the "connect per request" variant for benchmarks. */
   connectPerRequest?: boolean;
   hooks?: DbHooks;
   now?: () => number;
@@ -344,8 +344,8 @@ export class Database {
     let expired = false;
     const drop = (c: PoolConnection | Connection | undefined) => {
       if (!c) return;
-      if (!this.options.connectPerRequest) this.discardPool();
-      else if (this.requestConn) this.requestConn = undefined;
+      if (this.options.connectPerRequest) this.requestConn = undefined;
+      else this.discardPool();
       c.destroy();
     };
 
