@@ -10,7 +10,7 @@ import * as path from 'path';
 import { Signer } from '@aws-sdk/rds-signer';
 import { loadConfig, ConfigError } from '../../functions/lib/config';
 import { MariaDb, Memcached, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
-import { closeApps, makeApp, sleep } from '../support/hits';
+import { asEntryPoint, closeApps, makeApp, sleep } from '../support/hits';
 
 const FAKE_AWS = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLEHITSTEST', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-key' };
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hits-db-AbCdEf';
@@ -238,21 +238,11 @@ describe('iam mode', () => {
     expect(() => loadConfig(env)).toThrow(/DB_TLS.*iam.*clear/i);
     const connections = await db.globalStatus('Connections');
     // The Lambda entry point refuses to initialise with it, and logs why.
-    const saved = { ...process.env };
-    const lines: string[] = [];
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    try {
-      Object.assign(process.env, env);
+    const { lines } = await asEntryPoint(env, () =>
       jest.isolateModules(() => {
         expect(() => require('../../functions/hits/handler')).toThrow(/DB_TLS/);
-      });
-    } finally {
-      write.mockRestore();
-      process.env = saved;
-    }
+      }),
+    );
     expect(JSON.parse(lines.find((l) => l.includes('invalid configuration'))!)).toMatchObject({ level: 'error', variable: 'DB_TLS' });
     expect(await db.globalStatus('Connections')).toBe(connections);
   });

@@ -11,7 +11,7 @@ import { createServer as createMysqlServer } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, Memcached } from '../../scripts/services';
-import { closeApps, event, makeApp, sleep } from '../support/hits';
+import { asEntryPoint, closeApps, event, makeApp, sleep } from '../support/hits';
 
 let db: MariaDb;
 let mc: Memcached;
@@ -182,26 +182,19 @@ test('concurrent writes from several environments are all persisted exactly once
 
 test('the esbuild bundle the stacks deploy loads and serves a request (handler export "handler")', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'hits-bundle-'));
-  const saved = { ...process.env };
-  const lines: string[] = [];
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
   try {
     const file = path.join(dir, 'index.js');
     writeFileSync(file, bundleFunction('functions/hits/handler.ts').code);
     // Its own user: the bundle's module-scope pool stays open, and must not disturb the connection counts below.
     await db.createUser('hits_bundle', 'bundle-password', 'hits');
-    Object.assign(process.env, env, { DB_USER: 'hits_bundle', DB_PASSWORD: 'bundle-password' });
-    const mod = require(file) as { handler: (e: unknown) => Promise<{ statusCode: number; body: string }> };
-    const r = await mod.handler(event('GET', '/from-the-bundle'));
+    const { result: r, lines } = await asEntryPoint({ ...env, DB_USER: 'hits_bundle', DB_PASSWORD: 'bundle-password' }, () => {
+      const mod = require(file) as { handler: (e: unknown) => Promise<{ statusCode: number; body: string }> };
+      return mod.handler(event('GET', '/from-the-bundle'));
+    });
     expect(r.statusCode).toBe(200);
     expect(JSON.parse(r.body).hits[0].path).toBe('/from-the-bundle');
     expect(JSON.parse(lines.find((l) => l.includes('"msg":"request"'))!)).toMatchObject({ status: 200, route: 'record' });
   } finally {
-    write.mockRestore();
-    process.env = saved;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -58,3 +58,23 @@ export async function closeApps(): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `fn` as the Lambda entry point would run: `env` merged into process.env, and stdout (where the
+ * function logs) captured as lines. Both are restored afterwards, whatever `fn` does.
+ */
+export async function asEntryPoint<T>(env: Record<string, string | undefined>, fn: (lines: string[]) => T | Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const saved = { ...process.env };
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    Object.assign(process.env, env);
+    return { result: await fn(lines), lines };
+  } finally {
+    write.mockRestore();
+    process.env = saved;
+  }
+}
