@@ -1,13 +1,22 @@
 import { Profile } from './profile';
-import { dev } from './dev';
 
-/** Production: three AZs, Multi-AZ database, everything kept and watched. */
+/**
+ * Production: three AZs, Multi-AZ database, everything kept and watched. Spelled out in full, sharing
+ * nothing with dev, so an edit to dev never reaches production. It waives no policy.
+ */
 export const prod: Profile = {
-  ...dev,
   name: 'prod',
-  network: { vpcCidr: '10.20.0.0/16', azCount: 3, natGateways: 'per-az', flowLogs: true },
+  project: 'hits',
+  region: 'eu-west-1',
+  tags: {},
+  network: {
+    vpcCidr: '10.20.0.0/16',
+    azCount: 3,
+    natGateways: 'per-az',
+    flowLogs: true,
+  },
   database: {
-    ...dev.database,
+    engineVersion: '8.4',
     instanceClass: 'db.m7g.large',
     allocatedStorageGb: 100,
     maxAllocatedStorageGb: 1000,
@@ -17,9 +26,31 @@ export const prod: Profile = {
     backupRetentionDays: 14,
     performanceInsights: true,
     monitoringIntervalSeconds: 60,
+    databaseName: 'hits',
+    masterUsername: 'hits_admin',
   },
-  cache: { ...dev.cache, nodeType: 'cache.t4g.small' },
-  function: { memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: 100 },
-  api: { throttlingBurstLimit: 1000, throttlingRateLimit: 500 },
+  proxy: {
+    connectionBorrowTimeoutSeconds: 5,
+    maxConnectionsPercent: 90,
+    maxIdleConnectionsPercent: 50,
+    idleClientTimeoutSeconds: 1800,
+    debugLogging: false,
+  },
+  cache: {
+    enabled: true,
+    engineVersion: '1.6.22',
+    nodeType: 'cache.t4g.small',
+    numCacheNodes: 2,
+    ttlSeconds: 5,
+  },
+  function: {
+    memoryMb: 1024,
+    timeoutSeconds: 10,
+    reservedConcurrency: 100,
+  },
+  api: {
+    throttlingBurstLimit: 1000,
+    throttlingRateLimit: 500,
+  },
   logRetentionDays: 365,
 };

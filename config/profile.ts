@@ -35,7 +35,17 @@ export interface NetworkProfile {
   readonly natGateways: 'per-az' | 'single';
   /** VPC flow logs (all traffic) to CloudWatch Logs. */
   readonly flowLogs: boolean;
+  /** Production policies this environment breaks on purpose, with the reason for each (see Waivers). @default none */
+  readonly waivers?: Waivers<'flowLogs' | 'natGateways'>;
 }
+
+/**
+ * The production policies (__tests__/policy) a profile breaks on purpose, keyed by the setting that breaks
+ * them, each with the reason. Kept beside the settings so a profile copied to a new environment carries
+ * its intent; the policy suite fails when a waived setting is in fact compliant (a stale waiver) and when
+ * a setting breaks a policy without a waiver.
+ */
+export type Waivers<Setting extends string> = Readonly<Partial<Record<Setting, string>>>;
 
 export interface DatabaseProfile {
   /** MySQL major version; the parameter group family follows (`mysql8.4`). */
@@ -59,6 +69,8 @@ export interface DatabaseProfile {
   readonly databaseName: string;
   /** Master user name; its password is RDS-managed in Secrets Manager and the proxy logs in with it. */
   readonly masterUsername: string;
+  /** Production policies this environment breaks on purpose, with the reason for each. @default none */
+  readonly waivers?: Waivers<'multiAz' | 'deletionProtection' | 'skipFinalSnapshot' | 'backupRetentionDays' | 'performanceInsights' | 'monitoringIntervalSeconds'>;
 }
 
 export type MysqlMajorVersion = '8.4' | '8.0';
@@ -98,6 +110,8 @@ export interface FunctionProfile {
   readonly timeoutSeconds: number;
   /** Reserved concurrency; caps the connections the function can ask of the proxy. Absent: unreserved. */
   readonly reservedConcurrency?: number;
+  /** Production policies this environment breaks on purpose, with the reason for each. @default none */
+  readonly waivers?: Waivers<'reservedConcurrency'>;
 }
 
 export interface ApiProfile {

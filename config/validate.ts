@@ -1,5 +1,6 @@
 import { SMALL_BURSTABLE } from '../modules/mysql-database';
-import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, LOG_RETENTION_DAYS, MYSQL_MAJOR_VERSIONS, Profile } from './profile';
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, LOG_RETENTION_DAYS, Profile } from './profile';
+import { shapeProblems } from './schema';
 
 /** A profile setting that cannot be deployed. The message names the field and what is allowed. */
 export class ProfileError extends Error {
@@ -7,8 +8,9 @@ export class ProfileError extends Error {
     readonly profile: string,
     readonly field: string,
     detail: string,
+    separator: '' | ':' = '',
   ) {
-    super(`profile "${profile}": ${field} ${detail}`);
+    super(`profile "${profile}": ${field}${separator} ${detail}`);
     this.name = 'ProfileError';
   }
 }
@@ -36,10 +38,19 @@ function versionAtLeast(version: string, min: [number, number, number]): boolean
   return true;
 }
 
-/** Throws a ProfileError for the first setting that cannot be deployed; returns the profile unchanged otherwise. */
-export function validateProfile(p: Profile): Profile {
+/**
+ * Throws a ProfileError for the first setting that cannot be deployed; returns the profile unchanged otherwise.
+ * Takes `unknown` on purpose: profiles are edited by hand and tsx runs them without a type check, so the
+ * shape (unknown keys, misspellings, wrong types) is checked here before any value.
+ */
+export function validateProfile(input: unknown): Profile {
+  const named = (input as { name?: unknown } | null)?.name;
+  const profileName = typeof named === 'string' && named ? named : '(unnamed)';
+  const [problem] = shapeProblems(input);
+  if (problem) throw new ProfileError(profileName, problem.path, problem.detail, problem.detail.startsWith('unknown setting') ? ':' : '');
+  const p = input as Profile;
   const fail = (field: string, detail: string): never => {
-    throw new ProfileError(p.name || '(unnamed)', field, detail);
+    throw new ProfileError(profileName, field, detail);
   };
   const intIn = (field: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${value}`);
@@ -54,10 +65,8 @@ export function validateProfile(p: Profile): Profile {
   const cidr = parseCidr(n.vpcCidr);
   if (!cidr || cidr.prefix < 16 || cidr.prefix > 20) fail('network.vpcCidr', `must be an IPv4 CIDR from /16 to /20, got "${n.vpcCidr}"`);
   intIn('network.azCount', n.azCount, 2, 4);
-  if (n.natGateways !== 'per-az' && n.natGateways !== 'single') fail('network.natGateways', `must be "per-az" or "single", got "${n.natGateways}"`);
 
   const d = p.database;
-  if (!MYSQL_MAJOR_VERSIONS.includes(d.engineVersion)) fail('database.engineVersion', `must be one of ${MYSQL_MAJOR_VERSIONS.join(', ')}, got "${d.engineVersion}"`);
   if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(d.instanceClass)) fail('database.instanceClass', `must look like "db.t4g.micro", got "${d.instanceClass}"`);
   intIn('database.allocatedStorageGb', d.allocatedStorageGb, 20, 65536);
   if (d.maxAllocatedStorageGb !== 0 && (!Number.isInteger(d.maxAllocatedStorageGb) || d.maxAllocatedStorageGb <= d.allocatedStorageGb || d.maxAllocatedStorageGb > 65536)) {
@@ -100,6 +109,12 @@ export function validateProfile(p: Profile): Profile {
 
   intIn('api.throttlingBurstLimit', p.api.throttlingBurstLimit, 1, 100000);
   if (!(p.api.throttlingRateLimit > 0 && p.api.throttlingRateLimit <= 100000)) fail('api.throttlingRateLimit', `must be a number above 0 up to 100000, got ${p.api.throttlingRateLimit}`);
+
+  for (const [section, waivers] of [['network', n.waivers], ['database', d.waivers], ['function', f.waivers]] as const) {
+    for (const [setting, reason] of Object.entries(waivers ?? {})) {
+      if (typeof reason !== 'string' || reason.trim().length < 10) fail(`${section}.waivers.${setting}`, `must give the reason the policy is waived (at least 10 characters), got "${reason ?? ''}"`);
+    }
+  }
 
   const s = p.stateBackend;
   if (s) {

@@ -1,43 +1,109 @@
-import { dev } from '../../config/dev';
-import { prod } from '../../config/prod';
 import { loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
 import { synthEnvironments } from '../support/synth';
+import { variantProfiles } from '../support/variants';
 
 type Patch = (p: Profile) => Profile;
 const patch = (base: Profile, f: Patch) => f(structuredClone(base) as Profile);
 
+/** The configuration under test for the error cases: a valid profile of the test's own, so no shipped profile's edit moves these expectations. */
+const fixture: Profile = {
+  name: 'fixture',
+  project: 'hits',
+  region: 'eu-west-1',
+  tags: {},
+  network: { vpcCidr: '10.30.0.0/16', azCount: 2, natGateways: 'per-az', flowLogs: true },
+  database: {
+    engineVersion: '8.4',
+    instanceClass: 'db.t4g.micro',
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 0,
+    multiAz: false,
+    deletionProtection: false,
+    skipFinalSnapshot: true,
+    backupRetentionDays: 1,
+    performanceInsights: false,
+    monitoringIntervalSeconds: 0,
+    databaseName: 'hits',
+    masterUsername: 'hits_admin',
+  },
+  proxy: { connectionBorrowTimeoutSeconds: 5, maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, idleClientTimeoutSeconds: 1800, debugLogging: false },
+  cache: { enabled: true, engineVersion: '1.6.22', nodeType: 'cache.t4g.micro', numCacheNodes: 2, ttlSeconds: 5 },
+  function: { memoryMb: 512, timeoutSeconds: 10 },
+  api: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
+  logRetentionDays: 14,
+};
+
+const other: Profile = { ...fixture, name: 'other' };
+
 describe('valid profiles', () => {
-  test.each([dev, prod])('$name passes validation unchanged', (profile) => {
+  test.each(PROFILES.map((p) => [p.name, p] as const))('%s passes validation unchanged', (_n, profile) => {
     expect(validateProfile(profile)).toBe(profile);
   });
 
-  test('PROFILES is dev then prod, and loadProfiles with no state bucket keeps local state', () => {
-    expect(PROFILES.map((p) => p.name)).toEqual(['dev', 'prod']);
-    const loaded = loadProfiles({});
-    expect(loaded.map((p) => p.name)).toEqual(['dev', 'prod']);
-    expect(loaded.map((p) => p.stateBackend)).toEqual([undefined, undefined]);
+  test.each(variantProfiles().map((v) => [v.label, v.profile] as const))('generated variant %s passes validation', (_n, profile) => {
+    expect(validateProfile(profile)).toBe(profile);
   });
 
-  test('the DESIGN defaults hold: borrow timeout < Lambda timeout < 30 s, cache ≥ 2 nodes, AZs 2 and 3', () => {
-    for (const p of [dev, prod]) {
-      expect(p.proxy.connectionBorrowTimeoutSeconds).toBeLessThan(p.function.timeoutSeconds);
-      expect(p.function.timeoutSeconds).toBeLessThan(30);
-      expect(p.cache.numCacheNodes).toBeGreaterThanOrEqual(2);
-    }
-    expect([dev.network.azCount, prod.network.azCount]).toEqual([2, 3]);
+  test('loadProfiles keeps every profile, in order, with local state when no bucket is set', () => {
+    const loaded = loadProfiles({});
+    expect(loaded.map((p) => p.name)).toEqual(PROFILES.map((p) => p.name));
+    expect(loaded.map((p) => p.stateBackend)).toEqual(PROFILES.map((p) => p.stateBackend));
+  });
+
+  test.each(PROFILES.map((p) => [p.name, p] as const))('%s keeps the DESIGN invariants: borrow timeout < Lambda timeout < 30 s, cache ≥ 2 nodes', (_n, p) => {
+    expect(p.proxy.connectionBorrowTimeoutSeconds).toBeLessThan(p.function.timeoutSeconds);
+    expect(p.function.timeoutSeconds).toBeLessThan(30);
+    if (p.cache.enabled) expect(p.cache.numCacheNodes).toBeGreaterThanOrEqual(2);
+  });
+
+  test('profiles share no object: editing one in place can never change another', () => {
+    const objects = new Map<object, string>();
+    const walk = (value: unknown, where: string) => {
+      if (value === null || typeof value !== 'object') return;
+      expect({ where, sharedWith: objects.get(value) }).toEqual({ where, sharedWith: undefined });
+      objects.set(value, where);
+      for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+    };
+    for (const p of PROFILES) walk(p, p.name);
+  });
+});
+
+describe('strict profiles: unknown keys, misspellings and wrong types fail with the path', () => {
+  const broken = (f: (p: any) => void): unknown => {
+    const p = structuredClone(fixture) as any;
+    f(p);
+    return p;
+  };
+  test.each<[string, unknown, string]>([
+    ['a misspelt key', broken((p) => (p.network.flowlogs = true)), 'profile "fixture": network.flowlogs: unknown setting, did you mean flowLogs?'],
+    ['a misspelt key replacing the right one', broken((p) => ((p.network.flowlogs = p.network.flowLogs), delete p.network.flowLogs)), 'profile "fixture": network.flowlogs: unknown setting, did you mean flowLogs?'],
+    ['a misspelt section', broken((p) => ((p.databse = p.database), delete p.database)), 'profile "fixture": databse: unknown setting, did you mean database?'],
+    ['a wrong-case key', broken((p) => (p.cache.TTLSeconds = 5)), 'profile "fixture": cache.TTLSeconds: unknown setting, did you mean ttlSeconds?'],
+    ['an unknown key with no near match', broken((p) => (p.api.stageName = 'v1')), 'profile "fixture": api.stageName: unknown setting; valid settings here: throttlingBurstLimit, throttlingRateLimit'],
+    ['a misspelt waiver', broken((p) => (p.database.waivers = { multiAZ: 'standby costs double in this environment' })), 'profile "fixture": database.waivers.multiAZ: unknown setting, did you mean multiAz?'],
+    ['a number given as text', broken((p) => (p.network.azCount = '3')), 'profile "fixture": network.azCount must be a number, got "3"'],
+    ['a boolean given as text', broken((p) => (p.database.multiAz = 'yes')), 'profile "fixture": database.multiAz must be a boolean, got "yes"'],
+    ['a missing setting', broken((p) => delete p.proxy.debugLogging), 'profile "fixture": proxy.debugLogging is required (a boolean)'],
+    ['a missing section', broken((p) => delete p.cache), 'profile "fixture": cache is required (an object)'],
+    ['a tag that is not text', broken((p) => (p.tags = { CostCenter: 42 })), 'profile "fixture": tags.CostCenter must be a string, got number 42'],
+    ['an unknown NAT mode', broken((p) => (p.network.natGateways = 'none')), 'profile "fixture": network.natGateways must be one of "per-az", "single", got "none"'],
+    ['an unknown MySQL version', broken((p) => (p.database.engineVersion = '5.7')), 'profile "fixture": database.engineVersion must be one of "8.4", "8.0", got "5.7"'],
+    ['a waiver without a reason', broken((p) => (p.network.waivers = { flowLogs: '' })), 'profile "fixture": network.waivers.flowLogs must give the reason the policy is waived (at least 10 characters), got ""'],
+  ])('%s', (_case, input, message) => {
+    expect(() => validateProfile(input)).toThrow(ProfileError);
+    expect(() => validateProfile(input)).toThrow(message);
   });
 });
 
 describe('invalid profiles fail with a message naming the field and what is allowed', () => {
   test.each<[string, Patch, RegExp]>([
-    ['one AZ', (p) => ({ ...p, network: { ...p.network, azCount: 1 } }), /^profile "dev": network\.azCount must be an integer from 2 to 4, got 1$/],
+    ['one AZ', (p) => ({ ...p, network: { ...p.network, azCount: 1 } }), /^profile "fixture": network\.azCount must be an integer from 2 to 4, got 1$/],
     ['five AZs', (p) => ({ ...p, network: { ...p.network, azCount: 5 } }), /network\.azCount must be an integer from 2 to 4, got 5/],
     ['Lambda timeout of 30 s', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }), /function\.timeoutSeconds must be an integer from 1 to 29 \(below the API's 30 s integration limit\), got 30/],
     ['Lambda timeout of 45 s', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 45 } }), /function\.timeoutSeconds must be an integer from 1 to 29/],
     ['Lambda timeout equal to the borrow timeout', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 5 } }), /function\.timeoutSeconds must be greater than proxy\.connectionBorrowTimeoutSeconds \(5\).*got 5/],
     ['borrow timeout above the Lambda timeout', (p) => ({ ...p, proxy: { ...p.proxy, connectionBorrowTimeoutSeconds: 20 } }), /function\.timeoutSeconds must be greater than proxy\.connectionBorrowTimeoutSeconds \(20\).*got 10/],
-    ['MySQL 5.7', (p) => ({ ...p, database: { ...p.database, engineVersion: '5.7' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0, got "5\.7"/],
-    ['MySQL 9', (p) => ({ ...p, database: { ...p.database, engineVersion: '9.0' as never } }), /database\.engineVersion must be one of 8\.4, 8\.0/],
+    ['MySQL 9', (p) => ({ ...p, database: { ...p.database, engineVersion: '9.0' as never } }), /database\.engineVersion must be one of "8\.4", "8\.0", got "9\.0"/],
     ['Performance Insights on db.t4g.micro', (p) => ({ ...p, database: { ...p.database, performanceInsights: true } }), /database\.performanceInsights must be false on db\.t4g\.micro/],
     ['one cache node', (p) => ({ ...p, cache: { ...p.cache, numCacheNodes: 1 } }), /cache\.numCacheNodes must be an integer from 2 to 40 \(nodes are spread across AZs\), got 1/],
     ['memcached without TLS support', (p) => ({ ...p, cache: { ...p.cache, engineVersion: '1.6.6' } }), /cache\.engineVersion must be memcached 1\.6\.12 or later/],
@@ -50,7 +116,7 @@ describe('invalid profiles fail with a message naming the field and what is allo
     ['VPC CIDR without prefix', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.0.0.0' } }), /network\.vpcCidr must be an IPv4 CIDR from \/16 to \/20, got "10\.0\.0\.0"/],
     ['VPC CIDR /24', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.0.0.0/24' } }), /network\.vpcCidr must be an IPv4 CIDR from \/16 to \/20/],
     ['VPC CIDR octet over 255', (p) => ({ ...p, network: { ...p.network, vpcCidr: '10.300.0.0/16' } }), /network\.vpcCidr/],
-    ['unknown NAT mode', (p) => ({ ...p, network: { ...p.network, natGateways: 'none' as never } }), /network\.natGateways must be "per-az" or "single"/],
+    ['unknown NAT mode', (p) => ({ ...p, network: { ...p.network, natGateways: 'none' as never } }), /network\.natGateways must be one of "per-az", "single", got "none"/],
     ['no backups', (p) => ({ ...p, database: { ...p.database, backupRetentionDays: 0 } }), /database\.backupRetentionDays must be an integer from 1 to 35/],
     ['monitoring every 7 s', (p) => ({ ...p, database: { ...p.database, monitoringIntervalSeconds: 7 } }), /database\.monitoringIntervalSeconds must be one of 0, 1, 5, 10, 15, 30, 60/],
     ['reserved master user', (p) => ({ ...p, database: { ...p.database, masterUsername: 'admin' } }), /database\.masterUsername .*not one of admin, root/],
@@ -67,31 +133,31 @@ describe('invalid profiles fail with a message naming the field and what is allo
     ['S3 key prefix with a trailing slash', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'eu-west-1', keyPrefix: 'hits/' } }), /stateBackend\.keyPrefix/],
     ['S3 key prefix empty', (p) => ({ ...p, stateBackend: { bucket: 'tf-state', region: 'eu-west-1', keyPrefix: '' } }), /stateBackend\.keyPrefix/],
   ])('%s', (_case, f, message) => {
-    const bad = patch(dev, f);
+    const bad = patch(fixture, f);
     expect(() => validateProfile(bad)).toThrow(ProfileError);
     expect(() => validateProfile(bad)).toThrow(message);
   });
 
   test('a cache-disabled profile is not checked for cache settings', () => {
-    expect(() => validateProfile(patch(dev, (p) => ({ ...p, cache: { ...p.cache, enabled: false, numCacheNodes: 1 } })))).not.toThrow();
+    expect(() => validateProfile(patch(fixture, (p) => ({ ...p, cache: { ...p.cache, enabled: false, numCacheNodes: 1 } })))).not.toThrow();
   });
 
   test('ProfileError carries the profile and the field', () => {
     try {
-      validateProfile(patch(prod, (p) => ({ ...p, network: { ...p.network, azCount: 1 } })));
+      validateProfile(patch(other, (p) => ({ ...p, network: { ...p.network, azCount: 1 } })));
       throw new Error('expected a ProfileError');
     } catch (e) {
       expect(e).toBeInstanceOf(ProfileError);
-      expect(e).toMatchObject({ profile: 'prod', field: 'network.azCount', name: 'ProfileError' });
+      expect(e).toMatchObject({ profile: 'other', field: 'network.azCount', name: 'ProfileError' });
     }
   });
 
   test('loadProfiles refuses two profiles with the same name (stack ids must be unique)', () => {
-    expect(() => loadProfiles({}, [dev, { ...prod, name: 'dev' }])).toThrow(/profile "dev": name is used by another profile; stack ids must be unique/);
+    expect(() => loadProfiles({}, [fixture, { ...other, name: 'fixture' }])).toThrow(/profile "fixture": name is used by another profile; stack ids must be unique/);
   });
 
   test('loadProfiles validates every profile', () => {
-    expect(() => loadProfiles({}, [dev, patch(prod, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }))])).toThrow(/profile "prod": function\.timeoutSeconds/);
+    expect(() => loadProfiles({}, [fixture, patch(other, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }))])).toThrow(/profile "other": function\.timeoutSeconds/);
   });
 
   test('loadProfiles refuses a bad bucket from the environment, naming the field', () => {
@@ -101,16 +167,16 @@ describe('invalid profiles fail with a message naming the field and what is allo
 
 describe('state backend from the environment', () => {
   test('no TF_STATE_BUCKET (or a blank one): the profile setting, i.e. none', () => {
-    expect(stateBackendFromEnv(dev, {})).toBeUndefined();
-    expect(stateBackendFromEnv(dev, { TF_STATE_BUCKET: '  ', TF_STATE_REGION: 'us-east-1' })).toBeUndefined();
+    expect(stateBackendFromEnv(fixture, {})).toBeUndefined();
+    expect(stateBackendFromEnv(fixture, { TF_STATE_BUCKET: '  ', TF_STATE_REGION: 'us-east-1' })).toBeUndefined();
   });
 
   test('TF_STATE_BUCKET alone: the profile region and the project as key prefix', () => {
-    expect(stateBackendFromEnv(prod, { TF_STATE_BUCKET: 'acme-tf-state' })).toEqual({ bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'hits' });
+    expect(stateBackendFromEnv(other, { TF_STATE_BUCKET: 'acme-tf-state' })).toEqual({ bucket: 'acme-tf-state', region: other.region, keyPrefix: other.project });
   });
 
   test('TF_STATE_REGION and TF_STATE_KEY_PREFIX override, trimmed', () => {
-    expect(stateBackendFromEnv(dev, { TF_STATE_BUCKET: ' acme-tf-state ', TF_STATE_REGION: ' us-east-1 ', TF_STATE_KEY_PREFIX: ' teams/hits ' })).toEqual({
+    expect(stateBackendFromEnv(fixture, { TF_STATE_BUCKET: ' acme-tf-state ', TF_STATE_REGION: ' us-east-1 ', TF_STATE_KEY_PREFIX: ' teams/hits ' })).toEqual({
       bucket: 'acme-tf-state',
       region: 'us-east-1',
       keyPrefix: 'teams/hits',
@@ -118,7 +184,7 @@ describe('state backend from the environment', () => {
   });
 
   test("a profile's own backend supplies region and prefix when the environment names only the bucket", () => {
-    const withBackend: Profile = { ...dev, stateBackend: { bucket: 'configured', region: 'eu-central-1', keyPrefix: 'configured-prefix' } };
+    const withBackend: Profile = { ...fixture, stateBackend: { bucket: 'configured', region: 'eu-central-1', keyPrefix: 'configured-prefix' } };
     expect(stateBackendFromEnv(withBackend, {})).toBe(withBackend.stateBackend);
     expect(stateBackendFromEnv(withBackend, { TF_STATE_BUCKET: 'from-env' })).toEqual({ bucket: 'from-env', region: 'eu-central-1', keyPrefix: 'configured-prefix' });
   });
@@ -128,16 +194,13 @@ describe('state backend from the environment', () => {
     const environments = synthEnvironments(profiles, 's3-backend');
     const stacks = environments.flatMap((env) => (['network', 'data', 'api'] as const).map((kind) => ({ env, kind, id: env.stacks[kind].node.id, json: env[kind] })));
 
-    test('every profile gets the S3 backend', () => {
-      expect(profiles.map((p) => p.stateBackend)).toEqual([
-        { bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/hits' },
-        { bucket: 'acme-tf-state', region: 'eu-west-1', keyPrefix: 'platform/hits' },
-      ]);
+    test('every profile gets the S3 backend, in its own region', () => {
+      expect(profiles.map((p) => p.stateBackend)).toEqual(PROFILES.map((p) => ({ bucket: 'acme-tf-state', region: p.region, keyPrefix: 'platform/hits' })));
     });
 
-    test.each(stacks.map((s) => [s.id, s] as const))('%s: backend s3, key <prefix>/<stack id>.tfstate, use_lockfile, encrypted', (id, { json }) => {
+    test.each(stacks.map((s) => [s.id, s] as const))('%s: backend s3, key <prefix>/<stack id>.tfstate, use_lockfile, encrypted', (id, { env, json }) => {
       expect(json.terraform.backend).toEqual({
-        s3: { bucket: 'acme-tf-state', region: 'eu-west-1', key: `platform/hits/${id}.tfstate`, encrypt: true, use_lockfile: true },
+        s3: { bucket: 'acme-tf-state', region: env.profile.region, key: `platform/hits/${id}.tfstate`, encrypt: true, use_lockfile: true },
       });
     });
 
@@ -148,7 +211,7 @@ describe('state backend from the environment', () => {
       for (const producer of producers) {
         expect(remote[`cross-stack-reference-input-${producer}`]).toMatchObject({
           backend: 's3',
-          config: expect.objectContaining({ bucket: 'acme-tf-state', region: 'eu-west-1', key: `platform/hits/${producer}.tfstate` }),
+          config: expect.objectContaining({ bucket: 'acme-tf-state', region: env.profile.region, key: `platform/hits/${producer}.tfstate` }),
         });
       }
     });

@@ -1,41 +1,34 @@
 /**
- * The policy suite: every rule in rules.ts over every stack of every environment, with and without the
- * cache. Prod must pass every rule. Dev may fail only the rules WAIVERS lists, and must fail each of them
- * (a waived rule that passes means the waiver is stale and must go), so no waiver can hide a real gap.
+ * The policy suite: every rule in rules.ts over every stack of every environment under test (the shipped
+ * profiles and generated variants). An environment may fail only the rules its profile waives (each
+ * `waivers` entry, beside the setting it excuses), and must fail each of them: a waiver that hides
+ * nothing is stale and must go. So a profile copied to a new environment carries its intent, and no
+ * waiver can hide a real gap.
  */
-import { dev } from '../../config/dev';
-import { prod } from '../../config/prod';
-import { PROFILES } from '../../config';
-import { StackJson, SynthesizedEnvironment, synthEnvironments, withoutCache } from '../support/synth';
-import { PolicyContext, Rule, RULES, STACK_KINDS, StackKind, WAIVERS } from './rules';
+import { EnvironmentUnderTest, environmentsUnderTest, StackJson, SynthesizedEnvironment, titleOf } from '../support/synth';
+import { PolicyContext, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
 
 interface Case {
   readonly title: string;
   readonly rule: Rule;
   readonly ctx: PolicyContext;
-  readonly variant: string;
-  readonly waiver?: (typeof WAIVERS)[number];
+  readonly waiver?: Waiver;
 }
 
-const variants: Array<[label: string, envs: SynthesizedEnvironment[]]> = [
-  ['', synthEnvironments()],
-  [' no-cache', synthEnvironments([withoutCache(dev), withoutCache(prod)], 'no-cache')],
-];
+const environments = environmentsUnderTest();
 
 function contextOf(env: SynthesizedEnvironment, kind: StackKind): PolicyContext {
   return { env, kind, json: env[kind], id: env.stacks[kind].node.id };
 }
 
-const cases: Case[] = variants.flatMap(([variant, envs]) =>
-  envs.flatMap((env) =>
-    STACK_KINDS.flatMap((kind) =>
-      RULES.filter((rule) => rule.kinds.includes(kind) && (rule.when?.(env) ?? true)).map((rule) => {
-        const ctx = contextOf(env, kind);
-        const waiver = WAIVERS.find((w) => w.environment === env.profile.name && w.rule === rule.name);
-        const title = `[${ctx.id}${variant}] ${rule.name}${waiver ? ` (waived in ${waiver.environment}, expected to fail: ${waiver.reason})` : ''}`;
-        return { title, rule, ctx, variant, waiver };
-      }),
-    ),
+const cases: Case[] = environments.flatMap((env) =>
+  STACK_KINDS.flatMap((kind) =>
+    RULES.filter((rule) => rule.kinds.includes(kind) && (rule.when?.(env) ?? true)).map((rule) => {
+      const ctx = contextOf(env, kind);
+      const waiver = waiversOf(env.profile).find((w) => w.rule === rule.name);
+      const title = `[${ctx.id}${env.variant ? ` (${env.variant})` : ''}] ${rule.name}${waiver ? ` (waived by ${waiver.where}, expected to fail: ${waiver.reason})` : ''}`;
+      return { title, rule, ctx, waiver };
+    }),
   ),
 );
 
@@ -46,7 +39,8 @@ describe('policy', () => {
       // A waived rule must still be violated; if it passes, delete the waiver.
       expect({ rule: rule.name, violations }).toEqual({ rule: rule.name, violations: expect.arrayContaining([expect.any(String)]) });
     } else {
-      expect({ rule: rule.name, violations }).toEqual({ rule: rule.name, violations: [] });
+      const hint = WAIVABLE[rule.name] ? `fix ${WAIVABLE[rule.name]}, or waive it with a reason in the profile's ${WAIVABLE[rule.name].replace('.', '.waivers.')}` : 'not waivable';
+      expect({ rule: rule.name, violations, hint }).toEqual({ rule: rule.name, violations: [], hint });
     }
   });
 });
@@ -59,31 +53,33 @@ describe('policy suite integrity', () => {
     expect(names.filter((n) => !checked.has(n))).toEqual([]);
   });
 
-  test('waivers: one table, only for dev, each naming an existing rule once and giving a reason', () => {
-    const environments = PROFILES.map((p) => p.name);
-    for (const w of WAIVERS) {
-      expect({ waiver: w.rule, ruleExists: RULES.some((r) => r.name === w.rule) }).toEqual({ waiver: w.rule, ruleExists: true });
-      expect(environments).toContain(w.environment);
-      expect(w.reason.trim().length).toBeGreaterThan(10);
-    }
-    expect(WAIVERS.filter((w) => w.environment === 'prod')).toEqual([]);
-    const keys = WAIVERS.map((w) => `${w.environment}/${w.rule}`);
-    expect(new Set(keys).size).toBe(keys.length);
+  test('every waivable rule exists and names a distinct setting', () => {
+    expect(Object.keys(WAIVABLE).filter((r) => !RULES.some((rule) => rule.name === r))).toEqual([]);
+    expect(new Set(Object.values(WAIVABLE)).size).toBe(Object.keys(WAIVABLE).length);
   });
 
-  test.each(variants.flatMap(([variant, envs]) => envs.map((env) => [`${env.profile.name}${variant}`, env] as const)))(
-    '%s fails exactly its waived rules, no more and no fewer',
-    (_label, env) => {
-      const failing = new Set<string>();
-      for (const kind of STACK_KINDS) {
-        for (const rule of RULES.filter((r) => r.kinds.includes(kind) && (r.when?.(env) ?? true))) {
-          if (rule.check(contextOf(env, kind)).length > 0) failing.add(rule.name);
-        }
+  test.each(environments.map((e) => [titleOf(e), e] as const))('%s: every waiver names a waivable rule and gives a reason', (_t, env) => {
+    for (const w of waiversOf(env.profile)) {
+      expect({ waiver: w.where, rule: w.rule, known: w.rule in WAIVABLE }).toEqual({ waiver: w.where, rule: w.rule, known: true });
+      expect(w.reason.trim().length).toBeGreaterThanOrEqual(10);
+    }
+  });
+
+  test.each(environments.map((e) => [titleOf(e), e] as const))('%s fails exactly its waived rules, no more and no fewer', (_label, env: EnvironmentUnderTest) => {
+    const failing = new Set<string>();
+    for (const kind of STACK_KINDS) {
+      for (const rule of RULES.filter((r) => r.kinds.includes(kind) && (r.when?.(env) ?? true))) {
+        if (rule.check(contextOf(env, kind)).length > 0) failing.add(rule.name);
       }
-      const waived = WAIVERS.filter((w) => w.environment === env.profile.name).map((w) => w.rule);
-      expect([...failing].sort()).toEqual([...waived].sort());
-    },
-  );
+    }
+    expect([...failing].sort()).toEqual(waiversOf(env.profile).map((w) => w.rule).sort());
+  });
+
+  test('the generated variants include one that waives nothing and one that waives every waivable rule', () => {
+    const counts = environments.map((e) => waiversOf(e.profile).length);
+    expect(counts).toContain(0);
+    expect(counts).toContain(Object.keys(WAIVABLE).length);
+  });
 });
 
 /**
@@ -91,8 +87,10 @@ describe('policy suite integrity', () => {
  * then report it. Guards against rules that pass whatever they are given.
  */
 describe('each rule catches what it is about', () => {
-  const prodEnv = variants[0][1].find((e) => e.profile.name === 'prod')!;
-  const prodNoCache = variants[1][1].find((e) => e.profile.name === 'prod')!;
+  // The bases: environments that waive nothing (a generated strict variant at least), with and without the cache.
+  const strictEnvs = environments.filter((e) => waiversOf(e.profile).length === 0);
+  const prodEnv = strictEnvs.find((e) => e.profile.cache.enabled)!;
+  const prodNoCache = strictEnvs.find((e) => !e.profile.cache.enabled)!;
   const first = (json: StackJson, type: string) => Object.values(json.resource![type])[0] as any;
   const firstPolicy = (json: StackJson, type: string) => {
     const body = first(json, type);
@@ -153,6 +151,7 @@ describe('each rule catches what it is about', () => {
       for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.from_port === 11211) delete j.resource!.aws_vpc_security_group_egress_rule[n];
     }],
     ['sg chain: no data-tier rule uses a CIDR', 'data', (j) => (first(j, 'aws_vpc_security_group_egress_rule').cidr_ipv4 = '10.0.0.0/8')],
+    ['vpc: one NAT gateway per AZ', 'network', (j) => delete j.resource!.aws_nat_gateway[Object.keys(j.resource!.aws_nat_gateway)[0]]],
     ['vpc: flow logs on (all traffic, to CloudWatch Logs)', 'network', (j) => (first(j, 'aws_flow_log').traffic_type = 'REJECT')],
     ['vpc: default security group managed with no rules', 'network', (j) => (first(j, 'aws_default_security_group').egress = [{ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: ['0.0.0.0/0'] }])],
     ['vpc: default security group managed with no rules', 'network', (j) => delete j.resource!.aws_default_security_group],
@@ -161,7 +160,7 @@ describe('each rule catches what it is about', () => {
     ['lambda: in a VPC (private subnets, app security group)', 'api', (j, env) => {
       const publicSubnet = Object.keys(env.network.output!).find((o) => o.includes('public-subnet'));
       // The network stack does not export public subnets, so point at one that is not private instead.
-      first(j, 'aws_lambda_function').vpc_config.subnet_ids[0] = publicSubnet ? `\${data.terraform_remote_state.cross-stack-reference-input-network-prod.outputs.${publicSubnet}}` : '${aws_subnet.elsewhere.id}';
+      first(j, 'aws_lambda_function').vpc_config.subnet_ids[0] = publicSubnet ? `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.network.node.id}.outputs.${publicSubnet}}` : '${aws_subnet.elsewhere.id}';
     }],
     ['lambda: tracing Active', 'api', (j) => (first(j, 'aws_lambda_function').tracing_config.mode = 'PassThrough')],
     ['lambda: reserved concurrency set', 'api', (j) => delete first(j, 'aws_lambda_function').reserved_concurrent_executions],
@@ -169,7 +168,7 @@ describe('each rule catches what it is about', () => {
     ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.DB_TLS = 'off')],
     ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j, env) => {
       const db = Object.keys(env.data.output!).find((o) => o.endsWith('db_name'))!;
-      first(j, 'aws_lambda_function').environment.variables.DB_HOST = `\${data.terraform_remote_state.cross-stack-reference-input-data-prod.outputs.${db}}`;
+      first(j, 'aws_lambda_function').environment.variables.DB_HOST = `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.data.node.id}.outputs.${db}}`;
     }],
     ['lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', 'api', (j) => (first(j, 'aws_iam_role_policy_attachment').policy_arn = 'arn:aws:iam::aws:policy/AdministratorAccess')],
     ['lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', 'api', (j) => {

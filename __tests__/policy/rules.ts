@@ -4,6 +4,7 @@
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
  */
+import type { Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 
 export type StackKind = 'network' | 'data' | 'api';
@@ -27,27 +28,41 @@ export interface Rule {
   readonly check: (ctx: PolicyContext) => string[];
 }
 
+/**
+ * The rules a profile may break on purpose, each with the profile setting that breaks it. A profile waives
+ * one by giving a reason under `<section>.waivers.<setting>` (config/profile.ts, Waivers), beside the
+ * setting itself, so a profile copied to a new environment carries its intent. The suite proves that each
+ * waiver hides a real failure and that nothing unwaived fails.
+ */
+export const WAIVABLE: Readonly<Record<string, string>> = {
+  'db: Multi-AZ': 'database.multiAz',
+  'db: deletion protection': 'database.deletionProtection',
+  'db: final snapshot kept on destroy': 'database.skipFinalSnapshot',
+  'db: backups kept at least 7 days': 'database.backupRetentionDays',
+  'db: Performance Insights on': 'database.performanceInsights',
+  'db: enhanced monitoring on': 'database.monitoringIntervalSeconds',
+  'vpc: flow logs on (all traffic, to CloudWatch Logs)': 'network.flowLogs',
+  'vpc: one NAT gateway per AZ': 'network.natGateways',
+  'lambda: reserved concurrency set': 'function.reservedConcurrency',
+};
+
 export interface Waiver {
-  readonly environment: string;
   readonly rule: string;
+  /** `<section>.waivers.<setting>` in the profile. */
+  readonly where: string;
   readonly reason: string;
 }
 
-/**
- * Every rule an environment is allowed to fail, with why. Only dev may have waivers; the suite asserts
- * that each waived rule really fails (a waiver that no longer hides anything must be removed) and that
- * dev passes every rule not listed here.
- */
-export const WAIVERS: readonly Waiver[] = [
-  { environment: 'dev', rule: 'db: Multi-AZ', reason: 'a standby doubles the instance cost; dev tolerates an AZ outage' },
-  { environment: 'dev', rule: 'db: deletion protection', reason: 'dev is destroyed and rebuilt freely with `cdktf destroy`' },
-  { environment: 'dev', rule: 'db: final snapshot kept on destroy', reason: 'dev data is disposable; a snapshot per teardown would pile up and cost' },
-  { environment: 'dev', rule: 'db: backups kept at least 7 days', reason: '1 day keeps point-in-time recovery for mistakes at minimal storage cost' },
-  { environment: 'dev', rule: 'db: Performance Insights on', reason: 'not available on db.t4g.micro, the dev instance class' },
-  { environment: 'dev', rule: 'db: enhanced monitoring on', reason: 'per-second OS metrics are a production concern and cost CloudWatch Logs ingestion' },
-  { environment: 'dev', rule: 'vpc: flow logs on (all traffic, to CloudWatch Logs)', reason: 'ingestion cost; no audit requirement on dev traffic' },
-  { environment: 'dev', rule: 'lambda: reserved concurrency set', reason: 'reserving in a shared dev account takes from the unreserved pool other functions need' },
-];
+/** The rules `profile` waives, read from its sections' `waivers`. An unknown waivable setting is reported as such. */
+export function waiversOf(profile: Profile): Waiver[] {
+  const sections = { network: profile.network.waivers, database: profile.database.waivers, function: profile.function.waivers };
+  return Object.entries(sections).flatMap(([section, waivers]) =>
+    Object.entries(waivers ?? {}).map(([setting, reason]) => {
+      const rule = Object.keys(WAIVABLE).find((r) => WAIVABLE[r] === `${section}.${setting}`) ?? `<no rule for ${section}.${setting}>`;
+      return { rule, where: `${section}.waivers.${setting}`, reason: String(reason) };
+    }),
+  );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading the JSON
@@ -379,6 +394,16 @@ export const RULES: readonly Rule[] = [
           ...expectThat(groups.includes(f.log_destination), `${addr('aws_flow_log', n)}: destination ${f.log_destination} is not a log group of this stack`),
         ]);
       }),
+  },
+  {
+    name: 'vpc: one NAT gateway per AZ',
+    kinds: ['network'],
+    check: ({ json }) => {
+      const subnets = Object.fromEntries(resources(json, 'aws_subnet'));
+      const privateAzs = new Set(Object.values(subnets).filter((s: any) => s.tags?.Tier === 'private').map((s: any) => s.availability_zone));
+      const natAzs = resources(json, 'aws_nat_gateway').map(([, n]) => subnets[/^\$\{aws_subnet\.([^.]+)\.id\}$/.exec(n.subnet_id)?.[1] ?? '']?.availability_zone);
+      return [...privateAzs].filter((az) => natAzs.filter((n) => n === az).length !== 1).map((az) => `AZ ${az} has ${natAzs.filter((n) => n === az).length} NAT gateways, not 1`);
+    },
   },
   {
     name: 'vpc: default security group managed with no rules',

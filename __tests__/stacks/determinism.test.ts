@@ -4,7 +4,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { Testing } from 'cdktf';
+import { PROFILES } from '../../config';
+import { buildApp } from '../../stacks';
+
 const ROOT = path.resolve(__dirname, '../..');
+/** The stack ids main.ts must write: every stack of every profile. */
+const expectedIds = buildApp(Testing.app(), PROFILES)
+  .flatMap((env) => Object.values(env).map((stack) => stack.node.id))
+  .sort();
 
 function synthTo(outdir: string): Record<string, string> {
   // The real entry point, as `cdktf synth` runs it, with a clean environment (no state bucket configured).
@@ -34,15 +42,18 @@ function ageBundles(): void {
   }
 }
 
-test('main.ts writes six stacks; synthesizing twice gives byte-identical JSON and Lambda archives', () => {
+test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizing twice gives byte-identical JSON and Lambda archives`, () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
   try {
     const first = synthTo(a);
     ageBundles();
     const second = synthTo(b);
-    expect(Object.keys(first).filter((k) => !k.includes('/'))).toEqual(['api-dev', 'api-prod', 'data-dev', 'data-prod', 'network-dev', 'network-prod']);
-    expect(Object.keys(first).filter((k) => k.endsWith('archive.zip'))).toHaveLength(2);
+    const ids = Object.keys(first).filter((k) => !k.includes('/'));
+    expect(ids).toEqual(expectedIds);
+    const functions = ids.reduce((n, id) => n + Object.keys(JSON.parse(first[id]).resource?.aws_lambda_function ?? {}).length, 0);
+    expect(functions).toBeGreaterThan(0);
+    expect(Object.keys(first).filter((k) => k.endsWith('.zip'))).toHaveLength(functions);
     for (const id of Object.keys(first)) expect(second[id] === first[id]).toBe(true);
     for (const text of Object.values(first)) expect(text).not.toContain(ROOT);
   } finally {

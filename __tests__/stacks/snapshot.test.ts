@@ -1,41 +1,35 @@
-import { dev } from '../../config/dev';
-import { prod } from '../../config/prod';
-import { synthEnvironments, withoutCache } from '../support/synth';
+import { PROFILES } from '../../config';
+import { environmentsUnderTest, titleOf } from '../support/synth';
 
+// Snapshots cover the shipped profiles (accept a reviewed change with `npx jest __tests__/stacks -u`);
+// generated variants are checked by assertions instead (wiring, policy), which need no snapshot.
 describe('synthesized stacks', () => {
-  const environments = synthEnvironments();
-  const noCache = synthEnvironments([withoutCache(dev), withoutCache(prod)], 'no-cache');
+  const all = environmentsUnderTest();
+  const shipped = all.filter((e) => !e.variant);
 
-  for (const env of environments) {
+  test('every shipped profile is synthesized', () => {
+    expect(shipped.map((e) => e.profile.name)).toEqual(PROFILES.map((p) => p.name));
+  });
+
+  for (const env of shipped) {
     for (const [id, text] of Object.entries(env.text)) {
       test(`${id} matches its snapshot`, () => {
         expect(JSON.parse(text)).toMatchSnapshot();
       });
     }
   }
-  for (const env of noCache) {
-    for (const [id, text] of Object.entries(env.text)) {
-      test(`${id} without cache matches its snapshot`, () => {
-        expect(JSON.parse(text)).toMatchSnapshot();
-      });
-    }
-  }
 
-  test('no stack carries an absolute machine path', () => {
-    for (const env of [...environments, ...noCache]) {
-      for (const [id, text] of Object.entries(env.text)) {
-        expect({ id, paths: text.match(/"(\/(home|root|tmp|work|Users|var|private)\/[^"]*)"/g) ?? [] }).toEqual({ id, paths: [] });
-        expect(text).not.toContain(process.cwd());
-      }
+  test.each(all.map((e) => [titleOf(e), e] as const))('%s: no stack carries an absolute machine path', (_t, env) => {
+    for (const [id, text] of Object.entries(env.text)) {
+      expect({ id, paths: text.match(/"(\/(home|root|tmp|work|Users|var|private)\/[^"]*)"/g) ?? [] }).toEqual({ id, paths: [] });
+      expect(text).not.toContain(process.cwd());
     }
   });
 
-  test('local backends use a relative state path per stack', () => {
-    for (const env of environments) {
-      for (const kind of ['network', 'data', 'api'] as const) {
-        const id = env.stacks[kind].node.id;
-        expect(env[kind].terraform.backend).toEqual({ local: { path: `../../../terraform.${id}.tfstate` } });
-      }
+  test.each(all.map((e) => [titleOf(e), e] as const))('%s: local backends use a relative state path per stack', (_t, env) => {
+    for (const stack of Object.values(env.stacks)) {
+      const id = stack.node.id;
+      expect(JSON.parse(env.text[id]).terraform.backend).toEqual({ local: { path: `../../../terraform.${id}.tfstate` } });
     }
   });
 });

@@ -1,9 +1,12 @@
-import { refName, resources, single, StackJson, synthEnvironments, withoutCache } from '../support/synth';
-import { dev } from '../../config/dev';
-import { prod } from '../../config/prod';
+import { Profile, PROFILES } from '../../config';
+import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
-const environments = synthEnvironments();
-const noCache = synthEnvironments([withoutCache(dev), withoutCache(prod)], 'no-cache');
+// Every expectation comes from the profile under test: shipped profiles and generated variants alike.
+const environments = environmentsUnderTest();
+const withCache = (p: Profile, enabled: boolean): Profile => ({ ...p, cache: { ...p.cache, enabled } });
+// The same profiles with the cache on and off, each in an app of its own so names (and so JSON) match.
+const cacheOn = synthEnvironments(PROFILES.map((p) => withCache(p, true)), 'cache-on');
+const cacheOff = synthEnvironments(PROFILES.map((p) => withCache(p, false)), 'cache-off');
 
 /** `${data.terraform_remote_state.<name>.outputs.<output>}` → `<output>`, the producer's output it reads. */
 function remoteOutput(value: string, producer: string): string {
@@ -19,19 +22,21 @@ function exported(stack: StackJson, output: string): string {
   return out.value;
 }
 
-describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring', (_name, env) => {
+describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_name, env) => {
   const { profile, network, data, api } = env;
   const networkId = env.stacks.network.node.id;
   const dataId = env.stacks.data.node.id;
 
-  test('each private subnet routes 0.0.0.0/0 to the NAT gateway in its own AZ', () => {
+  const perAz = profile.network.natGateways === 'per-az';
+  test(`each private subnet routes 0.0.0.0/0 to ${perAz ? 'the NAT gateway in its own AZ' : 'the one NAT gateway'}`, () => {
     const subnets = Object.fromEntries(resources(network, 'aws_subnet'));
     const nats = Object.fromEntries(resources(network, 'aws_nat_gateway'));
     const routes = resources(network, 'aws_route').filter(([, r]) => r.nat_gateway_id);
     const associations = resources(network, 'aws_route_table_association');
     const privateSubnets = Object.entries(subnets).filter(([, s]) => s.tags.Tier === 'private');
     expect(privateSubnets).toHaveLength(profile.network.azCount);
-    expect(Object.keys(nats)).toHaveLength(profile.network.azCount);
+    expect(new Set(privateSubnets.map(([, s]) => s.availability_zone)).size).toBe(profile.network.azCount);
+    expect(Object.keys(nats)).toHaveLength(perAz ? profile.network.azCount : 1);
     for (const [name, subnet] of privateSubnets) {
       const assoc = associations.find(([, a]) => refName(a.subnet_id) === name);
       expect(assoc).toBeDefined();
@@ -41,7 +46,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
       const nat = nats[refName(route![1].nat_gateway_id)!];
       const natSubnet = subnets[refName(nat.subnet_id)!];
       expect(natSubnet.tags.Tier).toBe('public');
-      expect(natSubnet.availability_zone).toBe(subnet.availability_zone);
+      if (perAz) expect(natSubnet.availability_zone).toBe(subnet.availability_zone);
     }
   });
 
@@ -52,7 +57,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
     expect(resources(network, 'aws_route').filter(([, r]) => tables.has(r.route_table_id))).toEqual([]);
   });
 
-  test('security groups chain by reference: app → proxy → database, app → cache', () => {
+  test(`security groups chain by reference: app → proxy → database${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
     const groups = Object.fromEntries(resources(data, 'aws_security_group'));
     const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix.endsWith(`${suffix}-`))!;
     const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
@@ -71,13 +76,17 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
     expect(ingress.filter((r) => r.security_group_id === db)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
 
-    const intoCache = ingress.filter((r) => r.security_group_id === cache);
-    expect(intoCache).toHaveLength(1);
-    expect(intoCache[0]).toMatchObject({ from_port: 11211, to_port: 11211 });
-    expect(appRef(intoCache[0])).toBe(true);
-
     const appEgress = egress.filter((r) => isRemote(r.security_group_id));
-    expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port]).sort()).toEqual([[proxy, 3306], [cache, 11211]].sort());
+    if (profile.cache.enabled) {
+      const intoCache = ingress.filter((r) => r.security_group_id === cache);
+      expect(intoCache).toHaveLength(1);
+      expect(intoCache[0]).toMatchObject({ from_port: 11211, to_port: 11211 });
+      expect(appRef(intoCache[0])).toBe(true);
+      expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port]).sort()).toEqual([[proxy, 3306], [cache, 11211]].sort());
+    } else {
+      expect(byName('-memcached')).toBeUndefined();
+      expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
+    }
     for (const rule of [...ingress, ...egress]) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
@@ -91,7 +100,11 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
     ]);
     expect(db.manage_master_user_password).toBe(true);
     const pool = single(data, 'aws_db_proxy_default_target_group').connection_pool_config;
-    expect(pool).toEqual({ connection_borrow_timeout: 5, max_connections_percent: 90, max_idle_connections_percent: 50 });
+    expect(pool).toEqual({
+      connection_borrow_timeout: profile.proxy.connectionBorrowTimeoutSeconds,
+      max_connections_percent: profile.proxy.maxConnectionsPercent,
+      max_idle_connections_percent: profile.proxy.maxIdleConnectionsPercent,
+    });
     expect(pool.connection_borrow_timeout).toBeLessThan(profile.function.timeoutSeconds);
     expect(single(data, 'aws_db_proxy_target').db_instance_identifier).toBe(`\${aws_db_instance.${dbName}.identifier}`);
   });
@@ -125,10 +138,13 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
 
   test('function environment follows the contract: proxy endpoint, IAM auth over verified TLS, cache nodes', () => {
     const env = single(api, 'aws_lambda_function').environment.variables;
-    expect(Object.keys(env).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS', 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER']);
-    expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds), CACHE_TLS: 'true', CACHE_TTL_SECONDS: String(profile.cache.ttlSeconds) });
+    const cacheKeys = profile.cache.enabled ? ['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS'] : [];
+    expect(Object.keys(env).sort()).toEqual([...cacheKeys, 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER'].sort());
+    expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds) });
     expect(exported(data, remoteOutput(env.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
     expect(exported(data, remoteOutput(env.DB_NAME, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.db_name\}$/);
+    if (!profile.cache.enabled) return;
+    expect(env).toMatchObject({ CACHE_TLS: 'true', CACHE_TTL_SECONDS: String(profile.cache.ttlSeconds) });
     const nodesLocal = exported(data, remoteOutput(env.CACHE_NODES, dataId));
     const localName = /^\$\{local\.([^}]+)\}$/.exec(nodesLocal)![1];
     expect(data.locals![localName]).toMatch(/cache_nodes.*\$\{val\.address\}:\$\{val\.port\}/);
@@ -161,7 +177,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
 });
 
 describe('cache disabled', () => {
-  test.each(noCache.map((e, i) => [e.profile.name, e, environments[i]] as const))('%s: every cache resource, rule, output and variable disappears, nothing else changes', (_n, off, on) => {
+  test.each(cacheOff.map((e, i) => [e.profile.name, e, cacheOn[i]] as const))('%s: every cache resource, rule, output and variable disappears, nothing else changes', (_n, off, on) => {
     const cacheTypes = ['aws_elasticache_cluster', 'aws_elasticache_subnet_group'];
     for (const t of cacheTypes) expect(off.data.resource?.[t]).toBeUndefined();
     const offText = JSON.stringify([off.data, off.api]);

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, Testing } from 'cdktf';
 import { Profile, PROFILES, validateProfile } from '../../config';
 import { buildApp, EnvironmentStacks } from '../../stacks';
+import { Variant, variantProfiles } from './variants';
 
 /** Parsed Terraform JSON of one stack. */
 export type StackJson = {
@@ -42,12 +43,12 @@ export function synthEnvironments(profiles: readonly Profile[] = PROFILES, key =
   const result = all.map((stacks, i) => {
     const text: Record<string, string> = {};
     const parsed: Record<string, StackJson> = {};
-    for (const kind of ['network', 'data', 'api'] as const) {
+    for (const kind of Object.keys(stacks) as Array<keyof EnvironmentStacks>) {
       const stack = stacks[kind];
       text[stack.node.id] = maskAssetHash(fs.readFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
       parsed[kind] = JSON.parse(text[stack.node.id]);
     }
-    return { profile: profiles[i], stacks, network: parsed.network, data: parsed.data, api: parsed.api, text };
+    return { profile: profiles[i], stacks, ...(parsed as Record<keyof EnvironmentStacks, StackJson>), text };
   });
   cache.set(key, result);
   return result;
@@ -70,7 +71,22 @@ export function refName(ref: string): string | undefined {
   return /^\$\{[a-z0-9_]+\.([^.}]+)\.[a-z_]+\}$/.exec(ref)?.[1];
 }
 
-/** A profile with the cache switched off, otherwise identical. */
-export function withoutCache(profile: Profile): Profile {
-  return { ...profile, cache: { ...profile.cache, enabled: false } };
+export interface EnvironmentUnderTest extends SynthesizedEnvironment {
+  /** Absent for a shipped profile; what the generated variant changes otherwise. */
+  readonly variant?: string;
+}
+
+/**
+ * The shipped profiles and their generated variants (support/variants.ts), synthesized in one app: what
+ * wiring and policy tests check. Expectations come from each profile's settings, never its name.
+ */
+export function environmentsUnderTest(): EnvironmentUnderTest[] {
+  const variants: Variant[] = variantProfiles();
+  const envs = synthEnvironments([...PROFILES, ...variants.map((v) => v.profile)], 'under-test');
+  return envs.map((env, i) => (i < PROFILES.length ? env : { ...env, variant: variants[i - PROFILES.length].label }));
+}
+
+/** A test title for an environment: its name, and what a variant changes. */
+export function titleOf(env: EnvironmentUnderTest): string {
+  return env.variant ? `${env.profile.name} (${env.variant})` : env.profile.name;
 }
