@@ -1,29 +1,44 @@
-import { buildSync } from 'esbuild';
+import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild';
+import { zipSync } from 'fflate';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 
 /** Node.js major version the bundle targets; keep in step with the Lambda runtime (nodejs22.x). */
 export const FUNCTION_NODE_TARGET = 'node22';
 
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** Bundles live with the installed packages they were built from, so `npm ci` starts them afresh. */
+export const BUNDLE_CACHE_DIR = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'hits-functions');
+/** Bump when the archive layout changes, so older cache entries are not reused. */
+const CACHE_FORMAT = 1;
+
 export interface BundleResult {
   /** Minified CommonJS source of the whole function, dependencies included. */
   readonly code: string;
+  /** sha256 of `code`, hex. */
+  readonly sha256: string;
+  /** A deterministic zip holding `index.js`: the same bytes for the same code on any machine, in any time zone. */
+  readonly archivePath: string;
+  /** True when the bundle came from BUNDLE_CACHE_DIR and esbuild did not run. */
+  readonly fromCache: boolean;
 }
 
-const cache = new Map<string, BundleResult>();
+interface CacheManifest {
+  readonly format: number;
+  /** Every file esbuild read (its metafile inputs), relative to the project root, with its sha256. */
+  readonly inputs: Record<string, string>;
+  readonly sha256: string;
+}
 
-/**
- * Bundles a function entry point (e.g. `functions/hits/handler.ts`) into one minified CJS file.
- * Built once per process and entry, so one synth of every environment bundles each function once.
- * The output carries no absolute path, so the asset hash changes only when the code does.
- */
-export function bundleFunction(entry: string): BundleResult {
-  const absolute = path.resolve(entry);
-  const cached = cache.get(absolute);
-  if (cached) return cached;
-  const out = buildSync({
-    entryPoints: [absolute],
+const built = new Map<string, BundleResult>();
+
+function options(absoluteEntry: string): BuildOptions {
+  return {
+    entryPoints: [absoluteEntry],
     bundle: true,
     write: false,
+    metafile: true,
     platform: 'node',
     format: 'cjs',
     target: FUNCTION_NODE_TARGET,
@@ -33,10 +48,97 @@ export function bundleFunction(entry: string): BundleResult {
     mainFields: ['module', 'main'],
     legalComments: 'none',
     sourcemap: false,
-    absWorkingDir: path.resolve(__dirname, '..'),
+    absWorkingDir: PROJECT_ROOT,
     logLevel: 'silent',
-  });
-  const result: BundleResult = { code: out.outputFiles[0].text };
-  cache.set(absolute, result);
+  };
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The zip Lambda receives. Built in-process (no child process per stack, as cdktf's ARCHIVE asset does)
+ * with a fixed entry time and mode. fflate writes the DOS time from local-time fields, so the date is
+ * built from local fields too: 1980-01-01 00:00, the earliest a zip entry holds, in every time zone.
+ */
+export function deterministicZip(code: string): Uint8Array {
+  const file = new TextEncoder().encode(code);
+  const regularFile0644 = (0o100644 << 16) >>> 0;
+  return zipSync({ 'index.js': [file, { mtime: new Date(1980, 0, 1, 0, 0, 0), os: 3, attrs: regularFile0644, level: 9 }] });
+}
+
+/** The entry's cached bundle, if every input esbuild read for it is unchanged. */
+function cached(entryDir: string): BundleResult | undefined {
+  try {
+    const manifest: CacheManifest = JSON.parse(fs.readFileSync(path.join(entryDir, 'manifest.json'), 'utf8'));
+    if (manifest.format !== CACHE_FORMAT) return undefined;
+    for (const [input, hash] of Object.entries(manifest.inputs)) {
+      if (sha256(fs.readFileSync(path.join(PROJECT_ROOT, input))) !== hash) return undefined;
+    }
+    const dir = path.join(entryDir, manifest.sha256.slice(0, 16));
+    const code = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
+    const archivePath = path.join(dir, 'archive.zip');
+    if (sha256(code) !== manifest.sha256 || !fs.existsSync(archivePath)) return undefined;
+    return { code, sha256: manifest.sha256, archivePath, fromCache: true };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stores a bundle under its own hash, then points the entry's manifest at it. Content-addressed and
+ * renamed into place, so concurrent synths (jest workers) never see half an entry or lose each other's.
+ */
+function store(entryDir: string, code: string, manifest: CacheManifest): string {
+  const dir = path.join(entryDir, manifest.sha256.slice(0, 16));
+  const intact = () => {
+    try {
+      return fs.existsSync(path.join(dir, 'archive.zip')) && sha256(fs.readFileSync(path.join(dir, 'index.js'))) === manifest.sha256;
+    } catch {
+      return false;
+    }
+  };
+  if (!intact()) {
+    const tmp = `${dir}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'index.js'), code);
+    fs.writeFileSync(path.join(tmp, 'archive.zip'), deterministicZip(code));
+    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true }); // another process stored the same bytes first
+    }
+  }
+  const manifestTmp = path.join(entryDir, `manifest.${process.pid}.tmp`);
+  fs.writeFileSync(manifestTmp, JSON.stringify(manifest));
+  fs.renameSync(manifestTmp, path.join(entryDir, 'manifest.json'));
+  return path.join(dir, 'archive.zip');
+}
+
+/**
+ * Bundles a function entry point (e.g. `functions/hits/handler.ts`) into one minified CJS file and its
+ * deterministic zip. Once per process and entry; across processes, reused from BUNDLE_CACHE_DIR while
+ * every file esbuild read last time (its metafile inputs) is unchanged, so a synth that changed no
+ * function code runs no esbuild. The output carries no absolute path: the hash changes only with the code.
+ */
+export function bundleFunction(entry: string): BundleResult {
+  const absolute = path.resolve(PROJECT_ROOT, entry);
+  const hit = built.get(absolute);
+  if (hit) return hit;
+
+  const opts = options(absolute);
+  const key = sha256(JSON.stringify({ entry: path.relative(PROJECT_ROOT, absolute), esbuildVersion, opts: { ...opts, entryPoints: undefined, absWorkingDir: undefined } }));
+  const entryDir = path.join(BUNDLE_CACHE_DIR, `${path.basename(path.dirname(absolute))}-${key.slice(0, 16)}`);
+  let result = cached(entryDir);
+  if (!result) {
+    const out = buildSync(opts);
+    const code = out.outputFiles![0].text;
+    const inputs = Object.fromEntries(Object.keys(out.metafile!.inputs).map((input) => [input, sha256(fs.readFileSync(path.join(PROJECT_ROOT, input)))]));
+    const manifest: CacheManifest = { format: CACHE_FORMAT, inputs, sha256: sha256(code) };
+    fs.mkdirSync(entryDir, { recursive: true });
+    result = { code, sha256: manifest.sha256, archivePath: store(entryDir, code, manifest), fromCache: false };
+  }
+  built.set(absolute, result);
   return result;
 }

@@ -1,5 +1,4 @@
 import { Construct } from 'constructs';
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
@@ -41,32 +40,6 @@ export interface NodeFunctionProps {
 
 const MODULE = 'NodeFunction';
 const PROJECT_ROOT = path.resolve(__dirname, '..');
-/** 1980-01-01T00:00:00Z, the earliest time a zip entry holds: every archive of the same code is byte-identical. */
-const FIXED_MTIME = 315532800;
-
-/**
- * Writes the bundle to `.build/functions/<name>-<hash>/index.js`, one directory per distinct bundle, with a
- * fixed mtime and mode: cdktf zips the directory with both, so the archive (and `source_code_hash`) changes
- * only when the code does, on any machine. Older bundles of the same function are removed.
- */
-function writeBundle(name: string, sha256: string, code: string): string {
-  const root = path.join(PROJECT_ROOT, '.build', 'functions');
-  const dirName = `${name}-${sha256.slice(0, 16)}`;
-  const dir = path.join(root, dirName);
-  const file = path.join(dir, 'index.js');
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, code);
-  }
-  fs.chmodSync(file, 0o644);
-  fs.utimesSync(file, FIXED_MTIME, FIXED_MTIME);
-  for (const other of fs.readdirSync(root)) {
-    if (other !== dirName && other.startsWith(`${name}-`) && /^[0-9a-f]{16}$/.test(other.slice(name.length + 1))) {
-      fs.rmSync(path.join(root, other), { recursive: true, force: true });
-    }
-  }
-  return dir;
-}
 
 /**
  * A Node.js Lambda function in a VPC, bundled from TypeScript by esbuild at synth into a deterministic
@@ -102,10 +75,9 @@ export class NodeFunction extends Construct {
 
     const name = props.functionName;
     const bundle = bundleFunction(entry);
-    const sha256 = createHash('sha256').update(bundle.code).digest('hex');
-    const bundleDir = writeBundle(name, sha256, bundle.code);
-    const asset = new TerraformAsset(this, 'code', { path: bundleDir, type: AssetType.ARCHIVE });
-    this.bundleSha256 = sha256;
+    // A file asset of the zip bundleFunction built in-process: cdktf copies it, with no archiver child process per stack.
+    const asset = new TerraformAsset(this, 'code', { path: bundle.archivePath, type: AssetType.FILE });
+    this.bundleSha256 = bundle.sha256;
 
     const logGroup = new CloudwatchLogGroup(this, 'log-group', { name: `/aws/lambda/${name}`, retentionInDays: retention });
 

@@ -2,6 +2,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack, Testing, Token } from 'cdktf';
+import { strFromU8, unzipSync } from 'fflate';
+import { bundleFunction } from '../../modules/bundle';
 import { NodeFunction, NodeFunctionProps } from '../../modules/node-function';
 import { resources, single, StackJson } from '../support/synth';
 
@@ -95,23 +97,24 @@ describe('NodeFunction defaults (per its props doc comments)', () => {
     expect(lambda.source_code_hash).toBe(`\${filebase64sha256("${lambda.filename}")}`);
   });
 
-  test('typed attributes are tokens; bundleSha256 is the sha256 of the bundle written for the asset', () => {
+  test('typed attributes are tokens; bundleSha256 is the sha256 of the index.js inside the archive', () => {
     for (const token of [fn.functionName, fn.functionArn, fn.invokeArn, fn.logGroupName]) {
       expect(typeof token).toBe('string');
       expect(Token.isUnresolved(token)).toBe(true);
     }
     expect(fn.role.node.id).toBe('role');
     expect(fn.bundleSha256).toMatch(/^[0-9a-f]{64}$/);
-    const written = fs.readFileSync(path.join(ROOT, '.build', 'functions', `echo-test-${fn.bundleSha256.slice(0, 16)}`, 'index.js'));
-    expect(createHash('sha256').update(written).digest('hex')).toBe(fn.bundleSha256);
+    const files = unzipSync(fs.readFileSync(bundleFunction(ENTRY).archivePath));
+    expect(Object.keys(files)).toEqual(['index.js']);
+    expect(createHash('sha256').update(files['index.js']).digest('hex')).toBe(fn.bundleSha256);
   });
 });
 
 describe('NodeFunction bundle', () => {
   test('the bundle is minified CJS without machine paths, and its handler runs', async () => {
     const { fn } = build();
-    const file = path.join(ROOT, '.build', 'functions', `echo-test-${fn.bundleSha256.slice(0, 16)}`, 'index.js');
-    const code = fs.readFileSync(file, 'utf8');
+    const code = strFromU8(unzipSync(fs.readFileSync(bundleFunction(ENTRY).archivePath))['index.js']);
+    expect(createHash('sha256').update(code).digest('hex')).toBe(fn.bundleSha256);
     expect(code).not.toContain(ROOT);
     expect(code.split('\n').length).toBeLessThanOrEqual(3);
     const mod = { exports: {} as { handler?: (e: unknown) => Promise<{ statusCode: number; body: string }> } };

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Testing } from 'cdktf';
 import { PROFILES } from '../../config';
 import { buildApp } from '../../stacks';
+import { BUNDLE_CACHE_DIR } from '../../modules/bundle';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The stack ids main.ts must write: every stack of every profile. */
@@ -18,7 +19,7 @@ function synthTo(outdir: string): Record<string, string> {
   // The real entry point, as `cdktf synth` runs it, with a clean environment (no state bucket configured).
   const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir };
   delete env.TF_STATE_BUCKET;
-  execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
+  execFileSync(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
   const stacks = path.join(outdir, 'stacks');
   const files: Record<string, string> = {};
   for (const id of fs.readdirSync(stacks).sort()) {
@@ -33,13 +34,9 @@ function synthTo(outdir: string): Record<string, string> {
   return files;
 }
 
-/** What a fresh clone looks like to the bundler: the same code, written at another time. */
-function ageBundles(): void {
-  const root = path.join(ROOT, '.build', 'functions');
-  for (const dir of fs.existsSync(root) ? fs.readdirSync(root) : []) {
-    const file = path.join(root, dir, 'index.js');
-    if (fs.existsSync(file)) fs.utimesSync(file, new Date(), new Date());
-  }
+/** What a fresh clone looks like to the bundler: no cached bundle, so esbuild and the zip run again. */
+function clearBundleCache(): void {
+  fs.rmSync(BUNDLE_CACHE_DIR, { recursive: true, force: true });
 }
 
 test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizing twice gives byte-identical JSON and Lambda archives`, () => {
@@ -47,7 +44,7 @@ test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizin
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
   try {
     const first = synthTo(a);
-    ageBundles();
+    clearBundleCache();
     const second = synthTo(b);
     const ids = Object.keys(first).filter((k) => !k.includes('/'));
     expect(ids).toEqual(expectedIds);
