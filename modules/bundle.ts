@@ -8,8 +8,11 @@ import * as path from 'path';
 export const FUNCTION_NODE_TARGET = 'node22';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
-/** Bundles live with the installed packages they were built from, so `npm ci` starts them afresh. */
-export const BUNDLE_CACHE_DIR = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'hits-functions');
+/**
+ * Bundles live with the installed packages they were built from, so `npm ci` starts them afresh.
+ * `FUNCTION_BUNDLE_CACHE_DIR` moves them (a CI cache, or a test that needs a cold start beside warm ones).
+ */
+export const BUNDLE_CACHE_DIR = process.env.FUNCTION_BUNDLE_CACHE_DIR || path.join(PROJECT_ROOT, 'node_modules', '.cache', 'hits-functions');
 /** Bump when the archive layout changes, so older cache entries are not reused. */
 const CACHE_FORMAT = 1;
 

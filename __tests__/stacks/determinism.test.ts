@@ -7,7 +7,6 @@ import * as path from 'path';
 import { Testing } from 'cdktf';
 import { PROFILES } from '../../config';
 import { buildApp } from '../../stacks';
-import { BUNDLE_CACHE_DIR } from '../../modules/bundle';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The stack ids main.ts must write: every stack of every profile. */
@@ -15,9 +14,10 @@ const expectedIds = buildApp(Testing.app(), PROFILES)
   .flatMap((env) => Object.values(env).map((stack) => stack.node.id))
   .sort();
 
-function synthTo(outdir: string): Record<string, string> {
+function synthTo(outdir: string, bundleCache?: string): Record<string, string> {
   // The real entry point, as `cdktf synth` runs it, with a clean environment (no state bucket configured).
   const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir };
+  if (bundleCache) env.FUNCTION_BUNDLE_CACHE_DIR = bundleCache;
   delete env.TF_STATE_BUCKET;
   execFileSync(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
   const stacks = path.join(outdir, 'stacks');
@@ -34,18 +34,15 @@ function synthTo(outdir: string): Record<string, string> {
   return files;
 }
 
-/** What a fresh clone looks like to the bundler: no cached bundle, so esbuild and the zip run again. */
-function clearBundleCache(): void {
-  fs.rmSync(BUNDLE_CACHE_DIR, { recursive: true, force: true });
-}
-
 test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizing twice gives byte-identical JSON and Lambda archives`, () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
+  const cold = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cache-'));
   try {
     const first = synthTo(a);
-    clearBundleCache();
-    const second = synthTo(b);
+    // What a fresh clone sees: an empty bundle cache, so esbuild and the zip run again (other suites keep the shared cache).
+    const second = synthTo(b, cold);
+    expect(fs.readdirSync(cold).length).toBeGreaterThan(0);
     const ids = Object.keys(first).filter((k) => !k.includes('/'));
     expect(ids).toEqual(expectedIds);
     const functions = ids.reduce((n, id) => n + Object.keys(JSON.parse(first[id]).resource?.aws_lambda_function ?? {}).length, 0);
@@ -56,5 +53,6 @@ test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizin
   } finally {
     fs.rmSync(a, { recursive: true, force: true });
     fs.rmSync(b, { recursive: true, force: true });
+    fs.rmSync(cold, { recursive: true, force: true });
   }
 });
