@@ -26,6 +26,8 @@ export interface PlanJson {
   resource_changes?: PlanResourceChange[];
   resource_drift?: PlanResourceChange[];
   output_changes?: Record<string, PlanChange>;
+  variables?: Record<string, { value?: unknown }>;
+  configuration?: { root_module?: { variables?: Record<string, { sensitive?: boolean }> } };
 }
 
 /** What `npm run plan` records per stack next to the `show -json` files. */
@@ -74,7 +76,54 @@ function unknownPaths(tree: unknown, segments: (string | number)[] = []): (strin
   return Object.entries(tree as object).flatMap(([k, v]) => unknownPaths(v, [...segments, Array.isArray(tree) ? Number(k) : k]));
 }
 
-function toChange(rc: PlanResourceChange, drift: boolean): Change | undefined {
+/**
+ * Every string Terraform marks sensitive anywhere in the plan, and the values of sensitive variables.
+ * Terraform forgets a mark when a value is copied into another attribute (terraform_data's `output` mirrors
+ * its `input`), so each printed value is also checked against these strings.
+ */
+function secretsOf(plan: PlanJson): Set<string> {
+  const secrets = new Set<string>();
+  const collect = (value: unknown, marked: boolean, tree: unknown): void => {
+    const on = marked || tree === true;
+    if (typeof value === 'string' || typeof value === 'number') {
+      if (on && String(value).length >= 4) secrets.add(String(value));
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [k, v] of Object.entries(value)) collect(v, on, tree !== null && typeof tree === 'object' ? (tree as Record<string, unknown>)[k] : undefined);
+  };
+  for (const rc of [...(plan.resource_changes ?? []), ...(plan.resource_drift ?? [])]) {
+    collect(rc.change.before, false, rc.change.before_sensitive);
+    collect(rc.change.after, false, rc.change.after_sensitive);
+  }
+  for (const [name, oc] of Object.entries(plan.output_changes ?? {})) {
+    // cdktf marks every cross-stack output sensitive as plumbing; the ids it passes are not secrets, and a
+    // real secret passed on is already marked on the resource that produced it.
+    if (CROSS_STACK_OUTPUT.test(name)) continue;
+    collect(oc.before, false, oc.before_sensitive);
+    collect(oc.after, false, oc.after_sensitive);
+  }
+  const declared = plan.configuration?.root_module?.variables ?? {};
+  for (const [name, v] of Object.entries(plan.variables ?? {})) if (declared[name]?.sensitive) collect(v.value, true, undefined);
+  return secrets;
+}
+
+function masker(secrets: ReadonlySet<string>) {
+  return (value: unknown, sensitive: boolean): unknown => {
+    if (value === undefined || value === UNKNOWN) return value;
+    if (sensitive) return MASK;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return [...secrets].some((s) => text.includes(s)) ? MASK : value;
+  };
+}
+
+/** Drops paths below another listed path: `triggers_replace` covers `triggers_replace.generation`. */
+function outermost(paths: readonly string[]): string[] {
+  const unique = [...new Set(paths)];
+  return unique.filter((p) => !unique.some((q) => q !== p && (p.startsWith(`${q}.`) || p.startsWith(`${q}[`))));
+}
+
+function toChange(rc: PlanResourceChange, drift: boolean, mask: ReturnType<typeof masker>): Change | undefined {
   if (rc.mode !== 'managed') return undefined;
   const action = actionOf(rc.change.actions);
   if (!action) return undefined;
@@ -84,51 +133,55 @@ function toChange(rc: PlanResourceChange, drift: boolean): Change | undefined {
     return { address: rc.address, type: rc.type, action, attributes: [], risks: risksOf(rc.type, action, []), notes, ...(drift ? { drift } : {}) };
   }
   const differences = diffJson(rc.change.before ?? {}, rc.change.after ?? {});
-  const known = new Set(differences.map((d) => formatPath(d.segments)));
+  const seen = new Set(differences.map((d) => formatPath(d.segments)));
+  const codeChanged = rc.type === 'aws_lambda_function' && [...seen].some((p) => CODE_ATTRIBUTES.has(p));
   const details: AttributeDetail[] = [];
-  const codeChanged = rc.type === 'aws_lambda_function' && differences.some((d) => CODE_ATTRIBUTES.has(formatPath(d.segments)));
-  for (const d of differences) {
-    const p = formatPath(d.segments);
+  const changedByConfig: string[] = [];
+  const entries = [
+    ...differences.map((d) => ({ segments: d.segments, before: d.before, after: d.after })),
+    // Values only the apply will know and that are absent from `after`: computed attributes that will change.
+    ...unknownPaths(rc.change.after_unknown)
+      .filter((segments) => !seen.has(formatPath(segments)) && subtree(rc.change.before, segments) !== undefined)
+      .map((segments) => ({ segments, before: subtree(rc.change.before, segments), after: undefined })),
+  ];
+  for (const e of entries) {
+    const p = formatPath(e.segments);
+    const unknown = e.after === undefined && isMarkedSensitive(rc.change.after_unknown, e.segments);
+    if (!unknown) changedByConfig.push(p);
     if (codeChanged && CODE_ATTRIBUTES.has(p)) continue;
-    const hide = sensitiveAt(rc.change, d.segments);
-    details.push({ path: p, before: hide && d.before !== undefined ? MASK : d.before, after: hide && d.after !== undefined ? MASK : d.after });
-  }
-  for (const segments of unknownPaths(rc.change.after_unknown)) {
-    const p = formatPath(segments);
-    if (known.has(p) || subtree(rc.change.before, segments) === undefined) continue;
-    known.add(p);
-    const hide = sensitiveAt(rc.change, segments);
-    details.push({ path: p, before: hide ? MASK : subtree(rc.change.before, segments), after: UNKNOWN });
+    const hide = sensitiveAt(rc.change, e.segments);
+    details.push({ path: p, before: mask(e.before, hide), after: unknown ? UNKNOWN : mask(e.after, hide) });
   }
   if (codeChanged) notes.push('function code changed');
   const replacePaths = (rc.change.replace_paths ?? []).map((p) => formatPath(p));
-  const attributes = [...new Set([...replacePaths, ...known])];
+  const attributes = outermost([...replacePaths, ...changedByConfig]);
   const values = /parameter_group/.test(rc.type) ? details.flatMap((d) => [d.before, d.after]) : [];
   return { address: rc.address, type: rc.type, action, attributes, risks: risksOf(rc.type, action, attributes, values), notes, details, ...(drift ? { drift } : {}) };
 }
 
-function outputChange(name: string, change: PlanChange): Change | undefined {
+function outputChange(name: string, change: PlanChange, mask: ReturnType<typeof masker>): Change | undefined {
   const action = actionOf(change.actions);
   if (!action || CROSS_STACK_OUTPUT.test(name)) return undefined;
   const sensitive = change.before_sensitive === true || change.after_sensitive === true || containsMarked(change.after_sensitive) || containsMarked(change.before_sensitive);
   const after = change.after_unknown === true ? UNKNOWN : change.after;
-  const details = action === 'update' ? [{ path: name, before: sensitive ? MASK : change.before, after: sensitive && after !== UNKNOWN ? MASK : after }] : [];
+  const details = action === 'update' ? [{ path: name, before: mask(change.before, sensitive), after: mask(after, sensitive) }] : [];
   return { address: `output.${name}`, type: 'output', action, attributes: action === 'update' ? ['value'] : [], risks: [], details };
 }
 
 /** One stack's `show -json` as a stack report: changes, drift and outputs, values masked per `*_sensitive`. */
 export function planToStackReport(stack: string, plan: PlanJson): StackReport {
+  const mask = masker(secretsOf(plan));
   const changes: Change[] = [];
   for (const rc of plan.resource_changes ?? []) {
-    const c = toChange(rc, false);
+    const c = toChange(rc, false, mask);
     if (c) changes.push(c);
   }
   for (const rc of plan.resource_drift ?? []) {
-    const c = toChange(rc, true);
+    const c = toChange(rc, true, mask);
     if (c) changes.push(c);
   }
   for (const [name, oc] of Object.entries(plan.output_changes ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const c = outputChange(name, oc);
+    const c = outputChange(name, oc, mask);
     if (c) changes.push(c);
   }
   return { stack, status: changes.some((c) => !c.drift) ? 'changed' : 'unchanged', changes };

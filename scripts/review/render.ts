@@ -18,7 +18,7 @@ function formatValue(v: unknown): string {
 }
 
 function count(stack: StackReport, action: Change['action']): number {
-  return stack.changes.filter((c) => c.action === action && !c.drift).length;
+  return stack.changes.filter((c) => c.action === action && !c.drift && c.type !== 'output').length;
 }
 
 function statusText(stack: StackReport): string {
