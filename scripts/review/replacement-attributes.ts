@@ -169,7 +169,7 @@ export const REPLACEMENT_ATTRIBUTES: Readonly<Record<string, ReplacementEntry>> 
     source: provider('internal/service/secretsmanager/secret.go', 'secretsmanager_secret'),
   },
   aws_kms_key: {
-    forceNew: ['customer_master_key_spec', 'key_spec', 'key_usage', 'multi_region', 'custom_key_store_id', 'xks_key_id'],
+    forceNew: ['customer_master_key_spec', 'key_usage', 'multi_region', 'custom_key_store_id', 'xks_key_id'],
     source: provider('internal/service/kms/key.go', 'kms_key'),
   },
   aws_kms_alias: {
