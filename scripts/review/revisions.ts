@@ -15,7 +15,10 @@ function provideDependencies(projectDir: string, baseProjectDir: string): 'linke
   };
   const ours = path.join(projectDir, 'node_modules');
   if (lock(projectDir) === lock(baseProjectDir) && fs.existsSync(ours)) {
-    fs.symlinkSync(ours, path.join(baseProjectDir, 'node_modules'), 'dir');
+    const theirs = path.join(baseProjectDir, 'node_modules');
+    // A node_modules symlink committed by mistake would be checked out here; ours replaces it.
+    if (fs.lstatSync(theirs, { throwIfNoEntry: false })?.isSymbolicLink()) fs.unlinkSync(theirs);
+    fs.symlinkSync(ours, theirs, 'dir');
     return 'linked';
   }
   const r = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: baseProjectDir });
