@@ -32,7 +32,11 @@ function review(jsonName: string) {
 const statusOf = (report: any) => Object.fromEntries(report.stacks.map((s: any) => [s.stack, s.waitingFor ? `${s.status}:${s.waitingFor.join(',')}` : s.status]));
 
 beforeAll(() => {
-  execFileSync('terraform', ['version'], { env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '' } });
+  try {
+    execFileSync('terraform', ['version'], { env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '' } });
+  } catch (err) {
+    throw new Error(`these tests run real Terraform (>= 1.10) on a builtin-provider fixture, offline; is it installed? ${(err as Error).message}`);
+  }
 });
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
