@@ -28,25 +28,25 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const project = path.resolve(argv[argv.indexOf('--project') + 1] && argv.includes('--project') ? argv[argv.indexOf('--project') + 1] : '.');
-  const options: Options = { project, out: path.join(project, 'plans'), cdktfOut: path.join(project, 'cdktf.out'), synth: true, apply: false, allowReplace: false };
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
-    const need = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return path.resolve(v);
-    };
-    switch (argv[i]) {
-      case '--project': need(); break;
-      case '--out': options.out = need(); break;
-      case '--cdktf-out': options.cdktfOut = need(); break;
-      case '--no-synth': options.synth = false; break;
-      case '--apply': options.apply = true; break;
-      case '--allow-replace': options.allowReplace = true; break;
-      default: throw new Error(`unknown argument ${argv[i]} (see the comment at the top of scripts/plan.ts)`);
-    }
+    const arg = argv[i];
+    if (['--project', '--out', '--cdktf-out'].includes(arg)) {
+      if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
+      values.set(arg, path.resolve(argv[++i]));
+    } else if (['--no-synth', '--apply', '--allow-replace'].includes(arg)) flags.add(arg);
+    else throw new Error(`unknown argument ${arg} (see the comment at the top of scripts/plan.ts)`);
   }
-  return options;
+  const project = values.get('--project') ?? process.cwd();
+  return {
+    project,
+    out: values.get('--out') ?? path.join(project, 'plans'),
+    cdktfOut: values.get('--cdktf-out') ?? path.join(project, 'cdktf.out'),
+    synth: !flags.has('--no-synth'),
+    apply: flags.has('--apply'),
+    allowReplace: flags.has('--allow-replace'),
+  };
 }
 
 /** Terraform's ways of saying "the stack you read from has not been applied (with this output) yet". */

@@ -72,6 +72,13 @@ it('gives exit 0 and says so when nothing changed', () => {
   expect(stdout).toContain('No changes');
 });
 
+it('reports a stack as waiting when its upstream state lacks an output it now reads', () => {
+  expect(plan([], { FIXTURE_READ_CREDENTIAL: '1' }).code).toBe(2);
+  const { report } = review('new-output.json');
+  // upstream would publish the new output (a change to apply); midstream cannot read it yet.
+  expect(statusOf(report)).toEqual({ upstream: 'changed', midstream: 'waiting:upstream', downstream: 'waiting:midstream' });
+});
+
 it('reports a triggers_replace change as a replace and an argument change as an update', () => {
   expect(plan([], { FIXTURE_GENERATION: '2', FIXTURE_LABEL: 'second' }).code).toBe(2);
   const { code, report } = review('replace.json');

@@ -184,7 +184,9 @@ export function planToStackReport(stack: string, plan: PlanJson): StackReport {
     const c = outputChange(name, oc, mask);
     if (c) changes.push(c);
   }
-  return { stack, status: changes.some((c) => !c.drift) ? 'changed' : 'unchanged', changes };
+  // A plan that only publishes a new cross-stack output still has to be applied before its dependants can plan.
+  const publishes = Object.entries(plan.output_changes ?? {}).some(([name, oc]) => CROSS_STACK_OUTPUT.test(name) && actionOf(oc.actions));
+  return { stack, status: changes.some((c) => !c.drift) || publishes ? 'changed' : 'unchanged', changes };
 }
 
 /** Reads a `npm run plan` output directory (or any directory of `<stack>.plan.json` files) into one report. */
