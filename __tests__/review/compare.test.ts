@@ -1,0 +1,74 @@
+/** The synth comparison on the fixture: added and removed stacks, replacement from the table, and drift from a plan. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { planToStackReport } from '../../scripts/review/plan-json';
+import { synthesize } from '../../scripts/review/processes';
+import { FIXTURE_APP, readJson, runScript } from './fixture';
+
+jest.setTimeout(120000);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-compare-test-'));
+const full = path.join(work, 'full');
+const reduced = path.join(work, 'reduced');
+
+function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  return fn().finally(() => {
+    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+}
+
+beforeAll(async () => {
+  await withEnv({ FIXTURE_GENERATION: '1' }, () => synthesize(FIXTURE_APP, full));
+  await withEnv({ FIXTURE_GENERATION: '2', FIXTURE_WITHOUT_DOWNSTREAM: '1' }, () => synthesize(FIXTURE_APP, reduced));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function compare(from: string, to: string) {
+  const json = path.join(work, `${path.basename(from)}-${path.basename(to)}.json`);
+  const r = runScript('review', ['--compare', from, to, '--json', json]);
+  return { ...r, report: readJson(json) };
+}
+
+it('reports a removed stack with its resources deleted, in manifest order, and a triggers_replace change as replace', () => {
+  const { code, report } = compare(full, reduced);
+  expect(code).toBe(2);
+  expect(report.source).toBe('synth');
+  expect(report.stacks.map((s: any) => `${s.stack}:${s.status}`)).toEqual(['upstream:changed', 'midstream:unchanged', 'downstream:removed']);
+  expect(report.stacks[2].changes.map((c: any) => `${c.action} ${c.address}`)).toEqual(['delete terraform_data.sink', 'delete output.sink_id']);
+  expect(report.stacks[0].changes).toEqual([
+    expect.objectContaining({ address: 'terraform_data.seed', action: 'replace', attributes: ['triggers_replace.generation', 'input.generation'] }),
+  ]);
+});
+
+it('reports an added stack with its resources created', () => {
+  const { report } = compare(reduced, full);
+  expect(report.stacks.find((s: any) => s.stack === 'downstream')).toMatchObject({ status: 'added', changes: [expect.objectContaining({ action: 'create', address: 'terraform_data.sink' }), expect.anything()] });
+});
+
+it('gives exit 0 for identical synth outputs', () => {
+  expect(compare(full, full).code).toBe(0);
+});
+
+it('reports resource_drift as drift, apart from the changes the plan makes, with masked values', () => {
+  // The shape `terraform show -json` gives for an object changed outside Terraform (format_version 1.2).
+  const drifted = {
+    address: 'aws_db_instance.db',
+    mode: 'managed' as const,
+    type: 'aws_db_instance',
+    change: {
+      actions: ['update'],
+      before: { instance_class: 'db.t4g.micro', password: 'old-password-value' },
+      after: { instance_class: 'db.t4g.small', password: 'new-password-value' },
+      before_sensitive: { password: true },
+      after_sensitive: { password: true },
+    },
+  };
+  const report = planToStackReport('data', { resource_drift: [drifted], resource_changes: [] });
+  expect(report.status).toBe('unchanged'); // drift alone is not a change this plan makes
+  expect(report.changes).toEqual([expect.objectContaining({ drift: true, action: 'update', attributes: ['instance_class', 'password'], risks: ['cost'] })]);
+  expect(JSON.stringify(report)).not.toMatch(/password-value/);
+});

@@ -1,0 +1,103 @@
+/**
+ * `npm run plan` and `npm run review -- --plans` against real Terraform: the fixture app uses only the builtin
+ * provider, so init, plan and apply run offline. The steps share one state directory and run in order.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FIXTURE_APP, readJson, runScript } from './fixture';
+
+jest.setTimeout(180000);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-plan-test-'));
+const cdktfOut = path.join(work, 'cdktf.out');
+const plans = path.join(work, 'plans');
+const FIRST_TOKEN = 'first-token-4f1c9a';
+const SECOND_TOKEN = 'second-token-8d2e7b';
+// Each stack's .terraform lives in its directory under cdktf.out (in `work`), so no TF_DATA_DIR may be shared.
+const baseEnv = { FIXTURE_TOKEN: FIRST_TOKEN, FIXTURE_GENERATION: '1', FIXTURE_LABEL: 'first', TF_PLUGIN_CACHE_DIR: path.join(work, 'plugin-cache'), TF_DATA_DIR: '' };
+fs.mkdirSync(baseEnv.TF_PLUGIN_CACHE_DIR);
+
+function plan(extra: string[] = [], env: Record<string, string> = {}) {
+  return runScript('plan', ['--project', FIXTURE_APP, '--cdktf-out', cdktfOut, '--out', plans, ...extra], { env: { ...baseEnv, ...env } });
+}
+
+function review(jsonName: string) {
+  const json = path.join(work, jsonName);
+  const r = runScript('review', ['--plans', plans, '--json', json]);
+  return { ...r, report: readJson(json) };
+}
+
+const statusOf = (report: any) => Object.fromEntries(report.stacks.map((s: any) => [s.stack, s.waitingFor ? `${s.status}:${s.waitingFor.join(',')}` : s.status]));
+
+beforeAll(() => {
+  try {
+    execFileSync('terraform', ['version'], { env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '' } });
+  } catch (err) {
+    throw new Error(`these tests run real Terraform (>= 1.10) on a builtin-provider fixture, offline; is it installed? ${(err as Error).message}`);
+  }
+});
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+it('plans the upstream stack and reports its dependants as waiting, without failing', () => {
+  const r = plan();
+  expect(r.stderr).not.toMatch(/plan: .*failed/);
+  expect(r.code).toBe(2);
+  // Order and dependencies come from the fixture's manifest.json.
+  const manifest = readJson(path.join(cdktfOut, 'manifest.json'));
+  expect(manifest.stacks.midstream.dependencies).toEqual(['upstream']);
+  const { code, stdout, report } = review('first.json');
+  expect(code).toBe(2);
+  expect(statusOf(report)).toEqual({ upstream: 'changed', midstream: 'waiting:upstream', downstream: 'waiting:midstream' });
+  expect(report.stacks[0].changes.map((c: any) => `${c.action} ${c.address}`)).toEqual(
+    expect.arrayContaining(['create terraform_data.seed', 'create terraform_data.credential']),
+  );
+  expect(stdout).toContain('⏳ waiting for upstream');
+});
+
+it('applies stack by stack in manifest order, so each dependant is planned once its upstream has state', () => {
+  const r = plan(['--apply']);
+  expect(r.code).toBe(2);
+  expect(r.stderr.match(/plan: (\w+): applied/g)).toEqual(['plan: upstream: applied', 'plan: midstream: applied', 'plan: downstream: applied']);
+  for (const stack of ['upstream', 'midstream', 'downstream']) expect(fs.existsSync(path.join(work, `terraform.${stack}.tfstate`))).toBe(true);
+});
+
+it('gives exit 0 and says so when nothing changed', () => {
+  expect(plan().code).toBe(0);
+  const { code, stdout, report } = review('same.json');
+  expect(code).toBe(0);
+  expect(statusOf(report)).toEqual({ upstream: 'unchanged', midstream: 'unchanged', downstream: 'unchanged' });
+  expect(stdout).toContain('No changes');
+});
+
+it('reports a stack as waiting when its upstream state lacks an output it now reads', () => {
+  expect(plan([], { FIXTURE_READ_CREDENTIAL: '1' }).code).toBe(2);
+  const { report } = review('new-output.json');
+  // upstream would publish the new output (a change to apply); midstream cannot read it yet.
+  expect(statusOf(report)).toEqual({ upstream: 'changed', midstream: 'waiting:upstream', downstream: 'waiting:midstream' });
+});
+
+it('reports a triggers_replace change as a replace and an argument change as an update', () => {
+  expect(plan([], { FIXTURE_GENERATION: '2', FIXTURE_LABEL: 'second' }).code).toBe(2);
+  const { code, report } = review('replace.json');
+  expect(code).toBe(2);
+  const changes = Object.fromEntries(report.stacks.flatMap((s: any) => s.changes.map((c: any) => [`${s.stack} ${c.address}`, c])));
+  expect(changes['upstream terraform_data.seed']).toMatchObject({ action: 'replace', attributes: expect.arrayContaining(['triggers_replace']) });
+  expect(changes['midstream terraform_data.relay']).toMatchObject({ action: 'update', attributes: ['input.label'] });
+  expect(changes['downstream terraform_data.sink']).toBeUndefined();
+});
+
+it('never prints a sensitive value, although show -json holds it in clear', () => {
+  expect(plan([], { FIXTURE_TOKEN: SECOND_TOKEN }).code).toBe(2);
+  const raw = fs.readFileSync(path.join(plans, 'upstream.plan.json'), 'utf8');
+  expect(raw).toContain(FIRST_TOKEN); // the test is only meaningful while Terraform prints it
+  expect(raw).toContain(SECOND_TOKEN);
+  const { stdout, report } = review('sensitive.json');
+  const printed = stdout + JSON.stringify(report);
+  expect(printed).toContain('(sensitive)');
+  expect(printed).not.toContain(FIRST_TOKEN);
+  expect(printed).not.toContain(SECOND_TOKEN);
+  expect(report.stacks[0].changes.map((c: any) => `${c.action} ${c.address}`)).toEqual(['update terraform_data.credential', 'update output.token_echo']);
+});

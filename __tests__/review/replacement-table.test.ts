@@ -1,0 +1,58 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { synthEnvironments, withoutCache } from '../support/synth';
+import { PROFILES } from '../../config';
+import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from '../../scripts/review/replacement-attributes';
+import { typesWithoutEntry } from '../../scripts/review/synth-diff';
+
+const BINDINGS = path.join(__dirname, '..', '..', 'node_modules', '@cdktf', 'provider-aws', 'lib');
+
+/** Every resource type any profile synthesizes, with the cache on and off (the two shapes a profile can take). */
+function synthesizedTypes(): Set<string> {
+  const types = new Set<string>();
+  const environments = [...synthEnvironments(), ...synthEnvironments(PROFILES.map(withoutCache), 'review-no-cache')];
+  for (const env of environments) for (const stack of [env.network, env.data, env.api]) for (const t of Object.keys(stack.resource ?? {})) types.add(t);
+  return types;
+}
+
+/** `db_name` → `dbName`: the generated binding's property for a Terraform argument. */
+const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+describe('replacement table', () => {
+  it('has an entry for every resource type the stacks synthesize', () => {
+    const types = synthesizedTypes();
+    expect(types.size).toBeGreaterThan(10);
+    expect(typesWithoutEntry(types)).toEqual([]);
+  });
+
+  it('names a source for every entry: provider source and Registry page, or Terraform docs', () => {
+    for (const [type, entry] of Object.entries(REPLACEMENT_ATTRIBUTES)) {
+      if (type.startsWith('aws_')) {
+        expect({ type, source: entry.source }).toEqual({ type, source: expect.stringMatching(/terraform-provider-aws v6\.25\.0 internal\/service\/.+\.go/) });
+        expect(entry.source).toContain(`/docs/resources/${type.replace(/^aws_/, '')}`);
+      } else expect(entry.source).toMatch(/developer\.hashicorp\.com/);
+    }
+  });
+
+  it('lists only arguments the AWS binding (provider 6.25) actually has', () => {
+    const unknown: string[] = [];
+    for (const [type, entry] of Object.entries(REPLACEMENT_ATTRIBUTES)) {
+      if (!type.startsWith('aws_')) continue;
+      const file = path.join(BINDINGS, type.replace(/^aws_/, '').replace(/_/g, '-'), 'index.d.ts');
+      expect({ type, binding: fs.existsSync(file) }).toEqual({ type, binding: true });
+      const source = fs.readFileSync(file, 'utf8');
+      const args = [...entry.forceNew, ...(entry.when ?? []).map((w) => w.path)].map((a) => a.split('.')[0]);
+      for (const a of args) if (!new RegExp(`readonly ${camel(a)}\\??:`).test(source)) unknown.push(`${type}.${a}`);
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('decides value-dependent replacements: memcached node type, engine downgrade', () => {
+    const memcached = { engine: 'memcached', node_type: 'cache.t4g.micro', engine_version: '1.6.22' };
+    expect(forcedReplacements('aws_elasticache_cluster', ['node_type'], memcached, { ...memcached, node_type: 'cache.t4g.small' })?.paths).toEqual(['node_type']);
+    expect(forcedReplacements('aws_elasticache_cluster', ['engine_version'], memcached, { ...memcached, engine_version: '1.6.6' })?.paths).toEqual(['engine_version']);
+    expect(forcedReplacements('aws_elasticache_cluster', ['engine_version'], memcached, { ...memcached, engine_version: '1.6.30' })?.paths).toEqual([]);
+    expect(forcedReplacements('aws_db_instance', ['instance_class', 'db_name'], {}, {})?.paths).toEqual(['db_name']);
+    expect(forcedReplacements('aws_unknown_thing', ['x'], {}, {})).toBeUndefined();
+  });
+});

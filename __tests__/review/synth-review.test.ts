@@ -1,0 +1,111 @@
+/**
+ * `npm run review -- --base HEAD` on a real temporary git repository holding a copy of this project:
+ * the base is synthesized in a git worktree, the working tree beside it, and the stacks compared.
+ * Expectations are about resource types and actions, never about profile or stack names.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { readJson, ROOT, runScript } from './fixture';
+
+jest.setTimeout(240000);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-synth-test-'));
+const repo = path.join(work, 'project');
+const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
+
+/**
+ * The one place this test edits a profile: replaces the single `key: from` in `file` with `key: to`.
+ * Fails loudly when the text is not there exactly once, so a restructured config/ breaks here, not silently.
+ */
+function editProfile(file: string, key: string, from: string, to: string): void {
+  const full = path.join(repo, file);
+  const text = fs.readFileSync(full, 'utf8');
+  const needle = `${key}: ${from}`;
+  const count = text.split(needle).length - 1;
+  if (count !== 1) throw new Error(`editProfile: expected exactly one "${needle}" in ${file}, found ${count}`);
+  fs.writeFileSync(full, text.replace(needle, `${key}: ${to}`));
+}
+
+/** A real change to the function's bundle (an exported constant survives minification). */
+function editFunctionCode(): void {
+  fs.appendFileSync(path.join(repo, 'functions', 'hits', 'handler.ts'), "\nexport const reviewProbe = 'changed';\n");
+}
+
+function review() {
+  const json = path.join(work, `report-${Date.now()}.json`);
+  const r = runScript('review', ['--base', 'HEAD', '--json', json], { cwd: repo });
+  if (r.code === 1) throw new Error(`review failed:\n${r.stderr}`);
+  return { ...r, report: readJson(json) };
+}
+
+const allChanges = (report: any) => report.stacks.flatMap((s: any) => s.changes.map((c: any) => ({ ...c, stack: s.stack })));
+
+beforeAll(() => {
+  // The project as a user has it: tracked and new files, not node_modules or build output.
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    if (!fs.existsSync(path.join(ROOT, f))) continue; // deleted in the working tree
+    fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, f), path.join(repo, f));
+  }
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('-c', 'user.name=review test', '-c', 'user.email=review@example.invalid', 'commit', '-q', '-m', 'base');
+  // After the commit: .gitignore's `node_modules/` matches directories only, and this is a symlink.
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
+});
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+afterEach(() => {
+  git('checkout', '-q', '--', '.');
+});
+
+it('gives exit 0 and every stack unchanged when nothing was edited', () => {
+  const { code, report, stderr } = review();
+  expect(stderr).toMatch(/dependencies linked/); // same lockfile: node_modules reused, not installed
+  expect(report.stacks.length).toBeGreaterThanOrEqual(3);
+  expect(report.stacks.filter((s: any) => s.status !== 'unchanged')).toEqual([]);
+  expect(code).toBe(0);
+  expect(git('worktree', 'list').trim().split('\n')).toHaveLength(1); // the base worktree is gone
+});
+
+it('flags a renamed database as a data-loss replace, a cache switched off as deletes, and new function code as such', () => {
+  editProfile('config/dev.ts', 'databaseName', "'hits'", "'hits_renamed'");
+  editProfile('config/dev.ts', 'enabled', 'true', 'false');
+  editFunctionCode();
+  const { code, stdout, report } = review();
+  expect(code).toBe(2);
+  const changes = allChanges(report);
+
+  const databases = changes.filter((c: any) => c.type === 'aws_db_instance');
+  expect(databases.length).toBeGreaterThan(0);
+  for (const db of databases) expect(db).toMatchObject({ action: 'replace', attributes: expect.arrayContaining(['db_name']), risks: expect.arrayContaining(['data-loss']) });
+  expect(stdout).toMatch(/🔴 `[^`]+` \*\*replace\*\* `aws_db_instance\.[^`]+` \(`db_name`\): data-loss/);
+
+  const caches = changes.filter((c: any) => c.type.startsWith('aws_elasticache_'));
+  expect(caches.length).toBeGreaterThan(0);
+  expect(new Set(caches.map((c: any) => c.action))).toEqual(new Set(['delete']));
+  for (const c of caches.filter((x: any) => x.type === 'aws_elasticache_cluster')) expect(c.risks).toContain('data-loss');
+  // The cache's security group and its rules go with it.
+  expect(changes.filter((c: any) => c.action === 'delete' && c.type.includes('security_group')).length).toBeGreaterThan(0);
+
+  const functions = changes.filter((c: any) => c.type === 'aws_lambda_function');
+  expect(functions.length).toBeGreaterThan(0);
+  for (const f of functions) {
+    expect(f.action).toBe('update');
+    expect(f.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^function code changed \(bundle \d+\.\d KiB → \d+\.\d KiB zipped, \+\d+ bytes\)$/)]));
+  }
+  expect(stdout).not.toMatch(/filebase64sha256|archive\.zip/); // no hash diff for the code
+});
+
+it('reports a changed instance class as an in-place update with a cost risk', () => {
+  editProfile('config/dev.ts', 'instanceClass', "'db.t4g.micro'", "'db.t4g.small'");
+  const { code, report } = review();
+  expect(code).toBe(2);
+  const changes = allChanges(report);
+  expect(changes.length).toBeGreaterThan(0);
+  for (const c of changes) expect(c).toMatchObject({ type: 'aws_db_instance', action: 'update', attributes: ['instance_class'], risks: ['cost'] });
+});

@@ -1,0 +1,157 @@
+/**
+ * npm run plan                  synthesize once, then per stack in manifest order: terraform init, plan, show -json
+ * npm run plan -- --apply       the same, applying each stack's saved plan before planning the next
+ *   --out <dir>                 where plans and `show -json` files go (default: plans/). They hold values in clear:
+ *                               never upload them; render them with `npm run review -- --plans <dir>`
+ *   --cdktf-out <dir>           synth output (default: cdktf.out)
+ *   --project <dir>             the cdktf project (default: the current directory)
+ *   --no-synth                  plan an existing synth output
+ *   --allow-replace             with --apply: go on even when a stateful resource would be replaced or deleted
+ *
+ * A stack whose upstream stack has no state yet, or lacks an output it reads, is reported as waiting for it
+ * (and so are its dependants): it does not fail the run. Exit codes: 0 no changes, 2 changes or waiting, 1 error.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { deployOrder, readManifest } from './review/manifest';
+import { PLAN_SUMMARY_FILE, PlanJson, PlanSummary, planToStackReport } from './review/plan-json';
+import { run, synthesize, terraformEnv } from './review/processes';
+import { isDestructive } from './review/risks';
+
+interface Options {
+  project: string;
+  out: string;
+  cdktfOut: string;
+  synth: boolean;
+  apply: boolean;
+  allowReplace: boolean;
+}
+
+function parse(argv: string[]): Options {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (['--project', '--out', '--cdktf-out'].includes(arg)) {
+      if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
+      values.set(arg, path.resolve(argv[++i]));
+    } else if (['--no-synth', '--apply', '--allow-replace'].includes(arg)) flags.add(arg);
+    else throw new Error(`unknown argument ${arg} (see the comment at the top of scripts/plan.ts)`);
+  }
+  const project = values.get('--project') ?? process.cwd();
+  return {
+    project,
+    out: values.get('--out') ?? path.join(project, 'plans'),
+    cdktfOut: values.get('--cdktf-out') ?? path.join(project, 'cdktf.out'),
+    synth: !flags.has('--no-synth'),
+    apply: flags.has('--apply'),
+    allowReplace: flags.has('--allow-replace'),
+  };
+}
+
+/** Terraform's ways of saying "the stack you read from has not been applied (with this output) yet". */
+const WAITING = [/Unable to find remote state/, /This object does not have an attribute named "cross-stack-output-/, /Unsupported attribute[\s\S]*terraform_remote_state/];
+
+/** Which upstream stacks an error names (cdktf calls the data source `cross-stack-reference-input-<stack>`); all dependencies if none. */
+function upstreamNamed(stderr: string, dependencies: readonly string[]): string[] {
+  const named = dependencies.filter((d) => stderr.includes(`cross-stack-reference-input-${d}`));
+  return named.length ? named : [...dependencies];
+}
+
+function lastLines(text: string, n = 12): string {
+  return text.trim().split('\n').slice(-n).join('\n');
+}
+
+async function main(): Promise<number> {
+  const options = parse(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`plan: ${line}\n`);
+  if (run('terraform', ['version'], { cwd: options.project, env: terraformEnv() }).code !== 0) throw new Error('terraform is not on PATH');
+  if (options.synth) {
+    fs.rmSync(options.cdktfOut, { recursive: true, force: true });
+    await synthesize(options.project, options.cdktfOut);
+  }
+  fs.mkdirSync(options.out, { recursive: true });
+  const manifest = readManifest(options.cdktfOut);
+  const env = terraformEnv();
+  const results: PlanSummary['stacks'] = [];
+  const state = new Map<string, 'planned' | 'waiting' | 'error'>();
+  let changes = false;
+  for (const stack of deployOrder(manifest)) {
+    const { dependencies, workingDirectory } = manifest.get(stack)!;
+    const blocked = dependencies.filter((d) => state.get(d) !== 'planned');
+    if (blocked.length) {
+      results.push({ stack, status: 'waiting', waitingFor: blocked });
+      state.set(stack, 'waiting');
+      log(`${stack}: waiting for ${blocked.join(', ')}`);
+      continue;
+    }
+    const dir = path.join(options.cdktfOut, workingDirectory);
+    const planFile = path.join(options.out, `${stack}.tfplan`);
+    fs.rmSync(planFile, { force: true });
+    const fail = (what: string, detail: string) => {
+      results.push({ stack, status: 'error', error: `${what}: ${lastLines(detail)}` });
+      state.set(stack, 'error');
+      log(`${stack}: ${what}\n${detail}`);
+    };
+    const init = run('terraform', ['init', '-input=false', '-no-color'], { cwd: dir, env });
+    if (init.code !== 0) {
+      fail('terraform init failed', init.stderr || init.stdout);
+      continue;
+    }
+    // Without --apply nothing writes state, so the plan takes no lock (it may run beside an apply).
+    const lock = options.apply ? [] : ['-lock=false'];
+    const plan = run('terraform', ['plan', ...lock, '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`], { cwd: dir, env });
+    if (plan.code === 1) {
+      if (WAITING.some((w) => w.test(plan.stderr))) {
+        const waitingFor = upstreamNamed(plan.stderr, dependencies);
+        results.push({ stack, status: 'waiting', waitingFor });
+        state.set(stack, 'waiting');
+        log(`${stack}: waiting for ${waitingFor.join(', ')} (not applied yet, or without the output it reads)`);
+      } else fail('terraform plan failed', plan.stderr);
+      continue;
+    }
+    const show = run('terraform', ['show', '-json', '-no-color', planFile], { cwd: dir, env });
+    if (show.code !== 0) {
+      fail('terraform show failed', show.stderr);
+      continue;
+    }
+    const planJson = `${stack}.plan.json`;
+    fs.writeFileSync(path.join(options.out, planJson), show.stdout);
+    changes ||= plan.code === 2;
+    log(`${stack}: planned, ${plan.code === 2 ? 'changes' : 'no changes'}`);
+    if (options.apply && plan.code === 2) {
+      const destructive = planToStackReport(stack, JSON.parse(show.stdout) as PlanJson).changes.filter(isDestructive);
+      if (destructive.length && !options.allowReplace) {
+        fail('stopped before apply', `would ${destructive.map((c) => `${c.action} ${c.address}`).join(', ')}; rerun with --allow-replace if this is intended`);
+        break;
+      }
+      const apply = run('terraform', ['apply', '-input=false', '-no-color', '-auto-approve', planFile], { cwd: dir, env });
+      if (apply.code !== 0) {
+        fail('terraform apply failed', apply.stderr);
+        break;
+      }
+      log(`${stack}: applied`);
+    }
+    results.push({ stack, status: 'planned', planJson });
+    state.set(stack, 'planned');
+  }
+  // Stacks never reached after a stop wait for the stack that stopped the run.
+  for (const stack of deployOrder(manifest)) {
+    if (!state.has(stack)) {
+      const waitingFor = manifest.get(stack)!.dependencies.filter((d) => state.get(d) !== 'planned');
+      results.push({ stack, status: 'waiting', waitingFor: waitingFor.length ? waitingFor : [...state.keys()].filter((s) => state.get(s) === 'error') });
+    }
+  }
+  const summary: PlanSummary = { stacks: results };
+  fs.writeFileSync(path.join(options.out, PLAN_SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+  if (results.some((r) => r.status === 'error')) return 1;
+  return changes || results.some((r) => r.status === 'waiting') ? 2 : 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: Error) => {
+    process.stderr.write(`plan: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,65 @@
+/**
+ * npm run review -- --base <git-ref>     compare the synthesized stacks of <git-ref> and the working tree (offline)
+ * npm run review -- --plans <dir>        render the `terraform show -json` files that `npm run plan` wrote
+ * npm run review -- --compare <a> <b>    compare two existing cdktf.out directories
+ *   --json <file>     also write the report as JSON
+ *   --project <dir>   the cdktf project (default: the current directory)
+ *
+ * Markdown goes to stdout. Exit codes follow `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { readPlanDirectory } from './review/plan-json';
+import { renderMarkdown } from './review/render';
+import { reviewAgainstBase } from './review/revisions';
+import { compareSynthOutputs } from './review/synth-diff';
+import { exitCodeOf, Report, toJson } from './review/types';
+
+interface Options {
+  base?: string;
+  plans?: string;
+  compare?: [string, string];
+  json?: string;
+  project: string;
+}
+
+function parse(argv: string[]): Options {
+  const options: Options = { project: process.cwd() };
+  for (let i = 0; i < argv.length; i++) {
+    const need = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return v;
+    };
+    switch (argv[i]) {
+      case '--base': options.base = need(); break;
+      case '--plans': options.plans = path.resolve(need()); break;
+      case '--compare': options.compare = [path.resolve(need()), path.resolve(need())]; break;
+      case '--json': options.json = path.resolve(need()); break;
+      case '--project': options.project = path.resolve(need()); break;
+      default: throw new Error(`unknown argument ${argv[i]} (see the comment at the top of scripts/review.ts)`);
+    }
+  }
+  if ([options.base, options.plans, options.compare].filter(Boolean).length !== 1) throw new Error('give exactly one of --base <ref>, --plans <dir>, --compare <dir> <dir>');
+  return options;
+}
+
+async function main(): Promise<number> {
+  const options = parse(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`review: ${line}\n`);
+  let report: Report;
+  if (options.base) report = await reviewAgainstBase(options.project, options.base, log);
+  else if (options.plans) report = readPlanDirectory(options.plans);
+  else report = compareSynthOutputs(options.compare![0], options.compare![1]);
+  if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(toJson(report), null, 2)}\n`);
+  process.stdout.write(renderMarkdown(report));
+  return exitCodeOf(report);
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: Error) => {
+    process.stderr.write(`review: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,77 @@
+/** The report that `npm run review` prints as Markdown and writes with `--json`; the same shape for synth and plan sources. */
+
+export type ChangeAction = 'create' | 'update' | 'replace' | 'delete';
+
+/** What a reviewer should look at twice. See risks.ts for the rules. */
+export type Risk = 'data-loss' | 'security' | 'availability' | 'cost';
+
+export type StackStatus = 'added' | 'removed' | 'changed' | 'unchanged' | 'waiting';
+
+/** One changed attribute with its values, already masked where sensitive. Markdown only shows these. */
+export interface AttributeDetail {
+  readonly path: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+export interface Change {
+  /** `aws_db_instance.mysql_instance_FB221159`, or `output.<name>` for a stack output. */
+  readonly address: string;
+  /** Resource type (`aws_db_instance`), or `output`. */
+  readonly type: string;
+  readonly action: ChangeAction;
+  /** Attribute paths that changed (`vpc_config.subnet_ids`, `parameter[0].value`); for a replace, the ones that force it first. */
+  readonly attributes: string[];
+  readonly risks: Risk[];
+  /** Human notes: why a replace happens, "function code changed (…)", a missing table entry. */
+  readonly notes?: string[];
+  /** True for a change Terraform found outside Terraform (`resource_drift`), not one this change makes. */
+  readonly drift?: boolean;
+  /** Values per attribute for the Markdown details; never in the JSON (kept small and secret-free by construction). */
+  readonly details?: AttributeDetail[];
+}
+
+export interface StackReport {
+  readonly stack: string;
+  readonly status: StackStatus;
+  /** Upstream stacks that must be applied before this one can be planned. */
+  readonly waitingFor?: string[];
+  readonly changes: Change[];
+  /** A plan error that is not "waiting" (kept short). */
+  readonly error?: string;
+}
+
+export interface Report {
+  readonly source: 'synth' | 'plan';
+  /** One line for the heading: what was compared. */
+  readonly title?: string;
+  readonly stacks: StackReport[];
+}
+
+/** `terraform plan -detailed-exitcode` semantics: 0 nothing to do, 2 changes (or stacks waiting), 1 error. */
+export function exitCodeOf(report: Report): 0 | 1 | 2 {
+  if (report.stacks.some((s) => s.error)) return 1;
+  return report.stacks.some((s) => s.status !== 'unchanged') ? 2 : 0;
+}
+
+/** The report as the documented JSON: details (values) are left out. */
+export function toJson(report: Report): object {
+  return {
+    source: report.source,
+    stacks: report.stacks.map((s) => ({
+      stack: s.stack,
+      status: s.status,
+      ...(s.waitingFor ? { waitingFor: s.waitingFor } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      changes: s.changes.map((c) => ({
+        address: c.address,
+        type: c.type,
+        action: c.action,
+        attributes: c.attributes,
+        risks: c.risks,
+        ...(c.notes?.length ? { notes: c.notes } : {}),
+        ...(c.drift ? { drift: true } : {}),
+      })),
+    })),
+  };
+}
