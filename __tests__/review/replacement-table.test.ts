@@ -1,17 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { synthEnvironments, withoutCache } from '../support/synth';
-import { PROFILES } from '../../config';
+import { environmentsUnderTest } from '../support/synth';
 import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from '../../scripts/review/replacement-attributes';
 import { typesWithoutEntry } from '../../scripts/review/synth-diff';
 
 const BINDINGS = path.join(__dirname, '..', '..', 'node_modules', '@cdktf', 'provider-aws', 'lib');
 
-/** Every resource type any profile synthesizes, with the cache on and off (the two shapes a profile can take). */
+/** Every resource type any profile or generated variant synthesizes (cache on and off, one NAT, strict, lax, …). */
 function synthesizedTypes(): Set<string> {
   const types = new Set<string>();
-  const environments = [...synthEnvironments(), ...synthEnvironments(PROFILES.map(withoutCache), 'review-no-cache')];
-  for (const env of environments) for (const stack of [env.network, env.data, env.api]) for (const t of Object.keys(stack.resource ?? {})) types.add(t);
+  for (const env of environmentsUnderTest()) for (const stack of Object.keys(env.stacks)) for (const t of Object.keys((env as any)[stack].resource ?? {})) types.add(t);
   return types;
 }
 
