@@ -310,6 +310,23 @@ export class Memcached {
     });
   }
 
+  /** One counter of the server's `stats` (e.g. `cmd_set`, `get_hits`): what tests observe the cache by. */
+  stat(name: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let reply = '';
+      const s = net.connect({ host: this.host, port: this.port }, () => s.write('stats\r\n'));
+      s.on('data', (d) => {
+        reply += d.toString();
+        if (!reply.endsWith('END\r\n')) return;
+        s.destroy();
+        const line = reply.split('\r\n').find((l) => l.startsWith(`STAT ${name} `));
+        if (line) resolve(Number(line.slice(`STAT ${name} `.length)));
+        else reject(new Error(`memcached has no stat ${name}`));
+      });
+      s.on('error', reject);
+    });
+  }
+
   async stop(): Promise<void> {
     await stopProcess(this.proc);
     this.proc = undefined;
