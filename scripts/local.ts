@@ -8,8 +8,9 @@
  *   so nothing is started for a port that turns out busy, and nobody can take it meanwhile.
  * - a startup failure: the error, then everything started so far is ended and removed, exit 1.
  * - SIGINT (Ctrl-C), SIGTERM, SIGHUP, also while starting: clean stop, exit 0. `npm run local`
- *   execs this script, so npm's forwarding of SIGINT/SIGTERM reaches it (a shell in between would
- *   die on SIGTERM and leave it running).
+ *   execs this script, so the SIGINT/SIGTERM that npm 11 forwards to its child and then waits for
+ *   (@npmcli/run-script lib/signal-manager.js) reach it; a `sh -c` in between would die on SIGTERM
+ *   and leave this script running.
  * - its parent dies without passing a signal on (e.g. npm is SIGKILLed): noticed within half a
  *   second (the parent pid changes), clean stop.
  * - this process is SIGKILLed or crashes: the watchdog (scripts/lifetime-guard.ts) ends the

@@ -169,9 +169,13 @@ describe('clean stops: the script stops everything itself and says so', () => {
   });
 
   test.concurrent('SIGTERM to npm while MariaDB is still starting', async () => {
-    const run = new LocalRun('npm', { PORT: String(await freePort()) });
+    const port = await freePort();
+    const run = new LocalRun('npm', { PORT: String(port) });
     try {
       const [, runDir] = await run.waitFor(/starting MariaDB and memcached in (\S+)/);
+      // The port is served from the start: until the function is ready, "come back in a second".
+      const early = await get(port, '/too-early');
+      expect([early.status, early.headers.get('retry-after')]).toEqual([503, '1']);
       process.kill(run.child.pid!, 'SIGTERM');
       expect((await run.closed).code).toBe(0);
       expect(run.stdout).toContain('stopping (SIGTERM)');
