@@ -139,9 +139,9 @@ export class LocalRun {
     return this.stdout + this.stderr;
   }
 
-  /** Output lines written by local mode itself (npm's "> script" banner left out). */
+  /** Output lines written by local mode itself: npm's own ("> script" banner, "npm error …" in some npm versions) left out. */
   ownLines(): string[] {
-    return this.output.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('> '));
+    return this.output.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('> ') && !l.startsWith('npm '));
   }
 
   async waitFor(pattern: RegExp, ms = 60000): Promise<RegExpMatchArray> {
