@@ -11,10 +11,14 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { FAVICON_PATH } from '../../functions/hits/app';
 import { freePort } from '../../scripts/services';
-import { accepting, bindable, eventually, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
+import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
 
-// Each run starts MariaDB (a few seconds) and stops it cleanly; generous, not a timing assertion.
-jest.setTimeout(120000);
+// Each run starts MariaDB (a few seconds) and stops it cleanly, two at a time, so a test may first wait
+// for others: generous, not a timing assertion.
+jest.setTimeout(240000);
+
+/** Two runs at a time: enough to overlap one's MariaDB start with another's stop. */
+const inTurn = limitConcurrency(2);
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
@@ -96,7 +100,7 @@ describe('a busy or invalid PORT', () => {
 });
 
 describe('clean stops: the script stops everything itself and says so', () => {
-  test.concurrent('serves the function; SIGINT to npm stops it (exit 0)', async () => {
+  test.concurrent('serves the function; SIGINT to npm stops it (exit 0)', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       const write = await get(serving.port, '/hello', { accept: 'application/json' });
@@ -118,9 +122,9 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('SIGTERM to npm (npm forwards it to the exec\'d script and waits): exit 0', async () => {
+  test.concurrent('SIGTERM to npm (npm forwards it to the exec\'d script and waits): exit 0', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       process.kill(run.child.pid!, 'SIGTERM');
@@ -130,9 +134,9 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('SIGTERM to the script process under npm', async () => {
+  test.concurrent('SIGTERM to the script process under npm', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       process.kill(run.scriptPid(), 'SIGTERM');
@@ -142,9 +146,9 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('Ctrl-C: SIGINT to the whole process group of npm and the script', async () => {
+  test.concurrent('Ctrl-C: SIGINT to the whole process group of npm and the script', inTurn(async () => {
     const { run, serving } = await startServing('npm', { ownGroup: true });
     try {
       process.kill(-run.child.pid!, 'SIGINT');
@@ -155,9 +159,9 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('the script started directly (no npm), SIGINT', async () => {
+  test.concurrent('the script started directly (no npm), SIGINT', inTurn(async () => {
     const { run, serving } = await startServing('script');
     try {
       process.kill(run.child.pid!, 'SIGINT');
@@ -166,9 +170,9 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('SIGTERM to npm while MariaDB is still starting', async () => {
+  test.concurrent('SIGTERM to npm while MariaDB is still starting', inTurn(async () => {
     const port = await freePort();
     const run = new LocalRun('npm', { PORT: String(port) });
     try {
@@ -185,11 +189,11 @@ describe('clean stops: the script stops everything itself and says so', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 });
 
 describe('abnormal ends: nothing is left either', () => {
-  test.concurrent('SIGKILL to the script: the watchdog ends the services and removes the temp dir', async () => {
+  test.concurrent('SIGKILL to the script: the watchdog ends the services and removes the temp dir', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       process.kill(run.scriptPid(), 'SIGKILL');
@@ -198,9 +202,9 @@ describe('abnormal ends: nothing is left either', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('SIGKILL to npm: the script sees its parent gone and stops cleanly', async () => {
+  test.concurrent('SIGKILL to npm: the script sees its parent gone and stops cleanly', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       const npmPid = run.child.pid!;
@@ -211,9 +215,9 @@ describe('abnormal ends: nothing is left either', () => {
     } finally {
       await run.dispose();
     }
-  });
+  }));
 
-  test.concurrent('a startup failure (MariaDB refuses a socket path over 107 bytes): the error, exit 1, memcached stopped', async () => {
+  test.concurrent('a startup failure (MariaDB refuses a socket path over 107 bytes): the error, exit 1, memcached stopped', inTurn(async () => {
     // A TMPDIR deep enough that MariaDB's socket path in the run's directory is too long for a
     // unix socket: a real failure after the port, memcached and mariadb-install-db have started.
     const base = mkdtempSync(path.join(tmpdir(), 'local-long-'));
@@ -230,5 +234,5 @@ describe('abnormal ends: nothing is left either', () => {
       await run.dispose();
       rmSync(base, { recursive: true, force: true });
     }
-  });
+  }));
 });

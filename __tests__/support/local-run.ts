@@ -83,6 +83,26 @@ export function bindable(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Wraps test bodies so that at most `max` of them run at once: each local-mode run bundles the function and
+ * bootstraps MariaDB, and a burst of them on a small shared machine would starve the other suites'
+ * timeouts (the cache's 150 ms bound).
+ */
+export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => () => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return (fn) => async () => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 export interface Serving {
   port: number;
   runDir: string;
