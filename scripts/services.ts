@@ -142,7 +142,7 @@ export interface MariaDbOptions {
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** Load auth_pam with clear-text passwords, so PAM users get mysql_clear_password (like RDS Proxy IAM auth). */
   pam?: boolean;
-  /** Directory for all of the server's files; default: a new temp dir removed by destroy(). */
+  /** Directory for all of the server's files, which the caller removes; default: a new temp dir removed by destroy(). */
   dir?: string;
   /** Takes charge of the server's processes (default: none; they die with this process's normal exit). */
   guard?: ProcessGuard;
@@ -377,9 +377,9 @@ export interface LocalServices {
 }
 
 export interface LocalServicesOptions {
-  /** Directory for MariaDB's files; default: a new temp dir, removed by stop(). */
+  /** Directory for MariaDB's files, which the caller removes; default: a new temp dir, removed by stop(). */
   dir?: string;
-  /** Takes charge of every process started (default: none). */
+  /** Takes charge of every process started (default: none; see ProcessGuard). */
   guard?: ProcessGuard;
 }
 
