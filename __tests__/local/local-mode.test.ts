@@ -161,17 +161,6 @@ describe('clean stops: the script stops everything itself and says so', () => {
     }
   }));
 
-  test.concurrent('the script started directly (no npm), SIGINT', inTurn(async () => {
-    const { run, serving } = await startServing('script');
-    try {
-      process.kill(run.child.pid!, 'SIGINT');
-      expect((await run.closed).code).toBe(0);
-      await expectNothingLeft(run, serving);
-    } finally {
-      await run.dispose();
-    }
-  }));
-
   test.concurrent('SIGTERM to npm while MariaDB is still starting', inTurn(async () => {
     const port = await freePort();
     const run = new LocalRun('npm', { PORT: String(port) });
