@@ -1,19 +1,62 @@
 /**
- * Local mode (`npm run local`): starts a throw-away MariaDB and memcached, bundles the function
- * exactly as the stacks do, loads the bundle and serves it at http://127.0.0.1:3000 (PORT to
- * change), turning each HTTP request into an API Gateway payload 2.0 event. Ctrl-C stops
- * everything and removes the temporary data. Local only: DB_AUTH=password, DB_TLS=off.
+ * Local mode (`npm run local`): serves the `hits` function at http://127.0.0.1:<PORT>/ (default
+ * 3000) against a throw-away MariaDB and memcached, bundled exactly as the stacks bundle it, each
+ * HTTP request turned into an API Gateway payload 2.0 event. Local only: DB_AUTH=password, DB_TLS=off.
+ *
+ * Nothing outlives it, whatever ends it (README "Local mode"; every path is tested in __tests__/local/):
+ * - PORT busy or invalid: one line naming PORT=, exit 1, nothing started. The port is bound first,
+ *   so nothing is started for a port that turns out busy, and nobody can take it meanwhile.
+ * - a startup failure: the error, then everything started so far is ended and removed, exit 1.
+ * - SIGINT (Ctrl-C), SIGTERM, SIGHUP, also while starting: clean stop, exit 0. `npm run local`
+ *   execs this script, so the SIGINT/SIGTERM that npm 11 forwards to its child and then waits for
+ *   (@npmcli/run-script lib/signal-manager.js) reach it; a `sh -c` in between would die on SIGTERM
+ *   and leave this script running.
+ * - its parent dies without passing a signal on (e.g. npm is SIGKILLed): noticed within half a
+ *   second (the parent pid changes), clean stop.
+ * - this process is SIGKILLed or crashes: the watchdog (scripts/lifetime-guard.ts) ends the
+ *   services and removes the temporary directory.
  */
 import { randomUUID } from 'crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, writeFileSync } from 'fs';
 import * as http from 'http';
+import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
-import { startLocalServices } from './services';
+import { LifetimeGuard } from './lifetime-guard';
+import { freePort, startLocalServices } from './services';
 
-const PORT = Number(process.env.PORT ?? 3000);
+const DEFAULT_PORT = 3000;
+/** How often the script checks that its parent (npm, a shell) still exists. */
+const PARENT_CHECK_MS = 500;
+
+/** A problem the user fixes by setting PORT: printed as one line, no stack trace. */
+class PortError extends Error {}
+
+/** PORT from the environment: an integer from 0 to 65535 (0: any free port). */
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PORT;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new PortError(`PORT must be a port number from 0 to 65535 (0: any free port), got "${value}"; set PORT=<free port>`);
+  return port;
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = async (err: NodeJS.ErrnoException) => {
+      const suggestion = `set PORT=<free port>, e.g. PORT=${await freePort().catch(() => 8080)} npm run local`;
+      if (err.code === 'EADDRINUSE') reject(new PortError(`port ${port} on 127.0.0.1 is in use; ${suggestion}`));
+      else if (err.code === 'EACCES') reject(new PortError(`port ${port} on 127.0.0.1 needs privileges this user lacks; ${suggestion}`));
+      else reject(new PortError(`cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); ${suggestion}`));
+    };
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
 
 function toEvent(req: http.IncomingMessage, body: Buffer): HttpEvent {
   const url = req.url ?? '/';
@@ -32,53 +75,87 @@ function toEvent(req: http.IncomingMessage, body: Buffer): HttpEvent {
   };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'hits-local-'));
-  console.log('starting MariaDB and memcached…');
-  const services = await startLocalServices();
-  const file = path.join(dir, 'index.js');
-  writeFileSync(file, bundleFunction('functions/hits/handler.ts').code);
-  Object.assign(process.env, services.env);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(file) as { handler: (e: HttpEvent) => Promise<HttpResult> };
+type Handler = (e: HttpEvent) => Promise<HttpResult>;
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      handler(toEvent(req, Buffer.concat(chunks)))
-        .then((r) => {
-          res.writeHead(r.statusCode, r.headers);
-          res.end(r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
-        })
-        .catch((err) => {
-          console.error(err);
-          res.writeHead(502).end('handler failed (see the console)');
-        });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(PORT, '127.0.0.1', resolve);
-  });
-  console.log(`hits function: http://127.0.0.1:${PORT}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C to stop)`);
+/** What is running, so that `stop` ends exactly that, whenever it is called. */
+const state: { server?: http.Server; guard?: LifetimeGuard; runDir?: string; handler?: Handler; stopping?: Promise<void> } = {};
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping…');
-    server.closeAllConnections();
-    server.close();
-    await services.stop();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+function stop(reason: string, exitCode: number): Promise<void> {
+  state.stopping ??= (async () => {
+    console.log(`stopping (${reason})…`);
+    state.server?.closeAllConnections();
+    state.server?.close();
+    await state.guard?.end();
+    if (state.runDir) console.log(`stopped; removed ${state.runDir}`);
+    process.exit(exitCode);
+  })();
+  return state.stopping;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const handler = state.handler;
+    if (!handler) {
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' }).end('local mode is still starting MariaDB and memcached\n');
+      return;
+    }
+    handler(toEvent(req, Buffer.concat(chunks)))
+      .then((r) => {
+        res.writeHead(r.statusCode, r.headers);
+        res.end(r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
+      })
+      .catch((err) => {
+        console.error(err);
+        res.writeHead(502).end('handler failed (see the console)');
+      });
+  });
+}
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal, 0));
+  process.on('uncaughtException', (err) => {
+    console.error(err);
+    void stop('unexpected error', 1);
+  });
+  process.on('unhandledRejection', (err) => {
+    console.error(err);
+    void stop('unexpected error', 1);
+  });
+  const parentAtStart = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentAtStart) void stop(`parent process ${parentAtStart} exited`, 0);
+  }, PARENT_CHECK_MS).unref();
+
+  let port: number;
+  const server = http.createServer(serve);
+  try {
+    port = await listen(server, parsePort(process.env.PORT));
+  } catch (err) {
+    if (!(err instanceof PortError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+  state.server = server;
+  if (state.stopping) return;
+
+  const runDir = mkdtempSync(path.join(tmpdir(), 'hits-local-'));
+  state.runDir = runDir;
+  state.guard = new LifetimeGuard([runDir]);
+  console.log(`local mode: port ${port} taken; starting MariaDB and memcached in ${runDir}`);
+  const services = await startLocalServices({ dir: path.join(runDir, 'mariadb'), guard: state.guard });
+  if (state.stopping) return;
+  const bundleFile = path.join(runDir, 'index.js');
+  writeFileSync(bundleFile, bundleFunction('functions/hits/handler.ts').code);
+  Object.assign(process.env, services.env);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  state.handler = (require(bundleFile) as { handler: Handler }).handler;
+  console.log(`hits function: http://127.0.0.1:${port}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C stops everything and removes ${runDir})`);
+}
+
+main().catch((err: Error) => {
+  if (state.stopping) return; // a stop during startup makes the step in flight fail: not news
+  console.error(`local mode failed to start: ${err.message}`);
+  void stop('startup failed', 1);
 });

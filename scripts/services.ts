@@ -24,6 +24,18 @@ export function binary(name: string): string {
   throw new Error(`${name} not found: install Debian's mariadb-server and memcached (bash .ci/run does it when missing)`);
 }
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/**
+ * Takes charge of the processes the services start, so they cannot outlive their starter
+ * (scripts/lifetime-guard.ts, for local mode). With a guard, each process (mariadb-install-db,
+ * mariadbd, memcached) starts as the leader of its own process group: the guard can then end
+ * everything it started (install-db's bootstrap server included), and a terminal's Ctrl-C reaches
+ * only the starter, which stops them in order. Without one (tests), they share the caller's group.
+ */
+export interface ProcessGuard {
+  /** Called right after a process group leader is spawned. */
+  adopt(child: ChildProcess): void;
+}
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
@@ -61,6 +73,20 @@ async function stopProcess(p: ChildProcess | undefined): Promise<void> {
     await waitExit(p, 5000);
   }
   live.delete(p);
+}
+
+/** Runs a command to its end, keeping the tail of its output for the error; with a guard, as its own process group. */
+function runToCompletion(file: string, args: readonly string[], guard?: ProcessGuard): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: Boolean(guard) });
+    guard?.adopt(child);
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('error', reject);
+    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ended with ${code ?? signal}: ${output.trim()}`))));
+  });
 }
 
 export function tempDir(prefix: string): string {
@@ -116,8 +142,10 @@ export interface MariaDbOptions {
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** Load auth_pam with clear-text passwords, so PAM users get mysql_clear_password (like RDS Proxy IAM auth). */
   pam?: boolean;
-  /** Parent directory; default: a new temp dir removed by destroy(). */
+  /** Directory for all of the server's files, which the caller removes; default: a new temp dir removed by destroy(). */
   dir?: string;
+  /** Takes charge of the server's processes (default: none; they die with this process's normal exit). */
+  guard?: ProcessGuard;
 }
 
 export class MariaDb {
@@ -145,7 +173,7 @@ export class MariaDb {
     const args = ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'];
     if (isRoot) args.push('--user=root');
     try {
-      await run(binary('mariadb-install-db'), args, { maxBuffer: 10 * 1024 * 1024 });
+      await runToCompletion(binary('mariadb-install-db'), args, options.guard);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`mariadb-install-db failed (is the Debian package mariadb-server installed?): ${(err as Error).message}`);
@@ -182,7 +210,8 @@ export class MariaDb {
     if (isRoot) args.push('--user=root');
     if (o.tls) args.push(`--ssl-ca=${o.tls.caFile}`, `--ssl-cert=${o.tls.certFile}`, `--ssl-key=${o.tls.keyFile}`);
     if (o.pam) args.push('--plugin-load-add=auth_pam.so', '--pam-use-cleartext-plugin=ON');
-    const proc = spawn(binary('mariadbd'), args, { stdio: 'ignore' });
+    const proc = spawn(binary('mariadbd'), args, { stdio: 'ignore', detached: Boolean(o.guard) });
+    o.guard?.adopt(proc);
     live.add(proc);
     this.proc = proc;
     const deadline = Date.now() + 30000;
@@ -260,14 +289,16 @@ export class Memcached {
   private constructor(
     readonly port: number,
     private readonly tls?: { certFile: string; keyFile: string },
+    private readonly guard?: ProcessGuard,
   ) {}
 
   get node(): string {
     return `${this.host}:${this.port}`;
   }
 
-  static async start(tls?: { certFile: string; keyFile: string }): Promise<Memcached> {
-    const m = new Memcached(await freePort(), tls);
+  /** `guard`: takes charge of the server's process (default: none). */
+  static async start(tls?: { certFile: string; keyFile: string }, guard?: ProcessGuard): Promise<Memcached> {
+    const m = new Memcached(await freePort(), tls, guard);
     await m.start();
     return m;
   }
@@ -276,7 +307,8 @@ export class Memcached {
     const args = ['-l', `127.0.0.1`, '-p', String(this.port), '-U', '0', '-m', '16', '-c', '256'];
     if (isRoot) args.push('-u', 'root');
     if (this.tls) args.push('-Z', '-o', `ssl_chain_cert=${this.tls.certFile},ssl_key=${this.tls.keyFile}`);
-    const proc = spawn(binary('memcached'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(binary('memcached'), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: Boolean(this.guard) });
+    this.guard?.adopt(proc);
     let stderr = '';
     proc.stderr?.on('data', (d) => (stderr += d));
     live.add(proc);
@@ -310,6 +342,23 @@ export class Memcached {
     });
   }
 
+  /** One counter of the server's `stats` (e.g. `cmd_set`, `get_hits`): what tests observe the cache by. */
+  stat(name: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let reply = '';
+      const s = net.connect({ host: this.host, port: this.port }, () => s.write('stats\r\n'));
+      s.on('data', (d) => {
+        reply += d.toString();
+        if (!reply.endsWith('END\r\n')) return;
+        s.destroy();
+        const line = reply.split('\r\n').find((l) => l.startsWith(`STAT ${name} `));
+        if (line) resolve(Number(line.slice(`STAT ${name} `.length)));
+        else reject(new Error(`memcached has no stat ${name}`));
+      });
+      s.on('error', reject);
+    });
+  }
+
   async stop(): Promise<void> {
     await stopProcess(this.proc);
     this.proc = undefined;
@@ -327,8 +376,21 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-export async function startLocalServices(): Promise<LocalServices> {
-  const [db, cache] = await Promise.all([MariaDb.start(), Memcached.start()]);
+export interface LocalServicesOptions {
+  /** Directory for MariaDB's files, which the caller removes; default: a new temp dir, removed by stop(). */
+  dir?: string;
+  /** Takes charge of every process started (default: none; see ProcessGuard). */
+  guard?: ProcessGuard;
+}
+
+/** Starts both servers; if either fails, the other is stopped before the error is thrown. */
+export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
+  const [dbStarted, cacheStarted] = await Promise.allSettled([MariaDb.start({ dir: options.dir, guard: options.guard }), Memcached.start(undefined, options.guard)]);
+  if (dbStarted.status === 'rejected' || cacheStarted.status === 'rejected') {
+    await Promise.all([dbStarted.status === 'fulfilled' && dbStarted.value.destroy(), cacheStarted.status === 'fulfilled' && cacheStarted.value.stop()]);
+    throw dbStarted.status === 'rejected' ? dbStarted.reason : (cacheStarted as PromiseRejectedResult).reason;
+  }
+  const [db, cache] = [dbStarted.value, cacheStarted.value];
   await db.createUser('hits', 'local-only-password', 'hits');
   return {
     db,

@@ -7,12 +7,16 @@ import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, DbAuthError, DbUnavailableError, Deadline, type DatabaseOptions } from '../lib/db';
-import { hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type Logger } from '../lib/log';
 
 export const MAX_PATH_BYTES = 2048;
 export const LIST_LIMIT = 100;
 export const CACHE_KEY = 'hits:recent:v1';
+/** Browsers ask for it on their own; it is answered empty and never recorded as a hit. */
+export const FAVICON_PATH = '/favicon.ico';
+/** How long a browser may keep the empty favicon answer (one day) before asking again. */
+export const FAVICON_MAX_AGE_SECONDS = 86400;
 /** Seconds a client should wait after a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 /**
@@ -124,9 +128,10 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
     await db.query(INSERT_HIT, [path, method, sqlUtc(new Date())], deadline);
     const hits = await listFromDb(deadline);
     if (!cache.enabled) return { hits, cache: 'off' };
-    // Refresh the cached listing with what the database just said (includes this write).
+    // The listing came from the database without asking the cache (a cached one could only be
+    // older than this write): "bypass", not "miss". It then refreshes the cached listing.
     await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
-    return { hits, cache: 'miss' };
+    return { hits, cache: 'bypass' };
   };
 
   const respond = (event: HttpEvent, status: number, body: { hits: Hit[]; cache: CacheOutcome }): HttpResult =>
@@ -152,6 +157,9 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       } else if (pathBytes > MAX_PATH_BYTES) {
         route = 'invalid';
         result = json(414, { error: `path longer than ${MAX_PATH_BYTES} bytes`, requestId });
+      } else if ((method === 'GET' || method === 'HEAD') && path === FAVICON_PATH) {
+        route = 'favicon';
+        result = emptyCacheable(FAVICON_MAX_AGE_SECONDS);
       } else if (method === 'GET' && path === '/_/health') {
         route = 'health';
         const [dbOk, cacheState] = await Promise.all([

@@ -33,7 +33,23 @@ export interface Hit {
   at: string;
 }
 
-export type CacheOutcome = 'hit' | 'miss' | 'off';
+/**
+ * Where a response's listing came from, as the JSON `cache` field and the log line say it:
+ * - `hit`: the cache (GET /_/hits);
+ * - `miss`: the database, after the cache had no fresh listing (GET /_/hits);
+ * - `bypass`: the database, without asking the cache: a recording request reads back what it just
+ *   inserted, so a cached listing could only be older (it then refreshes the cache with this one);
+ * - `off`: the database, no cache configured.
+ */
+export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'off';
+
+/** The HTML page's wording of a CacheOutcome: a write's listing is fresh from the database, not a failed cache read. */
+export const LISTING_SOURCE: Readonly<Record<CacheOutcome, string>> = {
+  hit: 'from cache',
+  miss: 'from the database (cache miss)',
+  bypass: 'from the database',
+  off: 'from the database (cache off)',
+};
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -82,6 +98,19 @@ export function jsonText(statusCode: number, text: string, extra: Record<string,
   };
 }
 
+/**
+ * An empty answer that clients may keep: for requests browsers make on their own (`/favicon.ico`),
+ * so they neither record a hit nor come back on every page load. A 204 is cacheable, and
+ * `max-age` gives it explicit freshness (RFC 9110 §15.3.5, RFC 9111 §5.2.2.1).
+ */
+export function emptyCacheable(maxAgeSeconds: number): HttpResult {
+  return {
+    statusCode: 204,
+    headers: { 'cache-control': `public, max-age=${maxAgeSeconds}`, 'x-content-type-options': 'nosniff' },
+    body: '',
+  };
+}
+
 export function html(statusCode: number, body: string): HttpResult {
   return {
     statusCode,
@@ -103,7 +132,7 @@ export function hitsPage(hits: readonly Hit[], cache: CacheOutcome): string {
 <style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}code{word-break:break-all}</style>
 </head><body>
 <h1>Recent hits</h1>
-<p>${hits.length} most recent (newest first), cache: ${escapeHtml(cache)}</p>
+<p>${hits.length} most recent (newest first), listing: ${escapeHtml(LISTING_SOURCE[cache])}</p>
 <table><thead><tr><th>id</th><th>method</th><th>path</th><th>at (UTC)</th></tr></thead>
 <tbody>
 ${rows}

@@ -1,0 +1,227 @@
+/**
+ * Local mode's exit paths, for real: the real `npm run local` (npm 11, the script exec'd by it) or
+ * the script itself, started with a real MariaDB and memcached, ended by real signals. After each
+ * run: the launcher has exited, no process of the run is left (checked by pid and start time
+ * against every process seen in its tree, and by the run's temp dir in any command line), its
+ * ports are free, and its TMPDIR holds nothing. The runs are independent, so they run concurrently.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { FAVICON_PATH } from '../../functions/hits/app';
+import { freePort } from '../../scripts/services';
+import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
+
+// Each run starts MariaDB (a few seconds) and stops it cleanly, two at a time, so a test may first wait
+// for others: generous, not a timing assertion.
+jest.setTimeout(240000);
+
+/** Two runs at a time: enough to overlap one's MariaDB start with another's stop. */
+const inTurn = limitConcurrency(2);
+
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+async function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, { headers });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+/** What every exit path must leave: nothing. */
+async function expectNothingLeft(run: LocalRun, serving?: Serving): Promise<void> {
+  await run.closed;
+  const seen = run.processesSeen;
+  await eventually(() => stillRunning(seen).length === 0);
+  expect(stillRunning(seen).map((p) => p.cmdline)).toEqual([]);
+  expect(processTable().filter((p) => p.cmdline.includes(run.tmp)).map((p) => p.cmdline)).toEqual([]);
+  expect(run.tmpEntries()).toEqual([]);
+  if (serving) {
+    expect(existsSync(serving.runDir)).toBe(false);
+    expect(await accepting(serving.dbPort)).toBe(false);
+    expect(await accepting(serving.cachePort)).toBe(false);
+    expect(await bindable(serving.port)).toBe(true);
+  }
+}
+
+/** Starts a run, waits until it serves, and checks that what it started is what the leftover checks will look for. */
+async function startServing(via: 'npm' | 'script', options: { ownGroup?: boolean } = {}): Promise<{ run: LocalRun; serving: Serving }> {
+  const run = new LocalRun(via, { PORT: String(await freePort()) }, options);
+  const serving = await run.serving();
+  expect(serving.runDir.startsWith(run.tmp + path.sep)).toBe(true);
+  const commands = serving.processes.map((p) => p.cmdline);
+  expect(commands).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/scripts\/local\.ts/),
+      expect.stringMatching(new RegExp(`scripts/watchdog\\.cjs ${serving.runDir}`)),
+      expect.stringMatching(new RegExp(`mariadbd .*--port=${serving.dbPort}`)),
+      expect.stringMatching(new RegExp(`memcached .*-p ${serving.cachePort}`)),
+    ]),
+  );
+  return { run, serving };
+}
+
+describe('a busy or invalid PORT', () => {
+  let occupier: net.Server;
+  let busyPort: number;
+  beforeAll(async () => {
+    occupier = net.createServer();
+    await new Promise<void>((r) => occupier.listen(0, '127.0.0.1', r));
+    busyPort = (occupier.address() as net.AddressInfo).port;
+  });
+  afterAll(() => new Promise((r) => occupier.close(r)));
+
+  test.each(['npm', 'script'] as const)('via %s: one line naming PORT=, exit 1, nothing started', async (via) => {
+    const run = new LocalRun(via, { PORT: String(busyPort) });
+    try {
+      expect((await run.closed).code).toBe(1);
+      expect(run.ownLines()).toEqual([expect.stringMatching(new RegExp(`^port ${busyPort} on 127\\.0\\.0\\.1 is in use; set PORT=<free port>, e\\.g\\. PORT=\\d+ npm run local$`))]);
+      if (via === 'script') expect(run.stdout).toBe(''); // the line is an error: stderr
+      // The suggested port is one this machine had free.
+      const suggested = Number(/PORT=(\d+) npm/.exec(run.output)![1]);
+      expect(suggested).not.toBe(busyPort);
+      await expectNothingLeft(run);
+      expect(run.processesSeen.some((p) => /mariadb|memcached|watchdog/.test(p.cmdline))).toBe(false);
+      expect(await accepting(busyPort)).toBe(true); // the other program keeps its port
+    } finally {
+      await run.dispose();
+    }
+  });
+
+  test.each(['http', '70000', '-1'])('PORT=%s: one line naming PORT=, exit 1', async (port) => {
+    const run = new LocalRun('script', { PORT: port });
+    try {
+      expect((await run.closed).code).toBe(1);
+      expect(run.ownLines()).toEqual([`PORT must be a port number from 0 to 65535 (0: any free port), got "${port}"; set PORT=<free port>`]);
+      await expectNothingLeft(run);
+    } finally {
+      await run.dispose();
+    }
+  });
+});
+
+describe('clean stops: the script stops everything itself and says so', () => {
+  test.concurrent('serves the function; SIGINT to npm stops it (exit 0)', inTurn(async () => {
+    const { run, serving } = await startServing('npm');
+    try {
+      const write = await get(serving.port, '/hello', { accept: 'application/json' });
+      expect(write.status).toBe(200);
+      expect(JSON.parse(write.body)).toMatchObject({ hits: [{ path: '/hello', method: 'GET' }], cache: 'bypass' });
+      const page = await get(serving.port, '/page', { accept: BROWSER_ACCEPT });
+      expect(page.body).toContain('listing: from the database</p>');
+      const favicon = await get(serving.port, FAVICON_PATH, { accept: 'image/*' });
+      expect(favicon.status).toBe(204);
+      expect(favicon.headers.get('cache-control')).toMatch(/max-age=\d+/);
+      const listing = JSON.parse((await get(serving.port, '/_/hits')).body);
+      expect(listing.hits.map((h: { path: string }) => h.path)).toEqual(['/page', '/hello']);
+
+      process.kill(run.child.pid!, 'SIGINT');
+      expect((await run.closed).code).toBe(0);
+      expect(run.stdout).toContain('stopping (SIGINT)');
+      expect(run.stdout).toContain(`stopped; removed ${serving.runDir}`);
+      await expectNothingLeft(run, serving);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('SIGTERM to npm (npm forwards it to the exec\'d script and waits): exit 0', inTurn(async () => {
+    const { run, serving } = await startServing('npm');
+    try {
+      process.kill(run.child.pid!, 'SIGTERM');
+      expect((await run.closed).code).toBe(0);
+      expect(run.stdout).toContain('stopping (SIGTERM)');
+      await expectNothingLeft(run, serving);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('SIGTERM to the script process under npm', inTurn(async () => {
+    const { run, serving } = await startServing('npm');
+    try {
+      process.kill(run.scriptPid(), 'SIGTERM');
+      expect((await run.closed).code).toBe(0);
+      expect(run.stdout).toContain('stopping (SIGTERM)');
+      await expectNothingLeft(run, serving);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('Ctrl-C: SIGINT to the whole process group of npm and the script', inTurn(async () => {
+    const { run, serving } = await startServing('npm', { ownGroup: true });
+    try {
+      process.kill(-run.child.pid!, 'SIGINT');
+      await run.closed;
+      expect(run.stdout).toContain('stopping (SIGINT)');
+      expect(run.stdout).toContain(`stopped; removed ${serving.runDir}`);
+      await expectNothingLeft(run, serving);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('SIGTERM to npm while MariaDB is still starting', inTurn(async () => {
+    const port = await freePort();
+    const run = new LocalRun('npm', { PORT: String(port) });
+    try {
+      const [, runDir] = await run.waitFor(/starting MariaDB and memcached in (\S+)/);
+      // The port is served from the start: until the function is ready, "come back in a second".
+      const early = await get(port, '/too-early');
+      expect([early.status, early.headers.get('retry-after')]).toEqual([503, '1']);
+      process.kill(run.child.pid!, 'SIGTERM');
+      expect((await run.closed).code).toBe(0);
+      expect(run.stdout).toContain('stopping (SIGTERM)');
+      expect(run.output).not.toContain('hits function:');
+      expect(existsSync(runDir)).toBe(false);
+      await expectNothingLeft(run);
+    } finally {
+      await run.dispose();
+    }
+  }));
+});
+
+describe('abnormal ends: nothing is left either', () => {
+  test.concurrent('SIGKILL to the script: the watchdog ends the services and removes the temp dir', inTurn(async () => {
+    const { run, serving } = await startServing('npm');
+    try {
+      process.kill(run.scriptPid(), 'SIGKILL');
+      await expectNothingLeft(run, serving);
+      expect(run.stderr).toMatch(new RegExp(`the watchdog ended 2 process group\\(s\\) and removed ${serving.runDir}`));
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('SIGKILL to npm: the script sees its parent gone and stops cleanly', inTurn(async () => {
+    const { run, serving } = await startServing('npm');
+    try {
+      const npmPid = run.child.pid!;
+      process.kill(npmPid, 'SIGKILL');
+      await expectNothingLeft(run, serving);
+      expect(run.stdout).toContain(`stopping (parent process ${npmPid} exited)`);
+      expect(run.stdout).toContain(`stopped; removed ${serving.runDir}`);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('a startup failure (MariaDB refuses a socket path over 107 bytes): the error, exit 1, memcached stopped', inTurn(async () => {
+    // A TMPDIR deep enough that MariaDB's socket path in the run's directory is too long for a
+    // unix socket: a real failure after the port, memcached and mariadb-install-db have started.
+    const base = mkdtempSync(path.join(tmpdir(), 'local-long-'));
+    const deep = path.join(base, 'd'.repeat(Math.max(1, 100 - base.length)));
+    mkdirSync(deep);
+    const run = new LocalRun('script', { PORT: String(await freePort()) }, { tmpParent: deep });
+    try {
+      expect((await run.closed).code).toBe(1);
+      expect(run.stderr).toMatch(/^local mode failed to start: mariadbd exited/m);
+      expect(run.stdout).toContain('stopping (startup failed)');
+      expect(run.processesSeen.some((p) => /memcached/.test(p.cmdline))).toBe(true);
+      await expectNothingLeft(run);
+    } finally {
+      await run.dispose();
+      rmSync(base, { recursive: true, force: true });
+    }
+  }));
+});
