@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
-import { startLocalServices } from './services';
+import { migrateLocalDatabase, startLocalServices } from './services';
 
 const PORT = Number(process.env.PORT ?? 3000);
 
@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   const services = await startLocalServices();
   const file = path.join(dir, 'index.js');
   writeFileSync(file, bundleFunction('functions/hits/handler.ts').code);
-  Object.assign(process.env, services.env);
+  // As a deploy does: the migrations run first (as a master user), then the function serves as the
+  // application user they create, with only SELECT, INSERT, DELETE on hits.
+  const migration = await migrateLocalDatabase(services.db);
+  console.log(`migrations applied: ${migration.result.applied.join(', ') || 'none'}; serving as ${migration.env.DB_USER}`);
+  Object.assign(process.env, services.env, migration.env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(file) as { handler: (e: HttpEvent) => Promise<HttpResult> };
 
