@@ -20,6 +20,7 @@ export const dev: Profile = {
     monitoringIntervalSeconds: 0,
     databaseName: 'hits',
     masterUsername: 'hits_admin',
+    appUsername: 'hits_app',
   },
   proxy: {
     connectionBorrowTimeoutSeconds: 5,

@@ -17,6 +17,7 @@ export const prod: Profile = {
     backupRetentionDays: 14,
     performanceInsights: true,
     monitoringIntervalSeconds: 60,
+    appUsername: 'hits_app',
   },
   cache: { ...dev.cache, nodeType: 'cache.t4g.small' },
   function: { memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: 100 },
