@@ -43,13 +43,14 @@ export interface DatabaseMigrationProps {
 const MODULE = 'DatabaseMigration';
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** sha256 (hex) over the names and contents of `files` (relative to the project root), in the order given. */
+/** sha256 (hex) over the names and contents (LF line endings) of `files` (relative to the project root), in the order given. */
 export function migrationSourcesHash(files: readonly string[]): string {
   const hash = createHash('sha256');
   for (const file of files) {
     const absolute = path.resolve(PROJECT_ROOT, file);
     if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files relative to the project root, got "${file}"`);
-    hash.update(`${file}\0`).update(fs.readFileSync(absolute)).update('\0');
+    // Line endings normalised: a Windows checkout (CRLF) must not re-run the migrations or change the plan.
+    hash.update(`${file}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
   }
   return hash.digest('hex');
 }

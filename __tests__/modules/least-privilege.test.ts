@@ -162,7 +162,13 @@ describe('DatabaseMigration', () => {
       const first = migrationSourcesHash([file]);
       expect(migrationSourcesHash([file])).toBe(first);
       fs.writeFileSync(file, 'export const MIGRATIONS = [1];');
-      expect(migrationSourcesHash([file])).not.toBe(first);
+      const second = migrationSourcesHash([file]);
+      expect(second).not.toBe(first);
+      // A CRLF checkout of the same text (git on Windows) must not re-run the migrations.
+      fs.writeFileSync(file, 'export const MIGRATIONS = [\r\n1];');
+      const crlf = migrationSourcesHash([file]);
+      fs.writeFileSync(file, 'export const MIGRATIONS = [\n1];');
+      expect(migrationSourcesHash([file])).toBe(crlf);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -817,8 +817,9 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     if (connect.length === 0 || !app) return [`no rds-db:connect statement (${connect.length}) or no application user (${app})`];
     return connect.flatMap((s) =>
       s.resources.flatMap((r) => {
-        const user = literal(env, 'api', resolveRemote(env, r).replace(/^.*\//, '')) ?? resolveRemote(env, r).replace(/^.*\//, '');
-        const resolved = /^\$\{local\.[^}]+\}$/.test(user) ? literal(env, 'data', user) : user;
+        // After resolveRemote the user part is in the data stack's terms (e.g. its app-username local).
+        const user = resolveRemote(env, r).replace(/^.*\//, '');
+        const resolved = literal(env, 'data', user) ?? user;
         return expectThat(resolved === app, `rds-db:connect on ${r} names ${resolved}, not the application user ${app}`);
       }),
     );
