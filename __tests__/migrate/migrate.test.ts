@@ -224,3 +224,39 @@ test('the migrate entry point: runs as the master user, answers the versions, an
   );
   expect(refused).toMatch(/APP_DB_USER: must differ from DB_USER/);
 });
+
+// Last: stops and restarts the server.
+test('the entry point waits for a database that is not up yet (a new proxy target), then migrates; without a wait it fails at once', async () => {
+  const f = fresh();
+  const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
+  const env = {
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_NAME: f.database,
+    DB_USER: master.user,
+    DB_AUTH: 'password',
+    DB_PASSWORD: master.password,
+    DB_TLS: 'off',
+    DB_CONNECT_TIMEOUT_MS: '500',
+    APP_DB_USER: f.appUser,
+    APP_DB_AUTH: 'password',
+    APP_DB_PASSWORD: f.appPassword,
+  };
+  const { migrate } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
+  await db.stop();
+  let restarted: Promise<void> | undefined;
+  try {
+    const fast = await asEntryPoint({ ...env, MIGRATE_CONNECT_WAIT_SECONDS: '0' }, () => migrate(process.env).then(() => 'resolved', (err: { code?: string }) => err.code));
+    expect(fast.result).toBe('ECONNREFUSED');
+
+    const started = Date.now();
+    restarted = new Promise((r) => setTimeout(r, 1500)).then(() => db.start());
+    const { result, lines } = await asEntryPoint({ ...env, MIGRATE_CONNECT_WAIT_SECONDS: '30' }, () => migrate(process.env));
+    expect(result).toEqual({ applied: allVersions, versions: allVersions, database: f.database, appUser: f.appUser });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(lines.filter((l) => l.includes('"msg":"database not reachable yet, retrying"')).length).toBeGreaterThanOrEqual(1);
+  } finally {
+    await restarted;
+    if (!restarted) await db.start();
+  }
+});
