@@ -225,6 +225,29 @@ test('the migrate entry point: runs as the master user, answers the versions, an
   expect(refused).toMatch(/APP_DB_USER: must differ from DB_USER/);
 });
 
+describe('the entry point refuses a bad configuration, naming the variable, before connecting', () => {
+  const base = { DB_HOST: 'prx.example', DB_NAME: 'hits', DB_USER: 'hits_admin', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1', APP_DB_USER: 'hits_app' };
+  const { loadMigrateConfig } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
+
+  test('the stacks\' settings: IAM to the proxy over verified TLS, the app user created for IAM on any host', () => {
+    const config = loadMigrateConfig(base);
+    expect(config).toMatchObject({ appUser: 'hits_app', appHost: '%', appAuth: IAM_AUTH, appAuthMode: 'iam', connectWaitMs: 180_000 });
+    expect(config.db).toMatchObject({ auth: 'iam', tls: 'verify', user: 'hits_admin' });
+  });
+
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['no app user', { APP_DB_USER: '' }, /APP_DB_USER: must be a MySQL user name/],
+    ['an app user that is no identifier', { APP_DB_USER: "x'@'%" }, /APP_DB_USER/],
+    ['the master user as the app user', { APP_DB_USER: 'HITS_ADMIN' }, /APP_DB_USER: must differ from DB_USER/],
+    ['an unknown app auth', { APP_DB_AUTH: 'secret' }, /APP_DB_AUTH: must be one of iam, password/],
+    ['password auth without a password', { APP_DB_AUTH: 'password' }, /APP_DB_PASSWORD: is required/],
+    ['a wait that outlasts Lambda', { MIGRATE_CONNECT_WAIT_SECONDS: '900' }, /MIGRATE_CONNECT_WAIT_SECONDS/],
+    ['IAM without TLS', { DB_TLS: 'off' }, /DB_TLS/],
+  ])('%s', (_what, patch, error) => {
+    expect(() => loadMigrateConfig({ ...base, ...patch })).toThrow(error);
+  });
+});
+
 // Last: stops and restarts the server.
 test('the entry point waits for a database that is not up yet (a new proxy target), then migrates; without a wait it fails at once', async () => {
   const f = fresh();
