@@ -32,6 +32,7 @@ export const dev: Profile = {
     monitoringIntervalSeconds: 0,
     databaseName: 'hits',
     masterUsername: 'hits_admin',
+    appUsername: 'hits_app',
     waivers: {
       multiAz: 'a standby doubles the instance cost; dev tolerates an AZ outage',
       deletionProtection: 'dev is destroyed and rebuilt freely with `cdktf destroy`',

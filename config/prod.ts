@@ -28,6 +28,7 @@ export const prod: Profile = {
     monitoringIntervalSeconds: 60,
     databaseName: 'hits',
     masterUsername: 'hits_admin',
+    appUsername: 'hits_app',
   },
   proxy: {
     connectionBorrowTimeoutSeconds: 5,

@@ -67,8 +67,14 @@ export interface DatabaseProfile {
   readonly monitoringIntervalSeconds: number;
   /** Name of the database RDS creates; the function's `DB_NAME`. */
   readonly databaseName: string;
-  /** Master user name; its password is RDS-managed in Secrets Manager and the proxy logs in with it. */
+  /** Master user name; its password is RDS-managed in Secrets Manager and the proxy logs in with it. Only the deploy-time migration uses it. */
   readonly masterUsername: string;
+  /**
+   * The application's database user (the hits function's `DB_USER`): created by the migrations for IAM
+   * authentication, with SELECT, INSERT, DELETE on `<databaseName>.hits` only. 1-32 letters, digits or
+   * underscores starting with a letter; not the master user.
+   */
+  readonly appUsername: string;
   /** Production policies this environment breaks on purpose, with the reason for each. @default none */
   readonly waivers?: Waivers<'multiAz' | 'deletionProtection' | 'skipFinalSnapshot' | 'backupRetentionDays' | 'performanceInsights' | 'monitoringIntervalSeconds'>;
 }

@@ -40,6 +40,7 @@ export const profileSchema = z.strictObject({
     monitoringIntervalSeconds: z.number(),
     databaseName: z.string(),
     masterUsername: z.string(),
+    appUsername: z.string(),
     waivers: waivers('multiAz', 'deletionProtection', 'skipFinalSnapshot', 'backupRetentionDays', 'performanceInsights', 'monitoringIntervalSeconds'),
   }),
   proxy: z.strictObject({

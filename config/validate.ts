@@ -81,6 +81,12 @@ export function validateProfile(input: unknown): Profile {
   if (!DB_IDENTIFIER.test(d.masterUsername) || RESERVED_DB_USERS.includes(d.masterUsername.toLowerCase())) {
     fail('database.masterUsername', `must be 1-16 letters, digits or underscores starting with a letter and not one of ${RESERVED_DB_USERS.join(', ')}, got "${d.masterUsername}"`);
   }
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(d.appUsername ?? '') || RESERVED_DB_USERS.includes(d.appUsername.toLowerCase())) {
+    fail('database.appUsername', `must be 1-32 letters, digits or underscores starting with a letter and not one of ${RESERVED_DB_USERS.join(', ')}, got "${d.appUsername}"`);
+  }
+  if (d.appUsername.toLowerCase() === d.masterUsername.toLowerCase()) {
+    fail('database.appUsername', `must differ from database.masterUsername ("${d.masterUsername}"): the application must not hold the master user's rights, got "${d.appUsername}"`);
+  }
   if (d.deletionProtection && d.skipFinalSnapshot) fail('database.skipFinalSnapshot', 'must be false when deletionProtection is true (a protected database keeps its final snapshot)');
 
   const x = p.proxy;

@@ -5,7 +5,7 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy } from './iam';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
 /** MySQL major versions this module knows the parameter group family of. */
@@ -65,6 +65,8 @@ export class MysqlDatabase extends Construct {
   readonly masterUsername: string;
   /** ARN of the RDS-managed secret (JSON with `username` and `password`) holding the master credentials. */
   readonly masterUserSecretArn: string;
+  /** The instance's `db-…` resource id, which `rds-db:connect` policies for direct (or proxy end-to-end IAM) logins name. */
+  readonly resourceId: string;
   readonly securityGroupId: string;
   readonly engineVersion: string;
 
@@ -129,7 +131,13 @@ export class MysqlDatabase extends Construct {
       const role = new IamRole(this, 'monitoring-role', {
         name: `${name}-rds-monitoring`,
         description: `Enhanced monitoring of ${name}`,
-        assumeRolePolicy: assumeRolePolicy('monitoring.rds.amazonaws.com'),
+        // Enhanced monitoring sets both keys; the source ARN is this instance's, known from its identifier:
+        // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+        // ("Protecting against the confused deputy problem").
+        assumeRolePolicy: assumeRolePolicy('monitoring.rds.amazonaws.com', {
+          sourceAccount: accountId(this),
+          sourceArn: `arn:*:rds:*:${accountId(this)}:db:${name}`,
+        }),
       });
       monitoringPolicy = new IamRolePolicyAttachment(this, 'monitoring-policy', {
         role: role.name,
@@ -190,6 +198,7 @@ export class MysqlDatabase extends Construct {
     this.databaseName = instance.dbName;
     this.masterUsername = instance.username;
     this.masterUserSecretArn = instance.masterUserSecret.get(0).secretArn;
+    this.resourceId = instance.resourceId;
     this.securityGroupId = securityGroup.id;
     this.engineVersion = engineVersion;
   }

@@ -8,7 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
-import { assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy } from './iam';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface NodeFunctionProps {
@@ -84,7 +84,11 @@ export class NodeFunction extends Construct {
     this.role = new IamRole(this, 'role', {
       name: `${name}-lambda`,
       description: `Execution role of the ${name} function`,
-      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
+      // aws:SourceAccount only. Lambda's guide says aws:SourceArn "applies only to policies where your
+      // Lambda function is the target resource", i.e. invoke permissions, not the execution role it
+      // assumes (https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html), so a
+      // SourceArn condition here could never match.
+      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com', { sourceAccount: accountId(this) }),
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc-access', {
       role: this.role.name,

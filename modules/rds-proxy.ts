@@ -8,7 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { assumeRolePolicy, policyDocument } from './iam';
+import { accountId, assumeRolePolicy, policyDocument } from './iam';
 import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
@@ -43,6 +43,24 @@ export interface RdsProxyProps {
   readonly debugLogging?: boolean;
   /** `client_password_auth_type` of the auth block; MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
   readonly clientPasswordAuthType?: 'MYSQL_CACHING_SHA2_PASSWORD' | 'MYSQL_NATIVE_PASSWORD';
+  /**
+   * End-to-end IAM authentication (`default_auth_scheme = "IAM_AUTH"`): the proxy logs in to the database
+   * with IAM tokens of its own role for `users`, which must be created in MySQL with
+   * `IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`; the role gets `rds-db:connect` on
+   * `dbuser:<databaseResourceId>/<user>` for each. Users that have a secret in the auth list (the master user)
+   * keep logging in with it. @default - no end-to-end IAM: every database login uses a secret
+   */
+  readonly endToEndIam?: EndToEndIam;
+}
+
+/** Database users the proxy logs in as with IAM tokens, on one RDS instance. */
+export interface EndToEndIam {
+  /** ARN of the RDS instance (its partition, region and account build the `rds-db` ARN). Required. */
+  readonly databaseArn: string;
+  /** The instance's `db-…` resource id (`aws_db_instance.resource_id`). Required. */
+  readonly databaseResourceId: string;
+  /** MySQL user names, at least one (letters, digits, underscores; at most 32). Required. */
+  readonly users: readonly string[];
 }
 
 const MODULE = 'RdsProxy';
@@ -63,6 +81,8 @@ export class RdsProxy extends Construct {
   readonly port: number;
   readonly securityGroupId: string;
   readonly roleArn: string;
+  /** The registered target: depend on it before connecting through the proxy at deploy time. */
+  readonly target: DbProxyTarget;
 
   constructor(scope: Construct, id: string, props: RdsProxyProps) {
     super(scope, id);
@@ -85,12 +105,26 @@ export class RdsProxy extends Construct {
     requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
     requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, 0, maxPct);
     requireIntIn(MODULE, 'idleClientTimeoutSeconds', idleClient, 1, 28800);
+    const e2e = props.endToEndIam;
+    if (e2e) {
+      requireNonEmpty(MODULE, 'endToEndIam.databaseArn', e2e.databaseArn);
+      requireNonEmpty(MODULE, 'endToEndIam.databaseResourceId', e2e.databaseResourceId);
+      requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
+      for (const user of e2e.users) {
+        if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(user)) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most 32), got "${user}"`);
+      }
+    }
 
     const name = props.name;
     const role = new IamRole(this, 'role', {
       name: `${name}-rds-proxy`,
       description: `RDS Proxy ${name}: reads the database secret`,
-      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com'),
+      // aws:SourceAccount only. RDS recommends both keys for roles it assumes
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/cross-service-confused-deputy-prevention.html),
+      // but no page says which ARN RDS Proxy passes as aws:SourceArn, and the proxy's own ARN carries a
+      // prx- id that exists only after the proxy, which needs this role first. A guessed ARN would lock the
+      // proxy out of its secret and its target would never become available.
+      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com', { sourceAccount: accountId(this) }),
     });
     const statements: object[] = [
       { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
@@ -105,6 +139,27 @@ export class RdsProxy extends Construct {
       });
     }
     const readSecret = new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
+    const dependsOn = [readSecret];
+    if (e2e) {
+      // End-to-end IAM: "RDS Proxy connects to your database using IAM authentication instead of retrieving
+      // credentials from Secrets Manager. This requires configuring your IAM role with rds-db:connect
+      // permissions for the database accounts" on dbuser:<db resource id>/<user>
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html).
+      const arn = Fn.split(':', e2e.databaseArn);
+      // A named local, so the policy stays literal JSON that scanners can read.
+      const prefix = new TerraformLocal(
+        this,
+        'database-connect-arn-prefix',
+        Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), e2e.databaseResourceId]),
+      ).asString;
+      dependsOn.push(
+        new IamRolePolicy(this, 'connect-to-database', {
+          name: 'connect-to-database-with-iam',
+          role: role.id,
+          policy: policyDocument([{ Sid: 'ConnectToDatabaseWithIam', Effect: 'Allow', Action: 'rds-db:connect', Resource: e2e.users.map((u) => `${prefix}/${u}`) }]),
+        }),
+      );
+    }
 
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${name}-rds-proxy-`,
@@ -142,6 +197,11 @@ export class RdsProxy extends Construct {
       requireTls: true,
       idleClientTimeout: idleClient,
       debugLogging: props.debugLogging ?? false,
+      // IAM_AUTH makes the auth list optional, not exclusive: "When Default authentication scheme is set to
+      // IAM authentication, this field [the secrets] becomes optional" (rds-proxy-creating.html); AWS's
+      // move to end-to-end IAM keeps the secret and adds rds-db:connect (rds-proxy-iam-migration.html).
+      // The end-to-end option "is supported for MySQL, PostgreSQL, and MariaDB engine families".
+      defaultAuthScheme: e2e ? 'IAM_AUTH' : undefined,
       auth: [
         {
           description: 'Database credentials from Secrets Manager; clients must present an IAM token',
@@ -153,7 +213,7 @@ export class RdsProxy extends Construct {
       ],
       tags: { Name: name },
       // Without the policy in place the proxy starts, cannot read the secret, and its target never turns available.
-      dependsOn: [readSecret],
+      dependsOn,
     });
     const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
       dbProxyName: proxy.name,
@@ -163,7 +223,7 @@ export class RdsProxy extends Construct {
         maxIdleConnectionsPercent: idlePct,
       },
     });
-    new DbProxyTarget(this, 'target', {
+    this.target = new DbProxyTarget(this, 'target', {
       dbProxyName: proxy.name,
       targetGroupName: targetGroup.name,
       dbInstanceIdentifier: props.dbInstanceIdentifier,

@@ -14,7 +14,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc as AwsVpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy } from './iam';
 import { PropsError, requireLogRetention } from './validation';
 
 export interface VpcProps {
@@ -178,7 +178,13 @@ export class Vpc extends Construct {
       const role = new IamRole(this, 'flow-log-role', {
         name: `${name}-vpc-flow-logs`,
         description: 'Lets VPC flow logs write to their log group',
-        assumeRolePolicy: assumeRolePolicy('vpc-flow-logs.amazonaws.com'),
+        // VPC flow logs set both keys; the source ARN is the flow log's, whose id does not exist before
+        // the role, hence the wildcard AWS suggests for it:
+        // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+        assumeRolePolicy: assumeRolePolicy('vpc-flow-logs.amazonaws.com', {
+          sourceAccount: accountId(this),
+          sourceArn: `arn:*:ec2:*:${accountId(this)}:vpc-flow-log/*`,
+        }),
       });
       const flowLogPolicy = new IamRolePolicy(this, 'flow-log-policy', {
         name: 'write-flow-logs',

@@ -25,7 +25,7 @@ import * as path from 'path';
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
 import { LifetimeGuard } from './lifetime-guard';
-import { freePort, startLocalServices } from './services';
+import { freePort, migrateLocalDatabase, startLocalServices } from './services';
 
 const DEFAULT_PORT = 3000;
 /** How often the script checks that its parent (npm, a shell) still exists. */
@@ -148,7 +148,12 @@ async function main(): Promise<void> {
   if (state.stopping) return;
   const bundleFile = path.join(runDir, 'index.js');
   writeFileSync(bundleFile, bundleFunction('functions/hits/handler.ts').code);
-  Object.assign(process.env, services.env);
+  // As a deploy does: the migrations run first (as a master user), then the function serves as the
+  // application user they create, with only SELECT, INSERT, DELETE on hits.
+  const migration = await migrateLocalDatabase(services.db);
+  if (state.stopping) return;
+  console.log(`migrations applied: ${migration.result.applied.join(', ') || 'none'}; serving as ${migration.env.DB_USER}`);
+  Object.assign(process.env, services.env, migration.env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   state.handler = (require(bundleFile) as { handler: Handler }).handler;
   console.log(`hits function: http://127.0.0.1:${port}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C stops everything and removes ${runDir})`);

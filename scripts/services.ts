@@ -12,6 +12,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { MIGRATIONS } from '../functions/migrate/migrations';
+import { passwordAuth, runMigrations, type AuthClause, type Migration, type MigrationResult } from '../functions/migrate/runner';
 
 const run = promisify(execFile);
 
@@ -276,6 +278,55 @@ export class MariaDb {
   async destroy(): Promise<void> {
     await this.stop();
     if (!this.options.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations, as the deploy does them: as a master user like RDS's, creating the application user.
+
+export interface LocalMigration {
+  readonly result: MigrationResult;
+  /** The function's database environment as the application user (`password` mode, DB_TLS=off: local only). */
+  readonly env: Record<string, string>;
+  readonly master: { user: string; password: string };
+}
+
+export interface LocalMigrationOptions {
+  readonly database?: string;
+  readonly appUser?: string;
+  readonly appPassword?: string;
+  /** @default passwordAuth(appPassword) */
+  readonly appAuth?: AuthClause;
+  /** @default the project's migrations */
+  readonly migrations?: readonly Migration[];
+}
+
+/**
+ * Creates the database and a master user with RDS's master privileges (everything, with GRANT OPTION),
+ * then runs the migrations as that user over TCP, creating the application user with a password (MariaDB
+ * has no AWSAuthenticationPlugin). Returns the function's environment as the application user.
+ */
+export async function migrateLocalDatabase(db: MariaDb, options: LocalMigrationOptions = {}): Promise<LocalMigration> {
+  const database = options.database ?? 'hits';
+  const appUser = options.appUser ?? 'hits_app';
+  const appPassword = options.appPassword ?? 'local-app-password';
+  const master = { user: 'hits_admin', password: 'local-master-password' };
+  await db.sql(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
+  await db.sql("CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?", [master.user, master.password]);
+  await db.sql("GRANT ALL ON *.* TO ?@'127.0.0.1' WITH GRANT OPTION", [master.user]);
+  const conn = await createConnection({ host: db.host, port: db.port, user: master.user, password: master.password, database });
+  try {
+    const result = await runMigrations(conn, {
+      migrations: options.migrations ?? MIGRATIONS,
+      database,
+      appUser,
+      appHost: '%',
+      appAuth: options.appAuth ?? passwordAuth(appPassword),
+    });
+    const env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: database, DB_USER: appUser, DB_AUTH: 'password', DB_PASSWORD: appPassword, DB_TLS: 'off' };
+    return { result, env, master };
+  } finally {
+    await conn.end();
   }
 }
 

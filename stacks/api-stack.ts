@@ -25,7 +25,8 @@ export class ApiStack extends BaseStack {
       DB_HOST: proxy.endpoint,
       DB_PORT: String(proxy.port),
       DB_NAME: database.databaseName,
-      DB_USER: database.masterUsername,
+      // The application user the migrations created: SELECT, INSERT, DELETE on hits, nothing else.
+      DB_USER: data.appUsername,
       DB_AUTH: 'iam',
       DB_TLS: 'verify',
       // The proxy closes clients idle this long; the function rebuilds its pool after such a gap instead of failing on a dead socket.
@@ -49,7 +50,7 @@ export class ApiStack extends BaseStack {
       reservedConcurrency: f.reservedConcurrency,
       logRetentionDays: profile.logRetentionDays,
     });
-    proxy.grantConnect(this.function.role, database.masterUsername);
+    proxy.grantConnect(this.function.role, data.appUsername);
 
     this.api = new HttpApi(this, 'http-api', {
       name: `${this.resourcePrefix}-hits`,

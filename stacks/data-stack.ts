@@ -1,11 +1,17 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
+import { TerraformLocal, TerraformOutput } from 'cdktf';
 import { Profile } from '../config';
+import { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
 import { BaseStack, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
+
+/** The migration function's entry point. */
+export const MIGRATE_ENTRY = 'functions/migrate/handler.ts';
+/** What decides a re-run of the migrations: the migrations and the runner that applies them. */
+export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'];
 
 /** The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached. */
 export class DataStack extends BaseStack {
@@ -13,6 +19,9 @@ export class DataStack extends BaseStack {
   readonly proxy: RdsProxy;
   /** Absent when the profile's cache is disabled. */
   readonly cache?: MemcachedCluster;
+  readonly migration: DatabaseMigration;
+  /** The application's database user, which the migrations create (a cross-stack value for the api stack). */
+  readonly appUsername: string;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack) {
     super(scope, stackId('data', profile), profile);
@@ -50,6 +59,37 @@ export class DataStack extends BaseStack {
       maxIdleConnectionsPercent: p.maxIdleConnectionsPercent,
       idleClientTimeoutSeconds: p.idleClientTimeoutSeconds,
       debugLogging: p.debugLogging,
+      // The application user logs in to the database with the proxy's IAM token, not a password: no
+      // secret of its own to create, store or rotate. The master user keeps the RDS-managed secret.
+      endToEndIam: { databaseArn: this.database.instanceArn, databaseResourceId: this.database.resourceId, users: [d.appUsername] },
+    });
+    this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
+
+    // The migrations run as the master user through the proxy, with an IAM token over verified TLS, the
+    // route the hits function takes. Going direct to the instance would need the master secret in the
+    // function (GetSecretValue) and a second security-group path to the database; through the proxy the
+    // function holds no secret at all, only rds-db:connect as the master user, and the proxy's certificate
+    // chains to roots Node already trusts. GET_LOCK pins the proxy session, harmless for one connection.
+    this.migration = new DatabaseMigration(this, 'migration', {
+      functionName: `${this.resourcePrefix}-migrate`,
+      entry: MIGRATE_ENTRY,
+      migrationSources: MIGRATION_SOURCES,
+      subnetIds: vpc.privateSubnetIds,
+      securityGroupIds: [vpc.appSecurityGroupId],
+      environment: {
+        DB_HOST: this.proxy.endpoint,
+        DB_PORT: String(this.proxy.port),
+        DB_NAME: this.database.databaseName,
+        DB_USER: this.database.masterUsername,
+        DB_AUTH: 'iam',
+        DB_TLS: 'verify',
+        APP_DB_USER: this.appUsername,
+        APP_DB_AUTH: 'iam',
+      },
+      rerunWhen: { app_user: this.appUsername },
+      dependsOn: [this.proxy.target],
+      grant: (fn) => [this.proxy.grantConnect(fn.role, this.database.masterUsername)],
+      logRetentionDays: profile.logRetentionDays,
     });
 
     const c = profile.cache;
@@ -69,6 +109,7 @@ export class DataStack extends BaseStack {
 
     new TerraformOutput(this, 'proxy_endpoint', { value: this.proxy.endpoint, description: 'RDS Proxy endpoint the function connects to (TLS + IAM token)' });
     new TerraformOutput(this, 'database_identifier', { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
+    new TerraformOutput(this, 'applied_migrations', { value: this.migration.result, description: 'Answer of the last migration run: {"applied":[…this run],"versions":[…all],…}' });
     new TerraformOutput(this, 'master_user_secret_arn', { value: this.database.masterUserSecretArn, description: 'RDS-managed secret with the master credentials (rotated by RDS)' });
   }
 }

@@ -25,6 +25,7 @@ const fixture: Profile = {
     monitoringIntervalSeconds: 0,
     databaseName: 'hits',
     masterUsername: 'hits_admin',
+    appUsername: 'hits_app',
   },
   proxy: { connectionBorrowTimeoutSeconds: 5, maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, idleClientTimeoutSeconds: 1800, debugLogging: false },
   cache: { enabled: true, engineVersion: '1.6.22', nodeType: 'cache.t4g.micro', numCacheNodes: 2, ttlSeconds: 5 },

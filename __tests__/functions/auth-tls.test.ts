@@ -9,7 +9,8 @@ import * as http from 'http';
 import * as path from 'path';
 import { Signer } from '@aws-sdk/rds-signer';
 import { loadConfig, ConfigError } from '../../functions/lib/config';
-import { MariaDb, Memcached, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
+import { pamAuth } from '../../functions/migrate/runner';
+import { MariaDb, Memcached, makeCerts, migrateLocalDatabase, tempDir, type TestCerts } from '../../scripts/services';
 import { asEntryPoint, closeApps, makeApp, sleep } from '../support/hits';
 
 const FAKE_AWS = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLEHITSTEST', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-key' };
@@ -68,12 +69,11 @@ exit 1
     MariaDb.start({ dir: path.join(dir), tls: certs, pam: pamAvailable }),
     Memcached.start({ certFile: certs.certFile, keyFile: certs.keyFile }),
   ]);
+  // The schema from the real migrations. The IAM stand-in is the application user they create, with PAM
+  // in place of AWSAuthenticationPlugin as its authentication clause (and so only the app user's grants).
+  await migrateLocalDatabase(db, pamAvailable ? { appUser: 'hits_iam', appAuth: pamAuth(pamService) } : {});
   await db.createUser('hits_tls', 'tls-password', 'hits', true);
   await db.createUser('hits_secret', secretPassword, 'hits', true);
-  if (pamAvailable) {
-    await db.sql(`CREATE USER 'hits_iam'@'127.0.0.1' IDENTIFIED VIA pam USING ? REQUIRE SSL`, [pamService]);
-    await db.sql("GRANT ALL ON hits.* TO 'hits_iam'@'127.0.0.1'");
-  }
   base = { DB_HOST: 'localhost', DB_PORT: String(db.port), DB_NAME: 'hits', DB_TLS: 'verify', DB_CA_FILE: certs.caFile };
 
   secretServer = http.createServer((req, res) => {

@@ -1,6 +1,7 @@
 /**
  * The `hits` function against a real MariaDB and a real memcached started by the test on loopback
- * ports (password auth, no TLS: the TLS and IAM/secret paths are in auth-tls.test.ts).
+ * ports (password auth, no TLS: the TLS and IAM/secret paths are in auth-tls.test.ts). The schema and the
+ * application user come from the real deploy-time migrations, and the function connects as that user.
  * Tests in this file run in order; the last ones stop and restart the services.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
@@ -10,18 +11,24 @@ import * as path from 'path';
 import { createServer as createMysqlServer } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { bundleFunction } from '../../modules/bundle';
-import { MariaDb, Memcached } from '../../scripts/services';
+import { MariaDb, Memcached, migrateLocalDatabase } from '../../scripts/services';
 import { asEntryPoint, closeApps, event, makeApp, sleep } from '../support/hits';
 
 let db: MariaDb;
 let mc: Memcached;
 let env: Record<string, string>;
 let cacheEnv: Record<string, string>;
+const APP_USER = 'hits_app';
+
+/** Another login with exactly the application user's rights (the migrations' grant), e.g. to count its connections apart. */
+async function createAppLikeUser(user: string, password: string, options = ''): Promise<void> {
+  await db.sql(`CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?${options}`, [user, password]);
+  await db.sql("GRANT SELECT, INSERT, DELETE ON hits.hits TO ?@'127.0.0.1'", [user]);
+}
 
 beforeAll(async () => {
   [db, mc] = await Promise.all([MariaDb.start(), Memcached.start()]);
-  await db.createUser('hits', 'test-password', 'hits');
-  env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'password', DB_PASSWORD: 'test-password', DB_TLS: 'off' };
+  env = (await migrateLocalDatabase(db, { database: 'hits', appUser: APP_USER, appPassword: 'test-password' })).env;
   cacheEnv = { ...env, CACHE_NODES: mc.node, CACHE_TTL_SECONDS: '2' };
 });
 
@@ -35,7 +42,7 @@ const count = async (where = '1=1', params: unknown[] = []) =>
   Number((await db.sql<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM hits.hits WHERE ${where}`, params))[0].n);
 
 const hitsConnections = async () =>
-  db.sql<Array<{ id: number }>>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = 'hits'");
+  db.sql<Array<{ id: number }>>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [APP_USER]);
 
 test('records every request and lists the newest first, at most 100, with the documented JSON shape', async () => {
   const app = makeApp(env);
@@ -138,7 +145,7 @@ test('GET /_/hits records nothing; other methods on it do record', async () => {
 test('cache-aside: a miss reads the database once, hits read nothing; writes refresh the listing; staleness is bounded by the TTL', async () => {
   await mc.flush();
   const app = makeApp(cacheEnv);
-  await app.call('GET', '/cache-seed'); // creates the table, refreshes the cache
+  await app.call('GET', '/cache-seed'); // refreshes the cache
   await mc.flush();
 
   const s0 = await db.globalStatus('Com_select');
@@ -186,7 +193,7 @@ test('the esbuild bundle the stacks deploy loads and serves a request (handler e
     const file = path.join(dir, 'index.js');
     writeFileSync(file, bundleFunction('functions/hits/handler.ts').code);
     // Its own user: the bundle's module-scope pool stays open, and must not disturb the connection counts below.
-    await db.createUser('hits_bundle', 'bundle-password', 'hits');
+    await createAppLikeUser('hits_bundle', 'bundle-password');
     const { result: r, lines } = await asEntryPoint({ ...env, DB_USER: 'hits_bundle', DB_PASSWORD: 'bundle-password' }, () => {
       const mod = require(file) as { handler: (e: unknown) => Promise<{ statusCode: number; body: string }> };
       return mod.handler(event('GET', '/from-the-bundle'));
@@ -225,7 +232,7 @@ test('a connection killed in the middle of a statement is retried once on a new 
     let victim: number | undefined;
     for (let i = 0; i < 100 && victim === undefined; i++) {
       await sleep(20);
-      const rows = await db.sql<Array<{ id: number }>>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = 'hits' AND INFO LIKE 'INSERT%'");
+      const rows = await db.sql<Array<{ id: number }>>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE 'INSERT%'", [APP_USER]);
       victim = rows[0]?.id;
     }
     expect(victim).toBeDefined();
@@ -255,8 +262,7 @@ test('a pool idle for longer than the idle limit is rebuilt before use', async (
 });
 
 test("saturation (the user's MAX_USER_CONNECTIONS reached) answers 503 with Retry-After at once, without a retry", async () => {
-  await db.sql("CREATE USER IF NOT EXISTS 'hits_one'@'127.0.0.1' IDENTIFIED BY 'one-password' WITH MAX_USER_CONNECTIONS 1");
-  await db.sql("GRANT ALL ON hits.* TO 'hits_one'@'127.0.0.1'");
+  await createAppLikeUser('hits_one', 'one-password', ' WITH MAX_USER_CONNECTIONS 1');
   const app = makeApp({ ...env, DB_USER: 'hits_one', DB_PASSWORD: 'one-password' });
   const holder = await createConnection({ host: db.host, port: db.port, user: 'hits_one', password: 'one-password', database: 'hits' });
   try {
@@ -318,7 +324,7 @@ test('an RDS Proxy borrow timeout (error 9501) answers 503 with Retry-After at o
 test("a statement that hangs (table locked) answers 503 within the invocation's remaining time, once, without a retry", async () => {
   const app = makeApp(env);
   const bounded = makeApp({ ...env, DB_REQUEST_BUDGET_MS: '600' });
-  expect((await app.call('GET', '/_/health')).statusCode).toBe(200); // table created, connection pooled
+  expect((await app.call('GET', '/_/health')).statusCode).toBe(200); // connection pooled
   expect((await bounded.call('GET', '/_/health')).statusCode).toBe(200);
   app.logs.length = 0;
   bounded.logs.length = 0;
@@ -385,7 +391,7 @@ test('credentials the server refuses twice answer 500 with a request id (not 503
   expect(r.statusCode).toBe(500);
   expect(r.headers['retry-after']).toBeUndefined();
   expect(r.json).toEqual({ error: 'internal error', requestId: r.headers['x-request-id'] });
-  expect(r.body).not.toMatch(/denied|password|hits@/i);
+  expect(r.body).not.toMatch(new RegExp(`denied|password|${APP_USER}@`, 'i'));
   expect(app.db.attempts).toBe(2);
   expect((await db.globalStatus('Connections')) - before).toBe(2);
   expect(app.logs.map((l) => `${l.level} ${l.msg}`)).toEqual([
@@ -393,7 +399,7 @@ test('credentials the server refuses twice answer 500 with a request id (not 503
     'error database refused the credentials',
     'error request',
   ]);
-  expect(app.logs[1]).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR', errorName: 'DbAuthError', auth: 'password', user: 'hits', requestId: r.headers['x-request-id'] });
+  expect(app.logs[1]).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR', errorName: 'DbAuthError', auth: 'password', user: APP_USER, requestId: r.headers['x-request-id'] });
   expect(app.logs[2]).toMatchObject({ status: 500, errorCode: 'ER_ACCESS_DENIED_ERROR' });
   expect(JSON.stringify(app.logs)).not.toContain('wrong-password');
 

@@ -76,7 +76,7 @@ describe('NodeFunction defaults (per its props doc comments)', () => {
   });
 
   test('role: trusted by lambda.amazonaws.com, only the VPC-access and X-Ray managed policies, no inline policy', () => {
-    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
     const attachments = resources(json, 'aws_iam_role_policy_attachment').map(([, a]) => a);
     expect(attachments.map((a) => a.policy_arn).sort()).toEqual([
       'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess',

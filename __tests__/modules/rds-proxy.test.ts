@@ -75,7 +75,7 @@ describe('RdsProxy defaults (per its props doc comments)', () => {
     const [roleName, role] = resources(json, 'aws_iam_role')[0];
     expect(resources(json, 'aws_iam_role')).toHaveLength(1);
     expect(dbProxy.role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
-    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
     const policy = single(json, 'aws_iam_role_policy');
     expect(policy.role).toBe(`\${aws_iam_role.${roleName}.id}`);
     expect(statements(policy.policy)).toEqual([

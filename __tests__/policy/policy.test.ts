@@ -119,7 +119,8 @@ describe('each rule catches what it is about', () => {
       role.assume_role_policy = JSON.stringify(trust);
     }],
     ['proxy: role may read only the database secret', 'data', (j) => {
-      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      const body = Object.entries(j.resource!.aws_iam_role_policy).find(([n]) => n.startsWith('proxy_read-secret'))![1] as any;
+      const doc = JSON.parse(body.policy);
       doc.Statement[0].Resource = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other';
       body.policy = JSON.stringify(doc);
     }],

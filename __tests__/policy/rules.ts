@@ -316,7 +316,7 @@ const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) =
 
 const expectThat = (ok: boolean, problem: string): string[] => (ok ? [] : [problem]);
 
-export const RULES: readonly Rule[] = [
+const SECURITY_MODEL_RULES: readonly Rule[] = [
   // --- everywhere -------------------------------------------------------------------------------------
   {
     name: 'sg: every security group has a description',
@@ -500,7 +500,7 @@ export const RULES: readonly Rule[] = [
           statements[0].Effect === 'Allow' &&
           JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ Service: 'rds.amazonaws.com' }) &&
           JSON.stringify(statements[0].actions) === JSON.stringify(['sts:AssumeRole']) &&
-          !statements[0].raw.Condition
+          trustConditionProblems(json, statements[0].raw).length === 0
           ? []
           : [`${addr('aws_iam_role', role[0])}: trust policy is ${JSON.stringify(statements.map((s) => s.raw))}`];
       }),
@@ -522,7 +522,9 @@ export const RULES: readonly Rule[] = [
             for (const s of d.statements ?? []) {
               const secretRead = s.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a)) && s.resources.every((r) => r === secret);
               const kms = s.actions.every((a) => a === 'kms:Decrypt') && JSON.stringify(s.raw.Condition ?? {}).includes('secretsmanager.');
-              if (!(s.Effect === 'Allow' && (secretRead || kms))) problems.push(`${d.where}: ${JSON.stringify(s.raw)} is more than reading ${secret}`);
+              // End-to-end IAM: the proxy's own logins to this database (checked in detail by 'proxy: end-to-end IAM …').
+              const e2e = s.actions.every((a) => a === 'rds-db:connect') && s.resources.every((r) => databaseConnectUser(json, dbName, r) !== undefined);
+              if (!(s.Effect === 'Allow' && (secretRead || kms || e2e))) problems.push(`${d.where}: ${JSON.stringify(s.raw)} is more than reading ${secret}`);
             }
           }
           return problems;
@@ -650,7 +652,6 @@ export const RULES: readonly Rule[] = [
     const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
     const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
     if (arn !== 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0') problems.push(`the prefix evaluates to ${arn} for proxy ${sample}`);
-    if (m[2] !== refTo('aws_db_instance', db[0], 'username')) problems.push(`the user ${m[2]} is not the database user`);
     const user = resolveRemote(env, fn.environment?.variables?.DB_USER ?? '');
     if (m[2] !== user) problems.push(`the user ${m[2]} is not the function's DB_USER ${user}`);
     return problems;
@@ -719,3 +720,196 @@ export const RULES: readonly Rule[] = [
       }),
   },
 ];
+
+// ---------------------------------------------------------------------------------------------------------
+// Least privilege (issue 9): the application user, the deploy-time migration, confused-deputy conditions
+
+/** `${data.aws_caller_identity.<name>.account_id}` of this stack's caller-identity data source, if it has one. */
+function callerAccount(json: StackJson): string | undefined {
+  const name = Object.keys(json.data?.aws_caller_identity ?? {})[0];
+  return name ? `\${data.aws_caller_identity.${name}.account_id}` : undefined;
+}
+
+/**
+ * aws:SourceArn each service sets when it assumes a role, from its confused-deputy page, as the pattern the
+ * trust policy must hold (`null`: the service does not set it, so a condition on it would lock the role out).
+ */
+export const TRUST_SOURCE_ARN: Readonly<Record<string, ((account: string) => RegExp) | null>> = {
+  // Lambda: aws:SourceArn applies to invoke permissions only, not to the execution role.
+  'lambda.amazonaws.com': null,
+  // RDS Proxy: no page names the ARN it passes; the proxy ARN does not exist before its role.
+  'rds.amazonaws.com': null,
+  'monitoring.rds.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):rds:[^:]+:${esc(a)}:db:[A-Za-z][A-Za-z0-9-]*$`),
+  'vpc-flow-logs.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):ec2:[^:]+:${esc(a)}:vpc-flow-log/[^:]+$`),
+  'scheduler.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):scheduler:[^:]+:${esc(a)}:schedule-group/[^:]+$`),
+};
+
+function esc(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Why one trust statement lacks the confused-deputy conditions its service supports (empty: it has them). */
+export function trustConditionProblems(json: StackJson, statement: any): string[] {
+  const service = statement?.Principal?.Service;
+  if (typeof service !== 'string') return [`principal ${JSON.stringify(statement?.Principal)} is not one service`];
+  const account = callerAccount(json);
+  if (!account) return ['the stack has no aws_caller_identity data source to take the account id from'];
+  const cond = statement.Condition ?? {};
+  const problems: string[] = [];
+  if (cond.StringEquals?.['aws:SourceAccount'] !== account) problems.push(`${service}: aws:SourceAccount is ${JSON.stringify(cond.StringEquals?.['aws:SourceAccount'])}, not ${account}`);
+  if (!(service in TRUST_SOURCE_ARN)) return [...problems, `${service}: not in TRUST_SOURCE_ARN; check its confused-deputy page and add it`];
+  const arnPattern = TRUST_SOURCE_ARN[service];
+  const sourceArn = cond.ArnLike?.['aws:SourceArn'] ?? cond.ArnEquals?.['aws:SourceArn'] ?? cond.StringLike?.['aws:SourceArn'] ?? cond.StringEquals?.['aws:SourceArn'];
+  if (arnPattern === null && sourceArn !== undefined) problems.push(`${service}: sets aws:SourceArn ${sourceArn}, which this service does not pass (the role would be unusable)`);
+  if (arnPattern && !(typeof sourceArn === 'string' && arnPattern(account).test(sourceArn))) problems.push(`${service}: aws:SourceArn is ${JSON.stringify(sourceArn)}, not this account's resource`);
+  const keys = Object.values(cond).flatMap((o: any) => Object.keys(o ?? {}));
+  for (const k of keys) if (k !== 'aws:SourceAccount' && k !== 'aws:SourceArn') problems.push(`${service}: unexpected condition key ${k}`);
+  return problems;
+}
+
+/** A string value followed through remote state and locals to its literal, when it is one. */
+export function literal(env: SynthesizedEnvironment, kind: StackKind, value: unknown): string | undefined {
+  let [where, text] = canonical(env, kind, value).split(/\|(.*)/s) as [string, string];
+  for (let i = 0; i < 3 && typeof text === 'string'; i++) {
+    const local = /^\$\{local\.([^}]+)\}$/.exec(text)?.[1];
+    if (!local) break;
+    const stack = STACK_KINDS.includes(where as StackKind) ? env[where as StackKind] : undefined;
+    text = stack?.locals?.[local];
+  }
+  if (typeof text !== 'string' || text.includes('${')) return undefined;
+  return text;
+}
+
+/** The migration function of the data stack: the one an aws_lambda_invocation invokes. */
+function migrationFunction(env: SynthesizedEnvironment): [string, any] | undefined {
+  const inv = resources(env.data, 'aws_lambda_invocation')[0]?.[1];
+  return resources(env.data, 'aws_lambda_function').find(([n]) => inv?.function_name === refTo('aws_lambda_function', n, 'function_name'));
+}
+
+/** The application user: the one the migrations create (APP_DB_USER of the migration function), as a literal. */
+function appUser(env: SynthesizedEnvironment): string | undefined {
+  const fn = migrationFunction(env);
+  return fn ? literal(env, 'data', fn[1].environment?.variables?.APP_DB_USER) : undefined;
+}
+
+function masterUser(env: SynthesizedEnvironment): string | undefined {
+  const u = resources(env.data, 'aws_db_instance')[0]?.[1].username;
+  return typeof u === 'string' && !u.includes('${') ? u : undefined;
+}
+
+/** For `${local.X}/<user>` where local X is `dbuser:<resource_id of this database>`: the user; otherwise undefined. */
+function databaseConnectUser(json: StackJson, dbName: string, resource: string): string | undefined {
+  const m = /^\$\{local\.([^}]+)\}\/([A-Za-z][A-Za-z0-9_]*)$/.exec(resource);
+  const prefix = m ? String(json.locals?.[m[1]] ?? '') : '';
+  const ok = /^\$\{format\("arn:%s:rds-db:%s:%s:dbuser:%s", /.test(prefix) && prefix.includes(`aws_db_instance.${dbName}.arn`) && prefix.endsWith(`aws_db_instance.${dbName}.resource_id)}`);
+  return ok ? m![2] : undefined;
+}
+
+/** The role of a function and its inline statements and attached managed policies. */
+function rolePermissions(json: StackJson, fn: any) {
+  const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
+  const statements = policyDocs(json).filter((d) => !d.trust && d.role === role).flatMap((d) => d.statements ?? []);
+  const attached = resources(json, 'aws_iam_role_policy_attachment')
+    .filter(([, a]) => role && (a.role === refTo('aws_iam_role', role, 'name') || a.role === refTo('aws_iam_role', role, 'id')))
+    .map(([, a]) => a.policy_arn)
+    .sort();
+  return { role, statements, attached };
+}
+
+export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
+  {
+    name: 'iam: every service trust policy has aws:SourceAccount (from aws_caller_identity) and aws:SourceArn where the service sets it',
+    kinds: EVERY,
+    check: ({ json }) =>
+      policyDocs(json)
+        .filter((d) => d.trust)
+        .flatMap((d) => (d.error ? [d.error] : (d.statements ?? []).flatMap((s) => trustConditionProblems(json, s.raw).map((p) => `${d.where}: ${p}`)))),
+  },
+  fnRule('hits: DB_USER is the application user the migrations create, not the master user', (fn, _n, { env }) => {
+    const user = literal(env, 'api', fn.environment?.variables?.DB_USER);
+    const app = appUser(env);
+    const master = masterUser(env);
+    if (!user || !app || !master) return [`cannot read DB_USER (${user}), the migration's APP_DB_USER (${app}) or the master user (${master}) as literals`];
+    return [
+      ...expectThat(user.toLowerCase() !== master.toLowerCase(), `DB_USER ${user} is the master user`),
+      ...expectThat(user === app, `DB_USER ${user} is not the application user ${app}`),
+    ];
+  }),
+  fnRule('hits: its rds-db:connect resource names the application user', (fn, _n, { json, env }) => {
+    const { statements } = rolePermissions(json, fn);
+    const connect = statements.filter((s) => s.actions.includes('rds-db:connect'));
+    const app = appUser(env);
+    if (connect.length === 0 || !app) return [`no rds-db:connect statement (${connect.length}) or no application user (${app})`];
+    return connect.flatMap((s) =>
+      s.resources.flatMap((r) => {
+        // After resolveRemote the user part is in the data stack's terms (e.g. its app-username local).
+        const user = resolveRemote(env, r).replace(/^.*\//, '');
+        const resolved = literal(env, 'data', user) ?? user;
+        return expectThat(resolved === app, `rds-db:connect on ${r} names ${resolved}, not the application user ${app}`);
+      }),
+    );
+  }),
+  {
+    name: 'migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output',
+    kinds: ['data'],
+    check: ({ json }) =>
+      one(json, 'aws_lambda_invocation', (n, inv) => {
+        const fn = resources(json, 'aws_lambda_function').find(([f]) => inv.function_name === refTo('aws_lambda_function', f, 'function_name'));
+        const target = resources(json, 'aws_db_proxy_target')[0];
+        const outputs = Object.values(json.output ?? {}).map((o: any) => o.value);
+        return [
+          ...expectThat(!!fn, `${addr('aws_lambda_invocation', n)}: function_name ${inv.function_name} is not a function of this stack`),
+          ...expectThat(/^[0-9a-f]{64}$/.test(inv.triggers?.migrations ?? ''), `${addr('aws_lambda_invocation', n)}: triggers.migrations ${inv.triggers?.migrations} is not a sha256`),
+          ...expectThat(!!target && (inv.depends_on ?? []).includes(addr('aws_db_proxy_target', target[0])), `${addr('aws_lambda_invocation', n)}: does not wait for the proxy target`),
+          ...expectThat(outputs.includes(refTo('aws_lambda_invocation', n, 'result')), `${addr('aws_lambda_invocation', n)}: its result is not an output`),
+        ];
+      }),
+  },
+  {
+    name: 'migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only',
+    kinds: ['data'],
+    check: ({ json, env }) => {
+      const fn = migrationFunction(env);
+      if (!fn) return ['no migration function (invoked by aws_lambda_invocation)'];
+      const [name, body] = fn;
+      const problems: string[] = [];
+      for (const kind of STACK_KINDS) {
+        for (const [p, perm] of resources(env[kind], 'aws_lambda_permission')) if (canonical(env, kind, perm.function_name).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_lambda_permission', p)} lets ${perm.principal} invoke it`);
+        for (const [i, integ] of resources(env[kind], 'aws_apigatewayv2_integration')) if (canonical(env, kind, integ.integration_uri).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_apigatewayv2_integration', i)} routes to it`);
+      }
+      const { statements, attached } = rolePermissions(json, body);
+      if (JSON.stringify(attached) !== JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort())) problems.push(`attached policies are ${JSON.stringify(attached)}`);
+      const db = resources(json, 'aws_db_instance')[0];
+      const ok = statements.length === 1 && statements[0].Effect === 'Allow' && JSON.stringify(statements[0].actions) === '["rds-db:connect"]' && statements[0].resources.length === 1 && db !== undefined && /^\$\{local\.proxy_connect-arn-prefix[^}]*\}\//.test(statements[0].resources[0]) && statements[0].resources[0].endsWith(`/${refTo('aws_db_instance', db[0], 'username')}`);
+      if (!ok) problems.push(`inline permissions are ${JSON.stringify(statements.map((s) => s.raw))}, not rds-db:connect through the proxy as the master user`);
+      const vars: Record<string, string> = body.environment?.variables ?? {};
+      problems.push(...expectThat(vars.DB_AUTH === 'iam' && vars.DB_TLS === 'verify', `DB_AUTH ${vars.DB_AUTH}, DB_TLS ${vars.DB_TLS}: the master login must be an IAM token over verified TLS`));
+      problems.push(...expectThat(vars.APP_DB_AUTH === 'iam', `APP_DB_AUTH is ${vars.APP_DB_AUTH}: the application user must be created for IAM`));
+      problems.push(...Object.keys(vars).filter((k) => /PASSWORD|SECRET/i.test(k)).map((k) => `environment sets ${k}`));
+      return problems;
+    },
+  },
+  {
+    name: 'proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only',
+    kinds: ['data'],
+    check: ({ json, env }) =>
+      one(json, 'aws_db_proxy', (n, p) =>
+        one(json, 'aws_db_instance', (dbName) => {
+          const app = appUser(env);
+          const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
+          const connects = policyDocs(json)
+            .filter((d) => !d.trust && d.role === role?.[0])
+            .flatMap((d) => d.statements ?? [])
+            .filter((s) => s.actions.includes('rds-db:connect'))
+            .flatMap((s) => s.resources.map((r) => databaseConnectUser(json, dbName, r) ?? `<not this database's dbuser ARN: ${r}>`));
+          return [
+            ...expectThat(p.default_auth_scheme === 'IAM_AUTH', `${addr('aws_db_proxy', n)}: default_auth_scheme is ${p.default_auth_scheme}`),
+            ...expectThat(!!app && JSON.stringify(connects) === JSON.stringify([app]), `${addr('aws_db_proxy', n)}: its role may log in to the database as ${JSON.stringify(connects)}, not exactly the application user ${app}`),
+          ];
+        }),
+      ),
+  },
+];
+
+/** Every rule the policy suite checks. */
+export const RULES: readonly Rule[] = [...SECURITY_MODEL_RULES, ...LEAST_PRIVILEGE_RULES];

@@ -109,7 +109,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(single(data, 'aws_db_proxy_target').db_instance_identifier).toBe(`\${aws_db_instance.${dbName}.identifier}`);
   });
 
-  test('rds-db:connect is granted on exactly dbuser:<prx id>/<master user>', () => {
+  test('rds-db:connect is granted on exactly dbuser:<prx id>/<application user>', () => {
     const [proxyName] = resources(data, 'aws_db_proxy')[0];
     const locals = data.locals ?? {};
     const idLocal = Object.keys(locals).find((k) => k.startsWith('proxy_resource-id'))!;
@@ -123,7 +123,8 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(connect).toHaveLength(1);
     const [prefix, user] = connect[0].Resource.split('}/');
     expect(exported(data, remoteOutput(`${prefix}}`, dataId))).toBe(`\${local.${prefixLocal}}`);
-    expect(exported(data, remoteOutput(user, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.username\}$/);
+    const userLocal = /^\$\{local\.([^}]+)\}$/.exec(exported(data, remoteOutput(user, dataId)))?.[1];
+    expect(locals[userLocal!]).toBe(profile.database.appUsername);
   });
 
   test('data and api stacks read the producers through terraform_remote_state', () => {

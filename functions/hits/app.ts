@@ -35,14 +35,15 @@ export function requestBudgetMs(configuredMs: number, context?: LambdaContext): 
   return Math.max(0, Math.min(configuredMs, remaining - DEADLINE_MARGIN_MS));
 }
 
-const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS hits (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  path VARCHAR(2048) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  method VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  created_at DATETIME(3) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 const INSERT_HIT = 'INSERT INTO hits (path, method, created_at) VALUES (?, ?, ?)';
 const SELECT_RECENT = 'SELECT id, path, method, created_at FROM hits ORDER BY id DESC LIMIT ?';
+/** Health reads the table, not just `SELECT 1`: a database without the schema cannot serve a request. */
+const HEALTH_CHECK = 'SELECT 1 AS ok FROM hits LIMIT 1';
+
+/** The table the deploy-time migrations create is missing: the function never creates it (it holds no DDL rights). */
+function isMissingTable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ER_NO_SUCH_TABLE';
+}
 
 export interface HitsAppOptions {
   log?: Logger;
@@ -97,15 +98,6 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
     onError: (node, op, err) => log.warn('cache call failed, bypassed', { node, op, ...errorFields(err) }),
     onBackoff: (node, until) => log.warn('cache node backing off', { node, until: new Date(until).toISOString() }),
   });
-
-  let tableReady: Promise<void> | undefined;
-  const ensureTable = (deadline: Deadline): Promise<void> => {
-    if (!tableReady) {
-      tableReady = db.query(CREATE_TABLE, [], deadline).then(() => undefined);
-      tableReady.catch(() => (tableReady = undefined)); // try again on the next request
-    }
-    return tableReady;
-  };
 
   const listFromDb = async (deadline: Deadline): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT], deadline)).map(toHit);
 
@@ -163,8 +155,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       } else if (method === 'GET' && path === '/_/health') {
         route = 'health';
         const [dbOk, cacheState] = await Promise.all([
-          ensureTable(deadline)
-            .then(() => db.query('SELECT 1 AS ok', [], deadline))
+          db.query(HEALTH_CHECK, [], deadline)
             .then(() => true)
             .catch((err: unknown) => {
             failure = err;
@@ -180,12 +171,10 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
             : json(500, { status: 'down', db: 'error', cache: cacheState, requestId });
       } else if (method === 'GET' && path === '/_/hits') {
         route = 'list';
-        await ensureTable(deadline);
         const listed = await listCached(deadline);
         cacheOutcome = listed.cache;
         result = jsonText(200, listed.body);
       } else {
-        await ensureTable(deadline);
         const body = await record(path, method, deadline);
         cacheOutcome = body.cache;
         result = respond(event, 200, body);
@@ -198,6 +187,10 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
           : json(500, { error: 'internal error', requestId });
     }
     await db.endRequest();
+    if (isMissingTable(failure)) {
+      // Its own line, for an alarm: the schema comes from the deploy-time migration, which has not run here.
+      log.error('the hits table does not exist: run the deploy-time migrations (functions/migrate)', { requestId, database: config.db.name, ...errorFields(failure) });
+    }
     if (failure instanceof DbAuthError) {
       // Its own line, for an alarm: retrying will not help until the grant, user or secret is fixed.
       log.error('database refused the credentials', { requestId, auth: config.db.auth, user: config.db.user || undefined, ...errorFields(failure) });

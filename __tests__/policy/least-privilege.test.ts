@@ -1,0 +1,99 @@
+/**
+ * The least-privilege rules (LEAST_PRIVILEGE_RULES in rules.ts) can fail: each mutation breaks one
+ * property of the passing JSON of every environment and the named rule must then report it.
+ */
+import { PROFILES } from '../../config';
+import { StackJson, SynthesizedEnvironment, synthEnvironments } from '../support/synth';
+import { LEAST_PRIVILEGE_RULES, literal, PolicyContext, StackKind, trustConditionProblems } from './rules';
+
+const environments = synthEnvironments();
+const contextOf = (env: SynthesizedEnvironment, kind: StackKind): PolicyContext => ({ env, kind, json: env[kind], id: env.stacks[kind].node.id });
+const entries = (json: StackJson, type: string) => Object.entries(json.resource?.[type] ?? {}) as Array<[string, any]>;
+const trustOf = (json: StackJson, service: string) => entries(json, 'aws_iam_role').find(([, r]) => JSON.parse(r.assume_role_policy).Statement[0].Principal.Service === service)?.[1];
+const editTrust = (role: any, f: (statement: any) => void) => {
+  const doc = JSON.parse(role.assume_role_policy);
+  f(doc.Statement[0]);
+  role.assume_role_policy = JSON.stringify(doc);
+};
+const migrationFn = (j: StackJson) => {
+  const inv = Object.values(j.resource!.aws_lambda_invocation)[0] as any;
+  return entries(j, 'aws_lambda_function').find(([n]) => inv.function_name.includes(`.${n}.`))![1];
+};
+const editPolicy = (j: StackJson, namePrefix: string, f: (doc: any) => void) => {
+  const [, body] = entries(j, 'aws_iam_role_policy').find(([n]) => n.startsWith(namePrefix))!;
+  const doc = JSON.parse(body.policy);
+  f(doc);
+  body.policy = JSON.stringify(doc);
+};
+
+type Mutation = [rule: string, kind: StackKind, mutate: (json: StackJson, env: SynthesizedEnvironment) => void];
+const TRUST = 'iam: every service trust policy has aws:SourceAccount (from aws_caller_identity) and aws:SourceArn where the service sets it';
+const mutations: Mutation[] = [
+  [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => delete s.Condition)],
+  [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.StringEquals['aws:SourceAccount'] = '123456789012'))],
+  // A key Lambda does not set for its execution role would make the role unusable.
+  [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.ArnLike = { 'aws:SourceArn': 'arn:aws:lambda:*:*:function:x' }))],
+  [TRUST, 'data', (j) => editTrust(trustOf(j, 'rds.amazonaws.com'), (s) => (s.Condition.StringEquals = {}))],
+  [TRUST, 'data', (j) => delete j.data!.aws_caller_identity],
+  [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Principal.Service = 'events.amazonaws.com'))],
+  [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.StringEquals['aws:PrincipalOrgID'] = 'o-1'))],
+  ['hits: DB_USER is the application user the migrations create, not the master user', 'api', (j, env) => {
+    const master = Object.keys(env.data.output!).find((o) => o.includes('username') || o.includes('db_name'))!;
+    (Object.values(j.resource!.aws_lambda_function)[0] as any).environment.variables.DB_USER = `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.data.node.id}.outputs.${master}}`;
+  }],
+  ['hits: DB_USER is the application user the migrations create, not the master user', 'api', (_j, env) => {
+    // The master user's name put into the app-user local: DB_USER now names the master user.
+    env.data.locals!['app-username'] = (Object.values(env.data.resource!.aws_db_instance)[0] as any).username;
+  }],
+  ['hits: its rds-db:connect resource names the application user', 'api', (j) => editPolicy(j, 'hits_role-rds-proxy-connect', (d) => (d.Statement[0].Resource = d.Statement[0].Resource.replace(/\/.*$/, '/hits_admin')))],
+  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => delete j.resource!.aws_lambda_invocation],
+  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).triggers = {})],
+  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).depends_on = [])],
+  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => {
+    for (const [k, o] of Object.entries(j.output!)) if (String((o as any).value).includes('aws_lambda_invocation')) delete j.output![k];
+  }],
+  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => {
+    const [name] = entries(j, 'aws_lambda_function').find(([, f]) => f === migrationFn(j))!;
+    j.resource!.aws_lambda_permission = { open: { function_name: `\${aws_lambda_function.${name}.function_name}`, principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction' } };
+  }],
+  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => editPolicy(j, 'migration_function_role-rds-proxy-connect', (d) => d.Statement.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }))],
+  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => (migrationFn(j).environment.variables.APP_DB_PASSWORD = 'x')],
+  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => (migrationFn(j).environment.variables.APP_DB_AUTH = 'password')],
+  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => delete (Object.values(j.resource!.aws_db_proxy)[0] as any).default_auth_scheme],
+  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => editPolicy(j, 'proxy_connect-to-database', (d) => d.Statement[0].Resource.push(d.Statement[0].Resource[0].replace(/\/[^/]+$/, '/hits_admin')))],
+];
+
+describe.each(environments.map((e) => [e.profile.name, e] as const))('%s', (_name, base) => {
+  test.each(LEAST_PRIVILEGE_RULES.map((r) => [r.name, r] as const))('passes %s', (_rule, rule) => {
+    for (const kind of rule.kinds) expect({ kind, violations: rule.check(contextOf(base, kind)) }).toEqual({ kind, violations: [] });
+  });
+
+  test.each(mutations.map(([rule, kind, mutate], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate] as const))('catches %s', (_t, ruleName, kind, mutate) => {
+    const rule = LEAST_PRIVILEGE_RULES.find((r) => r.name === ruleName)!;
+    expect(rule).toBeDefined();
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api });
+    const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
+    mutate(mutated[kind], env);
+    expect(rule.check(contextOf(env, kind)).length).toBeGreaterThan(0);
+  });
+
+  test('literal() follows remote state and locals to the profile values', () => {
+    const fn = Object.values(base.api.resource!.aws_lambda_function)[0] as any;
+    expect(literal(base, 'api', fn.environment.variables.DB_USER)).toBe(base.profile.database.appUsername);
+    expect(literal(base, 'api', fn.environment.variables.DB_HOST)).toBeUndefined(); // an attribute known only at apply
+  });
+});
+
+test('every profile is covered', () => {
+  expect(environments.map((e) => e.profile.name)).toEqual(PROFILES.map((p) => p.name));
+});
+
+test('trust conditions: a service missing from the table is a violation, so a new role gets checked against its docs', () => {
+  const json: StackJson = { data: { aws_caller_identity: { me: {} } } };
+  const statement = { Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.me.account_id}' } } };
+  expect(trustConditionProblems(json, statement)).toEqual(['ecs-tasks.amazonaws.com: not in TRUST_SOURCE_ARN; check its confused-deputy page and add it']);
+  const scheduler = (arn?: string) => ({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.me.account_id}' }, ...(arn ? { ArnLike: { 'aws:SourceArn': arn } } : {}) } });
+  expect(trustConditionProblems(json, scheduler('arn:aws:scheduler:eu-west-1:${data.aws_caller_identity.me.account_id}:schedule-group/hits-dev'))).toEqual([]);
+  expect(trustConditionProblems(json, scheduler())).toHaveLength(1);
+  expect(trustConditionProblems(json, scheduler('arn:aws:scheduler:eu-west-1:999999999999:schedule-group/hits-dev'))).toHaveLength(1);
+});
