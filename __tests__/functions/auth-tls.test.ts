@@ -171,9 +171,12 @@ describe('TLS verify', () => {
   test('memcached over TLS (CACHE_TLS=true) serves cached listings; without trusting its CA the cache is bypassed', async () => {
     await mc.flush().catch(() => undefined); // plain-text flush fails on a TLS-only listener; harmless
     const app = makeApp({ ...tlsEnv(), CACHE_NODES: mc.node, CACHE_TLS: 'true' });
-    const first = await app.call('GET', '/_/hits');
-    const second = await app.call('GET', '/_/hits');
-    expect([first.json.cache, second.json.cache]).toEqual(['miss', 'hit']);
+    // A TLS handshake has the same 150 ms budget as any cache call; on a loaded machine the first one can
+    // miss it (the request then goes on to the database, by design). A hit proves the TLS round trip.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4 && !outcomes.includes('hit'); i++) outcomes.push((await app.call('GET', '/_/hits')).json.cache);
+    expect(outcomes[0]).toBe('miss');
+    expect(outcomes).toContain('hit');
     expect((await app.call('GET', '/_/health')).json.cache).toBe('ok');
 
     const untrusting = makeApp({ ...tlsEnv(), CACHE_NODES: mc.node, CACHE_TLS: 'true' });

@@ -4,7 +4,7 @@
  * response says its listing came from the database ("bypass"), not from a failed cache read ("miss").
  */
 import { FAVICON_MAX_AGE_SECONDS, FAVICON_PATH } from '../../functions/hits/app';
-import { freePort, MariaDb, Memcached } from '../../scripts/services';
+import { freePort, MariaDb, Memcached, migrateLocalDatabase } from '../../scripts/services';
 import { closeApps, makeApp } from '../support/hits';
 
 let db: MariaDb;
@@ -14,8 +14,8 @@ let cacheEnv: Record<string, string>;
 
 beforeAll(async () => {
   [db, mc] = await Promise.all([MariaDb.start(), Memcached.start()]);
-  await db.createUser('hits', 'test-password', 'hits');
-  env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'password', DB_PASSWORD: 'test-password', DB_TLS: 'off' };
+  // The schema and the application user come from the real migrations, as on a deploy.
+  env = (await migrateLocalDatabase(db, { database: 'hits', appPassword: 'test-password' })).env;
   cacheEnv = { ...env, CACHE_NODES: mc.node, CACHE_TTL_SECONDS: '5' };
 });
 
