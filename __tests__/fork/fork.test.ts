@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 let copy: string;
 
-/** The project as a user's checkout has it (tracked and new files, nothing ignored), with this node_modules linked in. */
+/** The project as a user's fork has it (tracked and new files, nothing ignored, committed), with this node_modules linked in. */
 function copyProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fork-'));
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
@@ -22,6 +22,11 @@ function copyProject(): string {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
+  // A fork is a git checkout (the change review compares revisions): commit the copy as its first revision.
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=fork test', '-c', 'user.email=fork@example.invalid', ...args], { cwd: dir, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'fork of the project');
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   return dir;
 }
