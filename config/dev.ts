@@ -31,5 +31,7 @@ export const dev: Profile = {
   cache: { enabled: true, engineVersion: '1.6.22', nodeType: 'cache.t4g.micro', numCacheNodes: 2, ttlSeconds: 5 },
   function: { memoryMb: 512, timeoutSeconds: 10 },
   api: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
+  alarms: { enabled: false },
+  hits: { retentionDays: 7 },
   logRetentionDays: 14,
 };

@@ -34,6 +34,7 @@ export class DataStack extends BaseStack {
       monitoringIntervalSeconds: d.monitoringIntervalSeconds,
       databaseName: d.databaseName,
       masterUsername: d.masterUsername,
+      logRetentionDays: profile.logRetentionDays,
     });
 
     const p = profile.proxy;
@@ -50,6 +51,7 @@ export class DataStack extends BaseStack {
       maxIdleConnectionsPercent: p.maxIdleConnectionsPercent,
       idleClientTimeoutSeconds: p.idleClientTimeoutSeconds,
       debugLogging: p.debugLogging,
+      logRetentionDays: profile.logRetentionDays,
     });
 
     const c = profile.cache;

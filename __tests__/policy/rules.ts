@@ -6,8 +6,8 @@
  */
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 
-export type StackKind = 'network' | 'data' | 'api';
-export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api'];
+export type StackKind = 'network' | 'data' | 'api' | 'ops';
+export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api', 'ops'];
 
 export interface PolicyContext {
   readonly env: SynthesizedEnvironment;
@@ -295,7 +295,8 @@ const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) =
 
 const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[]): Rule => ({
   name,
-  kinds: ['api'],
+  // The hits function (api) and the prune (ops): both run in the VPC against the proxy.
+  kinds: ['api', 'ops'],
   check: (ctx) => one(ctx.json, 'aws_lambda_function', (n, fn) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`)),
 });
 
@@ -419,9 +420,10 @@ export const RULES: readonly Rule[] = [
   dbRule('db: Performance Insights on', (db) => expectThat(db.performance_insights_enabled === true, `performance_insights_enabled is ${db.performance_insights_enabled}`)),
   dbRule('db: enhanced monitoring on', (db) => expectThat(db.monitoring_interval > 0 && typeof db.monitoring_role_arn === 'string', `monitoring_interval is ${db.monitoring_interval}`)),
   dbRule('db: auto minor version upgrade', (db) => expectThat(db.auto_minor_version_upgrade === true, `auto_minor_version_upgrade is ${db.auto_minor_version_upgrade}`)),
-  dbRule('db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', (db) => {
+  // Not iam-db-auth-error: behind RDS Proxy the clients' IAM failures happen at the proxy, which logs in with the secret.
+  dbRule('db: logs exported to CloudWatch (error, slowquery)', (db) => {
     const exports: string[] = db.enabled_cloudwatch_logs_exports ?? [];
-    return ['error', 'slowquery', 'iam-db-auth-error'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
+    return ['error', 'slowquery'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
   }),
   dbRule('db: tags copied to snapshots', (db) => expectThat(db.copy_tags_to_snapshot === true, `copy_tags_to_snapshot is ${db.copy_tags_to_snapshot}`)),
 
@@ -568,10 +570,10 @@ export const RULES: readonly Rule[] = [
   },
 
   // --- api: function ----------------------------------------------------------------------------------
-  fnRule('lambda: in a VPC (private subnets, app security group)', (fn, _n, { env }) => {
+  fnRule('lambda: in a VPC (private subnets, app security group)', (fn, _n, { env, kind }) => {
     const subnets: string[] = fn.vpc_config?.subnet_ids ?? [];
     const groups: string[] = fn.vpc_config?.security_group_ids ?? [];
-    const resolved = subnets.map((s) => canonical(env, 'api', s));
+    const resolved = subnets.map((s) => canonical(env, kind, s));
     const privateSubnets = resources(env.network, 'aws_subnet').filter(([, s]) => s.tags?.Tier === 'private').map(([n]) => `network|${refTo('aws_subnet', n, 'id')}`);
     return [
       ...expectThat(subnets.length >= 2 && groups.length >= 1, `vpc_config is ${JSON.stringify(fn.vpc_config)}`),
@@ -588,14 +590,14 @@ export const RULES: readonly Rule[] = [
       ...expectThat((fn.depends_on ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `does not depend on ${addr('aws_cloudwatch_log_group', group[0])}`),
     ];
   }),
-  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env }) => {
+  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env, kind }) => {
     const vars: Record<string, string> = fn.environment?.variables ?? {};
     const proxy = resources(env.data, 'aws_db_proxy')[0];
     return [
       ...expectThat(vars.DB_AUTH === 'iam', `DB_AUTH is ${vars.DB_AUTH}`),
       ...expectThat(vars.DB_TLS === 'verify', `DB_TLS is ${vars.DB_TLS}`),
       ...expectThat(vars.DB_PASSWORD === undefined, 'DB_PASSWORD is set'),
-      ...expectThat(!!proxy && canonical(env, 'api', vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
+      ...expectThat(!!proxy && canonical(env, kind, vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
     ];
   }),
   fnRule('lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', (fn, _n, { json }) => {

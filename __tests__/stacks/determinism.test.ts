@@ -34,15 +34,16 @@ function ageBundles(): void {
   }
 }
 
-test('main.ts writes six stacks; synthesizing twice gives byte-identical JSON and Lambda archives', () => {
+test('main.ts writes every stack; synthesizing twice gives byte-identical JSON and Lambda archives', () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
   try {
     const first = synthTo(a);
     ageBundles();
     const second = synthTo(b);
-    expect(Object.keys(first).filter((k) => !k.includes('/'))).toEqual(['api-dev', 'api-prod', 'data-dev', 'data-prod', 'network-dev', 'network-prod']);
-    expect(Object.keys(first).filter((k) => k.endsWith('archive.zip'))).toHaveLength(2);
+    expect(Object.keys(first).filter((k) => !k.includes('/'))).toEqual(['api-dev', 'api-prod', 'data-dev', 'data-prod', 'network-dev', 'network-prod', 'ops-dev', 'ops-prod']);
+    // Per environment: the hits function (api) and the prune (ops).
+    expect(Object.keys(first).filter((k) => k.endsWith('archive.zip'))).toHaveLength(4);
     for (const id of Object.keys(first)) expect(second[id] === first[id]).toBe(true);
     for (const text of Object.values(first)) expect(text).not.toContain(ROOT);
   } finally {

@@ -32,7 +32,7 @@ describe('synthesized stacks', () => {
 
   test('local backends use a relative state path per stack', () => {
     for (const env of environments) {
-      for (const kind of ['network', 'data', 'api'] as const) {
+      for (const kind of ['network', 'data', 'api', 'ops'] as const) {
         const id = env.stacks[kind].node.id;
         expect(env[kind].terraform.backend).toEqual({ local: { path: `../../../terraform.${id}.tfstate` } });
       }

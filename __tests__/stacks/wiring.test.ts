@@ -125,7 +125,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s wiring'
 
   test('function environment follows the contract: proxy endpoint, IAM auth over verified TLS, cache nodes', () => {
     const env = single(api, 'aws_lambda_function').environment.variables;
-    expect(Object.keys(env).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS', 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER']);
+    expect(Object.keys(env).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS', 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME']);
     expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds), CACHE_TLS: 'true', CACHE_TTL_SECONDS: String(profile.cache.ttlSeconds) });
     expect(exported(data, remoteOutput(env.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
     expect(exported(data, remoteOutput(env.DB_NAME, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.db_name\}$/);

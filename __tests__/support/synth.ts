@@ -20,6 +20,7 @@ export interface SynthesizedEnvironment {
   readonly network: StackJson;
   readonly data: StackJson;
   readonly api: StackJson;
+  readonly ops: StackJson;
   /** The raw JSON text per stack id, asset hash masked. */
   readonly text: Record<string, string>;
 }
@@ -42,12 +43,12 @@ export function synthEnvironments(profiles: readonly Profile[] = PROFILES, key =
   const result = all.map((stacks, i) => {
     const text: Record<string, string> = {};
     const parsed: Record<string, StackJson> = {};
-    for (const kind of ['network', 'data', 'api'] as const) {
+    for (const kind of ['network', 'data', 'api', 'ops'] as const) {
       const stack = stacks[kind];
       text[stack.node.id] = maskAssetHash(fs.readFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
       parsed[kind] = JSON.parse(text[stack.node.id]);
     }
-    return { profile: profiles[i], stacks, network: parsed.network, data: parsed.data, api: parsed.api, text };
+    return { profile: profiles[i], stacks, network: parsed.network, data: parsed.data, api: parsed.api, ops: parsed.ops, text };
   });
   cache.set(key, result);
   return result;
