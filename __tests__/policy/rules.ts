@@ -47,6 +47,7 @@ export const WAIVERS: readonly Waiver[] = [
   { environment: 'dev', rule: 'db: enhanced monitoring on', reason: 'per-second OS metrics are a production concern and cost CloudWatch Logs ingestion' },
   { environment: 'dev', rule: 'vpc: flow logs on (all traffic, to CloudWatch Logs)', reason: 'ingestion cost; no audit requirement on dev traffic' },
   { environment: 'dev', rule: 'lambda: reserved concurrency set', reason: 'reserving in a shared dev account takes from the unreserved pool other functions need' },
+  { environment: 'dev', rule: 'alarms: every alarm notifies the alarm topic (actions enabled)', reason: 'alarms.enabled is false: dev alarms change state on the dashboard but page nobody' },
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -694,5 +695,65 @@ export const RULES: readonly Rule[] = [
           ...expectThat(p.source_arn === `${refTo('aws_apigatewayv2_api', apiName, 'execution_arn')}/*/*`, `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not this API's execution ARN`),
         ]);
       }),
+  },
+
+  // --- operating it (issue 8) -------------------------------------------------------------------------
+  {
+    name: 'alarms: every alarm notifies the alarm topic (actions enabled)',
+    kinds: ['ops'],
+    check: ({ json }) => {
+      const topics = resources(json, 'aws_sns_topic').map(([n]) => refTo('aws_sns_topic', n, 'arn'));
+      const alarms = resources(json, 'aws_cloudwatch_metric_alarm');
+      if (alarms.length === 0) return ['no aws_cloudwatch_metric_alarm'];
+      return alarms.flatMap(([n, a]) => [
+        ...expectThat(a.actions_enabled === true, `${addr('aws_cloudwatch_metric_alarm', n)}: actions_enabled is ${a.actions_enabled}`),
+        ...expectThat(Array.isArray(a.alarm_actions) && a.alarm_actions.length > 0 && a.alarm_actions.every((t: string) => topics.includes(t)), `${addr('aws_cloudwatch_metric_alarm', n)}: alarm_actions ${JSON.stringify(a.alarm_actions)} is not the stack's topic`),
+      ]);
+    },
+  },
+  {
+    name: 'sns: every topic encrypted with a customer-managed KMS key that CloudWatch may use',
+    kinds: EVERY,
+    check: ({ json }) =>
+      resources(json, 'aws_sns_topic').flatMap(([n, t]) => {
+        const key = /^\$\{aws_kms_key\.([^.]+)\.(arn|id|key_id)\}$/.exec(String(t.kms_master_key_id ?? ''))?.[1];
+        if (!key) return [`${addr('aws_sns_topic', n)}: kms_master_key_id ${t.kms_master_key_id} is not a customer-managed key of this stack (aws/sns cannot be used by CloudWatch)`];
+        const body = json.resource?.aws_kms_key?.[key];
+        let statements: any[] = [];
+        try {
+          statements = [JSON.parse(body?.policy ?? '{}').Statement ?? []].flat();
+        } catch {
+          return [`${addr('aws_kms_key', key)}: policy is not literal JSON`];
+        }
+        const allows = (action: string) =>
+          statements.some((s) => s.Effect === 'Allow' && [s.Principal?.Service ?? []].flat().includes('cloudwatch.amazonaws.com') && [s.Action ?? []].flat().includes(action));
+        return [
+          ...expectThat(allows('kms:Decrypt') && allows('kms:GenerateDataKey*'), `${addr('aws_kms_key', key)}: policy does not let cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*`),
+          ...expectThat(body?.enable_key_rotation === true, `${addr('aws_kms_key', key)}: key rotation off`),
+        ];
+      }),
+  },
+  {
+    name: 'logs: whatever writes logs has its log group, with retention, created first',
+    kinds: EVERY,
+    check: ({ json }) => {
+      const groups = resources(json, 'aws_cloudwatch_log_group');
+      const need = (writer: string, dependsOn: string[] | undefined, name: unknown): string[] => {
+        if (typeof name !== 'string' || name.includes('${')) return [`${writer}: its log group name ${name} is not literal`];
+        const group = groups.find(([, g]) => g.name === name);
+        if (!group) return [`${writer} writes to ${name}, which this stack does not manage (AWS would create it with no expiry)`];
+        return [
+          ...expectThat(group[1].retention_in_days > 0, `${addr('aws_cloudwatch_log_group', group[0])} has no retention`),
+          ...expectThat((dependsOn ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `${writer} is not created after ${addr('aws_cloudwatch_log_group', group[0])}`),
+        ];
+      };
+      return [
+        ...resources(json, 'aws_lambda_function').flatMap(([n, f]) => need(addr('aws_lambda_function', n), f.depends_on, `/aws/lambda/${f.function_name}`)),
+        ...resources(json, 'aws_db_instance').flatMap(([n, db]) =>
+          (db.enabled_cloudwatch_logs_exports ?? []).flatMap((type: string) => need(addr('aws_db_instance', n), db.depends_on, `/aws/rds/instance/${db.identifier}/${type}`)),
+        ),
+        ...resources(json, 'aws_db_proxy').flatMap(([n, p]) => need(addr('aws_db_proxy', n), p.depends_on, `/aws/rds/proxy/${p.name}`)),
+      ];
+    },
   },
 ];
