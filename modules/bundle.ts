@@ -1,4 +1,4 @@
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 import * as path from 'path';
 
 /** Node.js major version the bundle targets; keep in step with the Lambda runtime (nodejs22.x). */
@@ -20,8 +20,16 @@ export function bundleFunction(entry: string): BundleResult {
   const absolute = path.resolve(entry);
   const cached = cache.get(absolute);
   if (cached) return cached;
-  const out = buildSync({
-    entryPoints: [absolute],
+  const out = buildSync(bundleOptions(absolute));
+  const result: BundleResult = { code: out.outputFiles![0].text };
+  cache.set(absolute, result);
+  return result;
+}
+
+/** The esbuild options of a function bundle, shared with the benchmarks that compare variants of it. */
+export function bundleOptions(absoluteEntry: string): BuildOptions & { write: false } {
+  return {
+    entryPoints: [absoluteEntry],
     bundle: true,
     write: false,
     platform: 'node',
@@ -35,8 +43,5 @@ export function bundleFunction(entry: string): BundleResult {
     sourcemap: false,
     absWorkingDir: path.resolve(__dirname, '..'),
     logLevel: 'silent',
-  });
-  const result: BundleResult = { code: out.outputFiles[0].text };
-  cache.set(absolute, result);
-  return result;
+  };
 }

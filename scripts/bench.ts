@@ -85,6 +85,10 @@ async function main(): Promise<void> {
     print(await benchSynth('npm run synth (tsx main.ts, 6 stacks)', path.join(BIN, 'tsx'), ['main.ts'], 5, '≤ 2.5 s', '≤ 350 MB'));
     print(await benchSynth('npx cdktf synth (CLI + app, 6 stacks)', 'npx', ['cdktf', 'synth'], 3, '≤ 6 s'));
   }
+  if (!only || only === 'metrics') {
+    const { runMetricsBench } = await import('./bench-metrics');
+    print(await runMetricsBench());
+  }
   if (!only || only === 'function') {
     const { runFunctionBench } = await import('./bench-function');
     print(await runFunctionBench());
