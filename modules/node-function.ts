@@ -9,6 +9,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
+import { zipSingleFile } from './zip';
 import { assumeRolePolicy } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
@@ -48,31 +49,25 @@ export interface NodeFunctionProps {
 
 const MODULE = 'NodeFunction';
 const PROJECT_ROOT = path.resolve(__dirname, '..');
-/** 1980-01-01T00:00:00Z, the earliest time a zip entry holds: every archive of the same code is byte-identical. */
-const FIXED_MTIME = 315532800;
-
 /**
- * Writes the bundle to `.build/functions/<name>-<hash>/index.js`, one directory per distinct bundle, with a
- * fixed mtime and mode: cdktf zips the directory with both, so the archive (and `source_code_hash`) changes
+ * Writes the bundle, zipped as `index.js`, to `.build/functions/<name>-<hash>/archive.zip`, one directory per
+ * distinct bundle. The zip is deterministic (modules/zip.ts), so the archive and `source_code_hash` change
  * only when the code does, on any machine. Older bundles of the same function are removed.
  */
 function writeBundle(name: string, sha256: string, code: string): string {
   const root = path.join(PROJECT_ROOT, '.build', 'functions');
   const dirName = `${name}-${sha256.slice(0, 16)}`;
-  const dir = path.join(root, dirName);
-  const file = path.join(dir, 'index.js');
+  const file = path.join(root, dirName, 'archive.zip');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, code);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, zipSingleFile('index.js', Buffer.from(code, 'utf8')));
   }
-  fs.chmodSync(file, 0o644);
-  fs.utimesSync(file, FIXED_MTIME, FIXED_MTIME);
   for (const other of fs.readdirSync(root)) {
     if (other !== dirName && other.startsWith(`${name}-`) && /^[0-9a-f]{16}$/.test(other.slice(name.length + 1))) {
       fs.rmSync(path.join(root, other), { recursive: true, force: true });
     }
   }
-  return dir;
+  return file;
 }
 
 /**
@@ -120,8 +115,9 @@ export class NodeFunction extends Construct {
     const name = props.functionName;
     const bundle = bundleFunction(entry);
     const sha256 = createHash('sha256').update(bundle.code).digest('hex');
-    const bundleDir = writeBundle(name, sha256, bundle.code);
-    const asset = new TerraformAsset(this, 'code', { path: bundleDir, type: AssetType.ARCHIVE });
+    const archive = writeBundle(name, sha256, bundle.code);
+    // A file asset of our own zip: cdktf's ARCHIVE type would zip again, in a child process, per stack.
+    const asset = new TerraformAsset(this, 'code', { path: archive, type: AssetType.FILE });
     this.bundleSha256 = sha256;
 
     const logGroup = new CloudwatchLogGroup(this, 'log-group', { name: `/aws/lambda/${name}`, retentionInDays: retention });
