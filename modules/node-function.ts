@@ -50,8 +50,8 @@ export interface NodeFunctionProps {
 const MODULE = 'NodeFunction';
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 /**
- * Writes the bundle, zipped as `index.js`, to `.build/functions/<name>-<hash>/archive.zip`, one directory per
- * distinct bundle. The zip is deterministic (modules/zip.ts), so the archive and `source_code_hash` change
+ * Writes the bundle to `.build/functions/<name>-<hash>/index.js` (to read) and, zipped as `index.js`, to
+ * `archive.zip` beside it (to deploy), one directory per distinct bundle. The zip is deterministic (modules/zip.ts), so the archive and `source_code_hash` change
  * only when the code does, on any machine. Older bundles of the same function are removed.
  */
 function writeBundle(name: string, sha256: string, code: string): string {
@@ -60,6 +60,7 @@ function writeBundle(name: string, sha256: string, code: string): string {
   const file = path.join(root, dirName, 'archive.zip');
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(path.join(root, dirName, 'index.js'), code);
     fs.writeFileSync(file, zipSingleFile('index.js', Buffer.from(code, 'utf8')));
   }
   for (const other of fs.readdirSync(root)) {
