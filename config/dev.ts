@@ -67,5 +67,14 @@ export const dev: Profile = {
     throttlingBurstLimit: 100,
     throttlingRateLimit: 50,
   },
+  alarms: {
+    enabled: false,
+    waivers: {
+      enabled: 'dev alarms change state on the dashboard but page nobody',
+    },
+  },
+  hits: {
+    retentionDays: 7,
+  },
   logRetentionDays: 14,
 };

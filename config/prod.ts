@@ -19,7 +19,12 @@ export const prod: Profile = {
     engineVersion: '8.4',
     instanceClass: 'db.m7g.large',
     allocatedStorageGb: 100,
-    maxAllocatedStorageGb: 1000,
+    // Sized for hits.retentionDays (90) at the API's full throttle (500 req/s) around the clock:
+    // 500 x 86,400 x 90 = 3.9 billion rows. A typical row (short path) takes ~80 bytes in InnoDB with its
+    // primary key, so ~310 GB; binary logs and temporary tables need headroom on top: 400 GB. Rows with
+    // 2 KB paths at that rate would need ~9 TB: no ceiling should absorb that; the free-storage alarm
+    // pages first.
+    maxAllocatedStorageGb: 400,
     multiAz: true,
     deletionProtection: true,
     skipFinalSnapshot: false,
@@ -48,10 +53,18 @@ export const prod: Profile = {
     memoryMb: 1024,
     timeoutSeconds: 10,
     reservedConcurrency: 100,
+    // The account's Lambda concurrency quota (aws lambda get-account-settings): 100 stays unreserved.
+    accountConcurrencyLimit: 1000,
   },
   api: {
     throttlingBurstLimit: 1000,
     throttlingRateLimit: 500,
+  },
+  alarms: {
+    enabled: true,
+  },
+  hits: {
+    retentionDays: 90,
   },
   logRetentionDays: 365,
 };

@@ -20,6 +20,8 @@ export interface Profile {
   readonly cache: CacheProfile;
   readonly function: FunctionProfile;
   readonly api: ApiProfile;
+  readonly alarms: AlarmsProfile;
+  readonly hits: HitsProfile;
   /** Retention in days of every log group of this environment (CloudWatch's allowed values). */
   readonly logRetentionDays: number;
   /** Where Terraform keeps state; absent means a local backend with a relative path. */
@@ -118,6 +120,26 @@ export interface FunctionProfile {
   readonly reservedConcurrency?: number;
   /** Production policies this environment breaks on purpose, with the reason for each. @default none */
   readonly waivers?: Waivers<'reservedConcurrency'>;
+  /**
+   * The account's Lambda concurrency quota in this region (`aws lambda get-account-settings` →
+   * `AccountLimit.ConcurrentExecutions`). Required when `reservedConcurrency` is set: AWS keeps 100
+   * executions unreserved, so every reservation of the environment must fit in this quota minus 100.
+   */
+  readonly accountConcurrencyLimit?: number;
+}
+
+export interface AlarmsProfile {
+  /** Alarms notify the topic (`actions_enabled`). Off: the alarms and dashboard still exist, nobody is told. */
+  readonly enabled: boolean;
+  /** E-mail address subscribed to the alarm topic (the recipient confirms by mail). Absent: no subscription. */
+  readonly email?: string;
+  /** Production policies this environment breaks on purpose, with the reason for each. @default none */
+  readonly waivers?: Waivers<'enabled'>;
+}
+
+export interface HitsProfile {
+  /** Days a recorded hit is kept; the scheduled prune deletes older rows (1 to 3650). */
+  readonly retentionDays: number;
 }
 
 export interface ApiProfile {

@@ -61,11 +61,20 @@ export const profileSchema = z.strictObject({
     memoryMb: z.number(),
     timeoutSeconds: z.number(),
     reservedConcurrency: z.number().optional(),
+    accountConcurrencyLimit: z.number().optional(),
     waivers: waivers('reservedConcurrency'),
   }),
   api: z.strictObject({
     throttlingBurstLimit: z.number(),
     throttlingRateLimit: z.number(),
+  }),
+  alarms: z.strictObject({
+    enabled: z.boolean(),
+    email: z.string().optional(),
+    waivers: waivers('enabled'),
+  }),
+  hits: z.strictObject({
+    retentionDays: z.number(),
   }),
   logRetentionDays: z.number(),
   stateBackend: z.strictObject({ bucket: z.string(), region: z.string(), keyPrefix: z.string() }).optional(),

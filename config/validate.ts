@@ -19,6 +19,11 @@ const NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const DB_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,15}$/;
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** Concurrent executions AWS keeps unreserved in every account and region (Lambda quotas). */
+export const UNRESERVED_CONCURRENCY = 100;
+/** Reserved concurrency of the prune function when the environment reserves concurrency: one run at a time. */
+export const PRUNE_RESERVED_CONCURRENCY = 1;
 const RESERVED_DB_USERS = ['admin', 'root', 'rdsadmin', 'rdsrepladmin', 'mysql.sys', 'mysql.session'];
 
 function parseCidr(cidr: string): { prefix: number } | undefined {
@@ -111,16 +116,31 @@ export function validateProfile(input: unknown): Profile {
   if (f.timeoutSeconds <= x.connectionBorrowTimeoutSeconds) {
     fail('function.timeoutSeconds', `must be greater than proxy.connectionBorrowTimeoutSeconds (${x.connectionBorrowTimeoutSeconds}) so a saturated proxy answers before the function times out, got ${f.timeoutSeconds}`);
   }
-  if (f.reservedConcurrency !== undefined) intIn('function.reservedConcurrency', f.reservedConcurrency, 1, 10000);
+  if (f.reservedConcurrency !== undefined) {
+    intIn('function.reservedConcurrency', f.reservedConcurrency, 1, 10000);
+    // Checked offline from what the profile declares: synth cannot ask AWS for the quota.
+    if (f.accountConcurrencyLimit === undefined) {
+      fail('function.accountConcurrencyLimit', `must be declared when function.reservedConcurrency is set: AWS keeps ${UNRESERVED_CONCURRENCY} concurrent executions unreserved per account and region, so reserving ${f.reservedConcurrency} (+${PRUNE_RESERVED_CONCURRENCY} for the prune) needs a quota of at least ${f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY + UNRESERVED_CONCURRENCY}. Read it with \`aws lambda get-account-settings\` (AccountLimit.ConcurrentExecutions); new accounts may have less than 1000`);
+    }
+  }
+  if (f.accountConcurrencyLimit !== undefined) {
+    intIn('function.accountConcurrencyLimit', f.accountConcurrencyLimit, 10, 1_000_000);
+    const reserved = f.reservedConcurrency === undefined ? 0 : f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY;
+    if (reserved > f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY) {
+      fail('function.reservedConcurrency', `reserves ${reserved} concurrent executions with the prune, but the account quota (function.accountConcurrencyLimit) is ${f.accountConcurrencyLimit} and AWS keeps ${UNRESERVED_CONCURRENCY} unreserved: at most ${f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY} fits. Lower it, or raise the quota in Service Quotas ("Concurrent executions", L-B99A9384) and declare the new value`);
+    }
+  }
 
   intIn('api.throttlingBurstLimit', p.api.throttlingBurstLimit, 1, 100000);
   if (!(p.api.throttlingRateLimit > 0 && p.api.throttlingRateLimit <= 100000)) fail('api.throttlingRateLimit', `must be a number above 0 up to 100000, got ${p.api.throttlingRateLimit}`);
 
-  for (const [section, waivers] of [['network', n.waivers], ['database', d.waivers], ['function', f.waivers]] as const) {
+  for (const [section, waivers] of [['network', n.waivers], ['database', d.waivers], ['function', f.waivers], ['alarms', p.alarms.waivers]] as const) {
     for (const [setting, reason] of Object.entries(waivers ?? {})) {
       if (typeof reason !== 'string' || reason.trim().length < 10) fail(`${section}.waivers.${setting}`, `must give the reason the policy is waived (at least 10 characters), got "${reason ?? ''}"`);
     }
   }
+  if (p.alarms.email !== undefined && !EMAIL.test(p.alarms.email)) fail('alarms.email', `must be an e-mail address such as "oncall@example.com", got "${p.alarms.email}"`);
+  intIn('hits.retentionDays', p.hits.retentionDays, 1, 3650);
 
   const s = p.stateBackend;
   if (s) {

@@ -36,7 +36,8 @@ interface CacheManifest {
 
 const built = new Map<string, BundleResult>();
 
-function options(absoluteEntry: string): BuildOptions {
+/** The esbuild options of a function bundle, shared with the benchmarks that compare variants of it. */
+export function bundleOptions(absoluteEntry: string): BuildOptions & { write: false } {
   return {
     entryPoints: [absoluteEntry],
     bundle: true,
@@ -130,7 +131,7 @@ export function bundleFunction(entry: string): BundleResult {
   const hit = built.get(absolute);
   if (hit) return hit;
 
-  const opts = options(absolute);
+  const opts = bundleOptions(absolute);
   const key = sha256(JSON.stringify({ entry: path.relative(PROJECT_ROOT, absolute), esbuildVersion, opts: { ...opts, entryPoints: undefined, absWorkingDir: undefined } }));
   const entryDir = path.join(BUNDLE_CACHE_DIR, `${path.basename(path.dirname(absolute))}-${key.slice(0, 16)}`);
   let result = cached(entryDir);

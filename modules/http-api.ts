@@ -5,6 +5,7 @@ import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
 import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { metric, type Metric, type MetricOptions } from './metric';
 import { requireIntIn, requireLogRetention, requireNonEmpty, PropsError } from './validation';
 
 export interface HttpApiProps {
@@ -102,5 +103,38 @@ export class HttpApi extends Construct {
     this.executionArn = api.executionArn;
     this.url = api.apiEndpoint;
     this.accessLogGroupName = accessLogs.name;
+  }
+
+  /**
+   * A metric of this API in `AWS/ApiGateway`. HTTP APIs publish `Count`, `4xx`, `5xx`, `Latency`,
+   * `IntegrationLatency` and `DataProcessed` per `ApiId` (REST APIs use other names, such as `5XXError`).
+   */
+  metric(metricName: 'Count' | '4xx' | '5xx' | 'Latency' | 'IntegrationLatency' | 'DataProcessed', statistic: Metric['statistic'], options: MetricOptions = {}): Metric {
+    return metric('AWS/ApiGateway', metricName, { ApiId: this.apiId }, { statistic }, options);
+  }
+
+  /** Requests received. @default Sum per minute */
+  metricCount(options?: MetricOptions): Metric {
+    return this.metric('Count', 'Sum', options);
+  }
+
+  /** Answers with a 5xx status (the function's, or the API's own when the integration failed). @default Sum per minute */
+  metricServerErrors(options?: MetricOptions): Metric {
+    return this.metric('5xx', 'Sum', options);
+  }
+
+  /** Answers with a 4xx status, throttling (429) included. @default Sum per minute */
+  metricClientErrors(options?: MetricOptions): Metric {
+    return this.metric('4xx', 'Sum', options);
+  }
+
+  /** Time from request to response as the client sees it, in ms. @default p99 per minute */
+  metricLatency(options?: MetricOptions): Metric {
+    return this.metric('Latency', 'p99', options);
+  }
+
+  /** Time the integration (the function) took, in ms. @default p99 per minute */
+  metricIntegrationLatency(options?: MetricOptions): Metric {
+    return this.metric('IntegrationLatency', 'p99', options);
   }
 }

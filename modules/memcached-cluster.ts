@@ -3,6 +3,7 @@ import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { ElasticacheCluster } from '@cdktf/provider-aws/lib/elasticache-cluster';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
 
@@ -38,6 +39,8 @@ export class MemcachedCluster extends Construct {
   readonly transitEncryption: boolean;
   /** Comma-separated `host:port` of every node, in node order: the function's `CACHE_NODES`. */
   readonly nodeEndpoints: string;
+  readonly numCacheNodes: number;
+  private readonly cluster: ElasticacheCluster;
 
   constructor(scope: Construct, id: string, props: MemcachedClusterProps) {
     super(scope, id);
@@ -90,9 +93,21 @@ export class MemcachedCluster extends Construct {
       tags: { Name: name },
     });
     this.clusterId = cluster.clusterId;
+    this.cluster = cluster;
+    this.numCacheNodes = nodes;
     this.transitEncryption = tls;
     const endpoints = TerraformIterator.fromComplexList(cluster.cacheNodes, 'id').forExpressionForList('"${val.address}:${val.port}"');
     this.nodeEndpoints = new TerraformLocal(this, 'node-endpoints', Fn.join(',', Token.asList(endpoints))).asString;
+  }
+
+  /**
+   * One metric per node in `AWS/ElastiCache` (dimensions `CacheClusterId`, `CacheNodeId`): memcached
+   * metrics are per node. Node ids come from the cluster's `cache_nodes`, so they always name real nodes.
+   */
+  metricPerNode(metricName: 'CPUUtilization' | 'Evictions' | 'CurrConnections' | 'GetHits' | 'GetMisses' | 'FreeableMemory', statistic: Metric['statistic'], options: MetricOptions = {}): Metric[] {
+    return Array.from({ length: this.numCacheNodes }, (_, i) =>
+      metric('AWS/ElastiCache', metricName, { CacheClusterId: this.clusterId, CacheNodeId: this.cluster.cacheNodes.get(i).id }, { statistic }, { label: `${metricName} node ${i + 1}`, ...options }),
+    );
   }
 
   /** Opens port 11211 to members of `clientSecurityGroupId` (ingress here, egress there), by group reference. */

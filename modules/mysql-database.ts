@@ -1,4 +1,6 @@
 import { Construct } from 'constructs';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DbEventSubscription } from '@cdktf/provider-aws/lib/db-event-subscription';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
@@ -6,7 +8,8 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { accountId, assumeRolePolicy } from './iam';
-import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
+import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
+import { metric, type Metric, type MetricOptions } from './metric';
 
 /** MySQL major versions this module knows the parameter group family of. */
 export const MYSQL_FAMILIES: Readonly<Record<string, string>> = { '8.4': 'mysql8.4', '8.0': 'mysql8.0' };
@@ -42,8 +45,42 @@ export interface MysqlDatabaseProps {
   readonly databaseName?: string;
   /** Master user; its password is generated and rotated by RDS in Secrets Manager, never in code or state. @default 'app_admin' */
   readonly masterUsername?: string;
-  /** Log types exported to CloudWatch Logs. @default ['error', 'slowquery', 'iam-db-auth-error'] */
-  readonly cloudwatchLogsExports?: readonly string[];
+  /**
+   * Log types exported to CloudWatch Logs, each to `/aws/rds/instance/<name>/<type>`, a group this module
+   * creates first with `logRetentionDays`. `iam-db-auth-error` is not a default: behind RDS Proxy the
+   * clients' IAM failures happen at the proxy (its log group and `ClientConnectionsSetupFailedAuth`),
+   * and the proxy logs in to MySQL with the secret, so that log would stay empty. @default ['error', 'slowquery']
+   */
+  readonly cloudwatchLogsExports?: readonly MysqlLogExport[];
+  /** Retention in days of the exported logs' groups. @default 14 */
+  readonly logRetentionDays?: number;
+}
+
+/** The log types RDS for MySQL can export. */
+export type MysqlLogExport = 'error' | 'slowquery' | 'general' | 'audit' | 'iam-db-auth-error';
+const MYSQL_LOG_EXPORTS: readonly MysqlLogExport[] = ['error', 'slowquery', 'general', 'audit', 'iam-db-auth-error'];
+
+/**
+ * Memory (GiB) of the instance classes whose thresholds the stacks derive (freeable memory, max_connections).
+ * From the RDS instance class tables; a class not listed here has no memory-derived alarm.
+ */
+export const INSTANCE_MEMORY_GIB: Readonly<Record<string, number>> = {
+  'db.t4g.micro': 1,
+  'db.t4g.small': 2,
+  'db.t4g.medium': 4,
+  'db.t4g.large': 8,
+  'db.m7g.large': 8,
+  'db.m7g.xlarge': 16,
+  'db.m7g.2xlarge': 32,
+  'db.r7g.large': 16,
+  'db.r7g.xlarge': 32,
+  'db.r7g.2xlarge': 64,
+};
+
+/** RDS for MySQL's default `max_connections`: {DBInstanceClassMemory/12582880}, with the class's full memory (an upper bound: RDS subtracts what the OS keeps). */
+export function defaultMaxConnections(instanceClass: string): number | undefined {
+  const gib = INSTANCE_MEMORY_GIB[instanceClass];
+  return gib === undefined ? undefined : Math.floor((gib * 2 ** 30) / 12582880);
 }
 
 const MODULE = 'MysqlDatabase';
@@ -69,6 +106,11 @@ export class MysqlDatabase extends Construct {
   readonly resourceId: string;
   readonly securityGroupId: string;
   readonly engineVersion: string;
+  readonly instanceClass: string;
+  /** Initial storage in GiB (autoscaling may have grown it since). */
+  readonly allocatedStorageGb: number;
+  /** Names of the exported logs' groups, one per exported type. */
+  readonly logGroupNames: readonly string[];
 
   constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id);
@@ -92,6 +134,11 @@ export class MysqlDatabase extends Construct {
     if (!MONITORING_INTERVALS.includes(monitoring)) throw new PropsError(MODULE, 'monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${monitoring}`);
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(databaseName)) throw new PropsError(MODULE, 'databaseName', `must start with a letter and hold letters, digits or underscores, got "${databaseName}"`);
     if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(masterUsername)) throw new PropsError(MODULE, 'masterUsername', `must be 1-16 letters, digits or underscores starting with a letter, got "${masterUsername}"`);
+    const logExports = [...(props.cloudwatchLogsExports ?? ['error', 'slowquery'])];
+    const unknownExport = logExports.find((t) => !MYSQL_LOG_EXPORTS.includes(t));
+    if (unknownExport) throw new PropsError(MODULE, 'cloudwatchLogsExports', `must list only ${MYSQL_LOG_EXPORTS.join(', ')}, got "${unknownExport}"`);
+    const retention = props.logRetentionDays ?? 14;
+    requireLogRetention(MODULE, 'logRetentionDays', retention);
 
     const name = props.name;
     const securityGroup = new SecurityGroup(this, 'security-group', {
@@ -153,6 +200,8 @@ export class MysqlDatabase extends Construct {
       throw new PropsError(MODULE, 'performanceInsights', `is not available on ${instanceClass} (db.t*.micro and db.t*.small); turn it off or choose a larger class`);
     }
     const skipFinalSnapshot = props.skipFinalSnapshot ?? false;
+    // RDS creates /aws/rds/instance/<id>/<type> itself, with no expiry, unless the group already exists.
+    const logGroups = logExports.map((type) => new CloudwatchLogGroup(this, `log-group-${type}`, { name: `/aws/rds/instance/${name}/${type}`, retentionInDays: retention }));
     const instance = new DbInstance(this, 'instance', {
       identifier: name,
       engine: 'mysql',
@@ -184,11 +233,12 @@ export class MysqlDatabase extends Construct {
       databaseInsightsMode: performanceInsights ? 'standard' : undefined,
       monitoringInterval: monitoring,
       monitoringRoleArn,
-      enabledCloudwatchLogsExports: [...(props.cloudwatchLogsExports ?? ['error', 'slowquery', 'iam-db-auth-error'])],
+      enabledCloudwatchLogsExports: logExports,
       applyImmediately: false,
       tags: { Name: name },
       // RDS checks the monitoring role's permissions at create time; the attachment must exist first.
-      dependsOn: monitoringPolicy ? [monitoringPolicy] : undefined,
+      // The log groups too: the first export would otherwise create them without retention.
+      dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...logGroups],
     });
 
     this.instanceIdentifier = instance.identifier;
@@ -201,5 +251,51 @@ export class MysqlDatabase extends Construct {
     this.resourceId = instance.resourceId;
     this.securityGroupId = securityGroup.id;
     this.engineVersion = engineVersion;
+    this.instanceClass = instanceClass;
+    this.allocatedStorageGb = storage;
+    this.logGroupNames = logGroups.map((g) => g.name);
+  }
+
+  /** A metric of this instance in `AWS/RDS` (dimension `DBInstanceIdentifier`). */
+  metric(metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'FreeableMemory' | 'DatabaseConnections', statistic: Metric['statistic'], options: MetricOptions = {}): Metric {
+    return metric('AWS/RDS', metricName, { DBInstanceIdentifier: this.instanceIdentifier }, { statistic }, options);
+  }
+
+  /** Percent. @default Average per minute */
+  metricCpuUtilization(options?: MetricOptions): Metric {
+    return this.metric('CPUUtilization', 'Average', options);
+  }
+
+  /** Bytes of storage left. @default Minimum per minute */
+  metricFreeStorageSpace(options?: MetricOptions): Metric {
+    return this.metric('FreeStorageSpace', 'Minimum', options);
+  }
+
+  /** Bytes of memory available. @default Minimum per minute */
+  metricFreeableMemory(options?: MetricOptions): Metric {
+    return this.metric('FreeableMemory', 'Minimum', options);
+  }
+
+  /** Client connections to the instance (behind the proxy: the proxy's pool). @default Maximum per minute */
+  metricDatabaseConnections(options?: MetricOptions): Metric {
+    return this.metric('DatabaseConnections', 'Maximum', options);
+  }
+
+  /**
+   * Sends this instance's events of `categories` to an SNS topic. The subscription is created in `scope`
+   * (e.g. an operations stack), so the topic may live elsewhere.
+   */
+  subscribeEvents(scope: Construct, id: string, props: { name: string; snsTopicArn: string; categories: readonly string[] }): DbEventSubscription {
+    requireNonEmpty(MODULE, 'subscribeEvents(name)', props.name);
+    requireNonEmpty(MODULE, 'subscribeEvents(snsTopicArn)', props.snsTopicArn);
+    requireNonEmptyList(MODULE, 'subscribeEvents(categories)', props.categories);
+    return new DbEventSubscription(scope, id, {
+      name: props.name,
+      snsTopic: props.snsTopicArn,
+      sourceType: 'db-instance',
+      sourceIds: [this.instanceIdentifier],
+      eventCategories: [...props.categories],
+      enabled: true,
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AssetType, Fn, TerraformAsset } from 'cdktf';
+import { AssetType, dependable, Fn, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
@@ -9,6 +9,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
 import { accountId, assumeRolePolicy } from './iam';
+import { metric, type Metric, type MetricOptions } from './metric';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface NodeFunctionProps {
@@ -36,6 +37,12 @@ export interface NodeFunctionProps {
   readonly logRetentionDays?: number;
   /** X-Ray tracing mode. @default 'Active' */
   readonly tracingMode?: 'Active' | 'PassThrough';
+  /**
+   * CloudWatch namespace of the metrics the function writes as Embedded Metric Format: set as
+   * `POWERTOOLS_METRICS_NAMESPACE`, with `POWERTOOLS_SERVICE_NAME` = the function name (the `service`
+   * dimension), and read by `metricApp()`. @default - none: the function's own metrics are not described
+   */
+  readonly metricsNamespace?: string;
 }
 
 const MODULE = 'NodeFunction';
@@ -55,6 +62,12 @@ export class NodeFunction extends Construct {
   readonly logGroupName: string;
   /** sha256 of the bundle, hex; changes exactly when the bundled code does. */
   readonly bundleSha256: string;
+  readonly timeoutSeconds: number;
+  /** Absent when unreserved. */
+  readonly reservedConcurrency?: number;
+  /** Namespace of the function's EMF metrics, when it has any. */
+  readonly metricsNamespace?: string;
+  private readonly fn: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
@@ -72,6 +85,10 @@ export class NodeFunction extends Construct {
     requireIntIn(MODULE, 'timeoutSeconds', timeout, 1, 900);
     if (props.reservedConcurrency !== undefined) requireIntIn(MODULE, 'reservedConcurrency', props.reservedConcurrency, 1, 10000);
     requireLogRetention(MODULE, 'logRetentionDays', retention);
+    if (props.metricsNamespace !== undefined && !/^[A-Za-z0-9._/#:-]{1,255}$/.test(props.metricsNamespace)) {
+      throw new PropsError(MODULE, 'metricsNamespace', `must be 1-255 letters, digits or . _ / # : - (a CloudWatch namespace), got "${props.metricsNamespace}"`);
+    }
+    if (props.metricsNamespace?.startsWith('AWS/')) throw new PropsError(MODULE, 'metricsNamespace', `must not start with "AWS/" (reserved for AWS services), got "${props.metricsNamespace}"`);
 
     const name = props.functionName;
     const bundle = bundleFunction(entry);
@@ -96,6 +113,11 @@ export class NodeFunction extends Construct {
     });
     const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess' });
 
+    const environment: Record<string, string> = { ...props.environment };
+    if (props.metricsNamespace) {
+      environment.POWERTOOLS_METRICS_NAMESPACE = props.metricsNamespace;
+      environment.POWERTOOLS_SERVICE_NAME = name;
+    }
     const fn = new LambdaFunction(this, 'function', {
       functionName: name,
       role: this.role.arn,
@@ -110,7 +132,7 @@ export class NodeFunction extends Construct {
       vpcConfig: { subnetIds: [...props.subnetIds], securityGroupIds: [...props.securityGroupIds] },
       tracingConfig: { mode: props.tracingMode ?? 'Active' },
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
-      environment: props.environment && Object.keys(props.environment).length > 0 ? { variables: { ...props.environment } } : undefined,
+      environment: Object.keys(environment).length > 0 ? { variables: environment } : undefined,
       // The role needs its ENI permissions before Lambda creates interfaces in the VPC.
       dependsOn: [logGroup, vpcAccess, xray],
     });
@@ -118,6 +140,57 @@ export class NodeFunction extends Construct {
     this.functionArn = fn.arn;
     this.invokeArn = fn.invokeArn;
     this.logGroupName = logGroup.name;
+    this.timeoutSeconds = timeout;
+    this.reservedConcurrency = props.reservedConcurrency;
+    this.metricsNamespace = props.metricsNamespace;
+    this.fn = fn;
+  }
+
+  /**
+   * Creates the function only after `dependency` exists, e.g. the policy granting what its first request
+   * needs (IAM is eventually consistent, but a grant that does not exist yet is certain to fail).
+   */
+  addDependency(dependency: ITerraformDependable): void {
+    this.fn.dependsOn = [...(this.fn.dependsOn ?? []), dependable(dependency)];
+  }
+
+  /** A metric of this function in `AWS/Lambda` (dimension `FunctionName`). */
+  metric(metricName: 'Invocations' | 'Errors' | 'Throttles' | 'Duration' | 'ConcurrentExecutions', statistic: Metric['statistic'], options: MetricOptions = {}): Metric {
+    return metric('AWS/Lambda', metricName, { FunctionName: this.functionName }, { statistic }, options);
+  }
+
+  /** @default Sum per minute */
+  metricInvocations(options?: MetricOptions): Metric {
+    return this.metric('Invocations', 'Sum', options);
+  }
+
+  /** Invocations that ended in an error (uncaught exception, timeout, out of memory). @default Sum per minute */
+  metricErrors(options?: MetricOptions): Metric {
+    return this.metric('Errors', 'Sum', options);
+  }
+
+  /** Invocations refused for lack of concurrency. @default Sum per minute */
+  metricThrottles(options?: MetricOptions): Metric {
+    return this.metric('Throttles', 'Sum', options);
+  }
+
+  /** Run time in ms. @default p99 per minute */
+  metricDuration(options?: MetricOptions): Metric {
+    return this.metric('Duration', 'p99', options);
+  }
+
+  /** Environments running at once. @default Maximum per minute */
+  metricConcurrentExecutions(options?: MetricOptions): Metric {
+    return this.metric('ConcurrentExecutions', 'Maximum', options);
+  }
+
+  /**
+   * A metric the function writes itself (EMF), under `[service]` or, with `breakdown`, under
+   * `[service, …breakdown keys]` (e.g. `{ route: 'list', statusClass: '2xx' }`).
+   */
+  metricApp(metricName: string, statistic: Metric['statistic'], options: MetricOptions = {}, breakdown: Record<string, string> = {}): Metric {
+    if (!this.metricsNamespace) throw new PropsError(MODULE, 'metricsNamespace', `must be set to describe the function's own metric ${metricName}`);
+    return metric(this.metricsNamespace, metricName, { service: this.functionName, ...breakdown }, { statistic }, options);
   }
 
   /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. */

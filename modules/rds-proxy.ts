@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformLocal } from 'cdktf';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DbProxy } from '@cdktf/provider-aws/lib/db-proxy';
 import { DbProxyDefaultTargetGroup } from '@cdktf/provider-aws/lib/db-proxy-default-target-group';
 import { DbProxyTarget } from '@cdktf/provider-aws/lib/db-proxy-target';
@@ -9,8 +10,9 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { accountId, assumeRolePolicy, policyDocument } from './iam';
+import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
-import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList } from './validation';
+import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {
   /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
@@ -51,6 +53,8 @@ export interface RdsProxyProps {
    * keep logging in with it. @default - no end-to-end IAM: every database login uses a secret
    */
   readonly endToEndIam?: EndToEndIam;
+  /** Retention in days of the proxy's log group `/aws/rds/proxy/<name>`, which this module creates before the proxy (RDS would create it with no expiry). @default 14 */
+  readonly logRetentionDays?: number;
 }
 
 /** Database users the proxy logs in as with IAM tokens, on one RDS instance. */
@@ -83,6 +87,10 @@ export class RdsProxy extends Construct {
   readonly roleArn: string;
   /** The registered target: depend on it before connecting through the proxy at deploy time. */
   readonly target: DbProxyTarget;
+  /** Name of the default target group (`default`), a dimension of the availability metric. */
+  readonly targetGroupName: string;
+  readonly logGroupName: string;
+  readonly connectionBorrowTimeoutSeconds: number;
 
   constructor(scope: Construct, id: string, props: RdsProxyProps) {
     super(scope, id);
@@ -114,6 +122,8 @@ export class RdsProxy extends Construct {
         if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(user)) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most 32), got "${user}"`);
       }
     }
+    const retention = props.logRetentionDays ?? 14;
+    requireLogRetention(MODULE, 'logRetentionDays', retention);
 
     const name = props.name;
     const role = new IamRole(this, 'role', {
@@ -188,6 +198,8 @@ export class RdsProxy extends Construct {
     });
     (props.clientSecurityGroupIds ?? []).forEach((client, i) => this.allowConnectionsFrom(client, `client-${i}`));
 
+    // RDS Proxy writes to this group (debug logging or not: connection errors too) and would create it with no expiry.
+    const logGroup = new CloudwatchLogGroup(this, 'log-group', { name: `/aws/rds/proxy/${name}`, retentionInDays: retention });
     const proxy = new DbProxy(this, 'proxy', {
       name,
       engineFamily: 'MYSQL',
@@ -213,7 +225,7 @@ export class RdsProxy extends Construct {
       ],
       tags: { Name: name },
       // Without the policy in place the proxy starts, cannot read the secret, and its target never turns available.
-      dependsOn,
+      dependsOn: [...dependsOn, logGroup],
     });
     const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
       dbProxyName: proxy.name,
@@ -241,6 +253,59 @@ export class RdsProxy extends Construct {
       Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), this.resourceId]),
     ).asString;
     this.roleArn = role.arn;
+    this.targetGroupName = targetGroup.name;
+    this.logGroupName = logGroup.name;
+    this.connectionBorrowTimeoutSeconds = borrow;
+  }
+
+  /**
+   * A metric of this proxy in `AWS/RDS` with dimension `ProxyName` (RDS's "dimension set 1"). RDS publishes
+   * proxy metrics per node of the proxy; the statistic aggregates them (Sum of connections over nodes).
+   */
+  metric(
+    metricName: 'ClientConnections' | 'ClientConnectionsSetupFailedAuth' | 'DatabaseConnections' | 'DatabaseConnectionsBorrowLatency' | 'MaxDatabaseConnectionsAllowed' | 'QueryDatabaseResponseLatency',
+    statistic: Metric['statistic'],
+    options: MetricOptions = {},
+  ): Metric {
+    return metric('AWS/RDS', metricName, { ProxyName: this.proxyName }, { statistic }, options);
+  }
+
+  /** Client connections open: the function's environments. @default Sum per minute */
+  metricClientConnections(options?: MetricOptions): Metric {
+    return this.metric('ClientConnections', 'Sum', options);
+  }
+
+  /** Client connections refused at authentication: IAM token or grant problems. @default Sum per minute */
+  metricClientConnectionsSetupFailedAuth(options?: MetricOptions): Metric {
+    return this.metric('ClientConnectionsSetupFailedAuth', 'Sum', options);
+  }
+
+  /** Connections the proxy holds to the database. @default Sum per minute */
+  metricDatabaseConnections(options?: MetricOptions): Metric {
+    return this.metric('DatabaseConnections', 'Sum', options);
+  }
+
+  /** The pool's ceiling (max_connections x maxConnectionsPercent). @default Maximum per minute */
+  metricMaxDatabaseConnectionsAllowed(options?: MetricOptions): Metric {
+    return this.metric('MaxDatabaseConnectionsAllowed', 'Maximum', options);
+  }
+
+  /** Microseconds a client waited for a pooled connection. @default Average per minute */
+  metricDatabaseConnectionsBorrowLatency(options?: MetricOptions): Metric {
+    return this.metric('DatabaseConnectionsBorrowLatency', 'Average', options);
+  }
+
+  /** Microseconds the database took to answer a query through the proxy. @default Average per minute */
+  metricQueryDatabaseResponseLatency(options?: MetricOptions): Metric {
+    return this.metric('QueryDatabaseResponseLatency', 'Average', options);
+  }
+
+  /**
+   * Share of time the target was available in its read/write role (RDS's "dimension set 4": `ProxyName`,
+   * `TargetGroup`, `TargetRole`). @default Average per minute
+   */
+  metricAvailability(options?: MetricOptions): Metric {
+    return metric('AWS/RDS', 'AvailabilityPercentage', { ProxyName: this.proxyName, TargetGroup: this.targetGroupName, TargetRole: 'READ_WRITE' }, { statistic: 'Average' }, options);
   }
 
   /**

@@ -105,6 +105,10 @@ async function main(): Promise<void> {
       { name: 'npx cdktf synth minus npm run synth', value: cliExtra, unit: 's', target: '≤ 1.5 s' },
     ]);
   }
+  if (!only || only === 'metrics') {
+    const { runMetricsBench } = await import('./bench-metrics');
+    print(await runMetricsBench());
+  }
   if (!only || only === 'function') {
     const { runFunctionBench } = await import('./bench-function');
     print(await runFunctionBench());

@@ -9,11 +9,15 @@ import { NetworkStack } from './network-stack';
 
 /** The function entry point the API serves. */
 export const HITS_ENTRY = 'functions/hits/handler.ts';
+/** CloudWatch namespace of the functions' own (EMF) metrics; per environment through the `service` dimension. */
+export const APP_METRICS_NAMESPACE = 'hits';
 
 /** The public edge of one environment: the `hits` function in the private subnets and the HTTP API in front of it. */
 export class ApiStack extends BaseStack {
   readonly function: NodeFunction;
   readonly api: HttpApi;
+  /** The DB_* contract of the functions that use the database (hits, prune): one definition, so both follow a change of user. */
+  readonly databaseEnvironment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack, data: DataStack) {
     super(scope, stackId('api', profile), profile);
@@ -32,6 +36,7 @@ export class ApiStack extends BaseStack {
       // The proxy closes clients idle this long; the function rebuilds its pool after such a gap instead of failing on a dead socket.
       DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds),
     };
+    this.databaseEnvironment = { ...environment };
     if (cache) {
       environment.CACHE_NODES = cache.nodeEndpoints;
       environment.CACHE_TLS = String(cache.transitEncryption);
@@ -49,8 +54,10 @@ export class ApiStack extends BaseStack {
       timeoutSeconds: f.timeoutSeconds,
       reservedConcurrency: f.reservedConcurrency,
       logRetentionDays: profile.logRetentionDays,
+      metricsNamespace: APP_METRICS_NAMESPACE,
     });
-    proxy.grantConnect(this.function.role, data.appUsername);
+    // Created after its grant: otherwise the first requests after a first deploy can be refused (500).
+    this.function.addDependency(proxy.grantConnect(this.function.role, data.appUsername));
 
     this.api = new HttpApi(this, 'http-api', {
       name: `${this.resourcePrefix}-hits`,

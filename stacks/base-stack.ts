@@ -3,8 +3,8 @@ import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Profile } from '../config';
 
-/** Names the stacks of one environment: `network-dev`, `data-dev`, `api-dev`. */
-export function stackId(kind: 'network' | 'data' | 'api', profile: Profile): string {
+/** Names the stacks of one environment: `network-dev`, `data-dev`, `api-dev`, `ops-dev`. */
+export function stackId(kind: 'network' | 'data' | 'api' | 'ops', profile: Profile): string {
   return `${kind}-${profile.name}`;
 }
 

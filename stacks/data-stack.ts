@@ -43,6 +43,7 @@ export class DataStack extends BaseStack {
       monitoringIntervalSeconds: d.monitoringIntervalSeconds,
       databaseName: d.databaseName,
       masterUsername: d.masterUsername,
+      logRetentionDays: profile.logRetentionDays,
     });
 
     const p = profile.proxy;
@@ -62,6 +63,7 @@ export class DataStack extends BaseStack {
       // The application user logs in to the database with the proxy's IAM token, not a password: no
       // secret of its own to create, store or rotate. The master user keeps the RDS-managed secret.
       endToEndIam: { databaseArn: this.database.instanceArn, databaseResourceId: this.database.resourceId, users: [d.appUsername] },
+      logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
 

@@ -31,6 +31,8 @@ const fixture: Profile = {
   cache: { enabled: true, engineVersion: '1.6.22', nodeType: 'cache.t4g.micro', numCacheNodes: 2, ttlSeconds: 5 },
   function: { memoryMb: 512, timeoutSeconds: 10 },
   api: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
+  alarms: { enabled: true },
+  hits: { retentionDays: 7 },
   logRetentionDays: 14,
 };
 
@@ -193,7 +195,7 @@ describe('state backend from the environment', () => {
   describe('synthesized with TF_STATE_BUCKET', () => {
     const profiles = loadProfiles({ TF_STATE_BUCKET: 'acme-tf-state', TF_STATE_KEY_PREFIX: 'platform/hits' });
     const environments = synthEnvironments(profiles, 's3-backend');
-    const stacks = environments.flatMap((env) => (['network', 'data', 'api'] as const).map((kind) => ({ env, kind, id: env.stacks[kind].node.id, json: env[kind] })));
+    const stacks = environments.flatMap((env) => (['network', 'data', 'api', 'ops'] as const).map((kind) => ({ env, kind, id: env.stacks[kind].node.id, json: env[kind] })));
 
     test('every profile gets the S3 backend, in its own region', () => {
       expect(profiles.map((p) => p.stateBackend)).toEqual(PROFILES.map((p) => ({ bucket: 'acme-tf-state', region: p.region, keyPrefix: 'platform/hits' })));
@@ -206,7 +208,7 @@ describe('state backend from the environment', () => {
     });
 
     test.each(stacks.filter((s) => s.kind !== 'network').map((s) => [s.id, s] as const))('%s: reads its producers from their S3 state', (_id, { env, kind, json }) => {
-      const producers = kind === 'data' ? [env.stacks.network.node.id] : [env.stacks.network.node.id, env.stacks.data.node.id];
+      const producers = kind === 'data' ? [env.stacks.network.node.id] : kind === 'ops' ? [env.stacks.network.node.id, env.stacks.data.node.id, env.stacks.api.node.id] : [env.stacks.network.node.id, env.stacks.data.node.id];
       const remote = json.data?.terraform_remote_state ?? {};
       expect(Object.keys(remote).sort()).toEqual(producers.map((p) => `cross-stack-reference-input-${p}`).sort());
       for (const producer of producers) {

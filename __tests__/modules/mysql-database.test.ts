@@ -77,8 +77,8 @@ describe('MysqlDatabase defaults (per its props doc comments)', () => {
     expect(JSON.stringify(json)).not.toMatch(/"password(_wo)?"\s*:/);
   });
 
-  test('log exports default to error, slowquery and iam-db-auth-error; minor upgrades on, major off', () => {
-    expect(instance.enabled_cloudwatch_logs_exports).toEqual(['error', 'slowquery', 'iam-db-auth-error']);
+  test('log exports default to error and slowquery (not iam-db-auth-error: IAM failures happen at the proxy); minor upgrades on, major off', () => {
+    expect(instance.enabled_cloudwatch_logs_exports).toEqual(['error', 'slowquery']);
     expect(instance).toMatchObject({ auto_minor_version_upgrade: true, allow_major_version_upgrade: false });
   });
 
@@ -145,6 +145,8 @@ describe('MysqlDatabase options', () => {
 test('with enhanced monitoring the instance waits for the monitoring role policy; without it, for nothing', () => {
   const watched = build({ monitoringIntervalSeconds: 60 }).json;
   const [attachment] = resources(watched, 'aws_iam_role_policy_attachment')[0];
-  expect(single(watched, 'aws_db_instance').depends_on).toEqual([`aws_iam_role_policy_attachment.${attachment}`]);
-  expect(single(build({ monitoringIntervalSeconds: 0 }).json, 'aws_db_instance').depends_on).toBeUndefined();
+  const logGroups = resources(watched, 'aws_cloudwatch_log_group').map(([n]) => `aws_cloudwatch_log_group.${n}`);
+  expect(single(watched, 'aws_db_instance').depends_on).toEqual([`aws_iam_role_policy_attachment.${attachment}`, ...logGroups]);
+  // Without monitoring: only the exported logs' groups.
+  expect(single(build({ monitoringIntervalSeconds: 0 }).json, 'aws_db_instance').depends_on).toEqual(logGroups);
 });

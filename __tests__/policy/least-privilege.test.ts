@@ -71,7 +71,7 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s', (_nam
   test.each(mutations.map(([rule, kind, mutate], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate] as const))('catches %s', (_t, ruleName, kind, mutate) => {
     const rule = LEAST_PRIVILEGE_RULES.find((r) => r.name === ruleName)!;
     expect(rule).toBeDefined();
-    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api });
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api, ops: base.ops });
     const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
     mutate(mutated[kind], env);
     expect(rule.check(contextOf(env, kind)).length).toBeGreaterThan(0);

@@ -107,7 +107,7 @@ describe('each rule catches what it is about', () => {
     ['db: parameter group has require_secure_transport = 1', 'data', (j) => (first(j, 'aws_db_parameter_group').parameter.find((p: any) => p.name === 'require_secure_transport').value = '0')],
     ['db: backups kept at least 7 days', 'data', (j) => (first(j, 'aws_db_instance').backup_retention_period = 6)],
     ['db: auto minor version upgrade', 'data', (j) => delete first(j, 'aws_db_instance').auto_minor_version_upgrade],
-    ['db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error'])],
+    ['db: logs exported to CloudWatch (error, slowquery)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error'])],
     ['proxy: require_tls', 'data', (j) => (first(j, 'aws_db_proxy').require_tls = false)],
     ['proxy: IAM auth REQUIRED, credentials from the database secret', 'data', (j) => (first(j, 'aws_db_proxy').auth[0].iam_auth = 'DISABLED')],
     ['proxy: debug logging off', 'data', (j) => (first(j, 'aws_db_proxy').debug_logging = true)],
@@ -204,7 +204,7 @@ describe('each rule catches what it is about', () => {
     expect(rule).toBeDefined();
     const clean = contextOf(base, kind);
     expect(rule.check(clean)).toEqual([]);
-    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api });
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api, ops: base.ops });
     const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
     mutate(mutated[kind], env);
     env.text[clean.id] = JSON.stringify(mutated[kind]);

@@ -7,8 +7,8 @@
 import type { Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 
-export type StackKind = 'network' | 'data' | 'api';
-export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api'];
+export type StackKind = 'network' | 'data' | 'api' | 'ops';
+export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api', 'ops'];
 
 export interface PolicyContext {
   readonly env: SynthesizedEnvironment;
@@ -44,6 +44,7 @@ export const WAIVABLE: Readonly<Record<string, string>> = {
   'vpc: flow logs on (all traffic, to CloudWatch Logs)': 'network.flowLogs',
   'vpc: one NAT gateway per AZ': 'network.natGateways',
   'lambda: reserved concurrency set': 'function.reservedConcurrency',
+  'alarms: every alarm notifies the alarm topic (actions enabled)': 'alarms.enabled',
 };
 
 export interface Waiver {
@@ -55,7 +56,7 @@ export interface Waiver {
 
 /** The rules `profile` waives, read from its sections' `waivers`. An unknown waivable setting is reported as such. */
 export function waiversOf(profile: Profile): Waiver[] {
-  const sections = { network: profile.network.waivers, database: profile.database.waivers, function: profile.function.waivers };
+  const sections = { network: profile.network.waivers, database: profile.database.waivers, function: profile.function.waivers, alarms: profile.alarms.waivers };
   return Object.entries(sections).flatMap(([section, waivers]) =>
     Object.entries(waivers ?? {}).map(([setting, reason]) => {
       const rule = Object.keys(WAIVABLE).find((r) => WAIVABLE[r] === `${section}.${setting}`) ?? `<no rule for ${section}.${setting}>`;
@@ -310,7 +311,8 @@ const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) =
 
 const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[]): Rule => ({
   name,
-  kinds: ['api'],
+  // The hits function (api) and the prune (ops): both run in the VPC against the proxy.
+  kinds: ['api', 'ops'],
   check: (ctx) => one(ctx.json, 'aws_lambda_function', (n, fn) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`)),
 });
 
@@ -444,9 +446,10 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   dbRule('db: Performance Insights on', (db) => expectThat(db.performance_insights_enabled === true, `performance_insights_enabled is ${db.performance_insights_enabled}`)),
   dbRule('db: enhanced monitoring on', (db) => expectThat(db.monitoring_interval > 0 && typeof db.monitoring_role_arn === 'string', `monitoring_interval is ${db.monitoring_interval}`)),
   dbRule('db: auto minor version upgrade', (db) => expectThat(db.auto_minor_version_upgrade === true, `auto_minor_version_upgrade is ${db.auto_minor_version_upgrade}`)),
-  dbRule('db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', (db) => {
+  // Not iam-db-auth-error: behind RDS Proxy the clients' IAM failures happen at the proxy, which logs in with the secret.
+  dbRule('db: logs exported to CloudWatch (error, slowquery)', (db) => {
     const exports: string[] = db.enabled_cloudwatch_logs_exports ?? [];
-    return ['error', 'slowquery', 'iam-db-auth-error'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
+    return ['error', 'slowquery'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
   }),
   dbRule('db: tags copied to snapshots', (db) => expectThat(db.copy_tags_to_snapshot === true, `copy_tags_to_snapshot is ${db.copy_tags_to_snapshot}`)),
 
@@ -595,10 +598,10 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   },
 
   // --- api: function ----------------------------------------------------------------------------------
-  fnRule('lambda: in a VPC (private subnets, app security group)', (fn, _n, { env }) => {
+  fnRule('lambda: in a VPC (private subnets, app security group)', (fn, _n, { env, kind }) => {
     const subnets: string[] = fn.vpc_config?.subnet_ids ?? [];
     const groups: string[] = fn.vpc_config?.security_group_ids ?? [];
-    const resolved = subnets.map((s) => canonical(env, 'api', s));
+    const resolved = subnets.map((s) => canonical(env, kind, s));
     const privateSubnets = resources(env.network, 'aws_subnet').filter(([, s]) => s.tags?.Tier === 'private').map(([n]) => `network|${refTo('aws_subnet', n, 'id')}`);
     return [
       ...expectThat(subnets.length >= 2 && groups.length >= 1, `vpc_config is ${JSON.stringify(fn.vpc_config)}`),
@@ -615,14 +618,14 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       ...expectThat((fn.depends_on ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `does not depend on ${addr('aws_cloudwatch_log_group', group[0])}`),
     ];
   }),
-  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env }) => {
+  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env, kind }) => {
     const vars: Record<string, string> = fn.environment?.variables ?? {};
     const proxy = resources(env.data, 'aws_db_proxy')[0];
     return [
       ...expectThat(vars.DB_AUTH === 'iam', `DB_AUTH is ${vars.DB_AUTH}`),
       ...expectThat(vars.DB_TLS === 'verify', `DB_TLS is ${vars.DB_TLS}`),
       ...expectThat(vars.DB_PASSWORD === undefined, 'DB_PASSWORD is set'),
-      ...expectThat(!!proxy && canonical(env, 'api', vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
+      ...expectThat(!!proxy && canonical(env, kind, vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
     ];
   }),
   fnRule('lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', (fn, _n, { json }) => {
@@ -718,6 +721,66 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
           ...expectThat(p.source_arn === `${refTo('aws_apigatewayv2_api', apiName, 'execution_arn')}/*/*`, `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not this API's execution ARN`),
         ]);
       }),
+  },
+
+  // --- operating it (issue 8) -------------------------------------------------------------------------
+  {
+    name: 'alarms: every alarm notifies the alarm topic (actions enabled)',
+    kinds: ['ops'],
+    check: ({ json }) => {
+      const topics = resources(json, 'aws_sns_topic').map(([n]) => refTo('aws_sns_topic', n, 'arn'));
+      const alarms = resources(json, 'aws_cloudwatch_metric_alarm');
+      if (alarms.length === 0) return ['no aws_cloudwatch_metric_alarm'];
+      return alarms.flatMap(([n, a]) => [
+        ...expectThat(a.actions_enabled === true, `${addr('aws_cloudwatch_metric_alarm', n)}: actions_enabled is ${a.actions_enabled}`),
+        ...expectThat(Array.isArray(a.alarm_actions) && a.alarm_actions.length > 0 && a.alarm_actions.every((t: string) => topics.includes(t)), `${addr('aws_cloudwatch_metric_alarm', n)}: alarm_actions ${JSON.stringify(a.alarm_actions)} is not the stack's topic`),
+      ]);
+    },
+  },
+  {
+    name: 'sns: every topic encrypted with a customer-managed KMS key that CloudWatch may use',
+    kinds: EVERY,
+    check: ({ json }) =>
+      resources(json, 'aws_sns_topic').flatMap(([n, t]) => {
+        const key = /^\$\{aws_kms_key\.([^.]+)\.(arn|id|key_id)\}$/.exec(String(t.kms_master_key_id ?? ''))?.[1];
+        if (!key) return [`${addr('aws_sns_topic', n)}: kms_master_key_id ${t.kms_master_key_id} is not a customer-managed key of this stack (aws/sns cannot be used by CloudWatch)`];
+        const body = json.resource?.aws_kms_key?.[key];
+        let statements: any[] = [];
+        try {
+          statements = [JSON.parse(body?.policy ?? '{}').Statement ?? []].flat();
+        } catch {
+          return [`${addr('aws_kms_key', key)}: policy is not literal JSON`];
+        }
+        const allows = (action: string) =>
+          statements.some((s) => s.Effect === 'Allow' && [s.Principal?.Service ?? []].flat().includes('cloudwatch.amazonaws.com') && [s.Action ?? []].flat().includes(action));
+        return [
+          ...expectThat(allows('kms:Decrypt') && allows('kms:GenerateDataKey*'), `${addr('aws_kms_key', key)}: policy does not let cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*`),
+          ...expectThat(body?.enable_key_rotation === true, `${addr('aws_kms_key', key)}: key rotation off`),
+        ];
+      }),
+  },
+  {
+    name: 'logs: whatever writes logs has its log group, with retention, created first',
+    kinds: EVERY,
+    check: ({ json }) => {
+      const groups = resources(json, 'aws_cloudwatch_log_group');
+      const need = (writer: string, dependsOn: string[] | undefined, name: unknown): string[] => {
+        if (typeof name !== 'string' || name.includes('${')) return [`${writer}: its log group name ${name} is not literal`];
+        const group = groups.find(([, g]) => g.name === name);
+        if (!group) return [`${writer} writes to ${name}, which this stack does not manage (AWS would create it with no expiry)`];
+        return [
+          ...expectThat(group[1].retention_in_days > 0, `${addr('aws_cloudwatch_log_group', group[0])} has no retention`),
+          ...expectThat((dependsOn ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `${writer} is not created after ${addr('aws_cloudwatch_log_group', group[0])}`),
+        ];
+      };
+      return [
+        ...resources(json, 'aws_lambda_function').flatMap(([n, f]) => need(addr('aws_lambda_function', n), f.depends_on, `/aws/lambda/${f.function_name}`)),
+        ...resources(json, 'aws_db_instance').flatMap(([n, db]) =>
+          (db.enabled_cloudwatch_logs_exports ?? []).flatMap((type: string) => need(addr('aws_db_instance', n), db.depends_on, `/aws/rds/instance/${db.identifier}/${type}`)),
+        ),
+        ...resources(json, 'aws_db_proxy').flatMap(([n, p]) => need(addr('aws_db_proxy', n), p.depends_on, `/aws/rds/proxy/${p.name}`)),
+      ];
+    },
   },
 ];
 

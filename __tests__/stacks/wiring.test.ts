@@ -140,7 +140,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
   test('function environment follows the contract: proxy endpoint, IAM auth over verified TLS, cache nodes', () => {
     const env = single(api, 'aws_lambda_function').environment.variables;
     const cacheKeys = profile.cache.enabled ? ['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS'] : [];
-    expect(Object.keys(env).sort()).toEqual([...cacheKeys, 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER'].sort());
+    expect(Object.keys(env).sort()).toEqual([...cacheKeys, 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort());
     expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds) });
     expect(exported(data, remoteOutput(env.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
     expect(exported(data, remoteOutput(env.DB_NAME, dataId))).toMatch(/^\$\{aws_db_instance\.[^.]+\.db_name\}$/);

@@ -21,6 +21,7 @@ export interface SynthesizedEnvironment {
   readonly network: StackJson;
   readonly data: StackJson;
   readonly api: StackJson;
+  readonly ops: StackJson;
   /** The raw JSON text per stack id, asset hash masked. */
   readonly text: Record<string, string>;
 }

@@ -36,7 +36,10 @@ export function strict(base: Profile, name: string): Profile {
     if (/^db\.t\d+g?\.(micro|small)$/.test(p.database.instanceClass)) p.database.instanceClass = 'db.t4g.medium';
     delete p.database.waivers;
     p.function.reservedConcurrency ??= 10;
+    p.function.accountConcurrencyLimit ??= 1000;
     delete p.function.waivers;
+    p.alarms.enabled = true;
+    delete p.alarms.waivers;
   });
 }
 
@@ -58,6 +61,8 @@ export function lax(base: Profile, name: string): Profile {
     };
     delete p.function.reservedConcurrency;
     p.function.waivers = { reservedConcurrency: reason };
+    p.alarms.enabled = false;
+    p.alarms.waivers = { enabled: reason };
   });
 }
 

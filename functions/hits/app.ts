@@ -3,12 +3,14 @@
  * and the per-request log line. `handler.ts` builds one instance per execution environment from
  * the environment; tests and benchmarks build instances from explicit configurations.
  */
+import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, DbAuthError, DbUnavailableError, Deadline, type DatabaseOptions } from '../lib/db';
 import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type Logger } from '../lib/log';
+import { EmfWriter, metricsConfigFrom, type CacheUse, type MetricsConfig } from '../lib/metrics';
 
 export const MAX_PATH_BYTES = 2048;
 export const LIST_LIMIT = 100;
@@ -50,6 +52,15 @@ export interface HitsAppOptions {
   db?: DatabaseOptions;
   /** Cache back-off after repeated failures (default 5000 ms). */
   cacheBackoffMs?: number;
+  /** Namespace and `service` dimension of the EMF metrics in each request line (default: local names). */
+  metrics?: MetricsConfig;
+}
+
+/** What one request spent, gathered from the database and cache hooks of the request's async context. */
+interface RequestUsage {
+  dbMs: number;
+  dbCalls: number;
+  cacheErrors: number;
 }
 
 export interface HitsApp {
@@ -77,6 +88,9 @@ function toHit(r: Row): Hit {
 
 export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}): HitsApp {
   const log = options.log ?? createLogger();
+  const emf = new EmfWriter(options.metrics ?? metricsConfigFrom({}));
+  // Per request, not per environment: tests (and a future in-process concurrency) run requests side by side.
+  const usage = new AsyncLocalStorage<RequestUsage>();
   const db = new Database(config.db, {
     ...options.db,
     hooks: {
@@ -87,6 +101,13 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
         kind === 'auth'
           ? log.warn('database refused the credentials, retrying once with fresh ones', errorFields(err))
           : log.warn('database connection error, retrying once', errorFields(err)),
+      onQueryDone: (ms) => {
+        const u = usage.getStore();
+        if (u) {
+          u.dbMs += ms;
+          u.dbCalls++;
+        }
+      },
     },
   });
   const cache = new MemcachedClient({
@@ -95,7 +116,11 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
     ca: config.cache.ca,
     timeoutMs: config.cache.timeoutMs,
     backoffMs: options.cacheBackoffMs,
-    onError: (node, op, err) => log.warn('cache call failed, bypassed', { node, op, ...errorFields(err) }),
+    onError: (node, op, err) => {
+      const u = usage.getStore();
+      if (u) u.cacheErrors++;
+      log.warn('cache call failed, bypassed', { node, op, ...errorFields(err) });
+    },
     onBackoff: (node, until) => log.warn('cache node backing off', { node, until: new Date(until).toISOString() }),
   });
 
@@ -129,7 +154,21 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
   const respond = (event: HttpEvent, status: number, body: { hits: Hit[]; cache: CacheOutcome }): HttpResult =>
     prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(status, hitsPage(body.hits, body.cache)) : json(status, body);
 
-  async function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
+  function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
+    return usage.run({ dbMs: 0, dbCalls: 0, cacheErrors: 0 }, () => handle(event, context));
+  }
+
+  /**
+   * The cache's part in a request, for the metrics: a listing served or missed; a write, or a failed cache
+   * call, bypasses it (the database answers). Health checks and requests that never reached it count nothing.
+   */
+  const cacheUse = (route: string, outcome: string | undefined, u: RequestUsage): CacheUse | undefined => {
+    if (!cache.enabled || outcome === undefined || route === 'health') return undefined;
+    if (u.cacheErrors > 0 || route !== 'list') return 'bypass';
+    return outcome === 'hit' ? 'hit' : outcome === 'miss' ? 'miss' : 'bypass';
+  };
+
+  async function handle(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     const started = performance.now();
     // Every database call of this request shares one deadline, so the function answers (503) and
     // logs before Lambda's own timeout would cut it off with a bare 500 from API Gateway.
@@ -196,16 +235,26 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       log.error('database refused the credentials', { requestId, auth: config.db.auth, user: config.db.user || undefined, ...errorFields(failure) });
     }
     result.headers['x-request-id'] = requestId;
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const u = usage.getStore()!;
     const fields = {
       requestId,
       method,
       pathBytes,
       route,
       status: result.statusCode,
-      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+      latencyMs,
       cache: cacheOutcome ?? (cache.enabled ? 'none' : 'off'),
       ...(failure ? errorFields(failure) : {}),
       ...(failure instanceof DbUnavailableError ? { dbUnavailable: failure.reason } : {}),
+      ...emf.request({
+        route,
+        status: result.statusCode,
+        latencyMs,
+        dbMs: u.dbCalls > 0 ? Math.round(u.dbMs * 10) / 10 : undefined,
+        cache: cacheUse(route, cacheOutcome, u),
+        dbUnavailable: failure instanceof DbUnavailableError ? failure.reason : undefined,
+      }),
     };
     if (result.statusCode >= 500) log.error('request', fields);
     else log.info('request', fields);

@@ -5,11 +5,12 @@
  */
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { metricsConfigFrom } from '../lib/metrics';
 import { createHitsApp } from './app';
 
 const app = (() => {
   try {
-    return createHitsApp(loadConfig(process.env));
+    return createHitsApp(loadConfig(process.env), { metrics: metricsConfigFrom(process.env) });
   } catch (err) {
     if (err instanceof ConfigError) createLogger().error('invalid configuration', { variable: err.variable, error: err.message });
     throw err; // fail the cold start: a misconfigured function must not answer

@@ -173,6 +173,8 @@ export interface DbHooks {
   onPoolCreated?: (reason: string) => void;
   /** Called for every error that is retried: a connection-class error or a first access denial. */
   onRetry?: (err: unknown, kind: 'connection' | 'auth') => void;
+  /** Called after every `query()`, success or failure, with its wall time in ms (retries included): the request's database time. */
+  onQueryDone?: (elapsedMs: number) => void;
 }
 
 /** Secrets Manager user/password, fetched once per environment and kept; refetched after an access denial. */
@@ -402,6 +404,7 @@ export class Database {
    * DbAuthError (500), SQL errors propagate unchanged.
    */
   async query<T = unknown>(sql: string, params: unknown[] = [], deadline: Deadline = new Deadline(this.config.requestBudgetMs)): Promise<T> {
+    const started = performance.now();
     try {
       for (let attempt = 1; ; attempt++) {
         const remaining = deadline.remainingMs();
@@ -426,6 +429,7 @@ export class Database {
       }
     } finally {
       this.lastUsed = this.now();
+      this.options.hooks?.onQueryDone?.(performance.now() - started);
     }
   }
 

@@ -1,0 +1,44 @@
+/**
+ * The profile settings for operating an environment: alarms, data retention, and the account concurrency
+ * quota that a reservation must fit in (AWS keeps 100 executions unreserved). Bad values fail with a
+ * message naming the field and the rule.
+ */
+import { PROFILES, type Profile, ProfileError, validateProfile } from '../../config';
+import { PRUNE_RESERVED_CONCURRENCY, UNRESERVED_CONCURRENCY } from '../../config/validate';
+
+type Patch = (p: Profile) => Profile;
+
+describe.each(PROFILES.map((p) => [p.name, p] as const))('%s', (_name, base) => {
+  const fails = (patch: Patch, message: RegExp) => {
+    const run = () => validateProfile(patch(structuredClone(base) as Profile));
+    expect(run).toThrow(ProfileError);
+    expect(run).toThrow(message);
+  };
+
+  test('declares its operating settings: alarms on or off, a retention, and a quota when it reserves concurrency', () => {
+    expect(typeof base.alarms.enabled).toBe('boolean');
+    expect(Number.isInteger(base.hits.retentionDays)).toBe(true);
+    if (base.function.reservedConcurrency !== undefined) {
+      expect(base.function.accountConcurrencyLimit! - UNRESERVED_CONCURRENCY).toBeGreaterThanOrEqual(base.function.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY);
+    }
+  });
+
+  test('a reservation without a declared quota is refused, explaining the 100-unreserved rule and how to read the quota', () => {
+    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 50, accountConcurrencyLimit: undefined } }), /function\.accountConcurrencyLimit must be declared when function\.reservedConcurrency is set: AWS keeps 100 concurrent executions unreserved.*at least 151.*aws lambda get-account-settings/);
+  });
+
+  test('a reservation that leaves less than 100 unreserved is refused, naming what fits', () => {
+    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 100, accountConcurrencyLimit: 150 } }), /function\.reservedConcurrency reserves 101 .*quota \(function\.accountConcurrencyLimit\) is 150 .*at most 49 fits/);
+    // The boundary: quota - 100 - the prune's 1 still fits.
+    const fits = structuredClone(base) as Profile;
+    expect(validateProfile({ ...fits, function: { ...fits.function, reservedConcurrency: 99, accountConcurrencyLimit: 200 } }).function.reservedConcurrency).toBe(99);
+  });
+
+  test.each<[string, Patch, RegExp]>([
+    ['retention of 0 days', (p) => ({ ...p, hits: { retentionDays: 0 } }), /hits\.retentionDays must be an integer from 1 to 3650, got 0/],
+    ['retention of 1.5 days', (p) => ({ ...p, hits: { retentionDays: 1.5 } }), /hits\.retentionDays must be an integer/],
+    ['alarms.enabled not a boolean', (p) => ({ ...p, alarms: { enabled: 'yes' as never } }), /alarms\.enabled must be a boolean, got "yes"/],
+    ['an alarm e-mail without a domain', (p) => ({ ...p, alarms: { ...p.alarms, email: 'oncall' } }), /alarms\.email must be an e-mail address/],
+    ['a quota below 10', (p) => ({ ...p, function: { ...p.function, accountConcurrencyLimit: 5 } }), /function\.accountConcurrencyLimit must be an integer from 10/],
+  ])('%s', (_c, patch, message) => fails(patch, message));
+});

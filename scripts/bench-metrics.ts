@@ -1,0 +1,90 @@
+/**
+ * What the function's metrics cost (not a timed test): the `hits` bundle built as deployed, and again with
+ * Powertools Metrics replaced by an empty stub, compared for size and for module load time in fresh node
+ * processes (the cold-start cost); plus the time to build one request's EMF fields. The issue's budget for
+ * the library: 50 KB of bundle and 10 ms of load.
+ *
+ *   npx tsx scripts/bench-metrics.ts      (also called by scripts/bench.ts)
+ */
+import { execFileSync } from 'child_process';
+import { build, type Plugin } from 'esbuild';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { EmfWriter } from '../functions/lib/metrics';
+import { bundleOptions } from '../modules/bundle';
+import { median, type Metric } from './bench-stats';
+
+const ROOT = path.resolve(__dirname, '..');
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+const STUB = `export const MetricUnit = { Count: 'Count', Milliseconds: 'Milliseconds' };
+export class Metrics { addDimensions() {} addMetric() {} serializeMetrics() { return {}; } clearMetrics() {} clearDimensions() {} }`;
+
+async function bundle(entry: string, stubbed: boolean): Promise<string> {
+  const stub: Plugin = {
+    name: 'stub-powertools-metrics',
+    setup(b) {
+      b.onResolve({ filter: /^@aws-lambda-powertools\/metrics$/ }, () => ({ path: 'powertools-metrics-stub', namespace: 'stub' }));
+      b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: STUB, loader: 'js' }));
+    },
+  };
+  const out = await build({ ...bundleOptions(path.join(ROOT, entry)), plugins: stubbed ? [stub] : [] });
+  return out.outputFiles[0].text;
+}
+
+/**
+ * Median CPU ms (user + system) of `require(file)` in fresh node processes, the files alternating so drift
+ * hits both alike. CPU time, not wall time: on a shared machine wall time mostly measures the neighbours.
+ */
+function loadTimes(files: string[], samples: number): number[] {
+  const env = { ...process.env, DB_HOST: 'db.example', DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1' };
+  const times = files.map(() => [] as number[]);
+  for (let i = 0; i < samples; i++) {
+    files.forEach((file, j) => {
+      const out = execFileSync(process.execPath, ['-e', `const c=process.cpuUsage();require(${JSON.stringify(file)});const d=process.cpuUsage(c);console.log((d.user+d.system)/1e3)`], { env });
+      times[j].push(Number(out.toString().trim()));
+    });
+  }
+  return times.map(median);
+}
+
+export async function runMetricsBench(): Promise<Metric[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hits-bench-metrics-'));
+  try {
+    const [real, stubbed] = await Promise.all([bundle('functions/hits/handler.ts', false), bundle('functions/hits/handler.ts', true)]);
+    const realFile = path.join(dir, 'real.js');
+    const stubFile = path.join(dir, 'stub.js');
+    writeFileSync(realFile, real);
+    writeFileSync(stubFile, stubbed);
+    const [withMs, withoutMs] = loadTimes([realFile, stubFile], 25);
+
+    const emf = new EmfWriter({ namespace: 'bench', service: 'bench' });
+    const n = 20000;
+    for (let i = 0; i < 1000; i++) emf.request({ route: 'list', status: 200, latencyMs: 1.2, dbMs: 0.4, cache: 'miss' });
+    const t = performance.now();
+    for (let i = 0; i < n; i++) emf.request({ route: 'list', status: 200, latencyMs: 1.2, dbMs: 0.4, cache: i % 2 ? 'hit' : 'miss' });
+    const perRequestUs = ((performance.now() - t) * 1000) / n;
+
+    return [
+      { name: 'Powertools Metrics: bundle size it adds', value: round((Buffer.byteLength(real) - Buffer.byteLength(stubbed)) / 1024, 1), unit: 'KiB', target: '≤ 50 KB' },
+      { name: 'module load CPU, with Powertools (median of 25)', value: round(withMs, 1), unit: 'ms' },
+      { name: 'module load CPU, Powertools stubbed out (median of 25)', value: round(withoutMs, 1), unit: 'ms' },
+      { name: 'Powertools Metrics: load CPU time it adds', value: round(withMs - withoutMs, 1), unit: 'ms', target: '≤ 10 ms' },
+      { name: 'EMF fields of one request line (mean of 20,000)', value: round(perRequestUs, 1), unit: 'µs' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  runMetricsBench()
+    .then((metrics) => {
+      for (const m of metrics) console.log(`${m.name}: ${m.value} ${m.unit}${m.target ? ` (target ${m.target})` : ''}`);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}
