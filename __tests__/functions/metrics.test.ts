@@ -8,7 +8,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { createConnection } from 'mysql2/promise';
 import { bundleFunction } from '../../modules/bundle';
-import { freePort, MariaDb, Memcached } from '../../scripts/services';
+import { freePort, MariaDb, Memcached, migrateLocalDatabase } from '../../scripts/services';
 import { asEntryPoint, closeApps, event, makeApp } from '../support/hits';
 
 let db: MariaDb;
@@ -19,8 +19,8 @@ const METRICS = { namespace: 'hits-test', service: 'hits-test-fn' };
 
 beforeAll(async () => {
   [db, mc] = await Promise.all([MariaDb.start(), Memcached.start()]);
-  await db.createUser('hits', 'test-password', 'hits');
-  env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'password', DB_PASSWORD: 'test-password', DB_TLS: 'off' };
+  // The schema and the application user come from the real migrations, as on a deploy.
+  env = (await migrateLocalDatabase(db, { database: 'hits', appPassword: 'test-password' })).env;
   cacheEnv = { ...env, CACHE_NODES: mc.node, CACHE_TTL_SECONDS: '30' };
 });
 afterEach(closeApps);

@@ -11,7 +11,7 @@ import { bundleFunction } from '../../modules/bundle';
 import { loadConfig } from '../../functions/lib/config';
 import { Database } from '../../functions/lib/db';
 import { pruneExpired } from '../../functions/prune/prune';
-import { MariaDb } from '../../scripts/services';
+import { MariaDb, migrateLocalDatabase } from '../../scripts/services';
 import { asEntryPoint, closeApps, makeApp } from '../support/hits';
 
 let db: MariaDb;
@@ -24,9 +24,9 @@ const LIVE = 50_000;
 
 beforeAll(async () => {
   db = await MariaDb.start();
-  await db.createUser('hits', 'test-password', 'hits');
-  env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'password', DB_PASSWORD: 'test-password', DB_TLS: 'off' };
-  // The function creates its table, as in AWS.
+  // The table and the application user (SELECT, INSERT, DELETE on hits) come from the real migrations,
+  // and the prune runs as that user, as in AWS.
+  env = (await migrateLocalDatabase(db, { database: 'hits', appPassword: 'test-password' })).env;
   expect((await makeApp(env).call('GET', '/_/health')).statusCode).toBe(200);
   await closeApps();
   database = new Database(loadConfig(env).db);
@@ -70,7 +70,7 @@ test('deletes exactly the expired rows of 200,000 while inserts keep succeeding,
 
   // A writer as the function would be: its own connection, which gives up after 1 s of lock wait. If the
   // prune held a lock an insert needs for longer, an insert here fails with ER_LOCK_WAIT_TIMEOUT.
-  const writer = await createConnection({ host: db.host, port: db.port, user: 'hits', password: 'test-password', database: 'hits' });
+  const writer = await createConnection({ host: db.host, port: db.port, user: env.DB_USER, password: env.DB_PASSWORD, database: 'hits' });
   await writer.query('SET SESSION innodb_lock_wait_timeout = 1');
   let pruning = true;
   let inserted = 0;

@@ -64,6 +64,13 @@ describe('deterministic archive', () => {
     expect(zips[0]).toBe(Buffer.from(deterministicZip(code)).toString('hex'));
   });
 
+  test('Info-ZIP unzip, an independent reader, extracts the same code with mode 0644', () => {
+    const bundle = bundleFunction('__tests__/fixtures/echo-handler.ts');
+    expect(execFileSync('unzip', ['-p', bundle.archivePath, 'index.js'], { encoding: 'utf8' })).toBe(bundle.code);
+    expect(execFileSync('unzip', ['-Z', bundle.archivePath], { encoding: 'utf8' })).toMatch(/^-rw-r--r-- .* index\.js$/m);
+    expect(execFileSync('unzip', ['-tq', bundle.archivePath], { encoding: 'utf8' })).toMatch(/No errors detected/);
+  });
+
   test('one entry, index.js, mode 0644, dated 1980-01-01', () => {
     const zip = Buffer.from(deterministicZip('exports.handler = async () => 1;'));
     const files = unzipSync(zip);
