@@ -28,6 +28,18 @@ function editProfile(file: string, key: string, from: string, to: string): void 
   fs.writeFileSync(full, text.replace(needle, `${key}: ${to}`));
 }
 
+/**
+ * Switches off the cache of a profile that has it on, whichever that is (a fork may have turned dev's off
+ * already): the profile files are the config/*.ts holding a `cache: { enabled: true` block.
+ */
+function turnCacheOffInAProfile(): void {
+  const on = /(cache: \{\s*enabled: )true\b/;
+  const files = fs.readdirSync(path.join(repo, 'config')).map((f) => path.join('config', f));
+  const file = files.find((f) => on.test(fs.readFileSync(path.join(repo, f), 'utf8')));
+  if (!file) throw new Error('turnCacheOffInAProfile: no profile in config/ has its cache on');
+  fs.writeFileSync(path.join(repo, file), fs.readFileSync(path.join(repo, file), 'utf8').replace(on, '$1false'));
+}
+
 /** A real change to the function's bundle (an exported constant survives minification). */
 function editFunctionCode(): void {
   fs.appendFileSync(path.join(repo, 'functions', 'hits', 'handler.ts'), "\nexport const reviewProbe = 'changed';\n");
@@ -74,7 +86,7 @@ it('gives exit 0 and every stack unchanged when nothing was edited', () => {
 
 it('flags a renamed database as a data-loss replace, a cache switched off as deletes, and new function code as such', () => {
   editProfile('config/dev.ts', 'databaseName', "'hits'", "'hits_renamed'");
-  editProfile('config/dev.ts', 'enabled', 'true', 'false');
+  turnCacheOffInAProfile();
   editFunctionCode();
   const { code, stdout, report } = review();
   expect(code).toBe(2);
