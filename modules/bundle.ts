@@ -14,7 +14,7 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
  */
 export const BUNDLE_CACHE_DIR = process.env.FUNCTION_BUNDLE_CACHE_DIR || path.join(PROJECT_ROOT, 'node_modules', '.cache', 'hits-functions');
 /** Bump when the archive layout changes, so older cache entries are not reused. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 3;
 
 export interface BundleResult {
   /** Minified CommonJS source of the whole function, dependencies included. */
@@ -29,9 +29,31 @@ export interface BundleResult {
 
 interface CacheManifest {
   readonly format: number;
-  /** Every file esbuild read (its metafile inputs), relative to the project root, with its sha256. */
-  readonly inputs: Record<string, string>;
+  /** Every file esbuild read (its metafile inputs), relative to the project root: its sha256, size and mtime. */
+  readonly inputs: Record<string, InputStamp>;
+  /** sha256 of the bundle; its directory is named after it. */
   readonly sha256: string;
+  /** The stored archive's stamp: a replaced or damaged archive is rebuilt, never deployed. */
+  readonly archive: InputStamp;
+}
+
+interface InputStamp {
+  readonly sha256: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Stamps already taken in this process: the functions share most of their inputs. */
+const stamps = new Map<string, InputStamp>();
+
+/** A file's stamp; its content is hashed only when size or mtime differ from `known` (as after a fresh checkout). */
+function stamp(file: string, known?: InputStamp): InputStamp {
+  const seen = stamps.get(file);
+  if (seen && (!known || seen === known || seen.sha256 === known.sha256)) return seen;
+  const st = fs.statSync(file);
+  const fresh = known && known.size === st.size && known.mtimeMs === st.mtimeMs ? known : { sha256: sha256(fs.readFileSync(file)), size: st.size, mtimeMs: st.mtimeMs };
+  stamps.set(file, fresh);
+  return fresh;
 }
 
 const built = new Map<string, BundleResult>();
@@ -70,19 +92,32 @@ export function deterministicZip(code: string): Uint8Array {
   return zipSync({ 'index.js': [file, { mtime: new Date(1980, 0, 1, 0, 0, 0), os: 3, attrs: regularFile0644, level: 9 }] });
 }
 
-/** The entry's cached bundle, if every input esbuild read for it is unchanged. */
+/** A bundle whose code is read from disk only when asked for: a synth needs the archive and the hash, not the code. */
+function result(dir: string, sha: string, fromCache: boolean, code?: string): BundleResult {
+  let text = code;
+  return {
+    get code() {
+      return (text ??= fs.readFileSync(path.join(dir, 'index.js'), 'utf8'));
+    },
+    sha256: sha,
+    archivePath: path.join(dir, 'archive.zip'),
+    fromCache,
+  };
+}
+
+/** The entry's cached bundle, if every input esbuild read for it and the stored archive are unchanged. */
 function cached(entryDir: string): BundleResult | undefined {
   try {
     const manifest: CacheManifest = JSON.parse(fs.readFileSync(path.join(entryDir, 'manifest.json'), 'utf8'));
     if (manifest.format !== CACHE_FORMAT) return undefined;
-    for (const [input, hash] of Object.entries(manifest.inputs)) {
-      if (sha256(fs.readFileSync(path.join(PROJECT_ROOT, input))) !== hash) return undefined;
+    // Hundreds of inputs (the AWS SDK, mysql2, …): unchanged size and mtime skip the hash, which is what
+    // makes a synth that changed no function code cost milliseconds here; a changed stamp is re-hashed.
+    for (const [input, known] of Object.entries(manifest.inputs)) {
+      if (stamp(path.join(PROJECT_ROOT, input), known).sha256 !== known.sha256) return undefined;
     }
     const dir = path.join(entryDir, manifest.sha256.slice(0, 16));
-    const code = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
-    const archivePath = path.join(dir, 'archive.zip');
-    if (sha256(code) !== manifest.sha256 || !fs.existsSync(archivePath)) return undefined;
-    return { code, sha256: manifest.sha256, archivePath, fromCache: true };
+    if (stamp(path.join(dir, 'archive.zip'), manifest.archive).sha256 !== manifest.archive.sha256) return undefined;
+    return result(dir, manifest.sha256, true);
   } catch {
     return undefined;
   }
@@ -92,32 +127,37 @@ function cached(entryDir: string): BundleResult | undefined {
  * Stores a bundle under its own hash, then points the entry's manifest at it. Content-addressed and
  * renamed into place, so concurrent synths (jest workers) never see half an entry or lose each other's.
  */
-function store(entryDir: string, code: string, manifest: CacheManifest): string {
-  const dir = path.join(entryDir, manifest.sha256.slice(0, 16));
-  const intact = () => {
+function store(entryDir: string, code: string, inputs: Record<string, InputStamp>): BundleResult {
+  const sha = sha256(code);
+  const dir = path.join(entryDir, sha.slice(0, 16));
+  const zip = deterministicZip(code);
+  const archive = () => {
     try {
-      return fs.existsSync(path.join(dir, 'archive.zip')) && sha256(fs.readFileSync(path.join(dir, 'index.js'))) === manifest.sha256;
+      return stamp(path.join(dir, 'archive.zip'));
     } catch {
-      return false;
+      return undefined;
     }
   };
-  if (!intact()) {
+  stamps.delete(path.join(dir, 'archive.zip'));
+  if (archive()?.sha256 !== sha256(zip)) {
     const tmp = `${dir}.${process.pid}.tmp`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     fs.writeFileSync(path.join(tmp, 'index.js'), code);
-    fs.writeFileSync(path.join(tmp, 'archive.zip'), deterministicZip(code));
+    fs.writeFileSync(path.join(tmp, 'archive.zip'), zip);
     fs.rmSync(dir, { recursive: true, force: true });
     try {
       fs.renameSync(tmp, dir);
     } catch {
       fs.rmSync(tmp, { recursive: true, force: true }); // another process stored the same bytes first
     }
+    stamps.delete(path.join(dir, 'archive.zip'));
   }
+  const manifest: CacheManifest = { format: CACHE_FORMAT, inputs, sha256: sha, archive: archive()! };
   const manifestTmp = path.join(entryDir, `manifest.${process.pid}.tmp`);
   fs.writeFileSync(manifestTmp, JSON.stringify(manifest));
   fs.renameSync(manifestTmp, path.join(entryDir, 'manifest.json'));
-  return path.join(dir, 'archive.zip');
+  return result(dir, sha, false, code);
 }
 
 /**
@@ -134,15 +174,14 @@ export function bundleFunction(entry: string): BundleResult {
   const opts = bundleOptions(absolute);
   const key = sha256(JSON.stringify({ entry: path.relative(PROJECT_ROOT, absolute), esbuildVersion, opts: { ...opts, entryPoints: undefined, absWorkingDir: undefined } }));
   const entryDir = path.join(BUNDLE_CACHE_DIR, `${path.basename(path.dirname(absolute))}-${key.slice(0, 16)}`);
-  let result = cached(entryDir);
-  if (!result) {
+  let bundle = cached(entryDir);
+  if (!bundle) {
     const out = buildSync(opts);
     const code = out.outputFiles![0].text;
-    const inputs = Object.fromEntries(Object.keys(out.metafile!.inputs).map((input) => [input, sha256(fs.readFileSync(path.join(PROJECT_ROOT, input)))]));
-    const manifest: CacheManifest = { format: CACHE_FORMAT, inputs, sha256: sha256(code) };
+    const inputs = Object.fromEntries(Object.keys(out.metafile!.inputs).map((input) => [input, stamp(path.join(PROJECT_ROOT, input))]));
     fs.mkdirSync(entryDir, { recursive: true });
-    result = { code, sha256: manifest.sha256, archivePath: store(entryDir, code, manifest), fromCache: false };
+    bundle = store(entryDir, code, inputs);
   }
-  built.set(absolute, result);
-  return result;
+  built.set(absolute, bundle);
+  return bundle;
 }

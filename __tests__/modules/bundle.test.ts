@@ -1,9 +1,10 @@
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { strFromU8, unzipSync } from 'fflate';
-import { BUNDLE_CACHE_DIR, bundleFunction, deterministicZip } from '../../modules/bundle';
+import { bundleFunction, deterministicZip } from '../../modules/bundle';
 
 const ROOT = path.resolve(__dirname, '../..');
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -13,8 +14,12 @@ function bundleInFreshProcess(entry: string, env: NodeJS.ProcessEnv = {}): { sha
   const script = `
     const r = require('./modules/bundle').bundleFunction(${JSON.stringify(entry)});
     process.stdout.write(JSON.stringify({ sha256: r.sha256, archivePath: r.archivePath, esbuildRan: !r.fromCache }));`;
-  return JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' }));
+  return JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, env: { ...process.env, FUNCTION_BUNDLE_CACHE_DIR: cacheDir, ...env }, encoding: 'utf8' }));
 }
+
+// The fresh processes keep their cache in a directory of this test's own, removed after.
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cache-test-'));
+afterAll(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
 describe('function bundle cache', () => {
   // A throw-away function inside the project, so esbuild resolves it like any entry; removed after.
@@ -36,16 +41,17 @@ describe('function bundle cache', () => {
     expect(third.esbuildRan).toBe(true);
     expect(third.sha256).not.toBe(first.sha256);
     expect(strFromU8(unzipSync(fs.readFileSync(third.archivePath))['index.js'])).toContain('bonjour');
-    expect(path.relative(BUNDLE_CACHE_DIR, third.archivePath).startsWith('..')).toBe(false);
+    expect(path.relative(cacheDir, third.archivePath).startsWith('..')).toBe(false);
   });
 
-  test('a corrupted cache entry is rebuilt, not trusted', () => {
+  test('a damaged cached archive is rebuilt, never deployed', () => {
     const before = bundleInFreshProcess(entry);
-    fs.writeFileSync(path.join(path.dirname(before.archivePath), 'index.js'), 'tampered');
+    const good = fs.readFileSync(before.archivePath);
+    fs.writeFileSync(before.archivePath, Buffer.concat([good.subarray(0, 100), Buffer.from('damaged'), good.subarray(107)]));
     const after = bundleInFreshProcess(entry);
     expect(after.esbuildRan).toBe(true);
     expect(after.sha256).toBe(before.sha256);
-    expect(sha256(fs.readFileSync(path.join(path.dirname(after.archivePath), 'index.js')))).toBe(before.sha256);
+    expect(sha256(fs.readFileSync(after.archivePath))).toBe(sha256(good));
   });
 });
 

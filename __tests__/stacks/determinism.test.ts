@@ -14,12 +14,16 @@ const expectedIds = buildApp(Testing.app(), PROFILES)
   .flatMap((env) => Object.values(env).map((stack) => stack.node.id))
   .sort();
 
-function synthTo(outdir: string, bundleCache?: string): Record<string, string> {
-  // The real entry point, as `cdktf synth` runs it, with a clean environment (no state bucket configured).
+/** The app command of cdktf.json (main.ts compiled by scripts/run-app.cjs), as `cdktf synth` runs it. */
+const APP_COMMAND: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdktf.json'), 'utf8')).app;
+
+function synthTo(outdir: string, how: 'app command' | 'tsx', bundleCache?: string): Record<string, string> {
+  // A clean environment: no state bucket configured.
   const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir };
   if (bundleCache) env.FUNCTION_BUNDLE_CACHE_DIR = bundleCache;
   delete env.TF_STATE_BUCKET;
-  execFileSync(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
+  if (how === 'tsx') execFileSync(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { cwd: ROOT, env, stdio: 'pipe' });
+  else execFileSync('sh', ['-c', APP_COMMAND], { cwd: ROOT, env, stdio: 'pipe' });
   const stacks = path.join(outdir, 'stacks');
   const files: Record<string, string> = {};
   for (const id of fs.readdirSync(stacks).sort()) {
@@ -34,14 +38,15 @@ function synthTo(outdir: string, bundleCache?: string): Record<string, string> {
   return files;
 }
 
-test(`main.ts writes every profile's stacks (${expectedIds.length}); synthesizing twice gives byte-identical JSON and Lambda archives`, () => {
+test(`the app writes every profile's stacks (${expectedIds.length}); compiled or under tsx, warm or cold, byte-identical JSON and Lambda archives`, () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-b-'));
   const cold = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cache-'));
   try {
-    const first = synthTo(a);
-    // What a fresh clone sees: an empty bundle cache, so esbuild and the zip run again (other suites keep the shared cache).
-    const second = synthTo(b, cold);
+    const first = synthTo(a, 'app command');
+    // main.ts straight from its TypeScript, with what a fresh clone has: no bundle cache, so esbuild and the
+    // zip run again (other suites keep the shared cache). The compiled app must not differ from it.
+    const second = synthTo(b, 'tsx', cold);
     expect(fs.readdirSync(cold).length).toBeGreaterThan(0);
     const ids = Object.keys(first).filter((k) => !k.includes('/'));
     expect(ids).toEqual(expectedIds);
