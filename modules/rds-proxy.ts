@@ -84,6 +84,8 @@ export class RdsProxy extends Construct {
   readonly connectArnPrefix: string;
   readonly port: number;
   readonly securityGroupId: string;
+  private readonly vpcId: string;
+  private readonly name: string;
   readonly roleArn: string;
   /** The registered target: depend on it before connecting through the proxy at deploy time. */
   readonly target: DbProxyTarget;
@@ -179,6 +181,8 @@ export class RdsProxy extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
     this.securityGroupId = securityGroup.id;
+    this.vpcId = props.vpcId;
+    this.name = name;
     this.port = port;
     new VpcSecurityGroupEgressRule(this, 'egress-to-database', {
       securityGroupId: securityGroup.id,
@@ -314,6 +318,25 @@ export class RdsProxy extends Construct {
    */
   allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
     allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy' });
+  }
+
+  /**
+   * A security group of its own for one client (e.g. the deploy-time migration function) that may reach this
+   * proxy on its port and nothing else: no rule to the cache or anywhere, unlike the shared app group.
+   * Returns its id. `id` names the group (`<proxy name>-<id>-`) and its rules.
+   */
+  createClientSecurityGroup(id: string, description: string): string {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(id)) throw new PropsError(MODULE, 'createClientSecurityGroup(id)', `must be 1-32 lowercase letters, digits or dashes starting with a letter, got "${id}"`);
+    requireNonEmpty(MODULE, 'createClientSecurityGroup(description)', description);
+    const group = new SecurityGroup(this, `${id}-security-group`, {
+      namePrefix: `${this.name}-${id}-`,
+      description: `${description}: to the RDS Proxy ${this.name} on ${this.port} only`,
+      vpcId: this.vpcId,
+      tags: { Name: `${this.name}-${id}` },
+      lifecycle: { createBeforeDestroy: true },
+    });
+    this.allowConnectionsFrom(group.id, id);
+    return group.id;
   }
 
   /**

@@ -77,7 +77,8 @@ export class DataStack extends BaseStack {
       entry: MIGRATE_ENTRY,
       migrationSources: MIGRATION_SOURCES,
       subnetIds: vpc.privateSubnetIds,
-      securityGroupIds: [vpc.appSecurityGroupId],
+      // A group of its own: the proxy on 3306 and nothing else (the app group also reaches the cache).
+      securityGroupIds: [this.proxy.createClientSecurityGroup('migration', 'Deploy-time migration function')],
       environment: {
         DB_HOST: this.proxy.endpoint,
         DB_PORT: String(this.proxy.port),

@@ -177,6 +177,24 @@ describe('RdsProxy helpers', () => {
     expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
   });
 
+  test('createClientSecurityGroup: a new group in the proxy VPC whose only rule is egress to the proxy port', () => {
+    let id = '';
+    const { json } = build({ port: 3307 }, (proxy) => (id = proxy.createClientSecurityGroup('migration', 'Deploy-time migration function')));
+    const [name, group] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-migration-')!;
+    expect(id).toMatch(/^\$\{TfToken\[/);
+    expect(group).toMatchObject({ vpc_id: 'vpc-123', description: expect.stringContaining('Deploy-time migration function') });
+    const ref = `\${aws_security_group.${name}.id}`;
+    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref);
+    const [proxyGroup] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-rds-proxy-')!;
+    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: `\${aws_security_group.${proxyGroup}.id}`, ip_protocol: 'tcp', from_port: 3307, to_port: 3307 })]);
+    expect(resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref)).toEqual([]);
+  });
+
+  test('createClientSecurityGroup names a bad id and an empty description', () => {
+    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('Migration!', 'x'))).toThrow(/createClientSecurityGroup\(id\)/);
+    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('migration', ''))).toThrow(/createClientSecurityGroup\(description\)/);
+  });
+
   test('clientSecurityGroupIds opens one pair per client group', () => {
     const { json } = build({ clientSecurityGroupIds: ['sg-one', 'sg-two'] });
     const proxySg = sgRef(json);

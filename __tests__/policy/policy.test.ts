@@ -145,6 +145,15 @@ describe('each rule catches what it is about', () => {
       delete rule.referenced_security_group_id;
       rule.cidr_ipv4 = '10.20.0.0/16';
     }],
+    ['sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+      const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-https-out'] = { security_group_id: group, ip_protocol: 'tcp', from_port: 443, to_port: 443, referenced_security_group_id: '${aws_security_group.elsewhere.id}', description: 'mutation' };
+    }],
+    ['sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+      // The migration function moved into the shared app group, which also reaches the cache.
+      const appIngress = Object.values(j.resource!.aws_vpc_security_group_ingress_rule).find((r: any) => r.from_port === 3306 && String(r.referenced_security_group_id).startsWith('${data.')) as any;
+      first(j, 'aws_lambda_function').vpc_config.security_group_ids = [appIngress.referenced_security_group_id];
+    }],
     ['sg chain: proxy → database on 3306, by reference', 'data', (j) => {
       for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.from_port === 3306) r.to_port = 3307;
     }],

@@ -251,17 +251,27 @@ function dataTier(env: SynthesizedEnvironment) {
     cacheSg: q(cache?.[1].security_group_ids?.[0]),
     /** The app group, as the function uses it. */
     appSg: fn ? canonical(env, 'api', fn[1].vpc_config?.security_group_ids?.[0]) : undefined,
+    /** The deploy-time migration function's own group (the data stack's function). */
+    migrationSg: q(resources(data, 'aws_lambda_function')[0]?.[1].vpc_config?.security_group_ids?.[0]),
   };
 }
 
-/** Violations unless the rules between `client` and `server` on `port` are exactly one ingress (server from client) and one egress (client to server), both by reference. */
-function chain(env: SynthesizedEnvironment, label: string, client: string | undefined, server: string | undefined, port: number): string[] {
+/**
+ * Violations unless the rules between `client` and `server` on `port` are one ingress (server from client)
+ * and one egress (client to server), both by reference, and the server admits no one but `client` and
+ * `otherClients` (each checked by a rule of its own).
+ */
+function chain(env: SynthesizedEnvironment, label: string, client: string | undefined, server: string | undefined, port: number, otherClients: readonly (string | undefined)[] = []): string[] {
   if (!client || !server) return [`${label}: cannot find both security groups (client ${client}, server ${server})`];
   const rules = sgRules(env.data).map((r) => ({ ...r, g: canonical(env, 'data', r.group), ref: r.referenced && canonical(env, 'data', r.referenced) }));
   const problems: string[] = [];
+  const allowed = [client, ...otherClients.filter((c): c is string => c !== undefined)];
   const into = rules.filter((r) => r.direction === 'ingress' && r.g === server);
   const out = rules.filter((r) => r.direction === 'egress' && r.g === client && r.ref === server);
-  if (into.length !== 1 || into[0].ref !== client) problems.push(`${label}: ingress on ${server} must be exactly one rule from ${client}, found ${JSON.stringify(into.map((r) => [r.where, r.ref, r.cidrs]))}`);
+  const fromClient = into.filter((r) => r.ref === client);
+  if (fromClient.length !== 1 || into.length !== allowed.length || !into.every((r) => allowed.includes(r.ref as string))) {
+    problems.push(`${label}: ingress on ${server} must be exactly one rule from ${client}${otherClients.length ? ' and one from each other named client' : ''}, found ${JSON.stringify(into.map((r) => [r.where, r.ref, r.cidrs]))}`);
+  }
   if (out.length !== 1) problems.push(`${label}: expected one egress rule on ${client} to ${server}, found ${out.length}`);
   for (const r of [...into, ...out]) {
     if (r.protocol !== 'tcp' || r.from !== port || r.to !== port) problems.push(`${r.where}: must be tcp ${port}-${port}, is ${r.protocol} ${r.from}-${r.to}`);
@@ -541,7 +551,20 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306);
+      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306, [t.migrationSg]);
+    },
+  },
+  {
+    name: 'sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own',
+    kinds: ['data'],
+    check: ({ env }) => {
+      const t = dataTier(env);
+      if (!t.migrationSg) return ['the data stack has no migration function in a security group'];
+      const problems = chain(env, 'migration → proxy', t.migrationSg, t.proxySg, 3306, [t.appSg]);
+      if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the cache)');
+      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
+      const elsewhere = rules.filter((r) => r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg);
+      return [...problems, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the proxy`)];
     },
   },
   {

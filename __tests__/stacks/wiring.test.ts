@@ -68,10 +68,14 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
     const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
 
+    // Into the proxy: the app group (from the network stack) and the migration function's own group, nothing else.
+    const migration = single(data, 'aws_lambda_function').vpc_config.security_group_ids[0];
     const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
-    expect(intoProxy).toHaveLength(1);
-    expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
-    expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
+    expect(intoProxy).toHaveLength(2);
+    for (const r of intoProxy) expect(r).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
+    expect(intoProxy.filter((r) => isRemote(r.referenced_security_group_id) && appRef(r))).toHaveLength(1);
+    expect(intoProxy.filter((r) => r.referenced_security_group_id === migration)).toHaveLength(1);
+    expect(egress.filter((r) => r.security_group_id === migration)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
 
     expect(ingress.filter((r) => r.security_group_id === db)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
