@@ -6,7 +6,7 @@ import { validateProfile } from './validate';
 export * from './profile';
 export { validateProfile, ProfileError } from './validate';
 
-/** The environments one synth produces, each synthesized into its own three stacks. */
+/** The environments one synth produces, each synthesized into its own four stacks (network, data, api, ops). */
 export const PROFILES: readonly Profile[] = [dev, prod];
 
 /**

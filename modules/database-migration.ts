@@ -92,13 +92,17 @@ export class DatabaseMigration extends Construct {
       logRetentionDays: props.logRetentionDays ?? 14,
     });
 
+    // The function, like the hits function, exists only once its grants do; the invocation waits for both.
+    const grants = props.grant?.(this.function) ?? [];
+    for (const grant of grants) this.function.addDependency(grant);
+
     // "A failed invocation fails the apply", and `triggers` re-invoke on change (aws_lambda_invocation,
     // AWS provider 6.25). CREATE_ONLY (the default lifecycle scope): destroying the stack does not call it.
     const invocation = new LambdaInvocation(this, 'invocation', {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
       triggers: { migrations: this.sourcesSha256, ...props.rerunWhen },
-      dependsOn: [...(props.dependsOn ?? []), ...(props.grant?.(this.function) ?? [])],
+      dependsOn: [...(props.dependsOn ?? []), ...grants],
     });
     this.result = invocation.result;
   }

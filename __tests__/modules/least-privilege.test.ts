@@ -151,6 +151,8 @@ describe('DatabaseMigration', () => {
     });
     expect(migration.result).toMatch(/^\$\{TfToken\[/);
     expect(fn).toMatchObject({ function_name: 'hits-test-migrate', timeout: 300, memory_size: 256, environment: { variables: { APP_DB_USER: 'hits_app' } } });
+    // The function itself waits for its grants too, as the hits function does.
+    expect(fn.depends_on).toEqual(expect.arrayContaining(['aws_s3_bucket.grant']));
     expect(resources(json, 'aws_lambda_permission')).toEqual([]);
   });
 

@@ -19,13 +19,14 @@ const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encodi
  * The one place this test edits a profile: replaces the single `key: from` in `file` with `key: to`.
  * Fails loudly when the text is not there exactly once, so a restructured config/ breaks here, not silently.
  */
-function editProfile(file: string, key: string, from: string, to: string): void {
+function editProfile(key: string, to: (current: string) => string): void {
+  // The first profile file of config/ that sets `key` once, whatever its name or value (a fork edits them).
+  const files = fs.readdirSync(path.join(repo, 'config')).sort().map((f) => path.join('config', f));
+  const line = new RegExp(`(\\b${key}: )'([^']*)'`);
+  const file = files.find((f) => (fs.readFileSync(path.join(repo, f), 'utf8').match(new RegExp(line.source, 'g')) ?? []).length === 1);
+  if (!file) throw new Error(`editProfile: no profile in config/ sets ${key} exactly once`);
   const full = path.join(repo, file);
-  const text = fs.readFileSync(full, 'utf8');
-  const needle = `${key}: ${from}`;
-  const count = text.split(needle).length - 1;
-  if (count !== 1) throw new Error(`editProfile: expected exactly one "${needle}" in ${file}, found ${count}`);
-  fs.writeFileSync(full, text.replace(needle, `${key}: ${to}`));
+  fs.writeFileSync(full, fs.readFileSync(full, 'utf8').replace(line, (_m, head: string, value: string) => `${head}'${to(value)}'`));
 }
 
 /**
@@ -85,7 +86,7 @@ it('gives exit 0 and every stack unchanged when nothing was edited', () => {
 });
 
 it('flags a renamed database as a data-loss replace, a cache switched off as deletes, and new function code as such', () => {
-  editProfile('config/dev.ts', 'databaseName', "'hits'", "'hits_renamed'");
+  editProfile('databaseName', (name) => `${name}_renamed`);
   turnCacheOffInAProfile();
   editFunctionCode();
   const { code, stdout, report } = review();
@@ -114,7 +115,9 @@ it('flags a renamed database as a data-loss replace, a cache switched off as del
 });
 
 it('reports a changed instance class as an in-place update with a cost risk', () => {
-  editProfile('config/dev.ts', 'instanceClass', "'db.t4g.micro'", "'db.t4g.small'");
+  // Another class of the same family and generation: an in-place change whatever the profile had.
+  const sizes = ['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge', '4xlarge'];
+  editProfile('instanceClass', (cls) => cls.replace(/\.([a-z0-9]+)$/, (_m, size: string) => `.${sizes[sizes.indexOf(size) + 1] ?? 'large'}`));
   const { code, report } = review();
   expect(code).toBe(2);
   const changes = allChanges(report);
