@@ -49,6 +49,21 @@ export interface NetworkProfile {
  */
 export type Waivers<Setting extends string> = Readonly<Partial<Record<Setting, string>>>;
 
+/** One waiver a profile declares: `<section>.waivers.<setting>`, with its reason. */
+export interface DeclaredWaiver {
+  /** `<section>.<setting>`, the setting that breaks the policy, e.g. `database.multiAz`. */
+  readonly setting: string;
+  readonly reason: string;
+}
+
+/** Every waiver of `profile`, from each section that may hold them. */
+export function declaredWaivers(profile: Profile): DeclaredWaiver[] {
+  const sections = { network: profile.network.waivers, database: profile.database.waivers, function: profile.function.waivers, alarms: profile.alarms.waivers };
+  return Object.entries(sections).flatMap(([section, waivers]) =>
+    Object.entries(waivers ?? {}).map(([setting, reason]) => ({ setting: `${section}.${setting}`, reason: reason ?? '' })),
+  );
+}
+
 export interface DatabaseProfile {
   /** MySQL major version; the parameter group family follows (`mysql8.4`). */
   readonly engineVersion: MysqlMajorVersion;

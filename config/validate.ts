@@ -1,5 +1,5 @@
 import { SMALL_BURSTABLE } from '../modules/mysql-database';
-import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, LOG_RETENTION_DAYS, Profile } from './profile';
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, declaredWaivers, LOG_RETENTION_DAYS, Profile } from './profile';
 import { shapeProblems } from './schema';
 
 /** A profile setting that cannot be deployed. The message names the field and what is allowed. */
@@ -86,7 +86,7 @@ export function validateProfile(input: unknown): Profile {
   if (!DB_IDENTIFIER.test(d.masterUsername) || RESERVED_DB_USERS.includes(d.masterUsername.toLowerCase())) {
     fail('database.masterUsername', `must be 1-16 letters, digits or underscores starting with a letter and not one of ${RESERVED_DB_USERS.join(', ')}, got "${d.masterUsername}"`);
   }
-  if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(d.appUsername ?? '') || RESERVED_DB_USERS.includes(d.appUsername.toLowerCase())) {
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(d.appUsername) || RESERVED_DB_USERS.includes(d.appUsername.toLowerCase())) {
     fail('database.appUsername', `must be 1-32 letters, digits or underscores starting with a letter and not one of ${RESERVED_DB_USERS.join(', ')}, got "${d.appUsername}"`);
   }
   if (d.appUsername.toLowerCase() === d.masterUsername.toLowerCase()) {
@@ -134,10 +134,9 @@ export function validateProfile(input: unknown): Profile {
   intIn('api.throttlingBurstLimit', p.api.throttlingBurstLimit, 1, 100000);
   if (!(p.api.throttlingRateLimit > 0 && p.api.throttlingRateLimit <= 100000)) fail('api.throttlingRateLimit', `must be a number above 0 up to 100000, got ${p.api.throttlingRateLimit}`);
 
-  for (const [section, waivers] of [['network', n.waivers], ['database', d.waivers], ['function', f.waivers], ['alarms', p.alarms.waivers]] as const) {
-    for (const [setting, reason] of Object.entries(waivers ?? {})) {
-      if (typeof reason !== 'string' || reason.trim().length < 10) fail(`${section}.waivers.${setting}`, `must give the reason the policy is waived (at least 10 characters), got "${reason ?? ''}"`);
-    }
+  for (const { setting, reason } of declaredWaivers(p)) {
+    const [section, key] = setting.split('.');
+    if (reason.trim().length < 10) fail(`${section}.waivers.${key}`, `must give the reason the policy is waived (at least 10 characters), got "${reason}"`);
   }
   if (p.alarms.email !== undefined && !EMAIL.test(p.alarms.email)) fail('alarms.email', `must be an e-mail address such as "oncall@example.com", got "${p.alarms.email}"`);
   intIn('hits.retentionDays', p.hits.retentionDays, 1, 3650);

@@ -4,7 +4,7 @@
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
  */
-import type { Profile } from '../../config';
+import { declaredWaivers, type Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 
 export type StackKind = 'network' | 'data' | 'api' | 'ops';
@@ -56,13 +56,10 @@ export interface Waiver {
 
 /** The rules `profile` waives, read from its sections' `waivers`. An unknown waivable setting is reported as such. */
 export function waiversOf(profile: Profile): Waiver[] {
-  const sections = { network: profile.network.waivers, database: profile.database.waivers, function: profile.function.waivers, alarms: profile.alarms.waivers };
-  return Object.entries(sections).flatMap(([section, waivers]) =>
-    Object.entries(waivers ?? {}).map(([setting, reason]) => {
-      const rule = Object.keys(WAIVABLE).find((r) => WAIVABLE[r] === `${section}.${setting}`) ?? `<no rule for ${section}.${setting}>`;
-      return { rule, where: `${section}.waivers.${setting}`, reason: String(reason) };
-    }),
-  );
+  return declaredWaivers(profile).map(({ setting, reason }) => {
+    const rule = Object.keys(WAIVABLE).find((r) => WAIVABLE[r] === setting) ?? `<no rule for ${setting}>`;
+    return { rule, where: setting.replace('.', '.waivers.'), reason };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
