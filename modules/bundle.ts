@@ -49,7 +49,7 @@ const stamps = new Map<string, InputStamp>();
 /** A file's stamp; its content is hashed only when size or mtime differ from `known` (as after a fresh checkout). */
 function stamp(file: string, known?: InputStamp): InputStamp {
   const seen = stamps.get(file);
-  if (seen && (!known || seen === known || seen.sha256 === known.sha256)) return seen;
+  if (seen) return seen;
   const st = fs.statSync(file);
   const fresh = known && known.size === st.size && known.mtimeMs === st.mtimeMs ? known : { sha256: sha256(fs.readFileSync(file)), size: st.size, mtimeMs: st.mtimeMs };
   stamps.set(file, fresh);
@@ -130,16 +130,10 @@ function cached(entryDir: string): BundleResult | undefined {
 function store(entryDir: string, code: string, inputs: Record<string, InputStamp>): BundleResult {
   const sha = sha256(code);
   const dir = path.join(entryDir, sha.slice(0, 16));
+  const archivePath = path.join(dir, 'archive.zip');
   const zip = deterministicZip(code);
-  const archive = () => {
-    try {
-      return stamp(path.join(dir, 'archive.zip'));
-    } catch {
-      return undefined;
-    }
-  };
-  stamps.delete(path.join(dir, 'archive.zip'));
-  if (archive()?.sha256 !== sha256(zip)) {
+  const stored = fs.existsSync(archivePath) && sha256(fs.readFileSync(archivePath)) === sha256(zip);
+  if (!stored) {
     const tmp = `${dir}.${process.pid}.tmp`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
@@ -151,9 +145,9 @@ function store(entryDir: string, code: string, inputs: Record<string, InputStamp
     } catch {
       fs.rmSync(tmp, { recursive: true, force: true }); // another process stored the same bytes first
     }
-    stamps.delete(path.join(dir, 'archive.zip'));
   }
-  const manifest: CacheManifest = { format: CACHE_FORMAT, inputs, sha256: sha, archive: archive()! };
+  stamps.delete(archivePath);
+  const manifest: CacheManifest = { format: CACHE_FORMAT, inputs, sha256: sha, archive: stamp(archivePath) };
   const manifestTmp = path.join(entryDir, `manifest.${process.pid}.tmp`);
   fs.writeFileSync(manifestTmp, JSON.stringify(manifest));
   fs.renameSync(manifestTmp, path.join(entryDir, 'manifest.json'));
