@@ -32,6 +32,22 @@ function fresh() {
   return { database: `mig_${seq}`, appUser: `app_${seq}`, appPassword: `pw-${seq}` };
 }
 
+/** The migrate entry point's environment for `f`, logging in as `master` (local password mode, no TLS). */
+function entryEnv(f: ReturnType<typeof fresh>, master: { user: string; password: string }): Record<string, string> {
+  return {
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_NAME: f.database,
+    DB_USER: master.user,
+    DB_AUTH: 'password',
+    DB_PASSWORD: master.password,
+    DB_TLS: 'off',
+    APP_DB_USER: f.appUser,
+    APP_DB_AUTH: 'password',
+    APP_DB_PASSWORD: f.appPassword,
+  };
+}
+
 async function connectAs(user: string, password: string, database?: string): Promise<Connection> {
   const c = await createConnection({ host: db.host, port: db.port, user, password, database });
   open.push(c);
@@ -191,19 +207,7 @@ test('the IAM clause is the SQL AWS documents for MySQL, and the migration rende
 test('the migrate entry point: runs as the master user, answers the versions, and fails naming a bad setting', async () => {
   const f = fresh();
   const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
-  const env = {
-    DB_HOST: db.host,
-    DB_PORT: String(db.port),
-    DB_NAME: f.database,
-    DB_USER: master.user,
-    DB_AUTH: 'password',
-    DB_PASSWORD: master.password,
-    DB_TLS: 'off',
-    APP_DB_USER: f.appUser,
-    APP_DB_AUTH: 'password',
-    APP_DB_PASSWORD: f.appPassword,
-    MIGRATE_CONNECT_WAIT_SECONDS: '0',
-  };
+  const env = { ...entryEnv(f, master), MIGRATE_CONNECT_WAIT_SECONDS: '0' };
   const { result, lines } = await asEntryPoint(env, () => {
     let answer: Promise<unknown> | undefined;
     jest.isolateModules(() => (answer = require('../../functions/migrate/handler').handler()));
@@ -252,19 +256,7 @@ describe('the entry point refuses a bad configuration, naming the variable, befo
 test('the entry point waits for a database that is not up yet (a new proxy target), then migrates; without a wait it fails at once', async () => {
   const f = fresh();
   const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
-  const env = {
-    DB_HOST: db.host,
-    DB_PORT: String(db.port),
-    DB_NAME: f.database,
-    DB_USER: master.user,
-    DB_AUTH: 'password',
-    DB_PASSWORD: master.password,
-    DB_TLS: 'off',
-    DB_CONNECT_TIMEOUT_MS: '500',
-    APP_DB_USER: f.appUser,
-    APP_DB_AUTH: 'password',
-    APP_DB_PASSWORD: f.appPassword,
-  };
+  const env = { ...entryEnv(f, master), DB_CONNECT_TIMEOUT_MS: '500' };
   const { migrate } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
   await db.stop();
   let restarted: Promise<void> | undefined;
