@@ -125,6 +125,10 @@ describe('documentation links', () => {
     expect(docs).toContain(path.join('docs', 'README.md'));
   });
 
+  test('README.md stays a first screen: under 12 KB, the rest in docs/', () => {
+    expect(fs.statSync(path.join(ROOT, 'README.md')).size).toBeLessThan(12 * 1024);
+  });
+
   test('every relative link resolves to a file, and every #anchor to a heading of it', () => {
     expect(brokenLinks(ROOT, docs)).toEqual([]);
   });
@@ -207,6 +211,23 @@ describe('the repository cites only its own files', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the README's layout table", () => {
+  test('names only paths that exist, and every top-level folder of the repository', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.split(/^## /m).find((s) => s.startsWith('Layout\n'));
+    expect(section).toBeDefined();
+    const named = section!
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => [...line.split('|')[1].matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/\/$/, '')));
+    expect(named.filter((p) => !fs.existsSync(path.join(ROOT, p)))).toEqual([]);
+    const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f.includes('/'));
+    const folders = [...new Set(tracked.map((f) => f.split('/')[0]))];
+    const covered = (folder: string) => named.some((p) => p === folder || p.startsWith(`${folder}/`));
+    expect(folders.filter((folder) => !covered(folder))).toEqual([]);
   });
 });
 
