@@ -2,7 +2,8 @@
  * The operating modules alone: metric descriptions, the alarm topic, alarms, the dashboard and the Lambda
  * schedule; props validation naming the field, defaults as documented, and what they synthesize.
  */
-import { dependable, TerraformStack, Testing } from 'cdktf';
+import { TerraformStack, Testing } from 'cdktf';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { AlarmTopic, type AlarmTopicProps } from '../../modules/alarm-topic';
 import { Dashboard, dashboardBody, type DashboardProps } from '../../modules/dashboard';
 import { LambdaSchedule, type LambdaScheduleProps } from '../../modules/lambda-schedule';
@@ -88,10 +89,12 @@ describe('AlarmTopic', () => {
   });
 
   test('publishPermissions names the key and the topic policy, for whatever publishes on creation to depend on', () => {
-    let topic: AlarmTopic | undefined;
-    const json = synth((s) => (topic = new AlarmTopic(s, 't', BASE)));
-    const expected = [`aws_kms_key.${resources(json, 'aws_kms_key')[0][0]}`, `aws_sns_topic_policy.${resources(json, 'aws_sns_topic_policy')[0][0]}`];
-    expect(topic!.publishPermissions.map((d) => dependable(d))).toEqual(expected);
+    const json = synth((s) => {
+      const topic = new AlarmTopic(s, 't', BASE);
+      new SnsTopicSubscription(s, 'publisher', { topicArn: topic.topicArn, protocol: 'email', endpoint: 'x@example.com', dependsOn: [...topic.publishPermissions] });
+    });
+    const publisher = resources(json, 'aws_sns_topic_subscription').find(([n]) => n.startsWith('publisher'))![1];
+    expect(publisher.depends_on).toEqual([`aws_kms_key.${resources(json, 'aws_kms_key')[0][0]}`, `aws_sns_topic_policy.${resources(json, 'aws_sns_topic_policy')[0][0]}`]);
   });
 
   test('an e-mail address subscribes', () => {
