@@ -8,6 +8,7 @@ import { MetricAlarm } from '../../modules/metric-alarm';
 import type { MysqlDatabase } from '../../modules/mysql-database';
 import type { NodeFunction } from '../../modules/node-function';
 import type { RdsProxy } from '../../modules/rds-proxy';
+import { requireIntIn } from '../../modules/validation';
 import type { PruneJob } from '../prune-job';
 import { apiAlarms } from './api-alarms';
 import { cacheAlarms } from './cache-alarms';
@@ -65,6 +66,8 @@ export class ServiceMonitoring {
 
   constructor(scope: Construct, props: ServiceMonitoringProps) {
     const prefix = props.namePrefix;
+    const proxyMaxConnectionsPercent = props.proxyMaxConnectionsPercent ?? 90;
+    requireIntIn('ServiceMonitoring', 'proxyMaxConnectionsPercent', proxyMaxConnectionsPercent, 1, 100);
     this.topic = new AlarmTopic(scope, 'alarm-topic', { name: `${prefix}-alarms`, email: props.alarmEmail, rdsEventSourcePrefix: prefix });
     const events = props.database.subscribeEvents(scope, 'db-events', { name: `${prefix}-db-events`, snsTopicArn: this.topic.topicArn, categories: DB_EVENT_CATEGORIES });
     // RDS checks nothing when the subscription is created and publishes from then on: not before it may.
@@ -75,7 +78,7 @@ export class ServiceMonitoring {
       api: props.api,
       hits,
       proxy: props.proxy,
-      proxyMaxConnectionsPercent: props.proxyMaxConnectionsPercent ?? 90,
+      proxyMaxConnectionsPercent,
       database: props.database,
       cache: props.cache,
       prune: props.prune,
