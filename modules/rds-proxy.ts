@@ -289,9 +289,14 @@ export class RdsProxy extends Construct {
     return this.metric('DatabaseConnections', 'Sum', options);
   }
 
-  /** The pool's ceiling (max_connections x maxConnectionsPercent). @default Maximum per minute */
+  /**
+   * The pool's ceiling (max_connections x maxConnectionsPercent / 100). RDS publishes it per proxy node, each
+   * node its share, so Sum is the proxy's ceiling, the statistic AWS names for it and the one that matches
+   * `metricDatabaseConnections()` in a ratio
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html). @default Sum per minute
+   */
   metricMaxDatabaseConnectionsAllowed(options?: MetricOptions): Metric {
-    return this.metric('MaxDatabaseConnectionsAllowed', 'Maximum', options);
+    return this.metric('MaxDatabaseConnectionsAllowed', 'Sum', options);
   }
 
   /** Microseconds a client waited for a pooled connection. @default Average per minute */
