@@ -17,6 +17,9 @@ import { HTTP_API, LAMBDA, LOG_RETENTION_DAYS, MEMCACHED, MYSQL_MAJOR_VERSIONS, 
 /** What the settings table shows in its "allowed" column, kept beside the check that enforces it. */
 type Allowed = {
   readonly allowed: string;
+  /** Bounds of an integer setting, for checks that compare them with AWS's (aws/limits.ts). */
+  readonly min?: number;
+  readonly max?: number;
   /** Shown when the setting may be left out: what its absence means. */
   readonly absent?: string;
 };
@@ -26,7 +29,7 @@ const meta = <T>(m: Partial<Allowed>) => v.metadata<T, Partial<Allowed>>(m);
 /** An integer in [min, max]; `why` explains a bound stricter than AWS's. */
 function intIn(min: number, max: number, why?: string) {
   const allowed = `an integer from ${min} to ${max}${why ? ` ${why}` : ''}`;
-  return v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= min && n <= max, `must be ${allowed}`), meta({ allowed }));
+  return v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= min && n <= max, `must be ${allowed}`), meta({ allowed, min, max }));
 }
 
 /** An integer in AWS's documented range. */
@@ -361,7 +364,20 @@ export interface SettingDoc {
 
 /** Every setting of the schema in declaration order, for the generated docs (scripts/docs-settings.ts). */
 export function settingDocs(): SettingDoc[] {
-  const rows: SettingDoc[] = [];
+  return settingNodes().map(({ doc }) => doc);
+}
+
+/** The integer bounds a setting's schema enforces, when it is an integer range. */
+export function integerBounds(path: string): { min: number; max: number } | undefined {
+  const node = settingNodes().find((n) => n.doc.path === path);
+  const { min, max } = (node ? v.getMetadata(node.schema) : {}) as Partial<Allowed>;
+  return min === undefined || max === undefined ? undefined : { min, max };
+}
+
+const TYPE_NAMES: Record<string, string> = { strict_object: 'object', record: 'map of text to text', picklist: 'text', string: 'text', number: 'number', boolean: 'boolean' };
+
+function settingNodes(): { doc: SettingDoc; schema: AnySchema }[] {
+  const rows: { doc: SettingDoc; schema: AnySchema }[] = [];
   const walk = (node: AnySchema, path: string[]) => {
     const optionalNode = node.type === 'optional';
     const inner = unwrap(node) as AnySchema;
@@ -369,13 +385,13 @@ export function settingDocs(): SettingDoc[] {
     const metadata = { ...(v.getMetadata(inner) as Partial<Allowed>) };
     const isWaivers = path[path.length - 1] === 'waivers';
     if (inner.type === 'strict_object' && !isWaivers) {
-      if (path.length > 0 && description) rows.push({ path: path.join('.'), type: 'object', allowed: '', required: !optionalNode, absent: metadata.absent, description });
+      if (path.length > 0 && description) rows.push({ schema: inner, doc: { path: path.join('.'), type: 'object', allowed: '', required: !optionalNode, absent: metadata.absent, description } });
       for (const [key, child] of Object.entries(inner.entries ?? {})) walk(child, [...path, key]);
       return;
     }
-    const type = inner.type === 'strict_object' ? 'object' : inner.type === 'record' ? 'map of text to text' : inner.type === 'picklist' ? 'text' : inner.type;
-    const allowed = metadata.allowed || (inner.type === 'picklist' ? `one of ${(inner.options ?? []).map((o) => `\`${String(o)}\``).join(', ')}` : '');
-    rows.push({ path: path.join('.'), type, allowed, required: !optionalNode, absent: metadata.absent, description });
+    const type = TYPE_NAMES[inner.type] ?? inner.type;
+    const allowed = metadata.allowed || (inner.type === 'picklist' ? `one of ${(inner.options ?? []).map((o) => `\`${String(o)}\``).join(', ')}` : inner.type === 'boolean' ? '`true` or `false`' : '');
+    rows.push({ schema: inner, doc: { path: path.join('.'), type, allowed, required: !optionalNode, absent: metadata.absent, description } });
   };
   walk(profileSchema as unknown as AnySchema, []);
   return rows;
