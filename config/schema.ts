@@ -157,7 +157,7 @@ export const profileSchema = section({
   }),
   database: section({
     engineVersion: doc(v.picklist(MYSQL_MAJOR_VERSIONS), 'MySQL major version; the parameter group family follows (`mysql8.4`). RDS Proxy must support it in `region`.'),
-    instanceClass: doc(matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like "db.t4g.micro"'), 'RDS instance class.'),
+    instanceClass: doc(matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like "db.t4g.micro"'), "RDS instance class; its memory sets MySQL's default `max_connections` and the memory alarms' thresholds."),
     allocatedStorageGb: doc(awsInt(RDS_MYSQL.allocatedStorageGb), 'Initial gp3 storage in GiB.'),
     maxAllocatedStorageGb: doc(
       v.pipe(v.number(), meta({ allowed: `0, or an integer above allocatedStorageGb up to ${RDS_MYSQL.allocatedStorageGb.max}` })),
