@@ -119,7 +119,12 @@ export const HTTP_API = {
   /** Integration timeout: 50 ms to 30 s. */
   integrationTimeoutMs: { min: 50, max: 30000, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html' },
   integrationTimeoutMaxSeconds: 30,
-  /** Stage route throttling: burst is an integer and may be 0 (refuses every request); rate is a number ≥ 0. https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages.html */
+  /**
+   * Stage route throttling: burst is an integer and may be 0 (refuses every request); rate is a number ≥ 0
+   * (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages.html). AWS documents no
+   * per-stage maximum: the account's throttle quota (10,000 requests per second by default, adjustable) caps
+   * what a stage gets. The 100000 below is not an AWS limit; it only catches a misplaced digit.
+   */
   throttlingBurstLimit: { min: 0, max: 100000, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html' },
   throttlingRateLimit: { min: 0, max: 100000, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html' },
 } as const;
@@ -129,7 +134,7 @@ export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90
 
 /** ElastiCache for Memcached. https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption-mc.html */
 export const MEMCACHED = {
-  /** Nodes per cluster (default quota). https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/quota-limits.html */
+  /** Nodes per Memcached cluster, the default quota (adjustable in Service Quotas). https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/quota-limits.html */
   numCacheNodes: { min: 1, max: 40, source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/quota-limits.html' },
   /** First memcached version with TLS in transit. */
   tlsMinVersion: [1, 6, 12] as readonly [number, number, number],
