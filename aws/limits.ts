@@ -29,26 +29,61 @@ export const RDS_PROXY = {
 } as const satisfies Record<string, IntRange>;
 
 /**
- * RDS Proxy with RDS for MySQL: the MySQL major versions a proxy can front, per region.
- *
- * Source: "Supported Regions and DB engines for Amazon RDS Proxy", section "RDS Proxy with RDS for MySQL"
- * (`url`), read on `read` through the project's stored copy of the AWS documentation. That copy shows the
- * page and its RDS for MySQL section but not the section's table rows, so the rows below are the regions
- * this project deploys to, each checked as follows: MySQL 8.4 behind the proxy is corroborated by the
- * RDS Proxy limitations page (its "Additional limitations for RDS for MySQL" name the MySQL 8.4 C driver and
- * RDS Proxy's `caching_sha2_password` support, 8.4's default plugin), and 8.0 is the version the proxy has
- * long supported. Before deploying to a region not listed here, find its row on the page and add it:
- * profile validation refuses a region or version this table does not list, naming the page.
+ * RDS Proxy with RDS for MySQL: the MySQL major versions a proxy can front, per region, as the page `url`
+ * ("Supported Regions and DB engines for Amazon RDS Proxy", section "RDS Proxy with RDS for MySQL") lists
+ * them, read on `read`. The page has columns for RDS for MySQL 8.4, 8.0 and 5.7 and says "All available
+ * versions" in every row but Asia Pacific (New Zealand) and Asia Pacific (Taipei), "Not available" in all
+ * three columns. 5.7 is left out: this project creates no 5.7 database (no parameter group family below).
+ * Each row keeps the page's region name beside its code, to re-check against the page. Profile validation
+ * refuses a region or version this table does not list, naming the page.
  */
+const ALL: readonly string[] = ['8.4', '8.0'];
+const NONE: readonly string[] = [];
 export const RDS_PROXY_MYSQL_SUPPORT = {
   url: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.RDS_Fea_Regions_DB-eng.Feature.RDSProxy.html',
   read: '2026-12-01',
-  /** region -> the MySQL major versions the page lists for RDS Proxy there. */
+  /** region code -> the page's region name and the MySQL major versions it lists for RDS Proxy there. */
   regions: {
-    'eu-west-1': ['8.4', '8.0'],
-    'eu-central-1': ['8.4', '8.0'],
-  } as Readonly<Record<string, readonly string[]>>,
-} as const;
+    'us-east-1': { name: 'US East (N. Virginia)', versions: ALL },
+    'us-east-2': { name: 'US East (Ohio)', versions: ALL },
+    'us-west-1': { name: 'US West (N. California)', versions: ALL },
+    'us-west-2': { name: 'US West (Oregon)', versions: ALL },
+    'af-south-1': { name: 'Africa (Cape Town)', versions: ALL },
+    'ap-east-1': { name: 'Asia Pacific (Hong Kong)', versions: ALL },
+    'ap-south-2': { name: 'Asia Pacific (Hyderabad)', versions: ALL },
+    'ap-southeast-3': { name: 'Asia Pacific (Jakarta)', versions: ALL },
+    'ap-southeast-5': { name: 'Asia Pacific (Malaysia)', versions: ALL },
+    'ap-southeast-4': { name: 'Asia Pacific (Melbourne)', versions: ALL },
+    'ap-south-1': { name: 'Asia Pacific (Mumbai)', versions: ALL },
+    'ap-southeast-6': { name: 'Asia Pacific (New Zealand)', versions: NONE },
+    'ap-northeast-3': { name: 'Asia Pacific (Osaka)', versions: ALL },
+    'ap-northeast-2': { name: 'Asia Pacific (Seoul)', versions: ALL },
+    'ap-southeast-1': { name: 'Asia Pacific (Singapore)', versions: ALL },
+    'ap-southeast-2': { name: 'Asia Pacific (Sydney)', versions: ALL },
+    'ap-east-2': { name: 'Asia Pacific (Taipei)', versions: NONE },
+    'ap-southeast-7': { name: 'Asia Pacific (Thailand)', versions: ALL },
+    'ap-northeast-1': { name: 'Asia Pacific (Tokyo)', versions: ALL },
+    'ca-central-1': { name: 'Canada (Central)', versions: ALL },
+    'ca-west-1': { name: 'Canada West (Calgary)', versions: ALL },
+    'cn-north-1': { name: 'China (Beijing)', versions: ALL },
+    'cn-northwest-1': { name: 'China (Ningxia)', versions: ALL },
+    'eu-central-1': { name: 'Europe (Frankfurt)', versions: ALL },
+    'eu-west-1': { name: 'Europe (Ireland)', versions: ALL },
+    'eu-west-2': { name: 'Europe (London)', versions: ALL },
+    'eu-south-1': { name: 'Europe (Milan)', versions: ALL },
+    'eu-west-3': { name: 'Europe (Paris)', versions: ALL },
+    'eu-south-2': { name: 'Europe (Spain)', versions: ALL },
+    'eu-north-1': { name: 'Europe (Stockholm)', versions: ALL },
+    'eu-central-2': { name: 'Europe (Zurich)', versions: ALL },
+    'il-central-1': { name: 'Israel (Tel Aviv)', versions: ALL },
+    'mx-central-1': { name: 'Mexico (Central)', versions: ALL },
+    'me-south-1': { name: 'Middle East (Bahrain)', versions: ALL },
+    'me-central-1': { name: 'Middle East (UAE)', versions: ALL },
+    'sa-east-1': { name: 'South America (São Paulo)', versions: ALL },
+    'us-gov-east-1': { name: 'AWS GovCloud (US-East)', versions: ALL },
+    'us-gov-west-1': { name: 'AWS GovCloud (US-West)', versions: ALL },
+  } as Readonly<Record<string, { readonly name: string; readonly versions: readonly string[] }>>,
+};
 
 /**
  * RDS for MySQL major versions and their DB parameter group family, newest first (the first is the default).

@@ -36,11 +36,14 @@ export function validateProfile(input: unknown): Profile {
   };
 
   const d = p.database;
-  const supported = RDS_PROXY_MYSQL_SUPPORT.regions[p.region];
-  if (!supported) {
-    fail('region', `has no row in the RDS Proxy support table for RDS for MySQL (aws/limits.ts, copied from ${RDS_PROXY_MYSQL_SUPPORT.url} on ${RDS_PROXY_MYSQL_SUPPORT.read}); check that page for "${p.region}" and add its row, got "${p.region}"`);
-  } else if (!supported.includes(d.engineVersion)) {
-    fail('database.engineVersion', `must be a MySQL major version RDS Proxy supports in ${p.region}: ${supported.join(', ')} (${RDS_PROXY_MYSQL_SUPPORT.url}, read ${RDS_PROXY_MYSQL_SUPPORT.read}), got "${d.engineVersion}"`);
+  const proxySupport = RDS_PROXY_MYSQL_SUPPORT.regions[p.region];
+  const page = `${RDS_PROXY_MYSQL_SUPPORT.url} (read ${RDS_PROXY_MYSQL_SUPPORT.read})`;
+  if (!proxySupport) {
+    fail('region', `must be a region the RDS Proxy support table lists for RDS for MySQL (aws/limits.ts, from ${page}); if the page now lists "${p.region}", add its row, got "${p.region}"`);
+  } else if (proxySupport.versions.length === 0) {
+    fail('region', `must be a region where RDS Proxy supports RDS for MySQL: ${page} marks ${proxySupport.name} "Not available", got "${p.region}"`);
+  } else if (!proxySupport.versions.includes(d.engineVersion)) {
+    fail('database.engineVersion', `must be a MySQL major version RDS Proxy supports in ${p.region}: ${proxySupport.versions.join(', ')} (${page}), got "${d.engineVersion}"`);
   }
   if (d.maxAllocatedStorageGb !== 0 && (!Number.isInteger(d.maxAllocatedStorageGb) || d.maxAllocatedStorageGb <= d.allocatedStorageGb || d.maxAllocatedStorageGb > 65536)) {
     fail('database.maxAllocatedStorageGb', `must be 0 (no autoscaling) or an integer above allocatedStorageGb (${d.allocatedStorageGb}) up to 65536, got ${d.maxAllocatedStorageGb}`);

@@ -80,20 +80,32 @@ describe.each(PROFILES.map((p) => [p.name, p] as const))('%s', (_name, profile) 
   });
 
   test('its region and engine version are a combination the RDS Proxy support table lists', () => {
-    expect(RDS_PROXY_MYSQL_SUPPORT.regions[profile.region]).toContain(profile.database.engineVersion);
+    expect(RDS_PROXY_MYSQL_SUPPORT.regions[profile.region].versions).toContain(profile.database.engineVersion);
   });
 
   test('a region the support table has no row for is refused, naming the page', () => {
     const unlisted = ['xx-test-1', 'xx-test-2'].find((r) => !(r in RDS_PROXY_MYSQL_SUPPORT.regions))!;
+    expect(unlisted).toBeDefined();
     const run = () => validateProfile({ ...profile, region: unlisted });
     expect(run).toThrow(ProfileError);
-    expect(run).toThrow(`profile "${profile.name}": region has no row in the RDS Proxy support table`);
+    expect(run).toThrow(`profile "${profile.name}": region must be a region the RDS Proxy support table lists for RDS for MySQL`);
     expect(run).toThrow(RDS_PROXY_MYSQL_SUPPORT.url);
   });
 
+  test.each(Object.entries(RDS_PROXY_MYSQL_SUPPORT.regions).filter(([, row]) => row.versions.length === 0))(
+    'a region the page marks "Not available" (%s) is refused, naming the page',
+    (region, row) => {
+      const run = () => validateProfile({ ...profile, region });
+      expect(run).toThrow(`profile "${profile.name}": region must be a region where RDS Proxy supports RDS for MySQL`);
+      expect(run).toThrow(`marks ${row.name} "Not available"`);
+      expect(run).toThrow(RDS_PROXY_MYSQL_SUPPORT.url);
+    },
+  );
+
   test('an engine version the table does not list for the region is refused, naming the page and what is listed', () => {
-    const listed = RDS_PROXY_MYSQL_SUPPORT.regions[profile.region].filter((version) => version !== profile.database.engineVersion);
-    const restore = jest.replaceProperty(RDS_PROXY_MYSQL_SUPPORT, 'regions', { ...RDS_PROXY_MYSQL_SUPPORT.regions, [profile.region]: listed });
+    const row = RDS_PROXY_MYSQL_SUPPORT.regions[profile.region];
+    const listed = row.versions.filter((version) => version !== profile.database.engineVersion);
+    const restore = jest.replaceProperty(RDS_PROXY_MYSQL_SUPPORT, 'regions', { ...RDS_PROXY_MYSQL_SUPPORT.regions, [profile.region]: { ...row, versions: listed } });
     try {
       const run = () => validateProfile(profile);
       expect(run).toThrow(`profile "${profile.name}": database.engineVersion must be a MySQL major version RDS Proxy supports in ${profile.region}: ${listed.join(', ')}`);
@@ -108,6 +120,6 @@ describe.each(PROFILES.map((p) => [p.name, p] as const))('%s', (_name, profile) 
 test('the default MySQL version is the newest major the proxy table lists for every profile region', () => {
   const [newest] = Object.keys(MYSQL_FAMILIES);
   expect(newest).toBe('8.4');
-  for (const region of new Set(PROFILES.map((p) => p.region))) expect(RDS_PROXY_MYSQL_SUPPORT.regions[region]).toContain(newest);
+  for (const region of new Set(PROFILES.map((p) => p.region))) expect(RDS_PROXY_MYSQL_SUPPORT.regions[region].versions).toContain(newest);
   expect(RDS_PROXY_MYSQL_SUPPORT.read).toMatch(/^\d{4}-\d{2}-\d{2}$/);
 });
