@@ -12,7 +12,8 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { accountId, assumeRolePolicy, policyDocument } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
-import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
+import { RDS_MYSQL, RDS_PROXY } from '../aws/limits';
+import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {
   /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
@@ -111,17 +112,17 @@ export class RdsProxy extends Construct {
     requireNonEmpty(MODULE, 'databaseSecurityGroupId', props.databaseSecurityGroupId);
     requireNonEmpty(MODULE, 'secretArn', props.secretArn);
     requireIntIn(MODULE, 'port', port, 1, 65535);
-    requireIntIn(MODULE, 'connectionBorrowTimeoutSeconds', borrow, 1, 3600);
-    requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
-    requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, 0, maxPct);
-    requireIntIn(MODULE, 'idleClientTimeoutSeconds', idleClient, 1, 28800);
+    requireIntInRange(MODULE, 'connectionBorrowTimeoutSeconds', borrow, RDS_PROXY.connectionBorrowTimeoutSeconds);
+    requireIntInRange(MODULE, 'maxConnectionsPercent', maxPct, RDS_PROXY.maxConnectionsPercent);
+    requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, RDS_PROXY.maxIdleConnectionsPercent.min, maxPct);
+    requireIntInRange(MODULE, 'idleClientTimeoutSeconds', idleClient, RDS_PROXY.idleClientTimeoutSeconds);
     const e2e = props.endToEndIam;
     if (e2e) {
       requireNonEmpty(MODULE, 'endToEndIam.databaseArn', e2e.databaseArn);
       requireNonEmpty(MODULE, 'endToEndIam.databaseResourceId', e2e.databaseResourceId);
       requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
       for (const user of e2e.users) {
-        if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(user)) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most 32), got "${user}"`);
+        if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(user) || user.length > RDS_MYSQL.userNameMaxLength) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most ${RDS_MYSQL.userNameMaxLength}), got "${user}"`);
       }
     }
     const retention = props.logRetentionDays ?? 14;

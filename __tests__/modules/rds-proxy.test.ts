@@ -37,7 +37,7 @@ describe('RdsProxy props validation names the field', () => {
     ['empty databaseSecurityGroupId', { databaseSecurityGroupId: '' }, /databaseSecurityGroupId/],
     ['empty secretArn', { secretArn: '' }, /secretArn/],
     ['port 0', { port: 0 }, /port.*1 to 65535/],
-    ['borrow timeout 0', { connectionBorrowTimeoutSeconds: 0 }, /connectionBorrowTimeoutSeconds.*1 to 3600/],
+    ['negative borrow timeout', { connectionBorrowTimeoutSeconds: -1 }, /connectionBorrowTimeoutSeconds.*0 to 3600/],
     ['max connections 101 %', { maxConnectionsPercent: 101 }, /maxConnectionsPercent.*1 to 100/],
     ['idle connections above max connections', { maxConnectionsPercent: 40, maxIdleConnectionsPercent: 50 }, /maxIdleConnectionsPercent.*0 to 40/],
     ['idle client timeout 0', { idleClientTimeoutSeconds: 0 }, /idleClientTimeoutSeconds/],
