@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { planToStackReport } from '../../scripts/review/plan-json';
-import { synthesize } from '../../scripts/review/processes';
+import { planToStackReport } from '../../tools/review/lib/plan-json';
+import { synthesize } from '../../tools/review/lib/processes';
 import { FIXTURE_APP, readJson, runScript } from './fixture';
 
 jest.setTimeout(120000);

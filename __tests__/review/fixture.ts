@@ -13,9 +13,9 @@ export interface ScriptResult {
   stderr: string;
 }
 
-/** Runs one of the review scripts (`scripts/review.ts`, `scripts/plan.ts`) as `npm run` would. */
+/** Runs one of the review scripts (`tools/review/review.ts`, `tools/review/plan.ts`) as `npm run` would. */
 export function runScript(script: 'review' | 'plan', args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ScriptResult {
-  const r = spawnSync(TSX, [path.join(ROOT, 'scripts', `${script}.ts`), ...args], {
+  const r = spawnSync(TSX, [path.join(ROOT, 'tools', 'review', `${script}.ts`), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',

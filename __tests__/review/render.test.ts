@@ -1,7 +1,7 @@
-import { deployOrder } from '../../scripts/review/manifest';
-import { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, renderMarkdown } from '../../scripts/review/render';
-import { risksOf } from '../../scripts/review/risks';
-import { Change, exitCodeOf, Report } from '../../scripts/review/types';
+import { deployOrder } from '../../tools/review/lib/manifest';
+import { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, renderMarkdown } from '../../tools/review/lib/render';
+import { risksOf } from '../../tools/review/lib/risks';
+import { Change, exitCodeOf, Report } from '../../tools/review/types';
 
 function bigReport(stacks: number, changesPerStack: number, riskyEvery: number): Report {
   return {

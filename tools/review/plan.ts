@@ -13,10 +13,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { deployOrder, readManifest } from './review/manifest';
-import { PLAN_SUMMARY_FILE, PlanJson, PlanSummary, planToStackReport } from './review/plan-json';
-import { run, synthesize, terraformEnv } from './review/processes';
-import { isDestructive } from './review/risks';
+import { deployOrder, readManifest } from './lib/manifest';
+import { PLAN_SUMMARY_FILE, PlanJson, PlanSummary, planToStackReport } from './lib/plan-json';
+import { run, synthesize, terraformEnv } from './lib/processes';
+import { isDestructive } from './lib/risks';
 
 interface Options {
   project: string;
@@ -36,7 +36,7 @@ function parse(argv: string[]): Options {
       if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
       values.set(arg, path.resolve(argv[++i]));
     } else if (['--no-synth', '--apply', '--allow-replace'].includes(arg)) flags.add(arg);
-    else throw new Error(`unknown argument ${arg} (see the comment at the top of scripts/plan.ts)`);
+    else throw new Error(`unknown argument ${arg} (see the comment at the top of tools/review/plan.ts)`);
   }
   const project = values.get('--project') ?? process.cwd();
   return {

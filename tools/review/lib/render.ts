@@ -1,5 +1,5 @@
 import { isDestructive } from './risks';
-import { Change, exitCodeOf, Report, StackReport } from './types';
+import { Change, exitCodeOf, Report, StackReport } from '../types';
 
 /** Hidden first line: the workflows find and update the one comment that carries it. */
 export const COMMENT_MARKER = '<!-- cdktf-review -->';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 /** The repository that holds these scripts: its node_modules/.bin serves projects without their own (the test fixture). */
-const TOOLS_ROOT = path.resolve(__dirname, '..', '..');
+const TOOLS_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export interface Result {
   readonly code: number;

@@ -9,11 +9,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readPlanDirectory } from './review/plan-json';
-import { renderMarkdown } from './review/render';
-import { reviewAgainstBase } from './review/revisions';
-import { compareSynthOutputs } from './review/synth-diff';
-import { exitCodeOf, Report, toJson } from './review/types';
+import { readPlanDirectory } from './lib/plan-json';
+import { renderMarkdown } from './lib/render';
+import { reviewAgainstBase } from './lib/revisions';
+import { compareSynthOutputs } from './lib/synth-diff';
+import { exitCodeOf, Report, toJson } from './types';
 
 interface Options {
   base?: string;
@@ -37,7 +37,7 @@ function parse(argv: string[]): Options {
       case '--compare': options.compare = [path.resolve(need()), path.resolve(need())]; break;
       case '--json': options.json = path.resolve(need()); break;
       case '--project': options.project = path.resolve(need()); break;
-      default: throw new Error(`unknown argument ${argv[i]} (see the comment at the top of scripts/review.ts)`);
+      default: throw new Error(`unknown argument ${argv[i]} (see the comment at the top of tools/review/review.ts)`);
     }
   }
   if ([options.base, options.plans, options.compare].filter(Boolean).length !== 1) throw new Error('give exactly one of --base <ref>, --plans <dir>, --compare <dir> <dir>');

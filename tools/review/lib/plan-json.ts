@@ -3,7 +3,7 @@ import * as path from 'path';
 import { diffJson, formatPath } from './json-diff';
 import { containsMarked, isMarkedSensitive, isSensitiveName, MASK } from './mask';
 import { risksOf } from './risks';
-import { AttributeDetail, Change, ChangeAction, Report, StackReport } from './types';
+import { AttributeDetail, Change, ChangeAction, Report, StackReport } from '../types';
 
 /** The parts of `terraform show -json <planfile>` the review reads (format_version 1.x). */
 interface PlanChange {
