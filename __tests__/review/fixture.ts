@@ -5,7 +5,7 @@ import { plan } from '../../tools/review/plan';
 import { review } from '../../tools/review/review';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-/** A three-stack cdktf app that uses only Terraform's builtin provider (see its main.ts). */
+/** A three-stack cdktf app that uses only Terraform's builtin provider (see its main.js). */
 export const FIXTURE_APP = path.join(ROOT, '__tests__', 'fixtures', 'review-app');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
