@@ -18,9 +18,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { applyRefusal } from './lib/apply-guard';
 import { deployOrder, environmentsOf, readManifest, stacksOfEnvironment } from './lib/manifest';
-import { PLAN_SUMMARY_FILE, PlanJson, PlanSummary } from './lib/plan-json';
+import { PLAN_SUMMARY_FILE, PlanJson } from './lib/plan-json';
 import { run, synthesize, terraformEnv } from './lib/processes';
-import { Io, PROCESS_IO } from './types';
+import { Io, PlanSummary, PROCESS_IO } from './types';
 
 interface Options {
   project: string;

@@ -53,6 +53,11 @@ export interface Report {
   readonly stacks: StackReport[];
 }
 
+/** What `npm run plan` records per stack in plan-summary.json, next to the `show -json` files. */
+export interface PlanSummary {
+  readonly stacks: Array<{ stack: string; status: 'planned' | 'waiting' | 'error'; waitingFor?: string[]; error?: string; planJson?: string }>;
+}
+
 /** `terraform plan -detailed-exitcode` semantics: 0 nothing to do, 2 changes (or stacks waiting), 1 error. */
 export function exitCodeOf(report: Report): 0 | 1 | 2 {
   if (report.stacks.some((s) => s.status === 'error' || s.error)) return 1;

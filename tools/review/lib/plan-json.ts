@@ -3,7 +3,7 @@ import * as path from 'path';
 import { diffJson, formatPath } from './json-diff';
 import { containsMarked, isMarkedSensitive, isSensitiveName, MASK } from './mask';
 import { risksOf } from './risks';
-import { AttributeDetail, Change, ChangeAction, Report, StackReport } from '../types';
+import { AttributeDetail, Change, ChangeAction, PlanSummary, Report, StackReport } from '../types';
 
 /** The parts of `terraform show -json <planfile>` the review reads (format_version 1.x). */
 interface PlanChange {
@@ -32,10 +32,6 @@ export interface PlanJson {
   configuration?: { root_module?: { variables?: Record<string, { sensitive?: boolean }> } };
 }
 
-/** What `npm run plan` records per stack next to the `show -json` files. */
-export interface PlanSummary {
-  readonly stacks: Array<{ stack: string; status: 'planned' | 'waiting' | 'error'; waitingFor?: string[]; error?: string; planJson?: string }>;
-}
 export const PLAN_SUMMARY_FILE = 'plan-summary.json';
 
 const CROSS_STACK_OUTPUT = /^cross-stack-output-/;
