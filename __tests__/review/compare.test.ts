@@ -2,9 +2,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { planToStackReport } from '../../scripts/review/plan-json';
-import { synthesize } from '../../scripts/review/processes';
-import { FIXTURE_APP, readJson, runScript } from './fixture';
+import { planToStackReport } from '../../tools/review/lib/plan-json';
+import { synthesize } from '../../tools/review/lib/processes';
+import { FIXTURE_APP, readJson, runTool } from './fixture';
 
 jest.setTimeout(120000);
 
@@ -12,29 +12,23 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-compare-test-'));
 const full = path.join(work, 'full');
 const reduced = path.join(work, 'reduced');
 
-function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  return fn().finally(() => {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
-    Object.assign(process.env, saved);
-  });
-}
-
 beforeAll(async () => {
-  await withEnv({ FIXTURE_GENERATION: '1' }, () => synthesize(FIXTURE_APP, full));
-  await withEnv({ FIXTURE_GENERATION: '2', FIXTURE_WITHOUT_DOWNSTREAM: '1' }, () => synthesize(FIXTURE_APP, reduced));
+  // Side by side, as `--base` synthesizes its two revisions.
+  await Promise.all([
+    synthesize(FIXTURE_APP, full, { ...process.env, FIXTURE_GENERATION: '1' }),
+    synthesize(FIXTURE_APP, reduced, { ...process.env, FIXTURE_GENERATION: '2', FIXTURE_WITHOUT_DOWNSTREAM: '1' }),
+  ]);
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-function compare(from: string, to: string) {
+async function compare(from: string, to: string) {
   const json = path.join(work, `${path.basename(from)}-${path.basename(to)}.json`);
-  const r = runScript('review', ['--compare', from, to, '--json', json]);
+  const r = await runTool('review', ['--compare', from, to, '--json', json]);
   return { ...r, report: readJson(json) };
 }
 
-it('reports a removed stack with its resources deleted, in manifest order, and a triggers_replace change as replace', () => {
-  const { code, report } = compare(full, reduced);
+it('reports a removed stack with its resources deleted, in manifest order, and a triggers_replace change as replace', async () => {
+  const { code, report } = await compare(full, reduced);
   expect(code).toBe(2);
   expect(report.source).toBe('synth');
   expect(report.stacks.map((s: any) => `${s.stack}:${s.status}`)).toEqual(['upstream:changed', 'midstream:unchanged', 'downstream:removed']);
@@ -44,13 +38,13 @@ it('reports a removed stack with its resources deleted, in manifest order, and a
   ]);
 });
 
-it('reports an added stack with its resources created', () => {
-  const { report } = compare(reduced, full);
+it('reports an added stack with its resources created', async () => {
+  const { report } = await compare(reduced, full);
   expect(report.stacks.find((s: any) => s.stack === 'downstream')).toMatchObject({ status: 'added', changes: [expect.objectContaining({ action: 'create', address: 'terraform_data.sink' }), expect.anything()] });
 });
 
-it('gives exit 0 for identical synth outputs', () => {
-  expect(compare(full, full).code).toBe(0);
+it('gives exit 0 for identical synth outputs', async () => {
+  expect((await compare(full, full)).code).toBe(0);
 });
 
 it('reports resource_drift as drift, apart from the changes the plan makes, with masked values', () => {

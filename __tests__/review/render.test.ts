@@ -1,7 +1,7 @@
-import { deployOrder } from '../../scripts/review/manifest';
-import { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, renderMarkdown } from '../../scripts/review/render';
-import { risksOf } from '../../scripts/review/risks';
-import { Change, exitCodeOf, Report } from '../../scripts/review/types';
+import { deployOrder } from '../../tools/review/lib/manifest';
+import { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, renderMarkdown } from '../../tools/review/lib/render';
+import { risksOf } from '../../tools/review/lib/risks';
+import { Change, exitCodeOf, Report, toJson } from '../../tools/review/types';
 
 function bigReport(stacks: number, changesPerStack: number, riskyEvery: number): Report {
   return {
@@ -39,6 +39,17 @@ describe('Markdown comment', () => {
     expect(text).toMatch(/left out to stay under GitHub's 65536-character comment limit/);
   });
 
+  it('shows a failed stack as an error in red, counted, never as "No changes"', () => {
+    const report: Report = { source: 'plan', stacks: [{ stack: 'a', status: 'unchanged', changes: [] }, { stack: 'b', status: 'error', changes: [], error: 'terraform init failed: no backend' }] };
+    const text = renderMarkdown(report);
+    expect(text).not.toContain('No changes');
+    expect(text).toContain('🔴 1 of 2 stacks failed');
+    expect(text).toContain('| b | 🔴 **error** |');
+    expect(text).toContain('> [!CAUTION]');
+    expect(text).toContain('> - 🔴 `b`: terraform init failed: no backend');
+    expect(toJson(report)).toEqual({ source: 'plan', stacks: [expect.objectContaining({ stack: 'a', status: 'unchanged' }), { stack: 'b', status: 'error', error: 'terraform init failed: no backend', changes: [] }] });
+  });
+
   it('keeps every detail when it fits', () => {
     const report = bigReport(2, 3, 2);
     const text = renderMarkdown(report);
@@ -74,6 +85,7 @@ describe('exit code and order', () => {
     expect(exitCodeOf({ source: 'plan', stacks: [{ stack: 'a', status: 'unchanged', changes: [] }] })).toBe(0);
     expect(exitCodeOf({ source: 'plan', stacks: [{ stack: 'a', status: 'waiting', waitingFor: ['b'], changes: [] }] })).toBe(2);
     expect(exitCodeOf({ source: 'plan', stacks: [{ stack: 'a', status: 'unchanged', changes: [], error: 'boom' }] })).toBe(1);
+    expect(exitCodeOf({ source: 'plan', stacks: [{ stack: 'a', status: 'changed', changes: [] }, { stack: 'b', status: 'error', changes: [], error: 'boom' }] })).toBe(1);
   });
 
   it('orders stacks after their dependencies, whatever the names', () => {

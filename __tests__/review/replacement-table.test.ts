@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { environmentsUnderTest } from '../support/synth';
-import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from '../../scripts/review/replacement-attributes';
-import { typesWithoutEntry } from '../../scripts/review/synth-diff';
+import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from '../../tools/review/lib/replacement-attributes';
+import { typesWithoutEntry } from '../../tools/review/lib/synth-diff';
 
 const BINDINGS = path.join(__dirname, '..', '..', 'node_modules', '@cdktf', 'provider-aws', 'lib');
 

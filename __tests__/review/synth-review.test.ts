@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readJson, ROOT, runScript } from './fixture';
+import { readJson, ROOT, runScript, runTool } from './fixture';
 
 jest.setTimeout(240000);
 
@@ -46,9 +46,14 @@ function editFunctionCode(): void {
   fs.appendFileSync(path.join(repo, 'functions', 'hits', 'handler.ts'), "\nexport const reviewProbe = 'changed';\n");
 }
 
-function review() {
+/**
+ * `npm run review -- --base HEAD` in the copy. `commandLine`: through tsx in the copy's directory, as a user
+ * runs it (the project defaults to the current directory); otherwise the same function in this process.
+ */
+async function review(commandLine = false) {
   const json = path.join(work, `report-${Date.now()}.json`);
-  const r = runScript('review', ['--base', 'HEAD', '--json', json], { cwd: repo });
+  const args = ['--base', 'HEAD', '--json', json];
+  const r = commandLine ? runScript('review', args, { cwd: repo }) : await runTool('review', [...args, '--project', repo]);
   if (r.code === 1) throw new Error(`review failed:\n${r.stderr}`);
   return { ...r, report: readJson(json) };
 }
@@ -76,8 +81,8 @@ afterEach(() => {
   git('checkout', '-q', '--', '.');
 });
 
-it('gives exit 0 and every stack unchanged when nothing was edited', () => {
-  const { code, report, stderr } = review();
+it('gives exit 0 and every stack unchanged when nothing was edited', async () => {
+  const { code, report, stderr } = await review(true);
   expect(stderr).toMatch(/dependencies linked/); // same lockfile: node_modules reused, not installed
   expect(report.stacks.length).toBeGreaterThanOrEqual(3);
   expect(report.stacks.filter((s: any) => s.status !== 'unchanged')).toEqual([]);
@@ -85,11 +90,11 @@ it('gives exit 0 and every stack unchanged when nothing was edited', () => {
   expect(git('worktree', 'list').trim().split('\n')).toHaveLength(1); // the base worktree is gone
 });
 
-it('flags a renamed database as a data-loss replace, a cache switched off as deletes, and new function code as such', () => {
+it('flags a renamed database as a data-loss replace, a cache switched off as deletes, and new function code as such', async () => {
   editProfile('databaseName', (name) => `${name}_renamed`);
   turnCacheOffInAProfile();
   editFunctionCode();
-  const { code, stdout, report } = review();
+  const { code, stdout, report } = await review();
   expect(code).toBe(2);
   const changes = allChanges(report);
 
@@ -114,11 +119,11 @@ it('flags a renamed database as a data-loss replace, a cache switched off as del
   expect(stdout).not.toMatch(/filebase64sha256|archive\.zip/); // no hash diff for the code
 });
 
-it('reports a changed instance class as an in-place update with a cost risk', () => {
+it('reports a changed instance class as an in-place update with a cost risk', async () => {
   // Another class of the same family and generation: an in-place change whatever the profile had.
   const sizes = ['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge', '4xlarge'];
   editProfile('instanceClass', (cls) => cls.replace(/\.([a-z0-9]+)$/, (_m, size: string) => `.${sizes[sizes.indexOf(size) + 1] ?? 'large'}`));
-  const { code, report } = review();
+  const { code, report } = await review();
   expect(code).toBe(2);
   const changes = allChanges(report);
   const databases = changes.filter((c: any) => c.type === 'aws_db_instance');

@@ -1,9 +1,11 @@
 /** The GitHub workflows shipped for users' repositories: thin YAML over the npm scripts, least privilege. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { App } from 'cdktf';
 import { parse } from 'yaml';
+import { deployOrder, readManifest, stacksOfEnvironment } from '../../tools/review/lib/manifest';
 import { synthEnvironments } from '../support/synth';
-import { ROOT } from './fixture';
+import { ROOT, runTool } from './fixture';
 
 const DIR = path.join(ROOT, '.github', 'workflows');
 const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
@@ -11,7 +13,16 @@ const workflows = files.map((file) => ({ file, text: fs.readFileSync(path.join(D
 const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; name?: string };
-type Job = { steps: Step[]; permissions?: Record<string, string>; needs?: string | string[] };
+type Job = {
+  steps: Step[];
+  permissions?: Record<string, string>;
+  needs?: string | string[];
+  environment?: unknown;
+  strategy?: { matrix?: Record<string, unknown>; 'fail-fast'?: boolean };
+  outputs?: Record<string, string>;
+  concurrency?: { group?: string; 'cancel-in-progress'?: boolean };
+  env?: Record<string, string>;
+};
 const jobsOf = (doc: any): Array<[string, Job]> => Object.entries(doc.jobs ?? {}) as Array<[string, Job]>;
 const isCredentials = (s: Step) => /^aws-actions\/configure-aws-credentials@/.test(s.uses ?? '');
 const isTest = (s: Step) => /(^|\s)(bash \.ci\/run|npm test|npm run -s test|npm run test)(\s|$)/m.test(s.run ?? '');
@@ -79,4 +90,62 @@ it('hard-codes no stack name: the scripts take stacks from the manifest', () => 
   const stackIds = synthEnvironments().flatMap((env) => [env.stacks.network, env.stacks.data, env.stacks.api].map((s) => s.node.id));
   expect(stackIds.length).toBeGreaterThan(0);
   for (const w of workflows) for (const id of stackIds) expect({ file: w.file, id, found: w.text.includes(id) }).toEqual({ file: w.file, id, found: false });
+});
+
+describe('apply.yml applies one environment per job, behind the GitHub environment of that name', () => {
+  const apply = workflows.find((w) => Object.keys(w.doc.on ?? {}).includes('push'))!;
+  const jobs = new Map(jobsOf(apply.doc));
+  const applying = jobsOf(apply.doc).filter(([, job]) => job.steps.some((s) => /npm run -s plan -- --apply/.test(s.run ?? '')));
+
+  it('takes its matrix from the environment list a first job reads from the manifest', () => {
+    expect(applying).toHaveLength(1);
+    const [, job] = applying[0];
+    const matrix = String(job.strategy?.matrix?.environment ?? '');
+    const source = /^\$\{\{ fromJSON\(needs\.([\w-]+)\.outputs\.([\w-]+)\) \}\}$/.exec(matrix);
+    expect({ matrix, fromAJobOutput: Boolean(source) }).toEqual({ matrix, fromAJobOutput: true });
+    const [, lister, output] = source!;
+    expect([job.needs ?? []].flat()).toContain(lister);
+    const listJob = jobs.get(lister)!;
+    const stepId = /^\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}$/.exec(listJob.outputs?.[output] ?? '');
+    expect(stepId).not.toBeNull();
+    const step = listJob.steps.find((s) => (s as { id?: string }).id === stepId![1])!;
+    expect(step.run).toMatch(new RegExp(`echo "${stepId![2]}=\\$\\(npm run -s plan -- --list-environments\\)" >> "\\$GITHUB_OUTPUT"`));
+    // The list comes from a synth of this commit, after the tests and without credentials.
+    expect(listJob.steps.some(isTest)).toBe(true);
+    expect(listJob.steps.some(isCredentials)).toBe(false);
+  });
+
+  it('gates each job with its own environment, applies only that environment, and never cancels an apply', () => {
+    const [, job] = applying[0];
+    expect(apply.doc.environment).toBeUndefined();
+    expect(job.environment).toBe('${{ matrix.environment }}');
+    for (const [name, other] of jobs) if (other !== job) expect({ name, environment: other.environment }).toEqual({ name, environment: undefined });
+    const step = job.steps.find((s) => /npm run -s plan -- --apply/.test(s.run ?? ''))!;
+    const envVar = Object.entries((step as { env?: Record<string, string> }).env ?? {}).find(([, v]) => v === '${{ matrix.environment }}')?.[0];
+    expect(envVar).toBeDefined();
+    expect(step.run).toContain(`--environment "$${envVar}"`);
+    expect(job.strategy?.['fail-fast']).toBe(false);
+    expect(job.concurrency).toEqual({ group: expect.stringContaining('${{ matrix.environment }}'), 'cancel-in-progress': false });
+  });
+
+  it('lists the environments of the synthesized app, each applying its stacks in manifest order', async () => {
+    const environments = synthEnvironments();
+    const outdir = (environments[0].stacks.network.node.root as App).outdir;
+    const r = await runTool('plan', ['--list-environments', '--no-synth', '--cdktf-out', outdir]);
+    expect(r.code).toBe(0);
+    const listed = JSON.parse(r.stdout) as string[];
+    const manifest = readManifest(outdir);
+    // Every environment once; its stacks are exactly the stacks the app built for that profile.
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(listed.length).toBe(environments.length);
+    for (const env of environments) {
+      const ids = Object.values(env.stacks).map((s) => s.node.id);
+      const named = listed.filter((e) => ids.every((id) => id.endsWith(`-${e}`)));
+      expect({ ids, named: named.length }).toEqual({ ids, named: 1 });
+      const order = deployOrder(stacksOfEnvironment(manifest, named[0]));
+      expect([...order].sort()).toEqual([...ids].sort());
+      // Manifest order: every stack after the stacks manifest.json says it depends on.
+      for (const [i, stack] of order.entries()) for (const d of manifest.get(stack)!.dependencies) expect(order.indexOf(d)).toBeLessThan(i);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { git, run, synthesize, tempDir } from './processes';
 import { compareSynthOutputs } from './synth-diff';
-import { Report } from './types';
+import { Report } from '../types';
 
 /**
  * Gives the base revision's worktree the working tree's node_modules when both lockfiles are identical

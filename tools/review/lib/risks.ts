@@ -1,4 +1,4 @@
-import { ChangeAction, Risk } from './types';
+import { ChangeAction, Risk } from '../types';
 import { stripIndexes } from './replacement-attributes';
 
 /** Types whose replacement or deletion loses data or history: rows, cached state, secrets, logs, keys. */

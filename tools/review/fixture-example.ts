@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/review/fixture-example.ts
+ * npx tsx tools/review/fixture-example.ts
  *
  * Prints two real review comments, produced from Terraform plans of the test fixture
  * (__tests__/fixtures/review-app, builtin provider only, offline) in a temporary directory:
@@ -10,14 +10,14 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempDir } from './processes';
+import { tempDir } from './lib/processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const FIXTURE = path.join(ROOT, '__tests__', 'fixtures', 'review-app');
 
 function script(name: string, args: string[], env: Record<string, string> = {}): string {
-  const r = spawnSync(TSX, [path.join(ROOT, 'scripts', `${name}.ts`), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(TSX, [path.join(ROOT, 'tools', 'review', `${name}.ts`), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
   if (r.status === 1 || r.error) throw new Error(`${name} failed:\n${r.stderr}`);
   return r.stdout;
 }

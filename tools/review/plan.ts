@@ -7,16 +7,20 @@
  *   --project <dir>             the cdktf project (default: the current directory)
  *   --no-synth                  plan an existing synth output
  *   --allow-replace             with --apply: go on even when a stateful resource would be replaced or deleted
+ *   --environment <env>         only the stacks of one environment (stacks are named <kind>-<env>), in manifest order
+ *   --list-environments         synthesize (unless --no-synth) and print the environments as a JSON array, in
+ *                               manifest order: the apply workflow's matrix
  *
  * A stack whose upstream stack has no state yet, or lacks an output it reads, is reported as waiting for it
  * (and so are its dependants): it does not fail the run. Exit codes: 0 no changes, 2 changes or waiting, 1 error.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { deployOrder, readManifest } from './review/manifest';
-import { PLAN_SUMMARY_FILE, PlanJson, PlanSummary, planToStackReport } from './review/plan-json';
-import { run, synthesize, terraformEnv } from './review/processes';
-import { isDestructive } from './review/risks';
+import { applyRefusal } from './lib/apply-guard';
+import { deployOrder, environmentsOf, readManifest, stacksOfEnvironment } from './lib/manifest';
+import { PLAN_SUMMARY_FILE, PlanJson } from './lib/plan-json';
+import { run, synthesize, terraformEnv } from './lib/processes';
+import { Io, PlanSummary, PROCESS_IO } from './types';
 
 interface Options {
   project: string;
@@ -25,6 +29,8 @@ interface Options {
   synth: boolean;
   apply: boolean;
   allowReplace: boolean;
+  environment?: string;
+  listEnvironments: boolean;
 }
 
 function parse(argv: string[]): Options {
@@ -32,11 +38,11 @@ function parse(argv: string[]): Options {
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (['--project', '--out', '--cdktf-out'].includes(arg)) {
+    if (['--project', '--out', '--cdktf-out', '--environment'].includes(arg)) {
       if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
-      values.set(arg, path.resolve(argv[++i]));
-    } else if (['--no-synth', '--apply', '--allow-replace'].includes(arg)) flags.add(arg);
-    else throw new Error(`unknown argument ${arg} (see the comment at the top of scripts/plan.ts)`);
+      values.set(arg, arg === '--environment' ? argv[++i] : path.resolve(argv[++i]));
+    } else if (['--no-synth', '--apply', '--allow-replace', '--list-environments'].includes(arg)) flags.add(arg);
+    else throw new Error(`unknown argument ${arg} (see the comment at the top of tools/review/plan.ts)`);
   }
   const project = values.get('--project') ?? process.cwd();
   return {
@@ -46,6 +52,8 @@ function parse(argv: string[]): Options {
     synth: !flags.has('--no-synth'),
     apply: flags.has('--apply'),
     allowReplace: flags.has('--allow-replace'),
+    environment: values.get('--environment'),
+    listEnvironments: flags.has('--list-environments'),
   };
 }
 
@@ -62,16 +70,29 @@ function lastLines(text: string, n = 12): string {
   return text.trim().split('\n').slice(-n).join('\n');
 }
 
-async function main(): Promise<number> {
-  const options = parse(process.argv.slice(2));
-  const log = (line: string) => process.stderr.write(`plan: ${line}\n`);
-  if (run('terraform', ['version'], { cwd: options.project, env: terraformEnv() }).code !== 0) throw new Error('terraform is not on PATH');
+/** The command: returns its exit code (0 no changes, 2 changes or waiting, 1 error) and never throws. */
+export async function plan(argv: readonly string[], io: Io = PROCESS_IO): Promise<0 | 1 | 2> {
+  try {
+    return await planStacks(parse([...argv]), io);
+  } catch (err) {
+    io.stderr(`plan: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function planStacks(options: Options, io: Io): Promise<0 | 1 | 2> {
+  const log = (line: string) => io.stderr(`plan: ${line}\n`);
+  if (!options.listEnvironments && run('terraform', ['version'], { cwd: options.project, env: terraformEnv() }).code !== 0) throw new Error('terraform is not on PATH');
   if (options.synth) {
     fs.rmSync(options.cdktfOut, { recursive: true, force: true });
     await synthesize(options.project, options.cdktfOut);
   }
+  if (options.listEnvironments) {
+    io.stdout(`${JSON.stringify(environmentsOf(readManifest(options.cdktfOut)))}\n`);
+    return 0;
+  }
   fs.mkdirSync(options.out, { recursive: true });
-  const manifest = readManifest(options.cdktfOut);
+  const manifest = options.environment ? stacksOfEnvironment(readManifest(options.cdktfOut), options.environment) : readManifest(options.cdktfOut);
   const env = terraformEnv();
   const results: PlanSummary['stacks'] = [];
   const state = new Map<string, 'planned' | 'waiting' | 'error'>();
@@ -120,9 +141,9 @@ async function main(): Promise<number> {
     changes ||= plan.code === 2;
     log(`${stack}: planned, ${plan.code === 2 ? 'changes' : 'no changes'}`);
     if (options.apply && plan.code === 2) {
-      const destructive = planToStackReport(stack, JSON.parse(show.stdout) as PlanJson).changes.filter(isDestructive);
-      if (destructive.length && !options.allowReplace) {
-        fail('stopped before apply', `would ${destructive.map((c) => `${c.action} ${c.address}`).join(', ')}; rerun with --allow-replace if this is intended`);
+      const refusal = applyRefusal(stack, JSON.parse(show.stdout) as PlanJson, options.allowReplace);
+      if (refusal) {
+        fail('stopped before apply', refusal);
         break;
       }
       const apply = run('terraform', ['apply', '-input=false', '-no-color', '-auto-approve', planFile], { cwd: dir, env });
@@ -148,10 +169,4 @@ async function main(): Promise<number> {
   return changes || results.some((r) => r.status === 'waiting') ? 2 : 0;
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err: Error) => {
-    process.stderr.write(`plan: ${err.message}\n`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) plan(process.argv.slice(2)).then((code) => (process.exitCode = code));

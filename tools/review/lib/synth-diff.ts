@@ -5,7 +5,7 @@ import { deployOrder, readManifest, StackManifest } from './manifest';
 import { isSensitiveName, MASK } from './mask';
 import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from './replacement-attributes';
 import { risksOf } from './risks';
-import { AttributeDetail, Change, Report, StackReport } from './types';
+import { AttributeDetail, Change, Report, StackReport } from '../types';
 
 type StackJson = { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, { value?: unknown; sensitive?: boolean }> };
 

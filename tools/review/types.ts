@@ -5,7 +5,12 @@ export type ChangeAction = 'create' | 'update' | 'replace' | 'delete';
 /** What a reviewer should look at twice. See risks.ts for the rules. */
 export type Risk = 'data-loss' | 'security' | 'availability' | 'cost';
 
-export type StackStatus = 'added' | 'removed' | 'changed' | 'unchanged' | 'waiting';
+/**
+ * `added`/`removed`: the stack exists in one revision only (synth); `changed`/`unchanged`: what the plan or
+ * comparison found; `waiting`: an upstream stack must be applied first; `error`: it could not be planned, or
+ * its plan could not be read (see `error`). An error is never `unchanged`.
+ */
+export type StackStatus = 'added' | 'removed' | 'changed' | 'unchanged' | 'waiting' | 'error';
 
 /** One changed attribute with its values, already masked where sensitive. Markdown only shows these. */
 export interface AttributeDetail {
@@ -37,7 +42,7 @@ export interface StackReport {
   /** Upstream stacks that must be applied before this one can be planned. */
   readonly waitingFor?: string[];
   readonly changes: Change[];
-  /** A plan error that is not "waiting" (kept short). */
+  /** With status `error`: what failed (kept short). */
   readonly error?: string;
 }
 
@@ -48,9 +53,14 @@ export interface Report {
   readonly stacks: StackReport[];
 }
 
+/** What `npm run plan` records per stack in plan-summary.json, next to the `show -json` files. */
+export interface PlanSummary {
+  readonly stacks: Array<{ stack: string; status: 'planned' | 'waiting' | 'error'; waitingFor?: string[]; error?: string; planJson?: string }>;
+}
+
 /** `terraform plan -detailed-exitcode` semantics: 0 nothing to do, 2 changes (or stacks waiting), 1 error. */
 export function exitCodeOf(report: Report): 0 | 1 | 2 {
-  if (report.stacks.some((s) => s.error)) return 1;
+  if (report.stacks.some((s) => s.status === 'error' || s.error)) return 1;
   return report.stacks.some((s) => s.status !== 'unchanged') ? 2 : 0;
 }
 
@@ -75,3 +85,10 @@ export function toJson(report: Report): object {
     })),
   };
 }
+
+/** Where a command writes: the process's streams from the command line, buffers when a test calls it. */
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+export const PROCESS_IO: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { diffJson, formatPath } from './json-diff';
 import { containsMarked, isMarkedSensitive, isSensitiveName, MASK } from './mask';
 import { risksOf } from './risks';
-import { AttributeDetail, Change, ChangeAction, Report, StackReport } from './types';
+import { AttributeDetail, Change, ChangeAction, PlanSummary, Report, StackReport } from '../types';
 
 /** The parts of `terraform show -json <planfile>` the review reads (format_version 1.x). */
 interface PlanChange {
@@ -23,6 +23,8 @@ interface PlanResourceChange {
   action_reason?: string;
 }
 export interface PlanJson {
+  format_version?: string;
+  planned_values?: object;
   resource_changes?: PlanResourceChange[];
   resource_drift?: PlanResourceChange[];
   output_changes?: Record<string, PlanChange>;
@@ -30,10 +32,6 @@ export interface PlanJson {
   configuration?: { root_module?: { variables?: Record<string, { sensitive?: boolean }> } };
 }
 
-/** What `npm run plan` records per stack next to the `show -json` files. */
-export interface PlanSummary {
-  readonly stacks: Array<{ stack: string; status: 'planned' | 'waiting' | 'error'; waitingFor?: string[]; error?: string; planJson?: string }>;
-}
 export const PLAN_SUMMARY_FILE = 'plan-summary.json';
 
 const CROSS_STACK_OUTPUT = /^cross-stack-output-/;
@@ -189,22 +187,76 @@ export function planToStackReport(stack: string, plan: PlanJson): StackReport {
   return { stack, status: changes.some((c) => !c.drift) || publishes ? 'changed' : 'unchanged', changes };
 }
 
-/** Reads a `npm run plan` output directory (or any directory of `<stack>.plan.json` files) into one report. */
-export function readPlanDirectory(dir: string): Report {
-  const summaryFile = path.join(dir, PLAN_SUMMARY_FILE);
-  const summary: PlanSummary = fs.existsSync(summaryFile)
-    ? JSON.parse(fs.readFileSync(summaryFile, 'utf8'))
-    : {
-        stacks: fs
-          .readdirSync(dir)
-          .filter((f) => f.endsWith('.plan.json'))
-          .sort()
-          .map((f) => ({ stack: f.replace(/\.plan\.json$/, ''), status: 'planned' as const, planJson: f })),
-      };
-  const stacks = summary.stacks.map((s): StackReport => {
-    if (s.status === 'waiting') return { stack: s.stack, status: 'waiting', waitingFor: s.waitingFor ?? [], changes: [] };
-    if (s.status === 'error' || !s.planJson) return { stack: s.stack, status: 'unchanged', changes: [], error: s.error ?? 'no plan' };
-    return planToStackReport(s.stack, JSON.parse(fs.readFileSync(path.join(dir, s.planJson), 'utf8')) as PlanJson);
-  });
-  return { source: 'plan', stacks };
+/**
+ * Whether parsed JSON is `terraform show -json <planfile>` output: a `format_version` and the plan's
+ * `resource_changes` or `planned_values` (state output, `terraform show -json` without a plan file, has neither).
+ * https://developer.hashicorp.com/terraform/internals/json-format#plan-representation
+ */
+export function isPlanJson(value: unknown): value is PlanJson {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.format_version === 'string' && (Array.isArray(v.resource_changes) || (v.planned_values !== null && typeof v.planned_values === 'object'));
+}
+
+/** What a `--plans` source must hold, for the error when it holds none of it. */
+export const PLAN_SOURCE_EXPECTED =
+  'a `terraform show -json <planfile>` file (a JSON object with "format_version" and "resource_changes" or "planned_values"), ' +
+  `or a directory of such files, or a directory that \`npm run plan\` wrote (with ${PLAN_SUMMARY_FILE})`;
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // a saved binary plan, a log, anything that is not JSON: not a plan to render
+  }
+}
+
+/** `plan.json` → `plan`, `api-dev.plan.json` → `api-dev`: the stack a plan file stands for when nothing else names it. */
+function stackNameOf(file: string): string {
+  return path.basename(file).replace(/\.json$/i, '').replace(/\.plan$/i, '') || path.basename(file);
+}
+
+function planFile(stack: string, file: string): StackReport {
+  const json = readJsonFile(file);
+  if (!isPlanJson(json)) return { stack, status: 'error', changes: [], error: `${file} is missing or is not \`terraform show -json\` plan output` };
+  return planToStackReport(stack, json);
+}
+
+/**
+ * Reads plans into one report, recognising a plan by its content, whatever its file name:
+ * - a directory `npm run plan` wrote: its plan-summary.json gives order, waiting and failed stacks;
+ * - any other directory: every file in it whose content is plan JSON, by file name;
+ * - a single plan file.
+ * Throws when nothing there is a plan, so that a CI step that wrote no plan never reads as "no changes".
+ */
+export function readPlans(target: string): Report {
+  const stat = fs.statSync(target, { throwIfNoEntry: false });
+  if (!stat) throw new Error(`--plans ${target}: no such file or directory; expected ${PLAN_SOURCE_EXPECTED}`);
+  if (stat.isFile()) {
+    if (!isPlanJson(readJsonFile(target))) throw new Error(`--plans ${target}: not a Terraform plan; expected ${PLAN_SOURCE_EXPECTED}`);
+    return { source: 'plan', stacks: [planFile(stackNameOf(target), target)] };
+  }
+  const summaryFile = path.join(target, PLAN_SUMMARY_FILE);
+  if (fs.existsSync(summaryFile)) {
+    const summary = readJsonFile(summaryFile) as PlanSummary | undefined;
+    if (!summary || !Array.isArray(summary.stacks) || summary.stacks.length === 0) {
+      throw new Error(`--plans ${target}: ${PLAN_SUMMARY_FILE} lists no stack; expected ${PLAN_SOURCE_EXPECTED}`);
+    }
+    const stacks = summary.stacks.map((s): StackReport => {
+      if (s.status === 'waiting') return { stack: s.stack, status: 'waiting', waitingFor: s.waitingFor ?? [], changes: [] };
+      if (s.status === 'error' || !s.planJson) return { stack: s.stack, status: 'error', changes: [], error: s.error ?? 'no plan was written' };
+      return planFile(s.stack, path.join(target, s.planJson));
+    });
+    return { source: 'plan', stacks };
+  }
+  const files = fs.readdirSync(target, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const plans = files.filter((f) => isPlanJson(readJsonFile(path.join(target, f))));
+  if (plans.length === 0) {
+    const seen = files.length ? `it holds ${files.length} file(s), none of them a plan: ${files.slice(0, 10).join(', ')}${files.length > 10 ? ', …' : ''}` : 'it is empty';
+    throw new Error(`--plans ${target}: no Terraform plan found (${seen}); expected ${PLAN_SOURCE_EXPECTED}`);
+  }
+  const names = plans.map(stackNameOf);
+  // Two files for one name (`api.json`, `api.plan.json`) keep their file names, so neither hides the other.
+  const unique = (name: string, i: number) => (names.indexOf(name) === names.lastIndexOf(name) ? name : plans[i]);
+  return { source: 'plan', stacks: plans.map((f, i) => planFile(unique(names[i], i), path.join(target, f))) };
 }

@@ -1,5 +1,5 @@
 import { isDestructive } from './risks';
-import { Change, exitCodeOf, Report, StackReport } from './types';
+import { Change, exitCodeOf, Report, StackReport } from '../types';
 
 /** Hidden first line: the workflows find and update the one comment that carries it. */
 export const COMMENT_MARKER = '<!-- cdktf-review -->';
@@ -22,7 +22,7 @@ function count(stack: StackReport, action: Change['action']): number {
 }
 
 function statusText(stack: StackReport): string {
-  if (stack.error) return '❌ error';
+  if (stack.status === 'error') return '🔴 **error**';
   if (stack.status === 'waiting') return `⏳ waiting for ${(stack.waitingFor ?? []).join(', ') || 'upstream'}`;
   return stack.status;
 }
@@ -56,16 +56,22 @@ function detailsBlock(stack: StackReport, withValues: boolean): string {
  * Stays under `maxChars`: details lose their values first, then whole stacks; the summary and risks stay.
  */
 export function renderMarkdown(report: Report, maxChars = GITHUB_COMMENT_LIMIT - 1536): string {
-  const changed = report.stacks.filter((s) => s.status !== 'unchanged');
+  const failed = report.stacks.filter((s) => s.status === 'error');
+  const waiting = report.stacks.filter((s) => s.status === 'waiting');
+  const changed = report.stacks.filter((s) => !['unchanged', 'waiting', 'error'].includes(s.status));
   const destructive = report.stacks.flatMap((s) => s.changes.filter(isDestructive));
   const exit = exitCodeOf(report);
+  const counts = [
+    failed.length ? `🔴 ${failed.length} of ${report.stacks.length} stacks failed` : '',
+    changed.length ? `${changed.length} of ${report.stacks.length} stacks with changes` : '',
+    waiting.length ? `${waiting.length} waiting` : '',
+    destructive.length ? `🔴 ${destructive.length} replace/delete of stateful resources` : '',
+  ].filter(Boolean);
   const head: string[] = [
     COMMENT_MARKER,
     `### Change review (${report.source === 'synth' ? 'synthesized stacks, offline' : 'terraform plan'})${report.title ? `: ${report.title}` : ''}`,
     '',
-    exit === 0
-      ? 'No changes. Every stack matches.'
-      : `${changed.length} of ${report.stacks.length} stacks with changes or waiting${destructive.length ? ` · 🔴 ${destructive.length} replace/delete of stateful resources` : ''}${exit === 1 ? ' · ❌ errors' : ''}`,
+    exit === 0 ? 'No changes. Every stack matches.' : counts.join(' · '),
     '',
     '| stack | status | create | update | replace | delete | risks |',
     '|---|---|---|---|---|---|---|',
@@ -77,8 +83,9 @@ export function renderMarkdown(report: Report, maxChars = GITHUB_COMMENT_LIMIT -
     }),
   ];
   const riskLines = report.stacks.flatMap((s) => s.changes.filter((c) => c.risks.length > 0).map((c) => riskLine(s, c)));
-  const errors = report.stacks.filter((s) => s.error).map((s) => `- ❌ ${code(s.stack)}: ${cell(s.error ?? '')}`);
-  if (errors.length) head.push('', '**Errors**', '', ...errors);
+  // GitHub renders a CAUTION alert in red: https://docs.github.com/en/get-started/writing-on-github/getting-started-with-writing-and-formatting-on-github/basic-writing-and-formatting-syntax#alerts
+  const errors = failed.map((s) => `> - 🔴 ${code(s.stack)}: ${cell(s.error ?? 'failed')}`);
+  if (errors.length) head.splice(4, 0, '', '> [!CAUTION]', `> **${failed.length} ${failed.length === 1 ? 'stack' : 'stacks'} could not be planned or read: this review is incomplete.**`, '>', ...errors);
   if (riskLines.length) head.push('', `**Risks** (${riskLines.length})`, '', ...riskLines);
   let text = head.join('\n');
   if (text.length > maxChars) {

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 /** The repository that holds these scripts: its node_modules/.bin serves projects without their own (the test fixture). */
-const TOOLS_ROOT = path.resolve(__dirname, '..', '..');
+const TOOLS_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export interface Result {
   readonly code: number;
@@ -37,10 +37,10 @@ export function appCommand(projectDir: string): string {
  * Synthesizes a cdktf project into `outDir` by running its app command with CDKTF_OUTDIR, without the cdktf CLI
  * (faster, and the same JSON). Asynchronous so that two revisions can synthesize side by side.
  */
-export function synthesize(projectDir: string, outDir: string): Promise<void> {
+export function synthesize(projectDir: string, outDir: string, baseEnv: NodeJS.ProcessEnv = process.env): Promise<void> {
   fs.mkdirSync(path.dirname(outDir), { recursive: true });
   const env = {
-    ...process.env,
+    ...baseEnv,
     CDKTF_OUTDIR: outDir,
     PATH: [path.join(projectDir, 'node_modules', '.bin'), path.join(TOOLS_ROOT, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter),
   };
