@@ -37,11 +37,24 @@ export function parseGrantee(grantee: string): Account {
   return { user: m[1].replace(/''/g, "'"), host: m[2].replace(/''/g, "'") };
 }
 
-/** Creates the application user if missing and grants it what the functions need; see the file comment. */
-export async function reconcileAppUser(conn: SqlConnection, options: Pick<RunOptions, 'database' | 'appUser' | 'appHost' | 'appAuth'>): Promise<AppUserReport> {
+/** True when the account exists (the master user may read `mysql.user`). */
+export async function accountExists(conn: SqlConnection, account: Account): Promise<boolean> {
+  const found = await rows<{ n: number | string }>(conn, 'SELECT COUNT(*) AS n FROM mysql.user WHERE User = ? AND Host = ?', [account.user, account.host]);
+  return Number(found[0]?.n) > 0;
+}
+
+/**
+ * Creates the application user if missing and grants it what the functions need; see the file comment.
+ * `existedBefore`: whether the user existed before this run (a caller that ran migrations first knows);
+ * by default, whether it exists now.
+ */
+export async function reconcileAppUser(
+  conn: SqlConnection,
+  options: Pick<RunOptions, 'database' | 'appUser' | 'appHost' | 'appAuth'>,
+  existedBefore?: boolean,
+): Promise<AppUserReport> {
   const { database, appUser, appHost, appAuth } = options;
-  const existing = await rows<{ n: number | string }>(conn, 'SELECT COUNT(*) AS n FROM mysql.user WHERE User = ? AND Host = ?', [appUser, appHost]);
-  const created = Number(existing[0]?.n) === 0;
+  const created = !(existedBefore ?? (await accountExists(conn, { user: appUser, host: appHost })));
   await conn.query({ sql: `CREATE USER IF NOT EXISTS ?@? ${appAuth.sql}`, values: [appUser, appHost, ...appAuth.values] });
   await conn.query({ sql: 'GRANT SELECT, INSERT, DELETE ON ??.hits TO ?@?', values: [database, appUser, appHost] });
   const grantees = await rows<{ grantee: string }>(
@@ -64,7 +77,9 @@ export interface DeployMigrationResult extends MigrationResult {
 /** What a deploy runs, under the migration lock: the pending migrations, then the application user's reconcile. */
 export function migrateAndReconcile(conn: SqlConnection, options: RunOptions): Promise<DeployMigrationResult> {
   return withMigrationLock(conn, options.database, options.lockTimeoutSeconds ?? 120, async () => {
+    // Before the migrations: on a first deploy migration 2 creates the user, and that is a creation too.
+    const existed = await accountExists(conn, { user: options.appUser, host: options.appHost });
     const result = await applyMigrations(conn, options);
-    return { ...result, appUser: await reconcileAppUser(conn, options) };
+    return { ...result, appUser: await reconcileAppUser(conn, options, existed) };
   });
 }

@@ -79,7 +79,7 @@ export class MigrateConnectError extends Error {
     const e = cause as { code?: unknown; name?: unknown; message?: unknown } | undefined;
     const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'error';
     super(
-      `cannot connect to the database at ${host}:${port} as "${user}" after ${attempts} attempt(s) in ${Math.round(windowMs / 1000)} s; ` +
+      `cannot connect to the database at ${host}:${port} as "${user}" after ${attempts} attempt(s) in a ${(windowMs / 1000).toFixed(1)} s retry window; ` +
         `last error: ${code}: ${typeof e?.message === 'string' ? e.message : String(cause)}`,
     );
     this.name = 'MigrateConnectError';
@@ -90,12 +90,18 @@ export class MigrateConnectError extends Error {
  * Errors that may clear up on their own during a first deploy: the instance or its network not ready
  * (connection class), out of connections, credentials not accepted yet (a grant or an IAM policy still
  * propagating), or Secrets Manager refusing or failing the read (this function's permission propagating).
- * A secret that is not the JSON RDS writes will not fix itself.
+ * A secret that is not the JSON RDS writes, or a certificate that does not verify, will not fix itself.
  */
 function mayClearUp(err: unknown): boolean {
-  if (err instanceof SecretFormatError) return false;
+  if (err instanceof SecretFormatError || isCertificateError(err)) return false;
   if (isConnectionError(err) || isSaturationError(err) || isAuthError(err)) return true;
   return typeof (err as { $metadata?: unknown } | null)?.$metadata === 'object'; // an AWS SDK service error
+}
+
+/** TLS verification failed (mysql2 reports it as HANDSHAKE_SSL_ERROR, Node's own codes otherwise). */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'HANDSHAKE_SSL_ERROR' || code.startsWith('ERR_TLS_CERT') || /CERT|SIGNATURE/.test(code));
 }
 
 export interface ConnectAttemptEvent {
@@ -122,9 +128,8 @@ export async function connectWithin(
       user = auth.user ?? user;
       return await createConnection({ ...connectionBase(db), ...auth });
     } catch (err) {
-      if (!mayClearUp(err)) throw err;
       if (isAuthError(err)) credentials.invalidate();
-      if (Date.now() + delay > until) throw new MigrateConnectError(db.host, db.port, user, attempt, windowMs, err);
+      if (!mayClearUp(err) || Date.now() + delay > until) throw new MigrateConnectError(db.host, db.port, user, attempt, windowMs, err);
       onRetry({ attempt, delayMs: delay, error: err });
       await new Promise((r) => setTimeout(r, delay));
     }
