@@ -4,6 +4,10 @@
  * processes (the cold-start cost); plus the time to build one request's EMF fields. The issue's budget for
  * the library: 50 KB of bundle and 10 ms of load.
  *
+ * Also what Powertools Logger and Tracer would add to the same bundle (`runPowertoolsBench`): the
+ * deployed handler bundled again with each library imported and instantiated, as a function using them
+ * would be, compared for size and load CPU in fresh node processes that look like Lambda to Tracer.
+ *
  *   npx tsx scripts/bench-metrics.ts      (also called by scripts/bench.ts)
  */
 import { execFileSync } from 'child_process';
@@ -21,6 +25,17 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 const STUB = `export const MetricUnit = { Count: 'Count', Milliseconds: 'Milliseconds' };
 export class Metrics { addDimensions() {} addMetric() {} serializeMetrics() { return {}; } clearMetrics() {} clearDimensions() {} }`;
 
+/** The `hits` handler bundled with `extra` module code appended (imports and instantiations of a library). */
+async function bundleWith(extra: string): Promise<string> {
+  const handler = path.join(ROOT, 'functions/hits/handler.ts');
+  const out = await build({
+    ...bundleOptions(handler),
+    entryPoints: undefined,
+    stdin: { contents: `export * from ${JSON.stringify(handler)};\n${extra}`, resolveDir: ROOT, loader: 'ts', sourcefile: 'variant.ts' },
+  });
+  return out.outputFiles[0].text;
+}
+
 async function bundle(entry: string, stubbed: boolean): Promise<string> {
   const stub: Plugin = {
     name: 'stub-powertools-metrics',
@@ -37,8 +52,8 @@ async function bundle(entry: string, stubbed: boolean): Promise<string> {
  * Median CPU ms (user + system) of `require(file)` in fresh node processes, the files alternating so drift
  * hits both alike. CPU time, not wall time: on a shared machine wall time mostly measures the neighbours.
  */
-function loadTimes(files: string[], samples: number): number[] {
-  const env = { ...process.env, DB_HOST: 'db.example', DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1' };
+function loadTimes(files: string[], samples: number, extraEnv: Record<string, string> = {}): number[] {
+  const env = { ...process.env, DB_HOST: 'db.example', DB_NAME: 'hits', DB_USER: 'hits', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1', ...extraEnv };
   const times = files.map(() => [] as number[]);
   for (let i = 0; i < samples; i++) {
     files.forEach((file, j) => {
@@ -78,8 +93,50 @@ export async function runMetricsBench(): Promise<Metric[]> {
   }
 }
 
+const LOGGER = `import { Logger } from '@aws-lambda-powertools/logger';\nexport const powertoolsLogger = new Logger({ serviceName: 'hits' });\n`;
+const TRACER = `import { Tracer } from '@aws-lambda-powertools/tracer';\nexport const powertoolsTracer = new Tracer({ serviceName: 'hits' });\n`;
+
+/**
+ * Bundle size and module load CPU of the deployed handler, then with Powertools Logger, then with Logger
+ * and Tracer (each imported and constructed at module scope, as a handler using them does). The load runs
+ * with Lambda's environment markers set, so Tracer initialises as it would in Lambda (tracing enabled,
+ * the X-Ray SDK loaded and its HTTP capture installed).
+ */
+export async function runPowertoolsBench(samples = 15): Promise<Metric[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hits-bench-powertools-'));
+  try {
+    const variants = [
+      { name: 'as deployed', code: await bundleWith('') },
+      { name: 'with Powertools Logger', code: await bundleWith(LOGGER) },
+      { name: 'with Powertools Logger and Tracer', code: await bundleWith(LOGGER + TRACER) },
+    ];
+    const files = variants.map((v, i) => {
+      const file = path.join(dir, `variant-${i}.js`);
+      writeFileSync(file, v.code);
+      return file;
+    });
+    const lambdaEnv = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_LAMBDA_FUNCTION_NAME: 'hits-bench', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LAMBDA_TASK_ROOT: dir, _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
+    const loads = loadTimes(files, samples, lambdaEnv);
+    const base = variants[0];
+    const metrics: Metric[] = [];
+    variants.forEach((v, i) => {
+      metrics.push({ name: `hits bundle ${v.name}: size`, value: round(Buffer.byteLength(v.code) / 1024, 1), unit: 'KiB' });
+      metrics.push({ name: `hits bundle ${v.name}: module load CPU (median of ${samples})`, value: round(loads[i], 1), unit: 'ms' });
+      if (i > 0) {
+        metrics.push({ name: `${v.name}: bundle it adds`, value: round((Buffer.byteLength(v.code) - Buffer.byteLength(base.code)) / 1024, 1), unit: 'KiB' });
+        metrics.push({ name: `${v.name}: load CPU it adds`, value: round(loads[i] - loads[0], 1), unit: 'ms' });
+      }
+    });
+    return metrics;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (require.main === module) {
+  // One after the other: load times measured side by side would measure each other.
   runMetricsBench()
+    .then(async (metrics) => [...metrics, ...(await runPowertoolsBench())])
     .then((metrics) => {
       for (const m of metrics) console.log(`${m.name}: ${m.value} ${m.unit}${m.target ? ` (target ${m.target})` : ''}`);
     })

@@ -109,8 +109,9 @@ async function main(): Promise<void> {
     ]);
   }
   if (!only || only === 'metrics') {
-    const { runMetricsBench } = await import('./bench-metrics');
+    const { runMetricsBench, runPowertoolsBench } = await import('./bench-metrics');
     print(await runMetricsBench());
+    print(await runPowertoolsBench());
   }
   if (!only || only === 'function') {
     const { runFunctionBench } = await import('./bench-function');

@@ -13,6 +13,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { MIGRATIONS } from '../functions/migrate/migrations';
+import { migrateAndReconcile, type AppUserReport } from '../functions/migrate/app-user';
 import { passwordAuth, runMigrations, type AuthClause, type Migration, type MigrationResult } from '../functions/migrate/runner';
 
 const run = promisify(execFile);
@@ -286,6 +287,8 @@ export class MariaDb {
 
 export interface LocalMigration {
   readonly result: MigrationResult;
+  /** The application user's reconcile, as a deploy reports it (absent when `migrations` was empty: no hits table to grant on). */
+  readonly appUser?: AppUserReport;
   /** The function's database environment as the application user (`password` mode, DB_TLS=off: local only). */
   readonly env: Record<string, string>;
   readonly master: { user: string; password: string };
@@ -303,8 +306,10 @@ export interface LocalMigrationOptions {
 
 /**
  * Creates the database and a master user with RDS's master privileges (everything, with GRANT OPTION),
- * then runs the migrations as that user over TCP, creating the application user with a password (MariaDB
- * has no AWSAuthenticationPlugin). Returns the function's environment as the application user.
+ * then runs what a deploy runs as that user over TCP: the migrations and the application user's reconcile,
+ * the user getting a password (MariaDB has no AWSAuthenticationPlugin). Returns the function's
+ * environment as the application user. With `migrations: []`, only the database, the master user and
+ * `schema_migrations` exist afterwards.
  */
 export async function migrateLocalDatabase(db: MariaDb, options: LocalMigrationOptions = {}): Promise<LocalMigration> {
   const database = options.database ?? 'hits';
@@ -316,15 +321,17 @@ export async function migrateLocalDatabase(db: MariaDb, options: LocalMigrationO
   await db.sql("GRANT ALL ON *.* TO ?@'127.0.0.1' WITH GRANT OPTION", [master.user]);
   const conn = await createConnection({ host: db.host, port: db.port, user: master.user, password: master.password, database });
   try {
-    const result = await runMigrations(conn, {
+    const run = {
       migrations: options.migrations ?? MIGRATIONS,
       database,
       appUser,
       appHost: '%',
       appAuth: options.appAuth ?? passwordAuth(appPassword),
-    });
+    };
     const env = { DB_HOST: db.host, DB_PORT: String(db.port), DB_NAME: database, DB_USER: appUser, DB_AUTH: 'password', DB_PASSWORD: appPassword, DB_TLS: 'off' };
-    return { result, env, master };
+    if (run.migrations.length === 0) return { result: await runMigrations(conn, run), env, master };
+    const { appUser: report, ...result } = await migrateAndReconcile(conn, run);
+    return { result, appUser: report, env, master };
   } finally {
     await conn.end();
   }
@@ -417,12 +424,16 @@ export class Memcached {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The usual pair, with the function's user and database, for local mode and benchmarks.
+// The usual pair, for local mode and benchmarks (the schema and the login come from migrateLocalDatabase).
 
 export interface LocalServices {
   db: MariaDb;
   cache: Memcached;
-  /** Environment for the function in `password` / `DB_TLS=off` mode (local only). */
+  /**
+   * Where the function finds the services (`password` / `DB_TLS=off` mode, local only), without a login:
+   * `migrateLocalDatabase` creates the schema and the application user and gives DB_USER and DB_PASSWORD,
+   * as a deploy's migration does.
+   */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -442,7 +453,6 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     throw dbStarted.status === 'rejected' ? dbStarted.reason : (cacheStarted as PromiseRejectedResult).reason;
   }
   const [db, cache] = [dbStarted.value, cacheStarted.value];
-  await db.createUser('hits', 'local-only-password', 'hits');
   return {
     db,
     cache,
@@ -450,9 +460,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       DB_HOST: db.host,
       DB_PORT: String(db.port),
       DB_NAME: 'hits',
-      DB_USER: 'hits',
       DB_AUTH: 'password',
-      DB_PASSWORD: 'local-only-password',
       DB_TLS: 'off',
       CACHE_NODES: cache.node,
       CACHE_TTL_SECONDS: '5',

@@ -56,7 +56,7 @@ test('records every request and lists the newest first, at most 100, with the do
   expect(older).toMatchObject({ path: '/first', method: 'GET' });
   expect(newest.id).toBeGreaterThan(older.id);
   expect(Math.abs(Date.parse(newest.at) - Date.now())).toBeLessThan(10_000);
-  // The table is as DESIGN says.
+  // The table as migration 1 (functions/migrate/migrations.ts) creates it.
   const cols = await db.sql<Array<{ COLUMN_NAME: string; COLUMN_TYPE: string }>>(
     "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='hits' AND TABLE_NAME='hits' ORDER BY ORDINAL_POSITION",
   );

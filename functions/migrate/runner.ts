@@ -116,51 +116,65 @@ async function rows<T>(conn: SqlConnection, sql: string, values: unknown[] = [])
   return (Array.isArray(result) ? result[0] : result) as T[];
 }
 
+/**
+ * Runs `work` while holding the database's migration lock (`GET_LOCK`, waiting up to `timeoutSeconds` for
+ * another run to finish), and releases it afterwards, whatever `work` does.
+ */
+export async function withMigrationLock<T>(conn: SqlConnection, database: string, timeoutSeconds: number, work: () => Promise<T>): Promise<T> {
+  const lock = lockName(database);
+  const got = await rows<{ locked: number | null }>(conn, 'SELECT GET_LOCK(?, ?) AS locked', [lock, timeoutSeconds]);
+  if (Number(got[0]?.locked) !== 1) throw new Error(`another migration run holds the lock "${lock}" and did not finish within ${timeoutSeconds} s`);
+  try {
+    return await work();
+  } finally {
+    await conn.query({ sql: 'SELECT RELEASE_LOCK(?)', values: [lock] }).catch(() => undefined);
+  }
+}
+
 /** Applies every migration not yet recorded, in order, under the named lock; see the file comment. */
 export async function runMigrations(conn: SqlConnection, options: RunOptions): Promise<MigrationResult> {
+  checkOrder(options.migrations);
+  return await withMigrationLock(conn, options.database, options.lockTimeoutSeconds ?? 120, () => applyMigrations(conn, options));
+}
+
+/** The body of `runMigrations`, for a caller that already holds the lock. */
+export async function applyMigrations(conn: SqlConnection, options: RunOptions): Promise<MigrationResult> {
   const { migrations, database } = options;
   const log = options.log ?? (() => undefined);
   checkOrder(migrations);
-  const lock = lockName(database);
-  const got = await rows<{ locked: number | null }>(conn, 'SELECT GET_LOCK(?, ?) AS locked', [lock, options.lockTimeoutSeconds ?? 120]);
-  if (Number(got[0]?.locked) !== 1) throw new Error(`another migration run holds the lock "${lock}" and did not finish within ${options.lockTimeoutSeconds ?? 120} s`);
-  try {
-    await conn.query({
-      sql: `CREATE TABLE IF NOT EXISTS ??.schema_migrations (
+  await conn.query({
+    sql: `CREATE TABLE IF NOT EXISTS ??.schema_migrations (
   version INT UNSIGNED NOT NULL PRIMARY KEY,
   name VARCHAR(200) NOT NULL,
   checksum CHAR(64) CHARACTER SET ascii NOT NULL,
   applied_at DATETIME(3) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-      values: [database],
-    });
-    const recorded = await rows<{ version: number; checksum: string }>(conn, 'SELECT version, checksum FROM ??.schema_migrations ORDER BY version', [database]);
-    const done = new Map(recorded.map((r) => [Number(r.version), r.checksum]));
-    for (const m of migrations) {
-      const was = done.get(m.version);
-      if (was !== undefined && was !== migrationChecksum(m)) {
-        throw new MigrationError(m.version, m.name, [...done.keys()], new Error('its definition changed after it was applied; add a new migration instead of editing this one'));
-      }
+    values: [database],
+  });
+  const recorded = await rows<{ version: number; checksum: string }>(conn, 'SELECT version, checksum FROM ??.schema_migrations ORDER BY version', [database]);
+  const done = new Map(recorded.map((r) => [Number(r.version), r.checksum]));
+  for (const m of migrations) {
+    const was = done.get(m.version);
+    if (was !== undefined && was !== migrationChecksum(m)) {
+      throw new MigrationError(m.version, m.name, [...done.keys()], new Error('its definition changed after it was applied; add a new migration instead of editing this one'));
     }
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      const started = Date.now();
-      try {
-        for (const s of m.statements(options)) await conn.query({ sql: s.sql, values: [...(s.values ?? [])] });
-        await conn.query({
-          sql: 'INSERT INTO ??.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))',
-          values: [database, m.version, m.name, migrationChecksum(m)],
-        });
-      } catch (err) {
-        throw new MigrationError(m.version, m.name, [...done.keys()].sort((a, b) => a - b), err);
-      }
-      done.set(m.version, migrationChecksum(m));
-      applied.push(m.version);
-      log('migration applied', { version: m.version, name: m.name, ms: Date.now() - started });
-    }
-    return { applied, versions: [...done.keys()].sort((a, b) => a - b) };
-  } finally {
-    await conn.query({ sql: 'SELECT RELEASE_LOCK(?)', values: [lock] }).catch(() => undefined);
   }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    const started = Date.now();
+    try {
+      for (const s of m.statements(options)) await conn.query({ sql: s.sql, values: [...(s.values ?? [])] });
+      await conn.query({
+        sql: 'INSERT INTO ??.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))',
+        values: [database, m.version, m.name, migrationChecksum(m)],
+      });
+    } catch (err) {
+      throw new MigrationError(m.version, m.name, [...done.keys()].sort((a, b) => a - b), err);
+    }
+    done.set(m.version, migrationChecksum(m));
+    applied.push(m.version);
+    log('migration applied', { version: m.version, name: m.name, ms: Date.now() - started });
+  }
+  return { applied, versions: [...done.keys()].sort((a, b) => a - b) };
 }

@@ -3,7 +3,8 @@
  * HITS_RETENTION_DAYS in short batches and reports what it removed as EMF metrics in its one log line.
  * It connects with the same DB_* contract as the `hits` function, so it follows the application user.
  */
-import { ConfigError, loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/config';
+import { ConfigError, wholeNumber } from '../lib/env';
 import { Database } from '../lib/db';
 import { createLogger, errorFields } from '../lib/log';
 import { EmfWriter, metricsConfigFrom } from '../lib/metrics';
@@ -12,25 +13,14 @@ import { pruneExpired, type PruneResult } from './prune';
 /** Kept back from the invocation's remaining time: the last batch and the log line must finish before Lambda's timeout. */
 const MARGIN_MS = 5000;
 
-function wholeNumber(name: string, fallback: number | undefined, min: number, max: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) {
-    if (fallback === undefined) throw new ConfigError(name, 'is required');
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
-
 const log = createLogger();
 const setup = (() => {
   try {
     return {
       db: new Database(loadConfig(process.env).db),
-      retentionDays: wholeNumber('HITS_RETENTION_DAYS', undefined, 1, 3650),
-      batchSize: wholeNumber('PRUNE_BATCH_SIZE', 1000, 1, 100000),
-      budgetMs: wholeNumber('PRUNE_BUDGET_MS', 50000, 100, 900000),
+      retentionDays: wholeNumber(process.env, 'HITS_RETENTION_DAYS', undefined, 1, 3650),
+      batchSize: wholeNumber(process.env, 'PRUNE_BATCH_SIZE', 1000, 1, 100000),
+      budgetMs: wholeNumber(process.env, 'PRUNE_BUDGET_MS', 50000, 100, 900000),
       emf: new EmfWriter(metricsConfigFrom(process.env)),
     };
   } catch (err) {
@@ -49,7 +39,5 @@ export async function handler(_event: unknown, context?: { getRemainingTimeInMil
   } catch (err) {
     log.error('prune failed', errorFields(err));
     throw err; // the schedule's retry policy tries again
-  } finally {
-    await setup.db.endRequest();
   }
 }

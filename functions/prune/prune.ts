@@ -10,6 +10,7 @@
  * every DELETE also requires `created_at < cutoff`.
  */
 import { Deadline, type Database } from '../lib/db';
+import { isMissingTable, sqlUtc } from '../lib/sql';
 
 export interface PruneOptions {
   /** Rows older than this many days are deleted. */
@@ -43,15 +44,6 @@ const DELETE_EXPIRED = 'DELETE FROM hits WHERE id BETWEEN ? AND ? AND created_at
 const COUNT_RANGE = 'SELECT COUNT(*) AS n FROM hits WHERE id BETWEEN ? AND ?';
 
 type IdRow = { id: string | number | null };
-
-/** "2026-01-01 00:00:00.000" (DATETIME(3), UTC). */
-function sqlUtc(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function isMissingTable(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'ER_NO_SUCH_TABLE';
-}
 
 /** Deletes expired hits in batches until none is left or the budget is spent. */
 export async function pruneExpired(db: Database, options: PruneOptions): Promise<PruneResult> {

@@ -1,0 +1,46 @@
+/**
+ * Environment parsing shared by every function: each problem is a ConfigError naming the variable, so a
+ * misconfigured deployment fails at init with a message an operator can act on.
+ */
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The trimmed value; a ConfigError when it is absent or empty. */
+export function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, 'is required');
+  return value;
+}
+
+/** A whole number from `min` to `max`; `fallback` when unset (a ConfigError when unset and no fallback). */
+export function wholeNumber(env: Env, name: string, fallback: number | undefined, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') {
+    if (fallback === undefined) throw new ConfigError(name, 'is required');
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** One of `allowed`; `fallback` when unset. */
+export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
