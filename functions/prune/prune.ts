@@ -21,6 +21,8 @@ export interface PruneOptions {
   readonly budgetMs: number;
   /** The clock (ms since the epoch) that sets the cutoff. @default Date.now */
   readonly now?: () => number;
+  /** The monotonic clock (ms) the budget and batch times are measured with. @default performance.now */
+  readonly clock?: () => number;
 }
 
 export interface PruneResult {
@@ -50,16 +52,17 @@ export async function pruneExpired(db: Database, options: PruneOptions): Promise
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) throw new RangeError(`retentionDays must be a whole number of days ≥ 1, got ${options.retentionDays}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
-  const started = performance.now();
+  const clock = options.clock ?? (() => performance.now());
+  const started = clock();
   const cutoff = sqlUtc((options.now ?? Date.now)() - options.retentionDays * 86_400_000);
-  const deadline = new Deadline(options.budgetMs);
+  const deadline = new Deadline(options.budgetMs, clock);
   let deleted = 0;
   let batches = 0;
   let longestBatchMs = 0;
-  const result = (stoppedBy: PruneResult['stoppedBy']): PruneResult => ({ deleted, batches, stoppedBy, cutoff, longestBatchMs, elapsedMs: performance.now() - started });
+  const result = (stoppedBy: PruneResult['stoppedBy']): PruneResult => ({ deleted, batches, stoppedBy, cutoff, longestBatchMs, elapsedMs: clock() - started });
 
   // Statements get the whole budget's remainder at least a few seconds: a batch that started must be allowed to finish.
-  const statementDeadline = () => new Deadline(Math.max(deadline.remainingMs(), 5000));
+  const statementDeadline = () => new Deadline(Math.max(deadline.remainingMs(), 5000), clock);
   let from: number;
   try {
     const first = (await db.query<IdRow[]>(FIRST_ID, [0], statementDeadline()))[0]?.id;
@@ -73,14 +76,14 @@ export async function pruneExpired(db: Database, options: PruneOptions): Promise
   for (;;) {
     // A batch must fit: stop once the remaining time is no longer than the longest batch so far.
     if (deadline.remainingMs() <= Math.max(longestBatchMs, 1)) return result('budget');
-    const batchStarted = performance.now();
+    const batchStarted = clock();
     const end = (await db.query<IdRow[]>(RANGE_END, [from, batchSize - 1], statementDeadline()))[0]?.id ?? (await db.query<IdRow[]>(LAST_ID, [], statementDeadline()))[0]?.id;
     if (end === null || end === undefined) return result('done');
     const to = Number(end);
     const res = await db.query<{ affectedRows: number }>(DELETE_EXPIRED, [from, to, cutoff], statementDeadline());
     batches++;
     deleted += res.affectedRows;
-    longestBatchMs = Math.max(longestBatchMs, performance.now() - batchStarted);
+    longestBatchMs = Math.max(longestBatchMs, clock() - batchStarted);
     const left = Number((await db.query<Array<{ n: number | string }>>(COUNT_RANGE, [from, to], statementDeadline()))[0].n);
     // A row the batch kept is not expired: the expired prefix ends here.
     if (left > 0) return result('done');
