@@ -2,6 +2,9 @@
 import { Construct } from 'constructs';
 import { TerraformStack } from 'cdktf';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { PropsError } from './validation';
 
 /**
@@ -10,31 +13,33 @@ import { PropsError } from './validation';
  * `sourceAccount` only, and, where the service sets it, for the resource `sourceArn` only.
  *
  * Put only keys the service documents that it sets when it assumes the role: a condition on a key the
- * service leaves out never matches, and the role becomes unusable. Each caller says which page it followed.
+ * service leaves out never matches, and the role becomes unusable. Each caller says which page it followed;
+ * a service that documents no key (RDS Proxy) gets none.
  */
 export interface TrustConditions {
-  /** Account the service must act for (`aws:SourceAccount`, StringEquals). Required: every service role here is assumed for this account only. */
-  readonly sourceAccount: string;
+  /** Account the service must act for (`aws:SourceAccount`, StringEquals). @default - no aws:SourceAccount condition (the service does not document it) */
+  readonly sourceAccount?: string;
   /** Resource the service must act for (`aws:SourceArn`, ArnLike, so `*` may stand for a segment not known before creation). @default - no aws:SourceArn condition (the service does not set it) */
   readonly sourceArn?: string;
 }
 
 /**
- * Trust policy letting exactly one AWS service principal (e.g. `rds.amazonaws.com`) assume a role, for
- * `conditions.sourceAccount` (and `conditions.sourceArn` when given) only.
+ * Trust policy letting exactly one AWS service principal (e.g. `rds.amazonaws.com`) assume a role, under
+ * the confused-deputy `conditions` that service documents (none when it documents none).
  */
-export function assumeRolePolicy(servicePrincipal: string, conditions: TrustConditions): string {
+export function assumeRolePolicy(servicePrincipal: string, conditions: TrustConditions = {}): string {
   if (!/^[a-z0-9.-]+\.amazonaws\.com$/.test(servicePrincipal)) throw new PropsError('assumeRolePolicy', 'servicePrincipal', `must be a service principal such as "rds.amazonaws.com", got "${servicePrincipal}"`);
-  if (typeof conditions?.sourceAccount !== 'string' || conditions.sourceAccount.trim() === '') throw new PropsError('assumeRolePolicy', 'conditions.sourceAccount', 'must be the account id (e.g. from aws_caller_identity)');
-  const condition: Record<string, Record<string, string>> = { StringEquals: { 'aws:SourceAccount': conditions.sourceAccount } };
+  const condition: Record<string, Record<string, string>> = {};
+  if (conditions.sourceAccount !== undefined) {
+    if (typeof conditions.sourceAccount !== 'string' || conditions.sourceAccount.trim() === '') throw new PropsError('assumeRolePolicy', 'conditions.sourceAccount', 'must be the account id (e.g. from aws_caller_identity) when given');
+    condition.StringEquals = { 'aws:SourceAccount': conditions.sourceAccount };
+  }
   if (conditions.sourceArn !== undefined) {
     if (!conditions.sourceArn.startsWith('arn:')) throw new PropsError('assumeRolePolicy', 'conditions.sourceArn', `must be an ARN pattern, got "${conditions.sourceArn}"`);
     condition.ArnLike = { 'aws:SourceArn': conditions.sourceArn };
   }
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: servicePrincipal }, Action: 'sts:AssumeRole', Condition: condition }],
-  });
+  const statement = { Effect: 'Allow', Principal: { Service: servicePrincipal }, Action: 'sts:AssumeRole', ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}) };
+  return JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 }
 
 /** An IAM policy document of `statements`, as the JSON string IAM resources take. */
@@ -42,15 +47,44 @@ export function policyDocument(statements: readonly object[]): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }
 
-const CALLER_IDENTITY_ID = 'caller-identity';
-
 /**
  * The id of the account Terraform deploys into, from one `aws_caller_identity` data source per stack
  * (created on first use). Read at plan time, so no account id sits in code or configuration.
  */
 export function accountId(scope: Construct): string {
+  return perStack(scope, 'caller-identity', DataAwsCallerIdentity).accountId;
+}
+
+/** The stack's one data source of `type` named `id`, created on first use. */
+function perStack<T>(scope: Construct, id: string, type: new (scope: Construct, id: string) => T): T {
   const stack = TerraformStack.of(scope);
-  const existing = stack.node.tryFindChild(CALLER_IDENTITY_ID);
-  const identity = existing instanceof DataAwsCallerIdentity ? existing : new DataAwsCallerIdentity(stack, CALLER_IDENTITY_ID);
-  return identity.accountId;
+  const existing = stack.node.tryFindChild(id);
+  return existing instanceof type ? existing : new type(stack, id);
+}
+
+/**
+ * The partition (`aws`, `aws-cn`, `aws-us-gov`) of the account Terraform deploys into, from one
+ * `aws_partition` data source per stack, for ARNs this code writes itself: a literal `arn:aws:` would not
+ * resolve in the China or GovCloud partitions.
+ */
+export function partition(scope: Construct): string {
+  return perStack(scope, 'partition', DataAwsPartition).partition;
+}
+
+/** The region the stack's provider deploys into, from one `aws_region` data source per stack. */
+export function region(scope: Construct): string {
+  return perStack(scope, 'region', DataAwsRegion).region;
+}
+
+/** The ARN of an AWS-managed policy (e.g. `service-role/AWSLambdaVPCAccessExecutionRole`) in the deploying account's partition. */
+export function awsManagedPolicyArn(scope: Construct, name: string): string {
+  return `arn:${partition(scope)}:iam::aws:policy/${name}`;
+}
+
+/** Who a grant is for: a role, or a construct that has one (e.g. a `NodeFunction`). */
+export type Grantee = IamRole | { readonly role: IamRole };
+
+/** The role of `grantee`. */
+export function roleOf(grantee: Grantee): IamRole {
+  return grantee instanceof IamRole ? grantee : grantee.role;
 }

@@ -8,7 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
-import { accountId, assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
@@ -109,9 +109,9 @@ export class NodeFunction extends Construct {
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc-access', {
       role: this.role.name,
-      policyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      policyArn: awsManagedPolicyArn(this, 'service-role/AWSLambdaVPCAccessExecutionRole'),
     });
-    const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess' });
+    const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: awsManagedPolicyArn(this, 'AWSXRayDaemonWriteAccess') });
 
     const environment: Record<string, string> = { ...props.environment };
     if (props.metricsNamespace) {

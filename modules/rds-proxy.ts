@@ -9,7 +9,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { accountId, assumeRolePolicy, policyDocument } from './iam';
+import { assumeRolePolicy, policyDocument, region } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
@@ -25,8 +25,11 @@ export interface RdsProxyProps {
   readonly dbInstanceIdentifier: string;
   /** Security group of the database; the proxy gets egress to it and it gets ingress from the proxy on `port`. Required. */
   readonly databaseSecurityGroupId: string;
-  /** Secret (JSON with `username` and `password`) the proxy logs in to the database with. Required. */
-  readonly secretArn: string;
+  /**
+   * Secret (JSON with `username` and `password`) the proxy logs in to the database with, in an `auth` entry
+   * of its own (clients must present an IAM token). Required without `endToEndIam`; not used with it.
+   */
+  readonly secretArn?: string;
   /** KMS key that encrypts the secret, when it is a customer-managed key; the proxy role may then decrypt with it through Secrets Manager only. @default - the AWS-managed `aws/secretsmanager` key, which needs no grant */
   readonly secretKmsKeyArn?: string;
   /** Security groups whose members may connect to the proxy. @default [] */
@@ -43,14 +46,14 @@ export interface RdsProxyProps {
   readonly idleClientTimeoutSeconds?: number;
   /** `debug_logging` (writes SQL text to CloudWatch Logs). @default false */
   readonly debugLogging?: boolean;
-  /** `client_password_auth_type` of the auth block; MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
+  /** `client_password_auth_type` of the secret's auth entry (without `endToEndIam`); MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
   readonly clientPasswordAuthType?: 'MYSQL_CACHING_SHA2_PASSWORD' | 'MYSQL_NATIVE_PASSWORD';
   /**
-   * End-to-end IAM authentication (`default_auth_scheme = "IAM_AUTH"`): the proxy logs in to the database
-   * with IAM tokens of its own role for `users`, which must be created in MySQL with
-   * `IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`; the role gets `rds-db:connect` on
-   * `dbuser:<databaseResourceId>/<user>` for each. Users that have a secret in the auth list (the master user)
-   * keep logging in with it. @default - no end-to-end IAM: every database login uses a secret
+   * End-to-end IAM authentication (`default_auth_scheme = "IAM_AUTH"`): clients log in to the proxy with IAM
+   * tokens, and the proxy logs in to the database with IAM tokens of its own role for `users`, which must be
+   * created in MySQL with `IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`; the role gets `rds-db:connect`
+   * on `dbuser:<databaseResourceId>/<user>` for each. The proxy then has no `auth` entry and its role reads
+   * no secret. @default - no end-to-end IAM: the proxy logs in to the database with `secretArn`
    */
   readonly endToEndIam?: EndToEndIam;
   /** Retention in days of the proxy's log group `/aws/rds/proxy/<name>`, which this module creates before the proxy (RDS would create it with no expiry). @default 14 */
@@ -70,8 +73,8 @@ export interface EndToEndIam {
 const MODULE = 'RdsProxy';
 
 /**
- * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, credentials to the
- * database from one secret, a bounded connection pool, and security groups chained by reference.
+ * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, IAM (end-to-end) or one
+ * secret to the database, a bounded connection pool, and security groups chained by reference.
  */
 export class RdsProxy extends Construct {
   readonly proxyName: string;
@@ -84,8 +87,6 @@ export class RdsProxy extends Construct {
   readonly connectArnPrefix: string;
   readonly port: number;
   readonly securityGroupId: string;
-  private readonly vpcId: string;
-  private readonly name: string;
   readonly roleArn: string;
   /** The registered target: depend on it before connecting through the proxy at deploy time. */
   readonly target: DbProxyTarget;
@@ -109,7 +110,10 @@ export class RdsProxy extends Construct {
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
     requireNonEmpty(MODULE, 'dbInstanceIdentifier', props.dbInstanceIdentifier);
     requireNonEmpty(MODULE, 'databaseSecurityGroupId', props.databaseSecurityGroupId);
-    requireNonEmpty(MODULE, 'secretArn', props.secretArn);
+    if (!props.endToEndIam) requireNonEmpty(MODULE, 'secretArn', props.secretArn);
+    if (props.endToEndIam && (props.secretArn !== undefined || props.secretKmsKeyArn !== undefined)) {
+      throw new PropsError(MODULE, props.secretArn !== undefined ? 'secretArn' : 'secretKmsKeyArn', 'must be left out with endToEndIam: the proxy logs in to the database with IAM and reads no secret');
+    }
     requireIntIn(MODULE, 'port', port, 1, 65535);
     requireIntIn(MODULE, 'connectionBorrowTimeoutSeconds', borrow, 1, 3600);
     requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
@@ -130,28 +134,31 @@ export class RdsProxy extends Construct {
     const name = props.name;
     const role = new IamRole(this, 'role', {
       name: `${name}-rds-proxy`,
-      description: `RDS Proxy ${name}: reads the database secret`,
-      // aws:SourceAccount only. RDS recommends both keys for roles it assumes
-      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/cross-service-confused-deputy-prevention.html),
-      // but no page says which ARN RDS Proxy passes as aws:SourceArn, and the proxy's own ARN carries a
-      // prx- id that exists only after the proxy, which needs this role first. A guessed ARN would lock the
-      // proxy out of its secret and its target would never become available.
-      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com', { sourceAccount: accountId(this) }),
+      description: e2e ? `RDS Proxy ${name}: logs in to its database with IAM` : `RDS Proxy ${name}: reads the database secret`,
+      // The plain service principal, no condition. No RDS Proxy page documents a confused-deputy key that the
+      // proxy sends when it assumes its role: the setup page has you create the IAM console's plain RDS
+      // service role (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html), and
+      // AWS CDK's DatabaseProxy (aws-rds/lib/proxy.ts) and terraform-aws-modules' rds-proxy trust plain
+      // rds.amazonaws.com. A key the service does not send never matches: the proxy could not assume its
+      // role and its target would never become available.
+      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com'),
     });
-    const statements: object[] = [
-      { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
-    ];
-    if (props.secretKmsKeyArn) {
-      statements.push({
-        Sid: 'DecryptDatabaseSecret',
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: props.secretKmsKeyArn,
-        Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
-      });
+    const dependsOn: IamRolePolicy[] = [];
+    if (!e2e) {
+      const statements: object[] = [
+        { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
+      ];
+      if (props.secretKmsKeyArn) {
+        statements.push({
+          Sid: 'DecryptDatabaseSecret',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: props.secretKmsKeyArn,
+          Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(this)}.amazonaws.com` } },
+        });
+      }
+      dependsOn.push(new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) }));
     }
-    const readSecret = new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
-    const dependsOn = [readSecret];
     if (e2e) {
       // End-to-end IAM: "RDS Proxy connects to your database using IAM authentication instead of retrieving
       // credentials from Secrets Manager. This requires configuring your IAM role with rds-db:connect
@@ -181,8 +188,6 @@ export class RdsProxy extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
     this.securityGroupId = securityGroup.id;
-    this.vpcId = props.vpcId;
-    this.name = name;
     this.port = port;
     new VpcSecurityGroupEgressRule(this, 'egress-to-database', {
       securityGroupId: securityGroup.id,
@@ -213,22 +218,32 @@ export class RdsProxy extends Construct {
       requireTls: true,
       idleClientTimeout: idleClient,
       debugLogging: props.debugLogging ?? false,
-      // IAM_AUTH makes the auth list optional, not exclusive: "When Default authentication scheme is set to
-      // IAM authentication, this field [the secrets] becomes optional" (rds-proxy-creating.html); AWS's
-      // move to end-to-end IAM keeps the secret and adds rds-db:connect (rds-proxy-iam-migration.html).
-      // The end-to-end option "is supported for MySQL, PostgreSQL, and MariaDB engine families".
+      // IAM_AUTH is "the default authentication scheme that the proxy uses for client connections to the
+      // proxy and connections from the proxy to the underlying database"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html): clients present an
+      // IAM token for dbuser:<prx-id>/<user> (grantConnect), and the proxy presents one of its own role to the
+      // database. It needs no secret: "When Default authentication scheme is set to IAM authentication, this
+      // field [Secrets Manager secrets] becomes optional"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-creating.html); Secrets Manager "is not
+      // required if you are using end-to-end IAM authentication" (rds-proxy-iam-setup.html); the provider's
+      // `auth` is "Required when default_auth_scheme is NONE or unspecified"
+      // (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/db_proxy), and an absent
+      // block updates the proxy to no auth entries. No runtime user has a secret, and the deploy-time
+      // migration connects straight to the instance, so nothing would use one.
       defaultAuthScheme: e2e ? 'IAM_AUTH' : undefined,
-      auth: [
-        {
-          description: 'Database credentials from Secrets Manager; clients must present an IAM token',
-          authScheme: 'SECRETS',
-          secretArn: props.secretArn,
-          iamAuth: 'REQUIRED',
-          clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
-        },
-      ],
+      auth: e2e
+        ? undefined
+        : [
+            {
+              description: 'Database credentials from Secrets Manager; clients must present an IAM token',
+              authScheme: 'SECRETS',
+              secretArn: props.secretArn,
+              iamAuth: 'REQUIRED',
+              clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
+            },
+          ],
       tags: { Name: name },
-      // Without the policy in place the proxy starts, cannot read the secret, and its target never turns available.
+      // Without its policy in place the proxy starts, cannot log in to the database, and its target never turns available.
       dependsOn: [...dependsOn, logGroup],
     });
     const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
@@ -318,25 +333,6 @@ export class RdsProxy extends Construct {
    */
   allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
     allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy' });
-  }
-
-  /**
-   * A security group of its own for one client (e.g. the deploy-time migration function) that may reach this
-   * proxy on its port and nothing else: no rule to the cache or anywhere, unlike the shared app group.
-   * Returns its id. `id` names the group (`<proxy name>-<id>-`) and its rules.
-   */
-  createClientSecurityGroup(id: string, description: string): string {
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(id)) throw new PropsError(MODULE, 'createClientSecurityGroup(id)', `must be 1-32 lowercase letters, digits or dashes starting with a letter, got "${id}"`);
-    requireNonEmpty(MODULE, 'createClientSecurityGroup(description)', description);
-    const group = new SecurityGroup(this, `${id}-security-group`, {
-      namePrefix: `${this.name}-${id}-`,
-      description: `${description}: to the RDS Proxy ${this.name} on ${this.port} only`,
-      vpcId: this.vpcId,
-      tags: { Name: `${this.name}-${id}` },
-      lifecycle: { createBeforeDestroy: true },
-    });
-    this.allowConnectionsFrom(group.id, id);
-    return group.id;
   }
 
   /**

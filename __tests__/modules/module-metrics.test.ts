@@ -82,6 +82,7 @@ test('HttpApi, RdsProxy, MysqlDatabase and MemcachedCluster name their metrics a
   // The log groups the exports and the proxy write to exist, with the modules' default retention.
   expect(resources(json, 'aws_cloudwatch_log_group').map(([, g]) => [g.name, g.retention_in_days]).filter(([n]) => n.startsWith('/aws/rds/')).sort()).toEqual([
     ['/aws/rds/instance/hits-test/error', 14],
+    ['/aws/rds/instance/hits-test/iam-db-auth-error', 14],
     ['/aws/rds/instance/hits-test/slowquery', 14],
     ['/aws/rds/proxy/hits-test', 14],
   ]);

@@ -79,8 +79,8 @@ describe('NodeFunction defaults (per its props doc comments)', () => {
     expect(JSON.parse(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
     const attachments = resources(json, 'aws_iam_role_policy_attachment').map(([, a]) => a);
     expect(attachments.map((a) => a.policy_arn).sort()).toEqual([
-      'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess',
-      'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      'arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess',
+      'arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
     ]);
     expect(attachments.every((a) => a.role === `\${aws_iam_role.${roleName}.name}`)).toBe(true);
     expect(resources(json, 'aws_iam_role_policy')).toEqual([]);

@@ -36,6 +36,8 @@ describe('RdsProxy props validation names the field', () => {
     ['empty dbInstanceIdentifier', { dbInstanceIdentifier: '' }, /dbInstanceIdentifier/],
     ['empty databaseSecurityGroupId', { databaseSecurityGroupId: '' }, /databaseSecurityGroupId/],
     ['empty secretArn', { secretArn: '' }, /secretArn/],
+    ['no secretArn without end-to-end IAM', { secretArn: undefined }, /RdsProxy: secretArn/],
+    ['a secretArn with end-to-end IAM, which reads no secret', { endToEndIam: { databaseArn: 'arn:aws:rds:eu-west-1:1:db:x', databaseResourceId: 'db-X', users: ['app'] } }, /RdsProxy: secretArn must be left out with endToEndIam/],
     ['port 0', { port: 0 }, /port.*1 to 65535/],
     ['borrow timeout 0', { connectionBorrowTimeoutSeconds: 0 }, /connectionBorrowTimeoutSeconds.*1 to 3600/],
     ['max connections 101 %', { maxConnectionsPercent: 101 }, /maxConnectionsPercent.*1 to 100/],
@@ -71,11 +73,12 @@ describe('RdsProxy defaults (per its props doc comments)', () => {
     expect(single(json, 'aws_db_proxy_target').db_instance_identifier).toBe('hits-test-db');
   });
 
-  test('role assumable only by rds.amazonaws.com, reading only the database secret', () => {
+  test('role assumable by the plain rds.amazonaws.com principal (no condition RDS Proxy does not document), reading only the database secret', () => {
     const [roleName, role] = resources(json, 'aws_iam_role')[0];
     expect(resources(json, 'aws_iam_role')).toHaveLength(1);
     expect(dbProxy.role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
-    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
+    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(json.data?.aws_caller_identity).toBeUndefined();
     const policy = single(json, 'aws_iam_role_policy');
     expect(policy.role).toBe(`\${aws_iam_role.${roleName}.id}`);
     expect(statements(policy.policy)).toEqual([
@@ -177,24 +180,6 @@ describe('RdsProxy helpers', () => {
     expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
   });
 
-  test('createClientSecurityGroup: a new group in the proxy VPC whose only rule is egress to the proxy port', () => {
-    let id = '';
-    const { json } = build({ port: 3307 }, (proxy) => (id = proxy.createClientSecurityGroup('migration', 'Deploy-time migration function')));
-    const [name, group] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-migration-')!;
-    expect(id).toMatch(/^\$\{TfToken\[/);
-    expect(group).toMatchObject({ vpc_id: 'vpc-123', description: expect.stringContaining('Deploy-time migration function') });
-    const ref = `\${aws_security_group.${name}.id}`;
-    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref);
-    const [proxyGroup] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-rds-proxy-')!;
-    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: `\${aws_security_group.${proxyGroup}.id}`, ip_protocol: 'tcp', from_port: 3307, to_port: 3307 })]);
-    expect(resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref)).toEqual([]);
-  });
-
-  test('createClientSecurityGroup names a bad id and an empty description', () => {
-    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('Migration!', 'x'))).toThrow(/createClientSecurityGroup\(id\)/);
-    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('migration', ''))).toThrow(/createClientSecurityGroup\(description\)/);
-  });
-
   test('clientSecurityGroupIds opens one pair per client group', () => {
     const { json } = build({ clientSecurityGroupIds: ['sg-one', 'sg-two'] });
     const proxySg = sgRef(json);
@@ -209,7 +194,7 @@ describe('RdsProxy helpers', () => {
     const { json } = build({ secretKmsKeyArn: key });
     expect(statements(single(json, 'aws_iam_role_policy').policy)).toEqual([
       expect.objectContaining({ Resource: SECRET }),
-      { Sid: 'DecryptDatabaseSecret', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } } },
+      { Sid: 'DecryptDatabaseSecret', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.${data.aws_region.region.region}.amazonaws.com' } } },
     ]);
   });
 
