@@ -1,10 +1,11 @@
 /** IAM JSON documents, written literally so scanners and reviewers can read them in the synthesized JSON. */
 import { Construct } from 'constructs';
-import { TerraformStack } from 'cdktf';
+import { Lazy, TerraformStack } from 'cdktf';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { PropsError } from './validation';
 
 /**
@@ -87,4 +88,59 @@ export type Grantee = IamRole | { readonly role: IamRole };
 /** The role of `grantee`. */
 export function roleOf(grantee: Grantee): IamRole {
   return grantee instanceof IamRole ? grantee : grantee.role;
+}
+
+/** One statement a grant adds to a role's GrantPolicy. */
+export interface GrantStatement {
+  /** Unique in the policy: grants with the same Sid (and the same actions and condition) merge their resources. */
+  readonly Sid: string;
+  readonly Action: string | readonly string[];
+  readonly Resource: string;
+  readonly Condition?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The inline policy one kind of grant keeps on one role, created beside the role (in the role's stack) at the
+ * first grant as `<role id>-<id>`, and extended by every later grant of that kind: a second grant to the
+ * same role merges into it instead of failing on a duplicate construct id. Its JSON stays literal, and a
+ * policy holding one grant reads exactly as a single-statement policy would.
+ */
+export class GrantPolicy extends IamRolePolicy {
+  /** The policy `id` of `grantee`'s role, created with `name` on first use. */
+  static of(grantee: Grantee, id: string, name: string): GrantPolicy {
+    const role = roleOf(grantee);
+    const scope = role.node.scope;
+    if (!scope) throw new PropsError('GrantPolicy', 'grantee', 'must be a role inside a stack');
+    const existing = scope.node.tryFindChild(`${role.node.id}-${id}`);
+    if (existing instanceof GrantPolicy) return existing;
+    if (existing) throw new PropsError('GrantPolicy', 'id', `"${role.node.id}-${id}" is taken by a construct that is not a GrantPolicy`);
+    return new GrantPolicy(scope, `${role.node.id}-${id}`, role, name);
+  }
+
+  private readonly statements: Array<{ Sid: string; Effect: 'Allow'; Action: string | readonly string[]; Resource: string[]; Condition?: Readonly<Record<string, unknown>> }> = [];
+
+  private constructor(scope: Construct, id: string, role: IamRole, name: string) {
+    super(scope, id, {
+      name,
+      role: role.id,
+      policy: Lazy.stringValue({
+        produce: () =>
+          policyDocument(this.statements.map(({ Resource, Condition, ...rest }) => ({ ...rest, Resource: Resource.length === 1 ? Resource[0] : Resource, ...(Condition ? { Condition } : {}) }))),
+      }),
+    });
+  }
+
+  /** Adds `statement`, or its resource to the statement of the same Sid. */
+  add(statement: GrantStatement): this {
+    const same = this.statements.find((s) => s.Sid === statement.Sid);
+    if (!same) {
+      this.statements.push({ Sid: statement.Sid, Effect: 'Allow', Action: statement.Action, Resource: [statement.Resource], ...(statement.Condition ? { Condition: statement.Condition } : {}) });
+    } else {
+      if (JSON.stringify([same.Action, same.Condition]) !== JSON.stringify([statement.Action, statement.Condition])) {
+        throw new PropsError('GrantPolicy', `add(${statement.Sid})`, 'must keep the actions and condition of the statement it merges into');
+      }
+      if (!same.Resource.includes(statement.Resource)) same.Resource.push(statement.Resource);
+    }
+    return this;
+  }
 }

@@ -5,10 +5,9 @@ import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { accountId, assumeRolePolicy, awsManagedPolicyArn, type Grantee, policyDocument, region, roleOf } from './iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy, type Grantee, region, roleOf } from './iam';
 import { allowTcp, type TcpRules } from './security-groups';
 import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
 import { metric, type Metric, type MetricOptions } from './metric';
@@ -106,6 +105,8 @@ export const SMALL_BURSTABLE = /^db\.t[234]g?\.(micro|small)$/;
 export class MysqlDatabase extends Construct {
   readonly instanceIdentifier: string;
   readonly instanceArn: string;
+  /** VPC of the database's security group. */
+  readonly vpcId: string;
   readonly address: string;
   readonly port: number;
   readonly databaseName: string;
@@ -271,6 +272,7 @@ export class MysqlDatabase extends Construct {
     this.allocatedStorageGb = storage;
     this.logGroupNames = logGroups.map((g) => g.name);
     this.instance = instance;
+    this.vpcId = props.vpcId;
     this.masterUserSecretKmsKeyArn = props.masterUserSecretKmsKeyArn;
     this.name = name;
   }
@@ -280,23 +282,20 @@ export class MysqlDatabase extends Construct {
    * when a customer-managed key encrypts it, `kms:Decrypt` on that key only through Secrets Manager in the
    * grantee's region (`kms:ViaService`,
    * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
-   * The policy is created beside the role (in the role's stack). Returns it, to depend on.
+   * Every such grant to one role merges into its one `read-master-secret` policy, created beside the role
+   * (in the role's stack). Returns it, to depend on.
    */
-  grantMasterSecretRead(grantee: Grantee): IamRolePolicy {
-    const role = roleOf(grantee);
-    const scope = role.node.scope;
-    if (!scope) throw new PropsError(MODULE, 'grantMasterSecretRead(grantee)', 'must be a role inside a stack');
-    const statements: object[] = [{ Sid: 'ReadMasterSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: this.masterUserSecretArn }];
+  grantMasterSecretRead(grantee: Grantee): GrantPolicy {
+    const policy = GrantPolicy.of(grantee, 'read-master-secret', 'read-master-secret').add({ Sid: 'ReadMasterSecret', Action: 'secretsmanager:GetSecretValue', Resource: this.masterUserSecretArn });
     if (this.masterUserSecretKmsKeyArn) {
-      statements.push({
+      policy.add({
         Sid: 'DecryptMasterSecretThroughSecretsManager',
-        Effect: 'Allow',
         Action: 'kms:Decrypt',
         Resource: this.masterUserSecretKmsKeyArn,
-        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(scope)}.amazonaws.com` } },
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(roleOf(grantee))}.amazonaws.com` } },
       });
     }
-    return new IamRolePolicy(scope, `${role.node.id}-read-master-secret`, { name: 'read-master-secret', role: role.id, policy: policyDocument(statements) });
+    return policy;
   }
 
   /**

@@ -4,11 +4,10 @@ import * as path from 'path';
 import { AssetType, dependable, Fn, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
-import { accountId, assumeRolePolicy, awsManagedPolicyArn } from './iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
@@ -193,13 +192,9 @@ export class NodeFunction extends Construct {
     return metric(this.metricsNamespace, metricName, { service: this.functionName, ...breakdown }, { statistic }, options);
   }
 
-  /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. */
-  grantSecretRead(secretArn: string): IamRolePolicy {
+  /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. Grants merge into one `read-secret` policy. */
+  grantSecretRead(secretArn: string): GrantPolicy {
     requireNonEmpty(MODULE, 'grantSecretRead(secretArn)', secretArn);
-    return new IamRolePolicy(this, 'read-secret', {
-      name: 'read-database-secret',
-      role: this.role.id,
-      policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'ReadSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn }] }),
-    });
+    return GrantPolicy.of(this, 'read-secret', 'read-database-secret').add({ Sid: 'ReadSecret', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
   }
 }

@@ -9,7 +9,8 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { assumeRolePolicy, policyDocument, region } from './iam';
+import { assumeRolePolicy, GrantPolicy, type Grantee, policyDocument, region } from './iam';
+import { MysqlDatabase } from './mysql-database';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
@@ -17,25 +18,17 @@ import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, require
 export interface RdsProxyProps {
   /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
   readonly name: string;
-  /** VPC of the proxy's security group. Required. */
-  readonly vpcId: string;
+  /**
+   * The database the proxy fronts: its instance is the proxy's target, in its VPC; the proxy gets egress to
+   * the database's security group on its port and the group ingress from the proxy; without `endToEndIam`
+   * the proxy logs in with the database's RDS-managed master secret (and may decrypt it with the
+   * database's customer-managed key, through Secrets Manager only). Required.
+   */
+  readonly database: MysqlDatabase;
   /** Subnets the proxy runs in, at least two AZs (the data subnets). Required. */
   readonly subnetIds: readonly string[];
-  /** Identifier of the RDS instance the proxy targets. Required. */
-  readonly dbInstanceIdentifier: string;
-  /** Security group of the database; the proxy gets egress to it and it gets ingress from the proxy on `port`. Required. */
-  readonly databaseSecurityGroupId: string;
-  /**
-   * Secret (JSON with `username` and `password`) the proxy logs in to the database with, in an `auth` entry
-   * of its own (clients must present an IAM token). Required without `endToEndIam`; not used with it.
-   */
-  readonly secretArn?: string;
-  /** KMS key that encrypts the secret, when it is a customer-managed key; the proxy role may then decrypt with it through Secrets Manager only. @default - the AWS-managed `aws/secretsmanager` key, which needs no grant */
-  readonly secretKmsKeyArn?: string;
   /** Security groups whose members may connect to the proxy. @default [] */
   readonly clientSecurityGroupIds?: readonly string[];
-  /** Database port. @default 3306 */
-  readonly port?: number;
   /** Seconds a client waits for a pooled connection (`connection_borrow_timeout`); AWS's own default, 120 s, outlasts any API request. @default 5 */
   readonly connectionBorrowTimeoutSeconds?: number;
   /** `max_connections_percent`: share of the database's max_connections the proxy may use. @default 90 */
@@ -60,12 +53,8 @@ export interface RdsProxyProps {
   readonly logRetentionDays?: number;
 }
 
-/** Database users the proxy logs in as with IAM tokens, on one RDS instance. */
+/** Database users the proxy logs in as with IAM tokens of its own role. */
 export interface EndToEndIam {
-  /** ARN of the RDS instance (its partition, region and account build the `rds-db` ARN). Required. */
-  readonly databaseArn: string;
-  /** The instance's `db-…` resource id (`aws_db_instance.resource_id`). Required. */
-  readonly databaseResourceId: string;
   /** MySQL user names, at least one (letters, digits, underscores; at most 32). Required. */
   readonly users: readonly string[];
 }
@@ -97,7 +86,9 @@ export class RdsProxy extends Construct {
 
   constructor(scope: Construct, id: string, props: RdsProxyProps) {
     super(scope, id);
-    const port = props.port ?? 3306;
+    if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase');
+    const { database } = props;
+    const port = database.port;
     const borrow = props.connectionBorrowTimeoutSeconds ?? 5;
     const maxPct = props.maxConnectionsPercent ?? 90;
     const idlePct = props.maxIdleConnectionsPercent ?? 50;
@@ -106,23 +97,13 @@ export class RdsProxy extends Construct {
     if (!/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(props.name) || props.name.endsWith('-') || props.name.includes('--')) {
       throw new PropsError(MODULE, 'name', `must be 1-63 letters, digits or single dashes starting with a letter, got "${props.name}"`);
     }
-    requireNonEmpty(MODULE, 'vpcId', props.vpcId);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
-    requireNonEmpty(MODULE, 'dbInstanceIdentifier', props.dbInstanceIdentifier);
-    requireNonEmpty(MODULE, 'databaseSecurityGroupId', props.databaseSecurityGroupId);
-    if (!props.endToEndIam) requireNonEmpty(MODULE, 'secretArn', props.secretArn);
-    if (props.endToEndIam && (props.secretArn !== undefined || props.secretKmsKeyArn !== undefined)) {
-      throw new PropsError(MODULE, props.secretArn !== undefined ? 'secretArn' : 'secretKmsKeyArn', 'must be left out with endToEndIam: the proxy logs in to the database with IAM and reads no secret');
-    }
-    requireIntIn(MODULE, 'port', port, 1, 65535);
     requireIntIn(MODULE, 'connectionBorrowTimeoutSeconds', borrow, 1, 3600);
     requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
     requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, 0, maxPct);
     requireIntIn(MODULE, 'idleClientTimeoutSeconds', idleClient, 1, 28800);
     const e2e = props.endToEndIam;
     if (e2e) {
-      requireNonEmpty(MODULE, 'endToEndIam.databaseArn', e2e.databaseArn);
-      requireNonEmpty(MODULE, 'endToEndIam.databaseResourceId', e2e.databaseResourceId);
       requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
       for (const user of e2e.users) {
         if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(user)) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most 32), got "${user}"`);
@@ -146,14 +127,14 @@ export class RdsProxy extends Construct {
     const dependsOn: IamRolePolicy[] = [];
     if (!e2e) {
       const statements: object[] = [
-        { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
+        { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: database.masterUserSecretArn },
       ];
-      if (props.secretKmsKeyArn) {
+      if (database.masterUserSecretKmsKeyArn) {
         statements.push({
           Sid: 'DecryptDatabaseSecret',
           Effect: 'Allow',
           Action: 'kms:Decrypt',
-          Resource: props.secretKmsKeyArn,
+          Resource: database.masterUserSecretKmsKeyArn,
           Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(this)}.amazonaws.com` } },
         });
       }
@@ -164,12 +145,12 @@ export class RdsProxy extends Construct {
       // credentials from Secrets Manager. This requires configuring your IAM role with rds-db:connect
       // permissions for the database accounts" on dbuser:<db resource id>/<user>
       // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html).
-      const arn = Fn.split(':', e2e.databaseArn);
+      const arn = Fn.split(':', database.instanceArn);
       // A named local, so the policy stays literal JSON that scanners can read.
       const prefix = new TerraformLocal(
         this,
         'database-connect-arn-prefix',
-        Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), e2e.databaseResourceId]),
+        Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), database.resourceId]),
       ).asString;
       dependsOn.push(
         new IamRolePolicy(this, 'connect-to-database', {
@@ -183,7 +164,7 @@ export class RdsProxy extends Construct {
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${name}-rds-proxy-`,
       description: `RDS Proxy ${name}: clients in, database out, port ${port} only`,
-      vpcId: props.vpcId,
+      vpcId: database.vpcId,
       tags: { Name: `${name}-rds-proxy` },
       lifecycle: { createBeforeDestroy: true },
     });
@@ -191,14 +172,14 @@ export class RdsProxy extends Construct {
     this.port = port;
     new VpcSecurityGroupEgressRule(this, 'egress-to-database', {
       securityGroupId: securityGroup.id,
-      referencedSecurityGroupId: props.databaseSecurityGroupId,
+      referencedSecurityGroupId: database.securityGroupId,
       ipProtocol: 'tcp',
       fromPort: port,
       toPort: port,
       description: 'RDS Proxy to its database',
     });
     new VpcSecurityGroupIngressRule(this, 'database-ingress-from-proxy', {
-      securityGroupId: props.databaseSecurityGroupId,
+      securityGroupId: database.securityGroupId,
       referencedSecurityGroupId: securityGroup.id,
       ipProtocol: 'tcp',
       fromPort: port,
@@ -237,7 +218,7 @@ export class RdsProxy extends Construct {
             {
               description: 'Database credentials from Secrets Manager; clients must present an IAM token',
               authScheme: 'SECRETS',
-              secretArn: props.secretArn,
+              secretArn: database.masterUserSecretArn,
               iamAuth: 'REQUIRED',
               clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
             },
@@ -257,7 +238,7 @@ export class RdsProxy extends Construct {
     this.target = new DbProxyTarget(this, 'target', {
       dbProxyName: proxy.name,
       targetGroupName: targetGroup.name,
-      dbInstanceIdentifier: props.dbInstanceIdentifier,
+      dbInstanceIdentifier: database.instanceIdentifier,
     });
 
     this.proxyName = proxy.name;
@@ -336,19 +317,14 @@ export class RdsProxy extends Construct {
   }
 
   /**
-   * Lets `role` open connections through this proxy as `dbUser`: `rds-db:connect` on exactly
-   * `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<dbUser>`, all taken from the proxy's ARN.
-   * The policy is created beside the role (in the role's stack), so it may live in another stack.
+   * Lets `grantee` (a function or a role) open connections through this proxy as `dbUser`: `rds-db:connect`
+   * on exactly `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<dbUser>`, all taken from the
+   * proxy's ARN. Every grant to one role merges into its one `rds-proxy-connect` policy, created beside the
+   * role (in the role's stack, so it may live in another stack). Returns that policy, to depend on.
    */
-  grantConnect(role: IamRole, dbUser: string): IamRolePolicy {
+  grantConnect(grantee: Grantee, dbUser: string): GrantPolicy {
     requireNonEmpty(MODULE, 'grantConnect(dbUser)', dbUser);
-    const scope = role.node.scope;
-    if (!scope) throw new PropsError(MODULE, 'grantConnect(role)', 'must be a role inside a stack');
-    return new IamRolePolicy(scope, `${role.node.id}-rds-proxy-connect`, {
-      name: 'rds-proxy-connect',
-      role: role.id,
-      policy: policyDocument([{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) }]),
-    });
+    return GrantPolicy.of(grantee, 'rds-proxy-connect', 'rds-proxy-connect').add({ Sid: 'ConnectThroughProxy', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) });
   }
 
   /** The `rds-db:connect` resource ARN of `dbUser` on this proxy. */

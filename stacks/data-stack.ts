@@ -49,10 +49,8 @@ export class DataStack extends BaseStack {
     const p = profile.proxy;
     this.proxy = new RdsProxy(this, 'proxy', {
       name: this.resourcePrefix,
-      vpcId: vpc.vpcId,
+      database: this.database,
       subnetIds: vpc.dataSubnetIds,
-      dbInstanceIdentifier: this.database.instanceIdentifier,
-      databaseSecurityGroupId: this.database.securityGroupId,
       clientSecurityGroupIds: [vpc.appSecurityGroupId],
       connectionBorrowTimeoutSeconds: p.connectionBorrowTimeoutSeconds,
       maxConnectionsPercent: p.maxConnectionsPercent,
@@ -61,7 +59,7 @@ export class DataStack extends BaseStack {
       debugLogging: p.debugLogging,
       // The application user logs in to the database with the proxy's IAM token, not a password: no
       // secret of its own to create, store or rotate, and no secret for the proxy to read.
-      endToEndIam: { databaseArn: this.database.instanceArn, databaseResourceId: this.database.resourceId, users: [d.appUsername] },
+      endToEndIam: { users: [d.appUsername] },
       logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;

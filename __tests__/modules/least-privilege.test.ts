@@ -11,7 +11,7 @@ import { TerraformStack, Testing } from 'cdktf';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { DatabaseMigration, DatabaseMigrationProps, migrationSourcesHash } from '../../modules/database-migration';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { accountId, assumeRolePolicy, awsManagedPolicyArn, partition, region } from '../../modules/iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy, partition, region } from '../../modules/iam';
 import { MysqlDatabase, MysqlDatabaseProps } from '../../modules/mysql-database';
 import { RdsProxy, RdsProxyProps } from '../../modules/rds-proxy';
 import { resources, single, StackJson } from '../support/synth';
@@ -68,6 +68,48 @@ describe('assumeRolePolicy', () => {
   });
 });
 
+describe('GrantPolicy: one inline policy per role and kind of grant', () => {
+  const TRUST = assumeRolePolicy('lambda.amazonaws.com');
+
+  test('later grants merge: same Sid gathers resources (deduplicated), another Sid adds a statement; one grant reads as a plain policy', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const role = new IamRole(stack, 'role', { assumeRolePolicy: TRUST });
+    const policy = GrantPolicy.of(role, 'reads', 'reads').add({ Sid: 'Read', Action: 's3:GetObject', Resource: 'arn:x:s3:::a/*' });
+    const single_ = JSON.parse(Testing.synth(stack));
+    expect(JSON.parse(single(single_, 'aws_iam_role_policy').policy)).toEqual({ Version: '2012-10-17', Statement: [{ Sid: 'Read', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:x:s3:::a/*' }] });
+    expect(GrantPolicy.of({ role }, 'reads', 'reads')).toBe(policy);
+    policy.add({ Sid: 'Read', Action: 's3:GetObject', Resource: 'arn:x:s3:::b/*' }).add({ Sid: 'Read', Action: 's3:GetObject', Resource: 'arn:x:s3:::a/*' });
+    policy.add({ Sid: 'Decrypt', Action: 'kms:Decrypt', Resource: 'arn:x:kms:k', Condition: { StringEquals: { 'kms:ViaService': 's3.x.amazonaws.com' } } });
+    const json: StackJson = JSON.parse(Testing.synth(stack));
+    const [name, body] = resources(json, 'aws_iam_role_policy')[0];
+    expect(resources(json, 'aws_iam_role_policy')).toHaveLength(1);
+    expect(name).toMatch(/^role-reads/);
+    expect(body).toMatchObject({ name: 'reads', role: '${aws_iam_role.role.id}' });
+    expect(JSON.parse(body.policy).Statement).toEqual([
+      { Sid: 'Read', Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:x:s3:::a/*', 'arn:x:s3:::b/*'] },
+      { Sid: 'Decrypt', Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:x:kms:k', Condition: { StringEquals: { 'kms:ViaService': 's3.x.amazonaws.com' } } },
+    ]);
+  });
+
+  test('refuses a merge that would change a statement\'s actions, and an id taken by another construct, naming them', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const role = new IamRole(stack, 'role', { assumeRolePolicy: TRUST });
+    const policy = GrantPolicy.of(role, 'reads', 'reads').add({ Sid: 'Read', Action: 's3:GetObject', Resource: 'a' });
+    expect(() => policy.add({ Sid: 'Read', Action: 's3:PutObject', Resource: 'b' })).toThrow(/GrantPolicy: add\(Read\) must keep the actions/);
+    new S3Bucket(stack, 'role-other', { bucket: 'x' });
+    expect(() => GrantPolicy.of(role, 'other', 'other')).toThrow(/GrantPolicy: id "role-other" is taken/);
+  });
+
+  test('MysqlDatabase.grantMasterSecretRead twice on one function: one policy, one statement', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const db = new MysqlDatabase(stack, 'db', { name: 'hits-test', vpcId: 'vpc-1', subnetIds: ['a', 'b'], monitoringIntervalSeconds: 0 });
+    const role = new IamRole(stack, 'role', { assumeRolePolicy: TRUST });
+    expect(db.grantMasterSecretRead(role)).toBe(db.grantMasterSecretRead({ role }));
+    const json: StackJson = JSON.parse(Testing.synth(stack));
+    expect(JSON.parse(single(json, 'aws_iam_role_policy').policy).Statement).toHaveLength(1);
+  });
+});
+
 describe('MysqlDatabase enhanced-monitoring role', () => {
   test('trusts monitoring.rds.amazonaws.com for this account and this instance only', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
@@ -83,18 +125,11 @@ describe('MysqlDatabase enhanced-monitoring role', () => {
 });
 
 describe('RdsProxy end-to-end IAM', () => {
-  const BASE: RdsProxyProps = {
-    name: 'hits-test',
-    vpcId: 'vpc-123',
-    subnetIds: ['subnet-a', 'subnet-b'],
-    dbInstanceIdentifier: 'hits-test-db',
-    databaseSecurityGroupId: 'sg-db',
-  };
-  const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-abc';
-  const E2E = { databaseArn: 'arn:aws:rds:eu-west-1:123456789012:db:hits-test-db', databaseResourceId: 'db-ABCDEFGHIJKLMNOP', users: ['hits_app'] };
+  const E2E = { users: ['hits_app'] };
   const build = (props: Partial<RdsProxyProps>): StackJson => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    new RdsProxy(stack, 'proxy', { ...BASE, ...props });
+    const database = new MysqlDatabase(stack, 'db', { name: 'hits-test-db', vpcId: 'vpc-123', subnetIds: ['subnet-a', 'subnet-b'], monitoringIntervalSeconds: 0 });
+    new RdsProxy(stack, 'proxy', { name: 'hits-test', database, subnetIds: ['subnet-a', 'subnet-b'], ...props });
     return JSON.parse(Testing.synth(stack));
   };
 
@@ -104,22 +139,24 @@ describe('RdsProxy end-to-end IAM', () => {
     expect(proxy.default_auth_scheme).toBe('IAM_AUTH');
     expect(proxy.auth).toBeUndefined();
     expect(resources(json, 'aws_iam_role_policy').map(([n]) => n)).toEqual([expect.stringMatching(/^proxy_connect-to-database/)]);
-    expect(JSON.stringify(json)).not.toContain('secretsmanager');
+    expect(resources(json, 'aws_iam_role_policy').map(([, p]) => p.policy).join()).not.toContain('secretsmanager');
     const connect = resources(json, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))!;
     expect(connect[1].role).toBe(`\${aws_iam_role.${resources(json, 'aws_iam_role')[0][0]}.id}`);
     const [statement] = statements(connect[1].policy);
     expect(statement).toMatchObject({ Effect: 'Allow', Action: 'rds-db:connect' });
     const local = /^\$\{local\.([^}]+)\}\/hits_app$/.exec(statement.Resource[0])![1];
-    expect(json.locals![local]).toBe(
-      '${format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", "arn:aws:rds:eu-west-1:123456789012:db:hits-test-db"), 1), element(split(":", "arn:aws:rds:eu-west-1:123456789012:db:hits-test-db"), 3), element(split(":", "arn:aws:rds:eu-west-1:123456789012:db:hits-test-db"), 4), "db-ABCDEFGHIJKLMNOP")}',
-    );
+    // Partition, region and account from the instance's ARN; the instance's own db-… resource id.
+    const [db] = resources(json, 'aws_db_instance')[0];
+    const split = `split(":", aws_db_instance.${db}.arn)`;
+    expect(json.locals![local]).toBe(`\${format("arn:%s:rds-db:%s:%s:dbuser:%s", element(${split}, 1), element(${split}, 3), element(${split}, 4), aws_db_instance.${db}.resource_id)}`);
     // The proxy waits for both grants: without them its target never turns available.
     expect(proxy.depends_on).toEqual(expect.arrayContaining([`aws_iam_role_policy.${connect[0]}`]));
   });
 
-  test('without it: no default_auth_scheme, the secret in an auth entry, and no rds-db:connect for the proxy role', () => {
-    const json = build({ secretArn: SECRET });
-    expect(single(json, 'aws_db_proxy').auth).toEqual([expect.objectContaining({ auth_scheme: 'SECRETS', secret_arn: SECRET, iam_auth: 'REQUIRED' })]);
+  test('without it: no default_auth_scheme, the database secret in an auth entry, and no rds-db:connect for the proxy role', () => {
+    const json = build({});
+    const [db] = resources(json, 'aws_db_instance')[0];
+    expect(single(json, 'aws_db_proxy').auth).toEqual([expect.objectContaining({ auth_scheme: 'SECRETS', secret_arn: `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}`, iam_auth: 'REQUIRED' })]);
     expect(single(json, 'aws_db_proxy').default_auth_scheme).toBeUndefined();
     expect(resources(json, 'aws_iam_role_policy').map(([, p]) => p.policy).join()).not.toContain('rds-db:connect');
   });
@@ -127,8 +164,6 @@ describe('RdsProxy end-to-end IAM', () => {
   test.each<[string, Partial<typeof E2E>, RegExp]>([
     ['no users', { users: [] }, /endToEndIam\.users.*at least 1/],
     ['a user name that is no MySQL identifier', { users: ["app'--"] }, /endToEndIam\.users/],
-    ['no database ARN', { databaseArn: '' }, /endToEndIam\.databaseArn/],
-    ['no resource id', { databaseResourceId: '' }, /endToEndIam\.databaseResourceId/],
   ])('refuses %s, naming the field', (_what, patch, error) => {
     expect(() => build({ endToEndIam: { ...E2E, ...patch } })).toThrow(error);
   });
