@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { packageRoot } from './bundle';
 import { MysqlDatabase } from './mysql-database';
 import { NodeFunction } from './node-function';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
@@ -11,11 +12,12 @@ import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, require
 export interface DatabaseMigrationProps {
   /** Name of the migration function (its log group `/aws/lambda/<name>`, role `<name>-lambda`, security group `<name>-…`). Required. */
   readonly functionName: string;
-  /** TypeScript entry of the migration function relative to the project root (e.g. `functions/migrate/handler.ts`). Required. */
+  /** TypeScript entry of the migration function: absolute, or relative to the working directory (see NodeFunctionProps.entry). Required. */
   readonly entry: string;
   /**
-   * Files, relative to the project root, whose content decides when the migrations run again (the
-   * migrations and their runner): their sha256 is the invocation's trigger. Required, at least one.
+   * Files (absolute, or relative to the working directory) whose content decides when the migrations run
+   * again (the migrations and their runner): their sha256 is the invocation's trigger. Each is named in the
+   * hash by its path inside its package, so the trigger is the same on every machine. Required, at least one.
    */
   readonly migrationSources: readonly string[];
   /**
@@ -44,16 +46,25 @@ export interface DatabaseMigrationProps {
 }
 
 const MODULE = 'DatabaseMigration';
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** sha256 (hex) over the names and contents (LF line endings) of `files` (relative to the project root), in the order given. */
+/**
+ * sha256 (hex) over the names and contents (LF line endings) of `files`, in the order given; each file is
+ * named by its path inside its package (e.g. `functions/migrate/migrations.ts`), with `/` separators.
+ */
 export function migrationSourcesHash(files: readonly string[]): string {
   const hash = createHash('sha256');
   for (const file of files) {
-    const absolute = path.resolve(PROJECT_ROOT, file);
-    if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files relative to the project root, got "${file}"`);
+    const absolute = path.resolve(file);
+    if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files (absolute, or relative to the working directory), got "${file}"`);
+    let root: string;
+    try {
+      root = packageRoot(absolute);
+    } catch {
+      throw new PropsError(MODULE, 'migrationSources', `must name files inside a package (a folder with package.json above them), got "${file}"`);
+    }
+    const name = path.relative(root, absolute).split(path.sep).join('/');
     // Line endings normalised: a Windows checkout (CRLF) must not re-run the migrations or change the plan.
-    hash.update(`${file}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
+    hash.update(`${name}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
   }
   return hash.digest('hex');
 }

@@ -14,7 +14,11 @@ import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, require
 export interface NodeFunctionProps {
   /** Function name, also its log group `/aws/lambda/<name>` and role `<name>-lambda`. Required. */
   readonly functionName: string;
-  /** TypeScript entry relative to the project root, exporting `handler` (e.g. `functions/hits/handler.ts`). Bundled by esbuild at synth. Required. */
+  /**
+   * TypeScript entry exporting `handler`: an absolute path, or one relative to the working directory (cdktf
+   * and npm scripts run from the project root). Bundled by esbuild at synth from its package (the nearest
+   * folder with a `package.json`). Required.
+   */
   readonly entry: string;
   /** Private subnets the function's network interfaces live in. Required. */
   readonly subnetIds: readonly string[];
@@ -45,7 +49,6 @@ export interface NodeFunctionProps {
 }
 
 const MODULE = 'NodeFunction';
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /**
  * A Node.js Lambda function in a VPC, bundled from TypeScript by esbuild at synth into a deterministic
@@ -76,8 +79,8 @@ export class NodeFunction extends Construct {
     requireNonEmpty(MODULE, 'functionName', props.functionName);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.functionName)) throw new PropsError(MODULE, 'functionName', `must be 1-64 letters, digits, dashes or underscores, got "${props.functionName}"`);
     requireNonEmpty(MODULE, 'entry', props.entry);
-    const entry = path.resolve(PROJECT_ROOT, props.entry);
-    if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file relative to the project root, got "${props.entry}"`);
+    const entry = path.resolve(props.entry);
+    if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file (absolute, or relative to the working directory), got "${props.entry}"`);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds);
     requireNonEmptyList(MODULE, 'securityGroupIds', props.securityGroupIds);
     requireIntIn(MODULE, 'memoryMb', memory, 128, 10240);

@@ -3,12 +3,12 @@ import { TerraformOutput } from 'cdktf';
 import { Profile } from '../config';
 import { HttpApi } from '../modules/http-api';
 import { NodeFunction } from '../modules/node-function';
-import { BaseStack, stackId } from './base-stack';
+import { BaseStack, projectPath, stackId } from './base-stack';
 import { DataStack } from './data-stack';
 import { NetworkStack } from './network-stack';
 
 /** The function entry point the API serves. */
-export const HITS_ENTRY = 'functions/hits/handler.ts';
+export const HITS_ENTRY = projectPath('functions/hits/handler.ts');
 /** CloudWatch namespace of the functions' own (EMF) metrics; per environment through the `service` dimension. */
 export const APP_METRICS_NAMESPACE = 'hits';
 

@@ -5,13 +5,13 @@ import { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
-import { BaseStack, stackId } from './base-stack';
+import { BaseStack, projectPath, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
 
 /** The migration function's entry point. */
-export const MIGRATE_ENTRY = 'functions/migrate/handler.ts';
+export const MIGRATE_ENTRY = projectPath('functions/migrate/handler.ts');
 /** What decides a re-run of the migrations: the migrations and the runner that applies them. */
-export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'];
+export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'].map(projectPath);
 
 /** The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached. */
 export class DataStack extends BaseStack {

@@ -10,12 +10,12 @@ import { defaultMaxConnections, INSTANCE_MEMORY_GIB } from '../modules/mysql-dat
 import { NodeFunction } from '../modules/node-function';
 import { PRUNE_RESERVED_CONCURRENCY } from '../config/validate';
 import { ApiStack, APP_METRICS_NAMESPACE } from './api-stack';
-import { BaseStack, stackId } from './base-stack';
+import { BaseStack, projectPath, stackId } from './base-stack';
 import { DataStack } from './data-stack';
 import { NetworkStack } from './network-stack';
 
 /** The prune function's entry: deletes hits older than the profile's retention. */
-export const PRUNE_ENTRY = 'functions/prune/handler.ts';
+export const PRUNE_ENTRY = projectPath('functions/prune/handler.ts');
 /** Every 15 minutes: at the API's full throttle a run removes ~450,000 rows, well within one run's budget. */
 export const PRUNE_SCHEDULE = 'rate(15 minutes)';
 const PRUNE_TIMEOUT_SECONDS = 60;

@@ -242,9 +242,21 @@ describe('DatabaseMigration', () => {
     expect(JSON.stringify(plain)).not.toContain('rds-db:connect');
   });
 
+  test('the trigger names each source by its path inside the package: absolute and working-directory-relative paths give the same hash', () => {
+    const absolute = SOURCES.map((f) => path.resolve(__dirname, '../..', f));
+    expect(migrationSourcesHash(absolute)).toBe(migrationSourcesHash(SOURCES));
+    const expected = createHash('sha256');
+    for (const f of SOURCES) expected.update(`${f}\0`).update(fs.readFileSync(path.resolve(__dirname, '../..', f), 'utf8').replace(/\r\n/g, '\n')).update('\0');
+    expect(migrationSourcesHash(absolute)).toBe(expected.digest('hex'));
+  });
+
   test('the trigger follows the sources: another content gives another hash', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migration-sources-'));
     try {
+      // Outside any package the file has no stable name: refused, naming the field.
+      fs.writeFileSync(path.join(dir, 'loose.ts'), 'x');
+      if (!fs.existsSync(path.join(os.tmpdir(), 'package.json'))) expect(() => migrationSourcesHash([path.join(dir, 'loose.ts')])).toThrow(/DatabaseMigration: migrationSources must name files inside a package/);
+      fs.writeFileSync(path.join(dir, 'package.json'), '{}');
       const file = path.join(dir, 'migrations.ts');
       fs.writeFileSync(file, 'export const MIGRATIONS = [];');
       const first = migrationSourcesHash([file]);

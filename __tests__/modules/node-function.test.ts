@@ -136,6 +136,14 @@ describe('NodeFunction bundle', () => {
     expect(again).toEqual({ bundleSha256: first.fn.bundleSha256, filename: single(first.json, 'aws_lambda_function').filename });
   });
 
+  test('an absolute entry (as the stacks pass) gives the same bundle and asset as the working-directory-relative one', () => {
+    const relative = build();
+    const absolute = build({ entry: path.join(ROOT, ENTRY) });
+    expect(absolute.fn.bundleSha256).toBe(relative.fn.bundleSha256);
+    expect(single(absolute.json, 'aws_lambda_function').filename).toBe(single(relative.json, 'aws_lambda_function').filename);
+    expect(JSON.stringify(absolute.json)).not.toContain(ROOT);
+  });
+
   test('a different entry gives a different bundle hash', () => {
     const other = build({ entry: 'modules/validation.ts' }).fn.bundleSha256;
     expect(other).not.toBe(build().fn.bundleSha256);
