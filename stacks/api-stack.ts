@@ -24,7 +24,7 @@ export class ApiStack extends BaseStack {
     const { vpc } = network;
     const { database, proxy, cache } = data;
 
-    // The contract with functions/hits (DESIGN.md): IAM tokens over verified TLS, never a password.
+    // The contract with functions/hits (its DB_* environment): IAM tokens over verified TLS, never a password.
     const environment: Record<string, string> = {
       DB_HOST: proxy.endpoint,
       DB_PORT: String(proxy.port),

@@ -2,7 +2,7 @@
  * The ops stack of every profile (and a cache-off and an e-mail variant): every metric in every alarm and
  * on the dashboard is a metric its namespace publishes, with a dimension set it publishes, and every
  * dimension value names a resource that exists; thresholds follow the profile; the topic, the RDS events,
- * the prune and its schedule are wired as DESIGN.md's "Operating it" says.
+ * the prune and its schedule are wired as the README's operating section says.
  */
 import { PROFILES, type Profile } from '../../config';
 import { METRIC } from '../../functions/lib/metrics';
