@@ -6,7 +6,8 @@ import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { metric, type Metric, type MetricOptions } from './metric';
-import { requireIntIn, requireLogRetention, requireNonEmpty, PropsError } from './validation';
+import { HTTP_API } from '../aws/limits';
+import { requireIntInRange, requireLogRetention, requireNonEmpty, PropsError } from './validation';
 
 export interface HttpApiProps {
   /** API name; also its access-log group `/aws/apigateway/<name>`. Required. */
@@ -66,9 +67,10 @@ export class HttpApi extends Construct {
     requireNonEmpty(MODULE, 'name', props.name);
     requireNonEmpty(MODULE, 'functionName', props.functionName);
     requireNonEmpty(MODULE, 'functionInvokeArn', props.functionInvokeArn);
-    requireIntIn(MODULE, 'integrationTimeoutMs', timeout, 50, 30000);
-    requireIntIn(MODULE, 'throttlingBurstLimit', burst, 0, 100000);
-    if (!(rate >= 0 && rate <= 100000)) throw new PropsError(MODULE, 'throttlingRateLimit', `must be a number from 0 to 100000, got ${rate}`);
+    requireIntInRange(MODULE, 'integrationTimeoutMs', timeout, HTTP_API.integrationTimeoutMs);
+    requireIntInRange(MODULE, 'throttlingBurstLimit', burst, HTTP_API.throttlingBurstLimit);
+    const rateRange = HTTP_API.throttlingRateLimit;
+    if (!(rate >= rateRange.min && rate <= rateRange.max)) throw new PropsError(MODULE, 'throttlingRateLimit', `must be a number from ${rateRange.min} to ${rateRange.max}, got ${rate}`);
     requireLogRetention(MODULE, 'logRetentionDays', retention);
 
     const api = new Apigatewayv2Api(this, 'api', { name: props.name, protocolType: 'HTTP', description: `${props.name}: every request to ${props.functionName}` });

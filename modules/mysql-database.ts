@@ -9,11 +9,12 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy, type Grantee, region, roleOf } from './iam';
 import { allowTcp, type TcpRules } from './security-groups';
-import { PropsError, requireIntIn, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
+import { INSTANCE_MEMORY_GIB, MYSQL_FAMILIES, RDS_MYSQL, SMALL_BURSTABLE } from '../aws/limits';
+import { PropsError, requireIntInRange, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
 import { metric, type Metric, type MetricOptions } from './metric';
 
-/** MySQL major versions this module knows the parameter group family of. */
-export const MYSQL_FAMILIES: Readonly<Record<string, string>> = { '8.4': 'mysql8.4', '8.0': 'mysql8.0' };
+// The catalogue facts live in aws/limits.ts; re-exported for the code that reads them from here.
+export { INSTANCE_MEMORY_GIB, MYSQL_FAMILIES, SMALL_BURSTABLE } from '../aws/limits';
 
 export interface MysqlDatabaseProps {
   /** Instance identifier and prefix of related names (e.g. `hits-dev`). Required. */
@@ -67,24 +68,8 @@ export interface MysqlDatabaseProps {
 
 /** The log types RDS for MySQL can export. */
 export type MysqlLogExport = 'error' | 'slowquery' | 'general' | 'audit' | 'iam-db-auth-error';
-const MYSQL_LOG_EXPORTS: readonly MysqlLogExport[] = ['error', 'slowquery', 'general', 'audit', 'iam-db-auth-error'];
+const MYSQL_LOG_EXPORTS: readonly MysqlLogExport[] = RDS_MYSQL.logExports;
 
-/**
- * Memory (GiB) of the instance classes whose thresholds the stacks derive (freeable memory, max_connections).
- * From the RDS instance class tables; a class not listed here has no memory-derived alarm.
- */
-export const INSTANCE_MEMORY_GIB: Readonly<Record<string, number>> = {
-  'db.t4g.micro': 1,
-  'db.t4g.small': 2,
-  'db.t4g.medium': 4,
-  'db.t4g.large': 8,
-  'db.m7g.large': 8,
-  'db.m7g.xlarge': 16,
-  'db.m7g.2xlarge': 32,
-  'db.r7g.large': 16,
-  'db.r7g.xlarge': 32,
-  'db.r7g.2xlarge': 64,
-};
 
 /** RDS for MySQL's default `max_connections`: {DBInstanceClassMemory/12582880}, with the class's full memory (an upper bound: RDS subtracts what the OS keeps). */
 export function defaultMaxConnections(instanceClass: string): number | undefined {
@@ -93,9 +78,7 @@ export function defaultMaxConnections(instanceClass: string): number | undefined
 }
 
 const MODULE = 'MysqlDatabase';
-const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
-/** Classes on which RDS for MySQL offers no Performance Insights / Database Insights. */
-export const SMALL_BURSTABLE = /^db\.t[234]g?\.(micro|small)$/;
+const MONITORING_INTERVALS: readonly number[] = RDS_MYSQL.monitoringIntervalsSeconds;
 
 /**
  * A private, encrypted RDS for MySQL instance whose master password RDS manages in Secrets Manager,
@@ -131,7 +114,7 @@ export class MysqlDatabase extends Construct {
   constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id);
     const engineVersion = props.engineVersion ?? '8.4';
-    const family = MYSQL_FAMILIES[engineVersion];
+    const family = (MYSQL_FAMILIES as Readonly<Record<string, string>>)[engineVersion];
     const monitoring = props.monitoringIntervalSeconds ?? 60;
     const backupDays = props.backupRetentionDays ?? 7;
     const storage = props.allocatedStorageGb ?? 20;
@@ -142,14 +125,14 @@ export class MysqlDatabase extends Construct {
     requireNonEmpty(MODULE, 'vpcId', props.vpcId);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
     if (!family) throw new PropsError(MODULE, 'engineVersion', `must be one of ${Object.keys(MYSQL_FAMILIES).join(', ')}, got "${engineVersion}"`);
-    requireIntIn(MODULE, 'allocatedStorageGb', storage, 20, 65536);
+    requireIntInRange(MODULE, 'allocatedStorageGb', storage, RDS_MYSQL.allocatedStorageGb);
     if (maxStorage !== 0 && (!Number.isInteger(maxStorage) || maxStorage <= storage)) {
       throw new PropsError(MODULE, 'maxAllocatedStorageGb', `must be 0 or an integer above allocatedStorageGb (${storage}), got ${maxStorage}`);
     }
-    requireIntIn(MODULE, 'backupRetentionDays', backupDays, 1, 35);
+    requireIntInRange(MODULE, 'backupRetentionDays', backupDays, RDS_MYSQL.backupRetentionDays);
     if (!MONITORING_INTERVALS.includes(monitoring)) throw new PropsError(MODULE, 'monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${monitoring}`);
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(databaseName)) throw new PropsError(MODULE, 'databaseName', `must start with a letter and hold letters, digits or underscores, got "${databaseName}"`);
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(masterUsername)) throw new PropsError(MODULE, 'masterUsername', `must be 1-16 letters, digits or underscores starting with a letter, got "${masterUsername}"`);
+    if (!RDS_MYSQL.databaseName.test(databaseName)) throw new PropsError(MODULE, 'databaseName', `must be 1-${RDS_MYSQL.databaseNameMaxLength} letters, digits or underscores starting with a letter, got "${databaseName}"`);
+    if (!RDS_MYSQL.masterUsername.test(masterUsername)) throw new PropsError(MODULE, 'masterUsername', `must be 1-${RDS_MYSQL.masterUsernameMaxLength} letters, digits or underscores starting with a letter, got "${masterUsername}"`);
     const logExports = [...(props.cloudwatchLogsExports ?? ['error', 'slowquery', 'iam-db-auth-error'])];
     const unknownExport = logExports.find((t) => !MYSQL_LOG_EXPORTS.includes(t));
     if (unknownExport) throw new PropsError(MODULE, 'cloudwatchLogsExports', `must list only ${MYSQL_LOG_EXPORTS.join(', ')}, got "${unknownExport}"`);

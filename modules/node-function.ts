@@ -9,7 +9,8 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
 import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
-import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
+import { LAMBDA } from '../aws/limits';
+import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface NodeFunctionProps {
   /** Function name, also its log group `/aws/lambda/<name>` and role `<name>-lambda`. Required. */
@@ -83,8 +84,8 @@ export class NodeFunction extends Construct {
     if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file (absolute, or relative to the working directory), got "${props.entry}"`);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds);
     requireNonEmptyList(MODULE, 'securityGroupIds', props.securityGroupIds);
-    requireIntIn(MODULE, 'memoryMb', memory, 128, 10240);
-    requireIntIn(MODULE, 'timeoutSeconds', timeout, 1, 900);
+    requireIntInRange(MODULE, 'memoryMb', memory, LAMBDA.memoryMb);
+    requireIntInRange(MODULE, 'timeoutSeconds', timeout, LAMBDA.timeoutSeconds);
     if (props.reservedConcurrency !== undefined) requireIntIn(MODULE, 'reservedConcurrency', props.reservedConcurrency, 1, 10000);
     requireLogRetention(MODULE, 'logRetentionDays', retention);
     if (props.metricsNamespace !== undefined && !/^[A-Za-z0-9._/#:-]{1,255}$/.test(props.metricsNamespace)) {

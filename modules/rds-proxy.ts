@@ -13,7 +13,8 @@ import { assumeRolePolicy, GrantPolicy, type Grantee, policyDocument, region } f
 import { MysqlDatabase } from './mysql-database';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
-import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
+import { RDS_MYSQL, RDS_PROXY } from '../aws/limits';
+import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {
   /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
@@ -98,15 +99,15 @@ export class RdsProxy extends Construct {
       throw new PropsError(MODULE, 'name', `must be 1-63 letters, digits or single dashes starting with a letter, got "${props.name}"`);
     }
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
-    requireIntIn(MODULE, 'connectionBorrowTimeoutSeconds', borrow, 1, 3600);
-    requireIntIn(MODULE, 'maxConnectionsPercent', maxPct, 1, 100);
-    requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, 0, maxPct);
-    requireIntIn(MODULE, 'idleClientTimeoutSeconds', idleClient, 1, 28800);
+    requireIntInRange(MODULE, 'connectionBorrowTimeoutSeconds', borrow, RDS_PROXY.connectionBorrowTimeoutSeconds);
+    requireIntInRange(MODULE, 'maxConnectionsPercent', maxPct, RDS_PROXY.maxConnectionsPercent);
+    requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, RDS_PROXY.maxIdleConnectionsPercent.min, maxPct);
+    requireIntInRange(MODULE, 'idleClientTimeoutSeconds', idleClient, RDS_PROXY.idleClientTimeoutSeconds);
     const e2e = props.endToEndIam;
     if (e2e) {
       requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
       for (const user of e2e.users) {
-        if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(user)) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most 32), got "${user}"`);
+        if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(user) || user.length > RDS_MYSQL.userNameMaxLength) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most ${RDS_MYSQL.userNameMaxLength}), got "${user}"`);
       }
     }
     const retention = props.logRetentionDays ?? 14;
@@ -285,9 +286,14 @@ export class RdsProxy extends Construct {
     return this.metric('DatabaseConnections', 'Sum', options);
   }
 
-  /** The pool's ceiling (max_connections x maxConnectionsPercent). @default Maximum per minute */
+  /**
+   * The pool's ceiling (max_connections x maxConnectionsPercent / 100). RDS publishes it per proxy node, each
+   * node its share, so Sum is the proxy's ceiling, the statistic AWS names for it and the one that matches
+   * `metricDatabaseConnections()` in a ratio
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html). @default Sum per minute
+   */
   metricMaxDatabaseConnectionsAllowed(options?: MetricOptions): Metric {
-    return this.metric('MaxDatabaseConnectionsAllowed', 'Maximum', options);
+    return this.metric('MaxDatabaseConnectionsAllowed', 'Sum', options);
   }
 
   /** Microseconds a client waited for a pooled connection. @default Average per minute */

@@ -1,3 +1,7 @@
+import { LOG_RETENTION_DAYS, type IntRange } from '../aws/limits';
+
+export { LOG_RETENTION_DAYS };
+
 /** Thrown by a module whose props cannot be deployed; the message names the construct, the prop and what is allowed. */
 export class PropsError extends Error {
   constructor(construct: string, field: string, detail: string) {
@@ -13,6 +17,11 @@ export function requireIntIn(construct: string, field: string, value: number | u
   }
 }
 
+/** Throws unless `value` is an integer in the range AWS accepts (aws/limits.ts). */
+export function requireIntInRange(construct: string, field: string, value: number | undefined, range: IntRange): void {
+  requireIntIn(construct, field, value, range.min, range.max);
+}
+
 /** Throws unless `value` is a non-empty string (a token counts: its value is known at apply time). */
 export function requireNonEmpty(construct: string, field: string, value: string | undefined): void {
   if (typeof value !== 'string' || value.trim() === '') throw new PropsError(construct, field, 'must be a non-empty string');
@@ -23,9 +32,7 @@ export function requireNonEmptyList(construct: string, field: string, value: rea
   if (!Array.isArray(value) || value.length < min) throw new PropsError(construct, field, `must list at least ${min} item${min === 1 ? '' : 's'}, got ${value ? value.length : 'none'}`);
 }
 
-/** CloudWatch Logs' allowed retention values. */
-export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
+/** Throws unless `value` is one of CloudWatch Logs' allowed retention values. */
 export function requireLogRetention(construct: string, field: string, value: number): void {
   if (!LOG_RETENTION_DAYS.includes(value)) throw new PropsError(construct, field, `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${value}`);
 }

@@ -1,4 +1,4 @@
-import { loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
 import { synthEnvironments } from '../support/synth';
 import { variantProfiles } from '../support/variants';
 
@@ -53,9 +53,9 @@ describe('valid profiles', () => {
     expect(loaded.map((p) => p.stateBackend)).toEqual(PROFILES.map((p) => p.stateBackend));
   });
 
-  test.each(PROFILES.map((p) => [p.name, p] as const))('%s keeps the DESIGN invariants: borrow timeout < Lambda timeout < 30 s, cache ≥ 2 nodes', (_n, p) => {
+  test.each(PROFILES.map((p) => [p.name, p] as const))('%s keeps the request-path invariants: borrow timeout < Lambda timeout < the API limit, cache ≥ 2 nodes', (_n, p) => {
     expect(p.proxy.connectionBorrowTimeoutSeconds).toBeLessThan(p.function.timeoutSeconds);
-    expect(p.function.timeoutSeconds).toBeLessThan(30);
+    expect(p.function.timeoutSeconds).toBeLessThan(API_INTEGRATION_TIMEOUT_LIMIT_SECONDS);
     if (p.cache.enabled) expect(p.cache.numCacheNodes).toBeGreaterThanOrEqual(2);
   });
 

@@ -10,7 +10,7 @@ import { Profile, PROFILES } from '../../config';
 import { strict, withoutCache } from '../support/variants';
 
 const ROOT = path.resolve(__dirname, '../..');
-const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const README = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8'); // where the README sends users to add an environment
 let copy: string;
 
 /** The project as a user's fork has it (tracked and new files, nothing ignored, committed), with this node_modules linked in. */

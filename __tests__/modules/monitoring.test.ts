@@ -3,6 +3,7 @@
  * schedule; props validation naming the field, defaults as documented, and what they synthesize.
  */
 import { TerraformStack, Testing } from 'cdktf';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { AlarmTopic, type AlarmTopicProps } from '../../modules/alarm-topic';
 import { Dashboard, dashboardBody, type DashboardProps } from '../../modules/dashboard';
 import { LambdaSchedule, type LambdaScheduleProps } from '../../modules/lambda-schedule';
@@ -34,26 +35,66 @@ describe('metric()', () => {
 });
 
 describe('AlarmTopic', () => {
-  const BASE: AlarmTopicProps = { name: 'hits-test-alarms' };
+  const BASE: AlarmTopicProps = { name: 'hits-test-alarms', rdsEventSourcePrefix: 'hits-test' };
   test.each<[string, Partial<AlarmTopicProps>, RegExp]>([
     ['a name with spaces', { name: 'a b' }, /AlarmTopic: name/],
-    ['no publisher', { publishers: [] }, /AlarmTopic: publishers/],
-    ['a publisher that is not a service principal', { publishers: ['arn:aws:iam::1:root'] }, /AlarmTopic: publishers/],
+    ['no publisher', { cloudWatchAlarms: false, rdsEventSourcePrefix: undefined }, /AlarmTopic: cloudWatchAlarms/],
+    ['an RDS prefix no DB identifier can start with', { rdsEventSourcePrefix: '1-db' }, /AlarmTopic: rdsEventSourcePrefix/],
     ['a bad e-mail', { email: 'not-an-address' }, /AlarmTopic: email/],
     ['a 3-day key deletion window', { keyDeletionWindowDays: 3 }, /AlarmTopic: keyDeletionWindowDays/],
   ])('refuses %s', (_c, props, message) => expect(inStack((s) => new AlarmTopic(s, 't', { ...BASE, ...props }))).toThrow(message));
 
-  test('defaults: own rotating key for CloudWatch and RDS events, publish only from this account, no subscription', () => {
+  const statements = (policy: string) => JSON.parse(policy).Statement as any[];
+  const byService = (policy: string, service: string) => statements(policy).find((st) => st.Principal?.Service === service);
+  const PARTITION = '${data.aws_partition.partition.partition}';
+  const REGION = '${data.aws_region.region.region}';
+  const ACCOUNT = '${data.aws_caller_identity.caller-identity.account_id}';
+
+  test('own rotating key; the account administers it in its own partition, no literal aws partition anywhere', () => {
     const json = synth((s) => new AlarmTopic(s, 't', BASE));
     const [keyName, key] = resources(json, 'aws_kms_key')[0];
     expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
     expect(single(json, 'aws_sns_topic')).toMatchObject({ name: 'hits-test-alarms', kms_master_key_id: `\${aws_kms_key.${keyName}.arn}` });
-    const publishers = JSON.parse(key.policy).Statement.find((st: any) => st.Principal.Service);
-    expect(publishers).toMatchObject({ Principal: { Service: ['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com'] }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] });
-    const topicPolicy = JSON.parse(single(json, 'aws_sns_topic_policy').policy).Statement[0];
-    expect(topicPolicy).toMatchObject({ Action: 'sns:Publish', Condition: { StringEquals: { 'aws:SourceAccount': expect.stringContaining('data.aws_caller_identity') } } });
+    expect(statements(key.policy).find((st) => st.Sid === 'AccountAdministers').Principal).toEqual({ AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` });
+    expect(JSON.stringify(json)).not.toMatch(/arn:aws:/);
     expect(resources(json, 'aws_sns_topic_subscription')).toEqual([]);
     expect(single(json, 'aws_kms_alias').name).toBe('alias/hits-test-alarms');
+  });
+
+  test('CloudWatch: alarms of this account and region only, in the key policy and the topic policy', () => {
+    const json = synth((s) => new AlarmTopic(s, 't', BASE));
+    const condition = { ArnLike: { 'aws:SourceArn': `arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` }, StringEquals: { 'aws:SourceAccount': ACCOUNT } };
+    expect(byService(single(json, 'aws_kms_key').policy, 'cloudwatch.amazonaws.com')).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: condition });
+    expect(byService(single(json, 'aws_sns_topic_policy').policy, 'cloudwatch.amazonaws.com')).toMatchObject({ Action: 'sns:Publish', Condition: condition });
+  });
+
+  test('RDS events: the topic policy admits DB instances named <prefix>* of this account; the key statement carries no key RDS is not documented to send', () => {
+    const json = synth((s) => new AlarmTopic(s, 't', BASE));
+    expect(byService(single(json, 'aws_sns_topic_policy').policy, 'events.rds.amazonaws.com').Condition).toEqual({
+      ArnLike: { 'aws:SourceArn': `arn:${PARTITION}:rds:${REGION}:${ACCOUNT}:db:hits-test*` },
+      StringEquals: { 'aws:SourceAccount': ACCOUNT },
+    });
+    const keyStatement = byService(single(json, 'aws_kms_key').policy, 'events.rds.amazonaws.com');
+    expect(keyStatement).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] });
+    expect(keyStatement.Condition).toBeUndefined();
+  });
+
+  test('without an RDS prefix RDS may not publish; without CloudWatch alarms CloudWatch may not', () => {
+    const alarmsOnly = synth((s) => new AlarmTopic(s, 't', { name: 'a' }));
+    expect(byService(single(alarmsOnly, 'aws_sns_topic_policy').policy, 'events.rds.amazonaws.com')).toBeUndefined();
+    expect(byService(single(alarmsOnly, 'aws_kms_key').policy, 'events.rds.amazonaws.com')).toBeUndefined();
+    const rdsOnly = synth((s) => new AlarmTopic(s, 't', { name: 'a', cloudWatchAlarms: false, rdsEventSourcePrefix: 'db' }));
+    expect(byService(single(rdsOnly, 'aws_sns_topic_policy').policy, 'cloudwatch.amazonaws.com')).toBeUndefined();
+    expect(byService(single(rdsOnly, 'aws_kms_key').policy, 'cloudwatch.amazonaws.com')).toBeUndefined();
+  });
+
+  test('publishPermissions names the key and the topic policy, for whatever publishes on creation to depend on', () => {
+    const json = synth((s) => {
+      const topic = new AlarmTopic(s, 't', BASE);
+      new SnsTopicSubscription(s, 'publisher', { topicArn: topic.topicArn, protocol: 'email', endpoint: 'x@example.com', dependsOn: [...topic.publishPermissions] });
+    });
+    const publisher = resources(json, 'aws_sns_topic_subscription').find(([n]) => n.startsWith('publisher'))![1];
+    expect(publisher.depends_on).toEqual([`aws_kms_key.${resources(json, 'aws_kms_key')[0][0]}`, `aws_sns_topic_policy.${resources(json, 'aws_sns_topic_policy')[0][0]}`]);
   });
 
   test('an e-mail address subscribes', () => {

@@ -22,7 +22,7 @@ describe('MysqlDatabase props validation names the field', () => {
     ['a minor version', { engineVersion: '8.4.3' }, /engineVersion/],
     ['10 GB of storage', { allocatedStorageGb: 10 }, /allocatedStorageGb.*20 to 65536/],
     ['autoscaling ceiling below storage', { allocatedStorageGb: 100, maxAllocatedStorageGb: 50 }, /maxAllocatedStorageGb.*above allocatedStorageGb \(100\)/],
-    ['no backups', { backupRetentionDays: 0 }, /backupRetentionDays.*1 to 35/],
+    ['negative backup retention', { backupRetentionDays: -1 }, /backupRetentionDays.*0 to 35/],
     ['36 days of backups', { backupRetentionDays: 36 }, /backupRetentionDays/],
     ['monitoring every 7 s', { monitoringIntervalSeconds: 7 }, /monitoringIntervalSeconds.*0, 1, 5, 10, 15, 30, 60/],
     ['database name with a dash', { databaseName: 'my-db' }, /databaseName/],

@@ -38,7 +38,7 @@ describe('RdsProxy props validation names the field', () => {
     ['name ending with a dash', { name: 'hits-' }, /name/],
     ['one subnet', { subnetIds: ['subnet-a'] }, /subnetIds.*at least 2/],
     ['a database that is not a MysqlDatabase construct (strings)', { database: 'hits-test-db' as never }, /RdsProxy: database must be a MysqlDatabase/],
-    ['borrow timeout 0', { connectionBorrowTimeoutSeconds: 0 }, /connectionBorrowTimeoutSeconds.*1 to 3600/],
+    ['negative borrow timeout', { connectionBorrowTimeoutSeconds: -1 }, /connectionBorrowTimeoutSeconds.*0 to 3600/],
     ['max connections 101 %', { maxConnectionsPercent: 101 }, /maxConnectionsPercent.*1 to 100/],
     ['idle connections above max connections', { maxConnectionsPercent: 40, maxIdleConnectionsPercent: 50 }, /maxIdleConnectionsPercent.*0 to 40/],
     ['idle client timeout 0', { idleClientTimeoutSeconds: 0 }, /idleClientTimeoutSeconds/],

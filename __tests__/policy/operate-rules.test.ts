@@ -32,6 +32,24 @@ const mutations: Array<[rule: string, kind: StackKind, mutate: (json: StackJson)
   ['logs: whatever writes logs has its log group, with retention, created first', 'data', (j) => delete named(j, 'aws_cloudwatch_log_group', (g) => g.name.endsWith('/slowquery')).retention_in_days],
   ['logs: whatever writes logs has its log group, with retention, created first', 'ops', (j) => (first(j, 'aws_lambda_function').depends_on = [])],
   ['logs: whatever writes logs has its log group, with retention, created first', 'api', (j) => (first(j, 'aws_lambda_function').function_name = 'renamed')],
+  // proxy-pool-usage as it was: Sum(DatabaseConnections) / Maximum(MaxDatabaseConnectionsAllowed).
+  ['alarms: ratio alarms use matching statistics', 'ops', (j) => {
+    const pool = named(j, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name.endsWith('-proxy-pool-usage'));
+    pool.metric_query.find((q: any) => q.id === 'allowed').metric.stat = 'Maximum';
+  }],
+  ['alarms: ratio alarms use matching statistics', 'ops', (j) => {
+    const errors = named(j, 'aws_cloudwatch_metric_alarm', (a) => a.alarm_name.endsWith('-lambda-error-rate'));
+    errors.metric_query.find((q: any) => q.id === 'errors').metric.stat = 'Average';
+  }],
+  ['events: event subscription ordered after topic and key policies', 'ops', (j) => delete first(j, 'aws_db_event_subscription').depends_on],
+  ['events: event subscription ordered after topic and key policies', 'ops', (j) => {
+    const sub = first(j, 'aws_db_event_subscription');
+    sub.depends_on = sub.depends_on.filter((d: string) => !d.startsWith('aws_sns_topic_policy.'));
+  }],
+  ['events: event subscription ordered after topic and key policies', 'ops', (j) => {
+    const sub = first(j, 'aws_db_event_subscription');
+    sub.depends_on = sub.depends_on.filter((d: string) => !d.startsWith('aws_kms_key.'));
+  }],
 ];
 
 test('some profile enables alarms (the mutations start from it)', () => {

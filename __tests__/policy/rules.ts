@@ -6,6 +6,7 @@
  */
 import { declaredWaivers, type Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
+import { divisions, parseMetricMath } from '../stacks/metric-math';
 
 export type StackKind = 'network' | 'data' | 'api' | 'ops';
 export const STACK_KINDS: readonly StackKind[] = ['network', 'data', 'api', 'ops'];
@@ -835,6 +836,58 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
         ...resources(json, 'aws_db_proxy').flatMap(([n, p]) => need(addr('aws_db_proxy', n), p.depends_on, `/aws/rds/proxy/${p.name}`)),
       ];
     },
+  },
+  {
+    name: 'alarms: ratio alarms use matching statistics',
+    kinds: EVERY,
+    // A ratio of two statistics is off by the number of publishers: RDS Proxy publishes per node, so
+    // Sum(connections) / Maximum(allowed) reads N times too high with N nodes.
+    check: ({ json }) =>
+      resources(json, 'aws_cloudwatch_metric_alarm').flatMap(([n, a]) => {
+        const queries: any[] = a.metric_query ?? [];
+        const statOf = new Map(queries.filter((q) => q.metric).map((q) => [q.id, q.metric.stat]));
+        return queries
+          .filter((q) => typeof q.expression === 'string')
+          .flatMap((q) => {
+            let found;
+            try {
+              found = divisions(parseMetricMath(q.expression));
+            } catch (e) {
+              return [`${addr('aws_cloudwatch_metric_alarm', n)}: expression "${q.expression}" cannot be read (${(e as Error).message})`];
+            }
+            return found.flatMap(({ dividend, divisor }) => {
+              const ids = [...new Set([...dividend, ...divisor])].filter((id) => statOf.has(id));
+              const stats = new Set(ids.map((id) => statOf.get(id)));
+              return dividend.some((id) => statOf.has(id)) && divisor.some((id) => statOf.has(id)) && stats.size > 1
+                ? [`${addr('aws_cloudwatch_metric_alarm', n)}: "${q.expression}" divides ${ids.map((id) => `${id} (${statOf.get(id)})`).join(', ')}`]
+                : [];
+            });
+          });
+      }),
+  },
+  {
+    name: 'events: event subscription ordered after topic and key policies',
+    kinds: EVERY,
+    // RDS starts publishing when the subscription exists; before the topic policy and the key policy
+    // allow it, its first events are dropped.
+    check: ({ json }) =>
+      resources(json, 'aws_db_event_subscription').flatMap(([n, sub]) => {
+        const where = addr('aws_db_event_subscription', n);
+        const topic = /^\$\{aws_sns_topic\.([^.]+)\.arn\}$/.exec(String(sub.sns_topic))?.[1];
+        if (!topic) return [`${where}: sns_topic ${sub.sns_topic} is not a topic of this stack, so its policies cannot be checked`];
+        const dependsOn: string[] = sub.depends_on ?? [];
+        const topicPolicies = resources(json, 'aws_sns_topic_policy').filter(([, p]) => p.arn === refTo('aws_sns_topic', topic, 'arn')).map(([p]) => addr('aws_sns_topic_policy', p));
+        const key = /^\$\{aws_kms_key\.([^.]+)\.(arn|id|key_id)\}$/.exec(String(json.resource?.aws_sns_topic?.[topic]?.kms_master_key_id ?? ''))?.[1];
+        // The key policy lives on the key itself, or in a separate aws_kms_key_policy.
+        const keyPolicies = key
+          ? [addr('aws_kms_key', key), ...resources(json, 'aws_kms_key_policy').filter(([, p]) => [refTo('aws_kms_key', key, 'id'), refTo('aws_kms_key', key, 'key_id'), refTo('aws_kms_key', key, 'arn')].includes(p.key_id)).map(([p]) => addr('aws_kms_key_policy', p))]
+          : [];
+        return [
+          ...expectThat(topicPolicies.length > 0, `${where}: topic ${topic} has no aws_sns_topic_policy in this stack`),
+          ...topicPolicies.filter((p) => !dependsOn.includes(p)).map((p) => `${where} is not created after ${p}`),
+          ...keyPolicies.filter((p) => !dependsOn.includes(p)).map((p) => `${where} is not created after ${p}`),
+        ];
+      }),
   },
 ];
 

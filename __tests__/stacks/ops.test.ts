@@ -1,12 +1,16 @@
 /**
  * The ops stack of every profile (and a cache-off and an e-mail variant): every metric in every alarm and
  * on the dashboard is a metric its namespace publishes, with a dimension set it publishes, and every
- * dimension value names a resource that exists; thresholds follow the profile; the topic, the RDS events,
- * the prune and its schedule are wired as the README's operating section says.
+ * dimension value names a resource that exists; the alarms fire where they should, judged by evaluating
+ * the synthesized alarm (metric-math.ts) on metric values derived from the profile, not by restating the
+ * formulas that built them; the topic, the RDS events, the prune and its schedule are wired as the README's
+ * operating section says.
  */
 import { PROFILES, type Profile } from '../../config';
 import { METRIC } from '../../functions/lib/metrics';
+import { INSTANCE_MEMORY_GIB } from '../../modules/mysql-database';
 import { environmentsUnderTest, resources, single, synthEnvironments, titleOf, type EnvironmentUnderTest, type StackJson, type SynthesizedEnvironment } from '../support/synth';
+import { breaches } from './metric-math';
 
 type StackKind = 'network' | 'data' | 'api' | 'ops';
 
@@ -133,6 +137,70 @@ function dashboardMetrics(ops: StackJson): FoundMetric[] {
     );
 }
 
+// --- evaluating alarms on what CloudWatch would see ------------------------------------------------------
+
+/** Equal shares of `total` over `publishers` (e.g. RDS Proxy nodes, which each publish their part). */
+const split = (total: number, publishers: number): number[] => Array.from({ length: publishers }, () => total / publishers);
+
+/** One period's value per metric id, aggregated over its publishers with the statistic the alarm's query asks for; undefined publishes nothing. */
+function publishedBy(alarm: any, published: Record<string, number[] | undefined>): Record<string, number | undefined> {
+  const values: Record<string, number | undefined> = {};
+  for (const q of alarm.metric_query.filter((m: any) => m.metric)) {
+    const points = published[q.id];
+    if (!points?.length) values[q.id] = undefined;
+    else if (q.metric.stat === 'Sum') values[q.id] = points.reduce((a, b) => a + b, 0);
+    else if (q.metric.stat === 'Maximum') values[q.id] = Math.max(...points);
+    else if (q.metric.stat === 'Minimum') values[q.id] = Math.min(...points);
+    else if (q.metric.stat === 'Average') values[q.id] = points.reduce((a, b) => a + b, 0) / points.length;
+    else throw new Error(`statistic ${q.metric.stat} not modelled`);
+  }
+  return values;
+}
+
+/** Smallest integer in [lo, hi] where `holds` turns true (it must be monotone there); undefined when it never does. */
+function crossing(holds: (x: number) => boolean, lo: number, hi: number): number | undefined {
+  if (!holds(hi)) return undefined;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (holds(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Shares of a class's nominal memory that DBInstanceClassMemory may leave: from 0.6, below any class RDS
+ * offers (the smallest, a db.t4g.micro, keeps about 0.71: 60-66 connections of a nominal 85), to 1.
+ */
+const MEMORY_SHARES = [0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1];
+
+/**
+ * Where a database-connections alarm fails its purpose for `profile`'s class and proxy: for each real
+ * max_connections the class may have ({DBInstanceClassMemory/12582880}), with the proxy publishing its
+ * MaxDatabaseConnectionsAllowed over one or two nodes (or, before its first connection, nothing), the
+ * alarm must start firing below that limit, and not at half of it.
+ */
+function connectionLimitProblems(alarm: any, profile: Profile): string[] {
+  const gib = INSTANCE_MEMORY_GIB[profile.database.instanceClass];
+  const pct = profile.proxy.maxConnectionsPercent;
+  const limits = gib === undefined ? [20, 100, 1000, 5000] : MEMORY_SHARES.map((share) => Math.floor((share * gib * 2 ** 30) / 12582880));
+  const problems: string[] = [];
+  for (const limit of limits) {
+    const allowed = Math.floor((limit * pct) / 100);
+    const cases: Array<[string, number[] | undefined]> = [['one proxy node', split(allowed, 1)], ['two proxy nodes', split(allowed, 2)]];
+    // Without the proxy's metric only a class of known memory can be judged.
+    if (gib !== undefined) cases.push(['the proxy publishing nothing yet', undefined]);
+    for (const [label, allowedPoints] of cases) {
+      const fires = (connections: number) => breaches(alarm, publishedBy(alarm, { connections: [connections], allowed: allowedPoints })) === true;
+      const first = crossing(fires, 0, limit);
+      const where = `${profile.database.instanceClass}, max_connections ${limit}, ${label}`;
+      if (first === undefined || first >= limit) problems.push(`${where}: fires at ${first ?? 'no connection count up to the limit'}`);
+      else if (first <= Math.floor(limit / 2)) problems.push(`${where}: fires already at ${first}`);
+    }
+  }
+  return problems;
+}
+
 // Every shipped profile and generated variant (cache off, one NAT, …), and one with an e-mail subscription.
 const base = PROFILES[0];
 const withEmail: Profile = { ...base, name: 'mailed', alarms: { enabled: true, email: 'oncall@example.com' } };
@@ -169,13 +237,48 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     }
   });
 
-  test('thresholds follow the profile', () => {
-    expect(alarmNamed('lambda-duration-p99')?.threshold).toBe(0.8 * profile.function.timeoutSeconds * 1000);
-    expect(alarmNamed('proxy-borrow-latency')?.threshold).toBe(0.5 * profile.proxy.connectionBorrowTimeoutSeconds * 1_000_000);
-    expect(alarmNamed('db-free-storage')?.threshold).toBe(0.1 * profile.database.allocatedStorageGb * 2 ** 30);
+  test('the duration alarm fires before requests time out, not on healthy ones', () => {
+    const alarm = alarmNamed('lambda-duration-p99');
+    const timeoutMs = profile.function.timeoutSeconds * 1000;
+    // The function answers 503 one second before its timeout; by then the alarm must be breaching.
+    expect(breaches(alarm, { duration: timeoutMs - 1000 })).toBe(true);
+    expect(breaches(alarm, { duration: 200 })).toBe(false);
+  });
+
+  test('the borrow-latency alarm fires before clients hit the borrow timeout, not on a short wait', () => {
+    const alarm = alarmNamed('proxy-borrow-latency');
+    const timeoutUs = profile.proxy.connectionBorrowTimeoutSeconds * 1_000_000;
+    expect(breaches(alarm, { borrow: 0.9 * timeoutUs })).toBe(true);
+    expect(breaches(alarm, { borrow: 10_000 })).toBe(false);
+  });
+
+  test('the free-storage alarm fires before the allocated storage runs out, not while half of it is free', () => {
+    const alarm = alarmNamed('db-free-storage');
+    const allocated = profile.database.allocatedStorageGb * 2 ** 30;
+    expect(breaches(alarm, { free: 0.05 * allocated })).toBe(true);
+    expect(breaches(alarm, { free: 0.5 * allocated })).toBe(false);
+  });
+
+  test('the concurrency alarm fires before the function is throttled, and exists only when the ceiling is known', () => {
+    const alarm = alarmNamed('lambda-concurrency');
     const ceiling = profile.function.reservedConcurrency ?? (profile.function.accountConcurrencyLimit === undefined ? undefined : profile.function.accountConcurrencyLimit - 100);
-    if (ceiling === undefined) expect(alarmNamed('lambda-concurrency')).toBeUndefined();
-    else expect(alarmNamed('lambda-concurrency')?.threshold).toBe(Math.floor(0.8 * ceiling));
+    if (ceiling === undefined) return expect(alarm).toBeUndefined();
+    expect(breaches(alarm, { concurrency: ceiling - 1 })).toBe(true);
+    expect(breaches(alarm, { concurrency: Math.floor(ceiling / 2) })).toBe(false);
+  });
+
+  test('proxy-pool-usage reads the pool as the proxy publishes it (per node): no page at half the pool, a page near its end', () => {
+    const alarm = alarmNamed('proxy-pool-usage');
+    for (const nodes of [1, 2, 3]) {
+      const allowed = 90 * nodes;
+      expect(breaches(alarm, publishedBy(alarm, { connections: split(allowed / 2, nodes), allowed: split(allowed, nodes) }))).toBe(false);
+      expect(breaches(alarm, publishedBy(alarm, { connections: split(0.95 * allowed, nodes), allowed: split(allowed, nodes) }))).toBe(true);
+    }
+  });
+
+  test('db-connections fires before the real max_connections of the profile\'s class, whatever DBInstanceClassMemory leaves of its memory', () => {
+    const alarm = alarmNamed('db-connections');
+    expect(connectionLimitProblems(alarm, profile)).toEqual([]);
   });
 
   test('the request path is covered end to end: API, Lambda, proxy, database, function metrics, and the cache only when enabled', () => {
@@ -217,11 +320,20 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     const [keyName, key] = resources(ops, 'aws_kms_key')[0];
     expect(topic.kms_master_key_id).toBe(`\${aws_kms_key.${keyName}.arn}`);
     expect(key.enable_key_rotation).toBe(true);
-    const statement = JSON.parse(key.policy).Statement.find((s: any) => s.Principal?.Service);
-    expect(statement.Principal.Service).toEqual(expect.arrayContaining(['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com']));
-    expect(statement.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    const services = JSON.parse(key.policy).Statement.filter((s: any) => s.Principal?.Service);
+    expect(services.map((s: any) => s.Principal.Service).sort()).toEqual(['cloudwatch.amazonaws.com', 'events.rds.amazonaws.com']);
+    for (const statement of services) expect(statement.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
     const subscriptions = resources(ops, 'aws_sns_topic_subscription').map(([, s]) => s);
     expect(subscriptions).toEqual(profile.alarms.email ? [expect.objectContaining({ protocol: 'email', endpoint: profile.alarms.email })] : []);
+  });
+
+  test('RDS may publish to the topic for this environment\'s database only', () => {
+    const statement = JSON.parse(single(ops, 'aws_sns_topic_policy').policy).Statement.find((s: any) => s.Principal?.Service === 'events.rds.amazonaws.com');
+    const sourceArn: string = statement.Condition.ArnLike['aws:SourceArn'];
+    const identifier = single(env.data, 'aws_db_instance').identifier;
+    const pattern = new RegExp(`^${sourceArn.replace(/\$\{[^}]+\}/g, 'X').replace(/[.+?^()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    expect(pattern.test(`arn:X:rds:X:X:db:${identifier}`)).toBe(true);
+    expect(pattern.test('arn:X:rds:X:X:db:someone-else')).toBe(false);
   });
 
   test('RDS events of the database (failover, failure, low storage, maintenance) go to the topic', () => {
@@ -230,6 +342,8 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     expect(sub.source_type).toBe('db-instance');
     expect(dimensionProblems(env, { where: 'event subscription', namespace: 'AWS/RDS', name: 'x', dimensions: {} }, 'DBInstanceIdentifier', sub.source_ids[0])).toEqual([]);
     expect(sub.sns_topic).toBe(`\${aws_sns_topic.${resources(ops, 'aws_sns_topic')[0][0]}.arn}`);
+    // Created only once RDS may publish: after the topic policy and the key (whose policy is inline).
+    expect(sub.depends_on).toEqual(expect.arrayContaining([`aws_sns_topic_policy.${resources(ops, 'aws_sns_topic_policy')[0][0]}`, `aws_kms_key.${resources(ops, 'aws_kms_key')[0][0]}`]));
   });
 
   test('the prune: scheduled through a role that may only invoke it, the retention from the profile, created after its grant', () => {
@@ -259,6 +373,65 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
   });
 });
 
-test('every shipped profile has its ops stack checked here', () => {
-  for (const p of PROFILES) expect(environments.some((e) => e.profile.name === p.name)).toBe(true);
+describe('the database-connections check can fail', () => {
+  const classes = [...new Map(environments.map((e) => [e.profile.database.instanceClass, e.profile])).values()].filter((p) => INSTANCE_MEMORY_GIB[p.database.instanceClass] !== undefined);
+
+  test.each(classes.map((p) => [p.database.instanceClass, p] as const))('on %s, the former threshold (80%% of the nominal memory / 12582880) fires too late', (_c, profile) => {
+    const nominal = Math.floor((INSTANCE_MEMORY_GIB[profile.database.instanceClass] * 2 ** 30) / 12582880);
+    const former = { alarm_name: 'former', comparison_operator: 'GreaterThanThreshold', threshold: Math.floor(0.8 * nominal), metric_query: [{ id: 'connections', return_data: true, metric: { stat: 'Maximum' } }] };
+    expect(connectionLimitProblems(former, profile)).toEqual(expect.arrayContaining([expect.stringMatching(/fires at/)]));
+  });
+
+  test('proxy-pool-usage as it was (Sum over Maximum) pages at half the pool of a two-node proxy', () => {
+    const env = environments[0];
+    const alarm = structuredClone(resources(env.ops, 'aws_cloudwatch_metric_alarm').map(([, a]) => a).find((a) => a.alarm_name.endsWith('-proxy-pool-usage')));
+    alarm.metric_query.find((q: any) => q.id === 'allowed').metric.stat = 'Maximum';
+    expect(breaches(alarm, publishedBy(alarm, { connections: split(45, 2), allowed: split(90, 2) }))).toBe(true);
+  });
+});
+
+describe('a changed profile value moves its alarm the right way', () => {
+  const baseEnv = environments.find((e) => !e.variant && e.profile.name === PROFILES[0].name)!;
+  const base = baseEnv.profile;
+  const timeout = Math.min(29, base.function.timeoutSeconds + 2);
+  const moved: Profile = {
+    ...base,
+    name: 'moved',
+    function: { ...base.function, timeoutSeconds: timeout },
+    proxy: {
+      ...base.proxy,
+      connectionBorrowTimeoutSeconds: Math.min(timeout - 1, base.proxy.connectionBorrowTimeoutSeconds + 1),
+      maxConnectionsPercent: Math.max(1, base.proxy.maxIdleConnectionsPercent, base.proxy.maxConnectionsPercent - 30),
+    },
+    database: {
+      ...base.database,
+      allocatedStorageGb: Math.min(32768, base.database.allocatedStorageGb * 2),
+      maxAllocatedStorageGb: base.database.maxAllocatedStorageGb === 0 ? 0 : Math.max(base.database.maxAllocatedStorageGb, base.database.allocatedStorageGb * 2 + 1),
+    },
+  };
+  const [movedEnv] = synthEnvironments([moved], 'ops-moved');
+  const alarmOf = (env: SynthesizedEnvironment, suffix: string) => resources(env.ops, 'aws_cloudwatch_metric_alarm').map(([, a]) => a).find((a) => a.alarm_name.endsWith(`-${suffix}`));
+  const firesFrom = (env: SynthesizedEnvironment, suffix: string, id: string, hi: number) => crossing((x) => breaches(alarmOf(env, suffix), { [id]: x }) === true, 0, hi);
+  const quietFrom = (env: SynthesizedEnvironment, suffix: string, id: string, hi: number) => crossing((x) => breaches(alarmOf(env, suffix), { [id]: x }) === false, 0, hi);
+
+  test('a longer function timeout: the duration alarm fires later', () => {
+    const change = Math.sign(moved.function.timeoutSeconds - base.function.timeoutSeconds);
+    expect(Math.sign(firesFrom(movedEnv, 'lambda-duration-p99', 'duration', 30_000)! - firesFrom(baseEnv, 'lambda-duration-p99', 'duration', 30_000)!)).toBe(change);
+  });
+
+  test('a longer borrow timeout: the borrow-latency alarm fires later', () => {
+    const change = Math.sign(moved.proxy.connectionBorrowTimeoutSeconds - base.proxy.connectionBorrowTimeoutSeconds);
+    expect(Math.sign(firesFrom(movedEnv, 'proxy-borrow-latency', 'borrow', 3600e6)! - firesFrom(baseEnv, 'proxy-borrow-latency', 'borrow', 3600e6)!)).toBe(change);
+  });
+
+  test('more allocated storage: the free-storage alarm fires with more bytes still free', () => {
+    const hi = moved.database.allocatedStorageGb * 2 ** 30;
+    const change = Math.sign(moved.database.allocatedStorageGb - base.database.allocatedStorageGb);
+    expect(Math.sign(quietFrom(movedEnv, 'db-free-storage', 'free', hi)! - quietFrom(baseEnv, 'db-free-storage', 'free', hi)!)).toBe(change);
+  });
+
+  test('a smaller proxy share of max_connections: db-connections still fires before the same real limit', () => {
+    expect(moved.proxy.maxConnectionsPercent).not.toBe(base.proxy.maxConnectionsPercent);
+    expect(connectionLimitProblems(alarmOf(movedEnv, 'db-connections'), moved)).toEqual([]);
+  });
 });

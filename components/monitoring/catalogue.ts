@@ -1,0 +1,32 @@
+import type { HttpApi } from '../../modules/http-api';
+import type { MemcachedCluster } from '../../modules/memcached-cluster';
+import type { MetricAlarmProps } from '../../modules/metric-alarm';
+import type { MysqlDatabase } from '../../modules/mysql-database';
+import type { NodeFunction } from '../../modules/node-function';
+import type { RdsProxy } from '../../modules/rds-proxy';
+import type { PruneJob } from '../prune-job';
+
+/** What one environment's monitoring watches, with the settings its thresholds derive from. */
+export interface Watched {
+  readonly api: HttpApi;
+  readonly hits: NodeFunction;
+  readonly proxy: RdsProxy;
+  /** The proxy's `max_connections_percent`: its pool is this share of the database's max_connections. */
+  readonly proxyMaxConnectionsPercent: number;
+  readonly database: MysqlDatabase;
+  readonly cache?: MemcachedCluster;
+  readonly prune: PruneJob;
+  /** Concurrency the hits function can reach: its reservation, or the account's unreserved pool; absent when unknown. */
+  readonly concurrencyCeiling?: number;
+}
+
+/**
+ * One alarm of the catalogue: its id (also the alarm name's suffix, `<prefix>-<id>`), what it watches and
+ * when it fires. Each spec carries its reasoning beside its threshold; the topic and actions are added by
+ * `ServiceMonitoring`, the same for every alarm.
+ */
+export interface AlarmSpec extends Omit<MetricAlarmProps, 'name' | 'actionArns' | 'actionsEnabled'> {
+  readonly id: string;
+}
+
+export const GIB = 2 ** 30;
