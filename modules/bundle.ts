@@ -7,12 +7,26 @@ import * as path from 'path';
 /** Node.js major version the bundle targets; keep in step with the Lambda runtime (nodejs22.x). */
 export const FUNCTION_NODE_TARGET = 'node22';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 /**
- * Bundles live with the installed packages they were built from, so `npm ci` starts them afresh.
- * `FUNCTION_BUNDLE_CACHE_DIR` moves them (a CI cache, or a test that needs a cold start beside warm ones).
+ * The package a file belongs to: the nearest folder above it that holds a `package.json`. esbuild resolves
+ * the entry's imports from there, and paths recorded for the cache (and hashed for migrations) are relative
+ * to it, so nothing depends on where this module lives or on the machine's paths.
  */
-export const BUNDLE_CACHE_DIR = process.env.FUNCTION_BUNDLE_CACHE_DIR || path.join(PROJECT_ROOT, 'node_modules', '.cache', 'hits-functions');
+export function packageRoot(file: string): string {
+  const absolute = path.resolve(file);
+  for (let dir = path.dirname(absolute); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`${absolute} is not inside a package (no package.json above it)`);
+  }
+}
+
+/**
+ * Where `root`'s bundles are cached: with the installed packages they were built from, so `npm ci` starts
+ * them afresh. `FUNCTION_BUNDLE_CACHE_DIR` moves them (a CI cache, or a test that needs a cold start beside warm ones).
+ */
+export function bundleCacheDir(root: string): string {
+  return process.env.FUNCTION_BUNDLE_CACHE_DIR || path.join(root, 'node_modules', '.cache', 'hits-functions');
+}
 /** Bump when the archive layout changes, so older cache entries are not reused. */
 const CACHE_FORMAT = 3;
 
@@ -29,7 +43,7 @@ export interface BundleResult {
 
 interface CacheManifest {
   readonly format: number;
-  /** Every file esbuild read (its metafile inputs), relative to the project root: its sha256, size and mtime. */
+  /** Every file esbuild read (its metafile inputs), relative to the entry's package root: its sha256, size and mtime. */
   readonly inputs: Record<string, InputStamp>;
   /** sha256 of the bundle; its directory is named after it. */
   readonly sha256: string;
@@ -74,7 +88,7 @@ export function bundleOptions(absoluteEntry: string): BuildOptions & { write: fa
     mainFields: ['module', 'main'],
     legalComments: 'none',
     sourcemap: false,
-    absWorkingDir: PROJECT_ROOT,
+    absWorkingDir: packageRoot(absoluteEntry),
     logLevel: 'silent',
   };
 }
@@ -106,14 +120,14 @@ function result(dir: string, sha: string, fromCache: boolean, code?: string): Bu
 }
 
 /** The entry's cached bundle, if every input esbuild read for it and the stored archive are unchanged. */
-function cached(entryDir: string): BundleResult | undefined {
+function cached(entryDir: string, root: string): BundleResult | undefined {
   try {
     const manifest: CacheManifest = JSON.parse(fs.readFileSync(path.join(entryDir, 'manifest.json'), 'utf8'));
     if (manifest.format !== CACHE_FORMAT) return undefined;
     // Hundreds of inputs (the AWS SDK, mysql2, …): unchanged size and mtime skip the hash, which is what
     // makes a synth that changed no function code cost milliseconds here; a changed stamp is re-hashed.
     for (const [input, known] of Object.entries(manifest.inputs)) {
-      if (stamp(path.join(PROJECT_ROOT, input), known).sha256 !== known.sha256) return undefined;
+      if (stamp(path.join(root, input), known).sha256 !== known.sha256) return undefined;
     }
     const dir = path.join(entryDir, manifest.sha256.slice(0, 16));
     if (stamp(path.join(dir, 'archive.zip'), manifest.archive).sha256 !== manifest.archive.sha256) return undefined;
@@ -155,24 +169,25 @@ function store(entryDir: string, code: string, inputs: Record<string, InputStamp
 }
 
 /**
- * Bundles a function entry point (e.g. `functions/hits/handler.ts`) into one minified CJS file and its
- * deterministic zip. Once per process and entry; across processes, reused from BUNDLE_CACHE_DIR while
+ * Bundles a function entry point (absolute, or relative to the working directory, e.g.
+ * `functions/hits/handler.ts` from the project root) into one minified CJS file and its deterministic zip. Once per process and entry; across processes, reused from BUNDLE_CACHE_DIR while
  * every file esbuild read last time (its metafile inputs) is unchanged, so a synth that changed no
  * function code runs no esbuild. The output carries no absolute path: the hash changes only with the code.
  */
 export function bundleFunction(entry: string): BundleResult {
-  const absolute = path.resolve(PROJECT_ROOT, entry);
+  const absolute = path.resolve(entry);
   const hit = built.get(absolute);
   if (hit) return hit;
 
+  const root = packageRoot(absolute);
   const opts = bundleOptions(absolute);
-  const key = sha256(JSON.stringify({ entry: path.relative(PROJECT_ROOT, absolute), esbuildVersion, opts: { ...opts, entryPoints: undefined, absWorkingDir: undefined } }));
-  const entryDir = path.join(BUNDLE_CACHE_DIR, `${path.basename(path.dirname(absolute))}-${key.slice(0, 16)}`);
-  let bundle = cached(entryDir);
+  const key = sha256(JSON.stringify({ entry: path.relative(root, absolute), esbuildVersion, opts: { ...opts, entryPoints: undefined, absWorkingDir: undefined } }));
+  const entryDir = path.join(bundleCacheDir(root), `${path.basename(path.dirname(absolute))}-${key.slice(0, 16)}`);
+  let bundle = cached(entryDir, root);
   if (!bundle) {
     const out = buildSync(opts);
     const code = out.outputFiles![0].text;
-    const inputs = Object.fromEntries(Object.keys(out.metafile!.inputs).map((input) => [input, stamp(path.join(PROJECT_ROOT, input))]));
+    const inputs = Object.fromEntries(Object.keys(out.metafile!.inputs).map((input) => [input, stamp(path.join(root, input))]));
     fs.mkdirSync(entryDir, { recursive: true });
     bundle = store(entryDir, code, inputs);
   }

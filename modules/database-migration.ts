@@ -2,37 +2,42 @@ import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ITerraformDependable } from 'cdktf';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { packageRoot } from './bundle';
+import { MysqlDatabase } from './mysql-database';
 import { NodeFunction } from './node-function';
 import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface DatabaseMigrationProps {
-  /** Name of the migration function (its log group `/aws/lambda/<name>`, role `<name>-lambda`). Required. */
+  /** Name of the migration function (its log group `/aws/lambda/<name>`, role `<name>-lambda`, security group `<name>-…`). Required. */
   readonly functionName: string;
-  /** TypeScript entry of the migration function relative to the project root (e.g. `functions/migrate/handler.ts`). Required. */
+  /** TypeScript entry of the migration function: absolute, or relative to the working directory (see NodeFunctionProps.entry). Required. */
   readonly entry: string;
   /**
-   * Files, relative to the project root, whose content decides when the migrations run again (the
-   * migrations and their runner): their sha256 is the invocation's trigger. Required, at least one.
+   * Files (absolute, or relative to the working directory) whose content decides when the migrations run
+   * again (the migrations and their runner): their sha256 is the invocation's trigger. Each is named in the
+   * hash by its path inside its package, so the trigger is the same on every machine. Required, at least one.
    */
   readonly migrationSources: readonly string[];
+  /**
+   * The database the migrations run against, straight to the instance (not through a proxy): the function
+   * gets a security group of its own whose one path is to the database's port, may read the database's
+   * RDS-managed master secret, and is invoked once the instance, that grant and those rules exist. Required.
+   */
+  readonly database: MysqlDatabase;
+  /** VPC of the function's security group (the database's). Required. */
+  readonly vpcId: string;
   /** Private subnets the function runs in (it reaches the database through them). Required. */
   readonly subnetIds: readonly string[];
-  /** Security groups of the function (one that may reach the database or its proxy). Required. */
-  readonly securityGroupIds: readonly string[];
   /** The function's environment (where and as whom to connect). @default {} */
   readonly environment?: Readonly<Record<string, string>>;
-  /** Resources that must exist before the migrations run (e.g. the proxy target). @default [] */
-  readonly dependsOn?: readonly ITerraformDependable[];
-  /**
-   * Grants the function needs to run, made once it exists (e.g. `rds-db:connect`, which names its role);
-   * returns them so the invocation waits for them. @default - none
-   */
-  readonly grant?: (migrationFunction: NodeFunction) => readonly ITerraformDependable[];
   /** More values whose change re-runs the migrations (e.g. the application user's name). @default {} */
   readonly rerunWhen?: Readonly<Record<string, string>>;
-  /** Timeout in seconds (60 to 900): the first deploy waits for a new proxy's target to become available. @default 300 */
+  /**
+   * Timeout in seconds (60 to 900). The function retries connection and login errors for as long as its
+   * invocation has left (a new instance, a grant still propagating), so this is also its retry window. @default 900
+   */
   readonly timeoutSeconds?: number;
   /** Memory in MB. @default 256 */
   readonly memoryMb?: number;
@@ -41,28 +46,40 @@ export interface DatabaseMigrationProps {
 }
 
 const MODULE = 'DatabaseMigration';
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** sha256 (hex) over the names and contents (LF line endings) of `files` (relative to the project root), in the order given. */
+/**
+ * sha256 (hex) over the names and contents (LF line endings) of `files`, in the order given; each file is
+ * named by its path inside its package (e.g. `functions/migrate/migrations.ts`), with `/` separators.
+ */
 export function migrationSourcesHash(files: readonly string[]): string {
   const hash = createHash('sha256');
   for (const file of files) {
-    const absolute = path.resolve(PROJECT_ROOT, file);
-    if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files relative to the project root, got "${file}"`);
+    const absolute = path.resolve(file);
+    if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files (absolute, or relative to the working directory), got "${file}"`);
+    let root: string;
+    try {
+      root = packageRoot(absolute);
+    } catch {
+      throw new PropsError(MODULE, 'migrationSources', `must name files inside a package (a folder with package.json above them), got "${file}"`);
+    }
+    const name = path.relative(root, absolute).split(path.sep).join('/');
     // Line endings normalised: a Windows checkout (CRLF) must not re-run the migrations or change the plan.
-    hash.update(`${file}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
+    hash.update(`${name}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
   }
   return hash.digest('hex');
 }
 
 /**
  * Database migrations run by Terraform at deploy time: a Lambda function (no API route, no invoke
- * permission for anyone but the deployer) and an `aws_lambda_invocation` of it, re-run when the migration
- * sources' hash (or `rerunWhen`) changes. A failed migration fails the invocation and so the apply; the
- * function's answer (the applied versions) is `result`.
+ * permission for anyone but the deployer) that connects straight to the database instance as its master
+ * user, and an `aws_lambda_invocation` of it, re-run when the migration sources' hash (or `rerunWhen`)
+ * changes. A failed migration fails the invocation and so the apply; the function's answer (the applied
+ * versions) is `result`.
  */
 export class DatabaseMigration extends Construct {
   readonly function: NodeFunction;
+  /** The function's own security group: egress to the database's port, nothing else. */
+  readonly securityGroupId: string;
   /** The migration function's JSON answer of the last run (e.g. `{"applied":[],"versions":[1,2,3],…}`). */
   readonly result: string;
   /** sha256 of the migration sources at synth. */
@@ -70,31 +87,44 @@ export class DatabaseMigration extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationProps) {
     super(scope, id);
-    const timeout = props.timeoutSeconds ?? 300;
+    const timeout = props.timeoutSeconds ?? 900;
     requireNonEmpty(MODULE, 'functionName', props.functionName);
     requireNonEmpty(MODULE, 'entry', props.entry);
+    requireNonEmpty(MODULE, 'vpcId', props.vpcId);
     requireNonEmptyList(MODULE, 'migrationSources', props.migrationSources);
     requireIntIn(MODULE, 'timeoutSeconds', timeout, 60, 900);
     requireLogRetention(MODULE, 'logRetentionDays', props.logRetentionDays ?? 14);
+    if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase');
     for (const key of Object.keys(props.rerunWhen ?? {})) {
       if (key === 'migrations' || !/^[a-z][a-z0-9_]*$/.test(key)) throw new PropsError(MODULE, 'rerunWhen', `keys must be snake_case and not "migrations" (the sources' hash), got "${key}"`);
     }
     this.sourcesSha256 = migrationSourcesHash(props.migrationSources);
+    const { database } = props;
+
+    // A group of its own with one path, to the database: not the app group, which also reaches the cache.
+    const securityGroup = new SecurityGroup(this, 'security-group', {
+      namePrefix: `${props.functionName}-`,
+      description: `Deploy-time migration function ${props.functionName}: to its database on ${database.port} only`,
+      vpcId: props.vpcId,
+      tags: { Name: props.functionName },
+      lifecycle: { createBeforeDestroy: true },
+    });
+    this.securityGroupId = securityGroup.id;
+    const toDatabase = database.allowConnectionsFrom(securityGroup.id, 'migration', 'The deploy-time migration function');
 
     this.function = new NodeFunction(this, 'function', {
       functionName: props.functionName,
       entry: props.entry,
       subnetIds: props.subnetIds,
-      securityGroupIds: props.securityGroupIds,
+      securityGroupIds: [securityGroup.id],
       environment: props.environment,
       memoryMb: props.memoryMb ?? 256,
       timeoutSeconds: timeout,
       logRetentionDays: props.logRetentionDays ?? 14,
     });
-
-    // The function, like the hits function, exists only once its grants do; the invocation waits for both.
-    const grants = props.grant?.(this.function) ?? [];
-    for (const grant of grants) this.function.addDependency(grant);
+    // The function, like the hits function, exists only once its grant does; the invocation waits for both.
+    const readSecret = database.grantMasterSecretRead(this.function);
+    this.function.addDependency(readSecret);
 
     // "A failed invocation fails the apply", and `triggers` re-invoke on change (aws_lambda_invocation,
     // AWS provider 6.25). CREATE_ONLY (the default lifecycle scope): destroying the stack does not call it.
@@ -102,7 +132,7 @@ export class DatabaseMigration extends Construct {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
       triggers: { migrations: this.sourcesSha256, ...props.rerunWhen },
-      dependsOn: [...(props.dependsOn ?? []), ...grants],
+      dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress],
     });
     this.result = invocation.result;
   }

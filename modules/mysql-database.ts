@@ -7,7 +7,8 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { accountId, assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy, type Grantee, region, roleOf } from './iam';
+import { allowTcp, type TcpRules } from './security-groups';
 import { INSTANCE_MEMORY_GIB, MYSQL_FAMILIES, RDS_MYSQL, SMALL_BURSTABLE } from '../aws/limits';
 import { PropsError, requireIntInRange, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
 import { metric, type Metric, type MetricOptions } from './metric';
@@ -47,10 +48,18 @@ export interface MysqlDatabaseProps {
   /** Master user; its password is generated and rotated by RDS in Secrets Manager, never in code or state. @default 'app_admin' */
   readonly masterUsername?: string;
   /**
+   * Customer-managed KMS key (ARN) that encrypts the RDS-managed master secret (`master_user_secret_kms_key_id`);
+   * `grantMasterSecretRead` then also grants `kms:Decrypt` on it through Secrets Manager.
+   * @default - the AWS-managed `aws/secretsmanager` key, which needs no grant
+   */
+  readonly masterUserSecretKmsKeyArn?: string;
+  /**
    * Log types exported to CloudWatch Logs, each to `/aws/rds/instance/<name>/<type>`, a group this module
-   * creates first with `logRetentionDays`. `iam-db-auth-error` is not a default: behind RDS Proxy the
-   * clients' IAM failures happen at the proxy (its log group and `ClientConnectionsSetupFailedAuth`),
-   * and the proxy logs in to MySQL with the secret, so that log would stay empty. @default ['error', 'slowquery']
+   * creates first with `logRetentionDays`. `iam-db-auth-error` ("IAM database authentication error log",
+   * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html)
+   * is a default: with RDS Proxy's end-to-end IAM the proxy logs in to MySQL with IAM tokens of its own
+   * role, so a login the database refuses (a missing rds-db:connect, a user not created for IAM) is
+   * written there. @default ['error', 'slowquery', 'iam-db-auth-error']
    */
   readonly cloudwatchLogsExports?: readonly MysqlLogExport[];
   /** Retention in days of the exported logs' groups. @default 14 */
@@ -79,6 +88,8 @@ const MONITORING_INTERVALS: readonly number[] = RDS_MYSQL.monitoringIntervalsSec
 export class MysqlDatabase extends Construct {
   readonly instanceIdentifier: string;
   readonly instanceArn: string;
+  /** VPC of the database's security group. */
+  readonly vpcId: string;
   readonly address: string;
   readonly port: number;
   readonly databaseName: string;
@@ -94,6 +105,11 @@ export class MysqlDatabase extends Construct {
   readonly allocatedStorageGb: number;
   /** Names of the exported logs' groups, one per exported type. */
   readonly logGroupNames: readonly string[];
+  /** The instance: depend on it before connecting to the database at deploy time. */
+  readonly instance: DbInstance;
+  /** The customer-managed key of the master secret, when there is one. */
+  readonly masterUserSecretKmsKeyArn?: string;
+  private readonly name: string;
 
   constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id);
@@ -117,7 +133,7 @@ export class MysqlDatabase extends Construct {
     if (!MONITORING_INTERVALS.includes(monitoring)) throw new PropsError(MODULE, 'monitoringIntervalSeconds', `must be one of ${MONITORING_INTERVALS.join(', ')}, got ${monitoring}`);
     if (!RDS_MYSQL.databaseName.test(databaseName)) throw new PropsError(MODULE, 'databaseName', `must be 1-${RDS_MYSQL.databaseNameMaxLength} letters, digits or underscores starting with a letter, got "${databaseName}"`);
     if (!RDS_MYSQL.masterUsername.test(masterUsername)) throw new PropsError(MODULE, 'masterUsername', `must be 1-${RDS_MYSQL.masterUsernameMaxLength} letters, digits or underscores starting with a letter, got "${masterUsername}"`);
-    const logExports = [...(props.cloudwatchLogsExports ?? ['error', 'slowquery'])];
+    const logExports = [...(props.cloudwatchLogsExports ?? ['error', 'slowquery', 'iam-db-auth-error'])];
     const unknownExport = logExports.find((t) => !MYSQL_LOG_EXPORTS.includes(t));
     if (unknownExport) throw new PropsError(MODULE, 'cloudwatchLogsExports', `must list only ${MYSQL_LOG_EXPORTS.join(', ')}, got "${unknownExport}"`);
     const retention = props.logRetentionDays ?? 14;
@@ -171,7 +187,7 @@ export class MysqlDatabase extends Construct {
       });
       monitoringPolicy = new IamRolePolicyAttachment(this, 'monitoring-policy', {
         role: role.name,
-        policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole',
+        policyArn: awsManagedPolicyArn(this, 'service-role/AmazonRDSEnhancedMonitoringRole'),
       });
       monitoringRoleArn = role.arn;
     }
@@ -193,6 +209,7 @@ export class MysqlDatabase extends Construct {
       dbName: databaseName,
       username: masterUsername,
       manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: props.masterUserSecretKmsKeyArn,
       storageType: 'gp3',
       allocatedStorage: storage,
       maxAllocatedStorage: maxStorage > 0 ? maxStorage : undefined,
@@ -237,6 +254,42 @@ export class MysqlDatabase extends Construct {
     this.instanceClass = instanceClass;
     this.allocatedStorageGb = storage;
     this.logGroupNames = logGroups.map((g) => g.name);
+    this.instance = instance;
+    this.vpcId = props.vpcId;
+    this.masterUserSecretKmsKeyArn = props.masterUserSecretKmsKeyArn;
+    this.name = name;
+  }
+
+  /**
+   * Lets `grantee` read the RDS-managed master secret: `secretsmanager:GetSecretValue` on that one ARN and,
+   * when a customer-managed key encrypts it, `kms:Decrypt` on that key only through Secrets Manager in the
+   * grantee's region (`kms:ViaService`,
+   * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+   * Every such grant to one role merges into its one `read-master-secret` policy, created beside the role
+   * (in the role's stack). Returns it, to depend on.
+   */
+  grantMasterSecretRead(grantee: Grantee): GrantPolicy {
+    const policy = GrantPolicy.of(grantee, 'read-master-secret', 'read-master-secret').add({ Sid: 'ReadMasterSecret', Action: 'secretsmanager:GetSecretValue', Resource: this.masterUserSecretArn });
+    if (this.masterUserSecretKmsKeyArn) {
+      policy.add({
+        Sid: 'DecryptMasterSecretThroughSecretsManager',
+        Action: 'kms:Decrypt',
+        Resource: this.masterUserSecretKmsKeyArn,
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(roleOf(grantee))}.amazonaws.com` } },
+      });
+    }
+    return policy;
+  }
+
+  /**
+   * Opens MySQL's port to members of `clientSecurityGroupId` and to no one else through this call: ingress on
+   * the database's group and egress on the client's, both by group reference, described with
+   * `clientDescription`. `id` names the pair of rules. Returns them, to depend on.
+   */
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription: string): TcpRules {
+    requireNonEmpty(MODULE, 'allowConnectionsFrom(clientSecurityGroupId)', clientSecurityGroupId);
+    requireNonEmpty(MODULE, 'allowConnectionsFrom(clientDescription)', clientDescription);
+    return allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: `RDS for MySQL ${this.name}`, clientDescription });
   }
 
   /** A metric of this instance in `AWS/RDS` (dimension `DBInstanceIdentifier`). */

@@ -4,11 +4,10 @@ import * as path from 'path';
 import { AssetType, dependable, Fn, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { bundleFunction } from './bundle';
-import { accountId, assumeRolePolicy } from './iam';
+import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { LAMBDA } from '../aws/limits';
 import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
@@ -16,7 +15,11 @@ import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requi
 export interface NodeFunctionProps {
   /** Function name, also its log group `/aws/lambda/<name>` and role `<name>-lambda`. Required. */
   readonly functionName: string;
-  /** TypeScript entry relative to the project root, exporting `handler` (e.g. `functions/hits/handler.ts`). Bundled by esbuild at synth. Required. */
+  /**
+   * TypeScript entry exporting `handler`: an absolute path, or one relative to the working directory (cdktf
+   * and npm scripts run from the project root). Bundled by esbuild at synth from its package (the nearest
+   * folder with a `package.json`). Required.
+   */
   readonly entry: string;
   /** Private subnets the function's network interfaces live in. Required. */
   readonly subnetIds: readonly string[];
@@ -47,7 +50,6 @@ export interface NodeFunctionProps {
 }
 
 const MODULE = 'NodeFunction';
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /**
  * A Node.js Lambda function in a VPC, bundled from TypeScript by esbuild at synth into a deterministic
@@ -78,8 +80,8 @@ export class NodeFunction extends Construct {
     requireNonEmpty(MODULE, 'functionName', props.functionName);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.functionName)) throw new PropsError(MODULE, 'functionName', `must be 1-64 letters, digits, dashes or underscores, got "${props.functionName}"`);
     requireNonEmpty(MODULE, 'entry', props.entry);
-    const entry = path.resolve(PROJECT_ROOT, props.entry);
-    if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file relative to the project root, got "${props.entry}"`);
+    const entry = path.resolve(props.entry);
+    if (!fs.existsSync(entry)) throw new PropsError(MODULE, 'entry', `must name an existing file (absolute, or relative to the working directory), got "${props.entry}"`);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds);
     requireNonEmptyList(MODULE, 'securityGroupIds', props.securityGroupIds);
     requireIntInRange(MODULE, 'memoryMb', memory, LAMBDA.memoryMb);
@@ -110,9 +112,9 @@ export class NodeFunction extends Construct {
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc-access', {
       role: this.role.name,
-      policyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      policyArn: awsManagedPolicyArn(this, 'service-role/AWSLambdaVPCAccessExecutionRole'),
     });
-    const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess' });
+    const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: awsManagedPolicyArn(this, 'AWSXRayDaemonWriteAccess') });
 
     const environment: Record<string, string> = { ...props.environment };
     if (props.metricsNamespace) {
@@ -194,13 +196,9 @@ export class NodeFunction extends Construct {
     return metric(this.metricsNamespace, metricName, { service: this.functionName, ...breakdown }, { statistic }, options);
   }
 
-  /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. */
-  grantSecretRead(secretArn: string): IamRolePolicy {
+  /** Lets the function read one secret's value (e.g. for `DB_AUTH=secret`); nothing else in Secrets Manager. Grants merge into one `read-secret` policy. */
+  grantSecretRead(secretArn: string): GrantPolicy {
     requireNonEmpty(MODULE, 'grantSecretRead(secretArn)', secretArn);
-    return new IamRolePolicy(this, 'read-secret', {
-      name: 'read-database-secret',
-      role: this.role.id,
-      policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'ReadSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn }] }),
-    });
+    return GrantPolicy.of(this, 'read-secret', 'read-database-secret').add({ Sid: 'ReadSecret', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
   }
 }

@@ -9,7 +9,8 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { accountId, assumeRolePolicy, policyDocument } from './iam';
+import { assumeRolePolicy, GrantPolicy, type Grantee, policyDocument, region } from './iam';
+import { MysqlDatabase } from './mysql-database';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
 import { RDS_MYSQL, RDS_PROXY } from '../aws/limits';
@@ -18,22 +19,17 @@ import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requi
 export interface RdsProxyProps {
   /** Proxy name and prefix of related names (e.g. `hits-dev`). Required. */
   readonly name: string;
-  /** VPC of the proxy's security group. Required. */
-  readonly vpcId: string;
+  /**
+   * The database the proxy fronts: its instance is the proxy's target, in its VPC; the proxy gets egress to
+   * the database's security group on its port and the group ingress from the proxy; without `endToEndIam`
+   * the proxy logs in with the database's RDS-managed master secret (and may decrypt it with the
+   * database's customer-managed key, through Secrets Manager only). Required.
+   */
+  readonly database: MysqlDatabase;
   /** Subnets the proxy runs in, at least two AZs (the data subnets). Required. */
   readonly subnetIds: readonly string[];
-  /** Identifier of the RDS instance the proxy targets. Required. */
-  readonly dbInstanceIdentifier: string;
-  /** Security group of the database; the proxy gets egress to it and it gets ingress from the proxy on `port`. Required. */
-  readonly databaseSecurityGroupId: string;
-  /** Secret (JSON with `username` and `password`) the proxy logs in to the database with. Required. */
-  readonly secretArn: string;
-  /** KMS key that encrypts the secret, when it is a customer-managed key; the proxy role may then decrypt with it through Secrets Manager only. @default - the AWS-managed `aws/secretsmanager` key, which needs no grant */
-  readonly secretKmsKeyArn?: string;
   /** Security groups whose members may connect to the proxy. @default [] */
   readonly clientSecurityGroupIds?: readonly string[];
-  /** Database port. @default 3306 */
-  readonly port?: number;
   /** Seconds a client waits for a pooled connection (`connection_borrow_timeout`); AWS's own default, 120 s, outlasts any API request. @default 5 */
   readonly connectionBorrowTimeoutSeconds?: number;
   /** `max_connections_percent`: share of the database's max_connections the proxy may use. @default 90 */
@@ -44,26 +40,22 @@ export interface RdsProxyProps {
   readonly idleClientTimeoutSeconds?: number;
   /** `debug_logging` (writes SQL text to CloudWatch Logs). @default false */
   readonly debugLogging?: boolean;
-  /** `client_password_auth_type` of the auth block; MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
+  /** `client_password_auth_type` of the secret's auth entry (without `endToEndIam`); MySQL 8.4 creates users with caching_sha2_password. @default 'MYSQL_CACHING_SHA2_PASSWORD' */
   readonly clientPasswordAuthType?: 'MYSQL_CACHING_SHA2_PASSWORD' | 'MYSQL_NATIVE_PASSWORD';
   /**
-   * End-to-end IAM authentication (`default_auth_scheme = "IAM_AUTH"`): the proxy logs in to the database
-   * with IAM tokens of its own role for `users`, which must be created in MySQL with
-   * `IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`; the role gets `rds-db:connect` on
-   * `dbuser:<databaseResourceId>/<user>` for each. Users that have a secret in the auth list (the master user)
-   * keep logging in with it. @default - no end-to-end IAM: every database login uses a secret
+   * End-to-end IAM authentication (`default_auth_scheme = "IAM_AUTH"`): clients log in to the proxy with IAM
+   * tokens, and the proxy logs in to the database with IAM tokens of its own role for `users`, which must be
+   * created in MySQL with `IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`; the role gets `rds-db:connect`
+   * on `dbuser:<databaseResourceId>/<user>` for each. The proxy then has no `auth` entry and its role reads
+   * no secret. @default - no end-to-end IAM: the proxy logs in to the database with `secretArn`
    */
   readonly endToEndIam?: EndToEndIam;
   /** Retention in days of the proxy's log group `/aws/rds/proxy/<name>`, which this module creates before the proxy (RDS would create it with no expiry). @default 14 */
   readonly logRetentionDays?: number;
 }
 
-/** Database users the proxy logs in as with IAM tokens, on one RDS instance. */
+/** Database users the proxy logs in as with IAM tokens of its own role. */
 export interface EndToEndIam {
-  /** ARN of the RDS instance (its partition, region and account build the `rds-db` ARN). Required. */
-  readonly databaseArn: string;
-  /** The instance's `db-…` resource id (`aws_db_instance.resource_id`). Required. */
-  readonly databaseResourceId: string;
   /** MySQL user names, at least one (letters, digits, underscores; at most 32). Required. */
   readonly users: readonly string[];
 }
@@ -71,8 +63,8 @@ export interface EndToEndIam {
 const MODULE = 'RdsProxy';
 
 /**
- * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, credentials to the
- * database from one secret, a bounded connection pool, and security groups chained by reference.
+ * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, IAM (end-to-end) or one
+ * secret to the database, a bounded connection pool, and security groups chained by reference.
  */
 export class RdsProxy extends Construct {
   readonly proxyName: string;
@@ -85,8 +77,6 @@ export class RdsProxy extends Construct {
   readonly connectArnPrefix: string;
   readonly port: number;
   readonly securityGroupId: string;
-  private readonly vpcId: string;
-  private readonly name: string;
   readonly roleArn: string;
   /** The registered target: depend on it before connecting through the proxy at deploy time. */
   readonly target: DbProxyTarget;
@@ -97,7 +87,9 @@ export class RdsProxy extends Construct {
 
   constructor(scope: Construct, id: string, props: RdsProxyProps) {
     super(scope, id);
-    const port = props.port ?? 3306;
+    if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase');
+    const { database } = props;
+    const port = database.port;
     const borrow = props.connectionBorrowTimeoutSeconds ?? 5;
     const maxPct = props.maxConnectionsPercent ?? 90;
     const idlePct = props.maxIdleConnectionsPercent ?? 50;
@@ -106,20 +98,13 @@ export class RdsProxy extends Construct {
     if (!/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(props.name) || props.name.endsWith('-') || props.name.includes('--')) {
       throw new PropsError(MODULE, 'name', `must be 1-63 letters, digits or single dashes starting with a letter, got "${props.name}"`);
     }
-    requireNonEmpty(MODULE, 'vpcId', props.vpcId);
     requireNonEmptyList(MODULE, 'subnetIds', props.subnetIds, 2);
-    requireNonEmpty(MODULE, 'dbInstanceIdentifier', props.dbInstanceIdentifier);
-    requireNonEmpty(MODULE, 'databaseSecurityGroupId', props.databaseSecurityGroupId);
-    requireNonEmpty(MODULE, 'secretArn', props.secretArn);
-    requireIntIn(MODULE, 'port', port, 1, 65535);
     requireIntInRange(MODULE, 'connectionBorrowTimeoutSeconds', borrow, RDS_PROXY.connectionBorrowTimeoutSeconds);
     requireIntInRange(MODULE, 'maxConnectionsPercent', maxPct, RDS_PROXY.maxConnectionsPercent);
     requireIntIn(MODULE, 'maxIdleConnectionsPercent', idlePct, RDS_PROXY.maxIdleConnectionsPercent.min, maxPct);
     requireIntInRange(MODULE, 'idleClientTimeoutSeconds', idleClient, RDS_PROXY.idleClientTimeoutSeconds);
     const e2e = props.endToEndIam;
     if (e2e) {
-      requireNonEmpty(MODULE, 'endToEndIam.databaseArn', e2e.databaseArn);
-      requireNonEmpty(MODULE, 'endToEndIam.databaseResourceId', e2e.databaseResourceId);
       requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
       for (const user of e2e.users) {
         if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(user) || user.length > RDS_MYSQL.userNameMaxLength) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most ${RDS_MYSQL.userNameMaxLength}), got "${user}"`);
@@ -131,39 +116,42 @@ export class RdsProxy extends Construct {
     const name = props.name;
     const role = new IamRole(this, 'role', {
       name: `${name}-rds-proxy`,
-      description: `RDS Proxy ${name}: reads the database secret`,
-      // aws:SourceAccount only. RDS recommends both keys for roles it assumes
-      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/cross-service-confused-deputy-prevention.html),
-      // but no page says which ARN RDS Proxy passes as aws:SourceArn, and the proxy's own ARN carries a
-      // prx- id that exists only after the proxy, which needs this role first. A guessed ARN would lock the
-      // proxy out of its secret and its target would never become available.
-      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com', { sourceAccount: accountId(this) }),
+      description: e2e ? `RDS Proxy ${name}: logs in to its database with IAM` : `RDS Proxy ${name}: reads the database secret`,
+      // The plain service principal, no condition. No RDS Proxy page documents a confused-deputy key that the
+      // proxy sends when it assumes its role: the setup page has you create the IAM console's plain RDS
+      // service role (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html), and
+      // AWS CDK's DatabaseProxy (aws-rds/lib/proxy.ts) and terraform-aws-modules' rds-proxy trust plain
+      // rds.amazonaws.com. A key the service does not send never matches: the proxy could not assume its
+      // role and its target would never become available.
+      assumeRolePolicy: assumeRolePolicy('rds.amazonaws.com'),
     });
-    const statements: object[] = [
-      { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: props.secretArn },
-    ];
-    if (props.secretKmsKeyArn) {
-      statements.push({
-        Sid: 'DecryptDatabaseSecret',
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: props.secretKmsKeyArn,
-        Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
-      });
+    const dependsOn: IamRolePolicy[] = [];
+    if (!e2e) {
+      const statements: object[] = [
+        { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: database.masterUserSecretArn },
+      ];
+      if (database.masterUserSecretKmsKeyArn) {
+        statements.push({
+          Sid: 'DecryptDatabaseSecret',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: database.masterUserSecretKmsKeyArn,
+          Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region(this)}.amazonaws.com` } },
+        });
+      }
+      dependsOn.push(new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) }));
     }
-    const readSecret = new IamRolePolicy(this, 'read-secret', { name: 'read-database-secret', role: role.id, policy: policyDocument(statements) });
-    const dependsOn = [readSecret];
     if (e2e) {
       // End-to-end IAM: "RDS Proxy connects to your database using IAM authentication instead of retrieving
       // credentials from Secrets Manager. This requires configuring your IAM role with rds-db:connect
       // permissions for the database accounts" on dbuser:<db resource id>/<user>
       // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html).
-      const arn = Fn.split(':', e2e.databaseArn);
+      const arn = Fn.split(':', database.instanceArn);
       // A named local, so the policy stays literal JSON that scanners can read.
       const prefix = new TerraformLocal(
         this,
         'database-connect-arn-prefix',
-        Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), e2e.databaseResourceId]),
+        Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), database.resourceId]),
       ).asString;
       dependsOn.push(
         new IamRolePolicy(this, 'connect-to-database', {
@@ -177,24 +165,22 @@ export class RdsProxy extends Construct {
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${name}-rds-proxy-`,
       description: `RDS Proxy ${name}: clients in, database out, port ${port} only`,
-      vpcId: props.vpcId,
+      vpcId: database.vpcId,
       tags: { Name: `${name}-rds-proxy` },
       lifecycle: { createBeforeDestroy: true },
     });
     this.securityGroupId = securityGroup.id;
-    this.vpcId = props.vpcId;
-    this.name = name;
     this.port = port;
     new VpcSecurityGroupEgressRule(this, 'egress-to-database', {
       securityGroupId: securityGroup.id,
-      referencedSecurityGroupId: props.databaseSecurityGroupId,
+      referencedSecurityGroupId: database.securityGroupId,
       ipProtocol: 'tcp',
       fromPort: port,
       toPort: port,
       description: 'RDS Proxy to its database',
     });
     new VpcSecurityGroupIngressRule(this, 'database-ingress-from-proxy', {
-      securityGroupId: props.databaseSecurityGroupId,
+      securityGroupId: database.securityGroupId,
       referencedSecurityGroupId: securityGroup.id,
       ipProtocol: 'tcp',
       fromPort: port,
@@ -214,22 +200,32 @@ export class RdsProxy extends Construct {
       requireTls: true,
       idleClientTimeout: idleClient,
       debugLogging: props.debugLogging ?? false,
-      // IAM_AUTH makes the auth list optional, not exclusive: "When Default authentication scheme is set to
-      // IAM authentication, this field [the secrets] becomes optional" (rds-proxy-creating.html); AWS's
-      // move to end-to-end IAM keeps the secret and adds rds-db:connect (rds-proxy-iam-migration.html).
-      // The end-to-end option "is supported for MySQL, PostgreSQL, and MariaDB engine families".
+      // IAM_AUTH is "the default authentication scheme that the proxy uses for client connections to the
+      // proxy and connections from the proxy to the underlying database"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html): clients present an
+      // IAM token for dbuser:<prx-id>/<user> (grantConnect), and the proxy presents one of its own role to the
+      // database. It needs no secret: "When Default authentication scheme is set to IAM authentication, this
+      // field [Secrets Manager secrets] becomes optional"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-creating.html); Secrets Manager "is not
+      // required if you are using end-to-end IAM authentication" (rds-proxy-iam-setup.html); the provider's
+      // `auth` is "Required when default_auth_scheme is NONE or unspecified"
+      // (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/db_proxy), and an absent
+      // block updates the proxy to no auth entries. No runtime user has a secret, and the deploy-time
+      // migration connects straight to the instance, so nothing would use one.
       defaultAuthScheme: e2e ? 'IAM_AUTH' : undefined,
-      auth: [
-        {
-          description: 'Database credentials from Secrets Manager; clients must present an IAM token',
-          authScheme: 'SECRETS',
-          secretArn: props.secretArn,
-          iamAuth: 'REQUIRED',
-          clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
-        },
-      ],
+      auth: e2e
+        ? undefined
+        : [
+            {
+              description: 'Database credentials from Secrets Manager; clients must present an IAM token',
+              authScheme: 'SECRETS',
+              secretArn: database.masterUserSecretArn,
+              iamAuth: 'REQUIRED',
+              clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
+            },
+          ],
       tags: { Name: name },
-      // Without the policy in place the proxy starts, cannot read the secret, and its target never turns available.
+      // Without its policy in place the proxy starts, cannot log in to the database, and its target never turns available.
       dependsOn: [...dependsOn, logGroup],
     });
     const targetGroup = new DbProxyDefaultTargetGroup(this, 'target-group', {
@@ -243,7 +239,7 @@ export class RdsProxy extends Construct {
     this.target = new DbProxyTarget(this, 'target', {
       dbProxyName: proxy.name,
       targetGroupName: targetGroup.name,
-      dbInstanceIdentifier: props.dbInstanceIdentifier,
+      dbInstanceIdentifier: database.instanceIdentifier,
     });
 
     this.proxyName = proxy.name;
@@ -327,38 +323,14 @@ export class RdsProxy extends Construct {
   }
 
   /**
-   * A security group of its own for one client (e.g. the deploy-time migration function) that may reach this
-   * proxy on its port and nothing else: no rule to the cache or anywhere, unlike the shared app group.
-   * Returns its id. `id` names the group (`<proxy name>-<id>-`) and its rules.
+   * Lets `grantee` (a function or a role) open connections through this proxy as `dbUser`: `rds-db:connect`
+   * on exactly `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<dbUser>`, all taken from the
+   * proxy's ARN. Every grant to one role merges into its one `rds-proxy-connect` policy, created beside the
+   * role (in the role's stack, so it may live in another stack). Returns that policy, to depend on.
    */
-  createClientSecurityGroup(id: string, description: string): string {
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(id)) throw new PropsError(MODULE, 'createClientSecurityGroup(id)', `must be 1-32 lowercase letters, digits or dashes starting with a letter, got "${id}"`);
-    requireNonEmpty(MODULE, 'createClientSecurityGroup(description)', description);
-    const group = new SecurityGroup(this, `${id}-security-group`, {
-      namePrefix: `${this.name}-${id}-`,
-      description: `${description}: to the RDS Proxy ${this.name} on ${this.port} only`,
-      vpcId: this.vpcId,
-      tags: { Name: `${this.name}-${id}` },
-      lifecycle: { createBeforeDestroy: true },
-    });
-    this.allowConnectionsFrom(group.id, id);
-    return group.id;
-  }
-
-  /**
-   * Lets `role` open connections through this proxy as `dbUser`: `rds-db:connect` on exactly
-   * `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<dbUser>`, all taken from the proxy's ARN.
-   * The policy is created beside the role (in the role's stack), so it may live in another stack.
-   */
-  grantConnect(role: IamRole, dbUser: string): IamRolePolicy {
+  grantConnect(grantee: Grantee, dbUser: string): GrantPolicy {
     requireNonEmpty(MODULE, 'grantConnect(dbUser)', dbUser);
-    const scope = role.node.scope;
-    if (!scope) throw new PropsError(MODULE, 'grantConnect(role)', 'must be a role inside a stack');
-    return new IamRolePolicy(scope, `${role.node.id}-rds-proxy-connect`, {
-      name: 'rds-proxy-connect',
-      role: role.id,
-      policy: policyDocument([{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) }]),
-    });
+    return GrantPolicy.of(grantee, 'rds-proxy-connect', 'rds-proxy-connect').add({ Sid: 'ConnectThroughProxy', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) });
   }
 
   /** The `rds-db:connect` resource ARN of `dbUser` on this proxy. */

@@ -10,23 +10,31 @@ export interface TcpAccess {
   readonly port: number;
   /** What the server side is, for the rule descriptions (e.g. `the RDS Proxy`). */
   readonly serverDescription: string;
+  /** What the client side is, for the ingress rule's description (e.g. `The deploy-time migration function`). @default 'Clients' */
+  readonly clientDescription?: string;
+}
+
+/** The two rules of one client-to-server path. */
+export interface TcpRules {
+  readonly ingress: VpcSecurityGroupIngressRule;
+  readonly egress: VpcSecurityGroupEgressRule;
 }
 
 /**
  * Opens `port` from members of one security group to members of another, by group reference on both
  * sides: an ingress rule on the server's group and the matching egress rule on the client's.
  */
-export function allowTcp(scope: Construct, id: string, access: TcpAccess): void {
+export function allowTcp(scope: Construct, id: string, access: TcpAccess): TcpRules {
   const { securityGroupId, clientSecurityGroupId, port, serverDescription } = access;
-  new VpcSecurityGroupIngressRule(scope, `ingress-${id}`, {
+  const ingress = new VpcSecurityGroupIngressRule(scope, `ingress-${id}`, {
     securityGroupId,
     referencedSecurityGroupId: clientSecurityGroupId,
     ipProtocol: 'tcp',
     fromPort: port,
     toPort: port,
-    description: `Clients to ${serverDescription} on ${port}`,
+    description: `${access.clientDescription ?? 'Clients'} to ${serverDescription} on ${port}`,
   });
-  new VpcSecurityGroupEgressRule(scope, `egress-${id}`, {
+  const egress = new VpcSecurityGroupEgressRule(scope, `egress-${id}`, {
     securityGroupId: clientSecurityGroupId,
     referencedSecurityGroupId: securityGroupId,
     ipProtocol: 'tcp',
@@ -34,4 +42,5 @@ export function allowTcp(scope: Construct, id: string, access: TcpAccess): void 
     toPort: port,
     description: `To ${serverDescription} on ${port}`,
   });
+  return { ingress, egress };
 }

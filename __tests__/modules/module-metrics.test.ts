@@ -57,7 +57,7 @@ test('HttpApi, RdsProxy, MysqlDatabase and MemcachedCluster name their metrics a
   const stack = new TerraformStack(Testing.app(), 'test');
   const api = new HttpApi(stack, 'api', { name: 'a', functionName: 'f', functionInvokeArn: 'arn:invoke' });
   const db = new MysqlDatabase(stack, 'db', { name: 'hits-test', vpcId: 'vpc', subnetIds: ['a', 'b'], monitoringIntervalSeconds: 0 });
-  const proxy = new RdsProxy(stack, 'proxy', { name: 'hits-test', vpcId: 'vpc', subnetIds: ['a', 'b'], dbInstanceIdentifier: 'db', databaseSecurityGroupId: 'sg', secretArn: 'arn:secret' });
+  const proxy = new RdsProxy(stack, 'proxy', { name: 'hits-test', database: db, subnetIds: ['a', 'b'] });
   const cache = new MemcachedCluster(stack, 'cache', { name: 'hits-test', vpcId: 'vpc', subnetIds: ['a', 'b'], availabilityZones: ['x', 'y'], numCacheNodes: 3 });
   const { json, out } = rendered(stack, {
     errors5xx: api.metricServerErrors(),
@@ -82,6 +82,7 @@ test('HttpApi, RdsProxy, MysqlDatabase and MemcachedCluster name their metrics a
   // The log groups the exports and the proxy write to exist, with the modules' default retention.
   expect(resources(json, 'aws_cloudwatch_log_group').map(([, g]) => [g.name, g.retention_in_days]).filter(([n]) => n.startsWith('/aws/rds/')).sort()).toEqual([
     ['/aws/rds/instance/hits-test/error', 14],
+    ['/aws/rds/instance/hits-test/iam-db-auth-error', 14],
     ['/aws/rds/instance/hits-test/slowquery', 14],
     ['/aws/rds/proxy/hits-test', 14],
   ]);

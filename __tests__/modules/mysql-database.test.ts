@@ -1,4 +1,5 @@
 import { TerraformOutput, TerraformStack, Testing, Token } from 'cdktf';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { MysqlDatabase, MysqlDatabaseProps } from '../../modules/mysql-database';
 import { resources, single, StackJson } from '../support/synth';
 
@@ -59,7 +60,8 @@ describe('MysqlDatabase defaults (per its props doc comments)', () => {
     const [roleName, role] = resources(json, 'aws_iam_role')[0];
     expect(instance.monitoring_role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
     expect(JSON.parse(role.assume_role_policy).Statement).toEqual([expect.objectContaining({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })]);
-    expect(single(json, 'aws_iam_role_policy_attachment').policy_arn).toBe('arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole');
+    // In the deploying account's partition: arn:aws: would not resolve in aws-cn or aws-us-gov.
+    expect(single(json, 'aws_iam_role_policy_attachment').policy_arn).toBe('arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole');
   });
 
   test('Performance Insights (7 days, Database Insights standard) by default on classes that offer it', () => {
@@ -77,8 +79,14 @@ describe('MysqlDatabase defaults (per its props doc comments)', () => {
     expect(JSON.stringify(json)).not.toMatch(/"password(_wo)?"\s*:/);
   });
 
-  test('log exports default to error and slowquery (not iam-db-auth-error: IAM failures happen at the proxy); minor upgrades on, major off', () => {
-    expect(instance.enabled_cloudwatch_logs_exports).toEqual(['error', 'slowquery']);
+  test('log exports default to error, slowquery and iam-db-auth-error (the proxy logs in with IAM), each to its group with retention; minor upgrades on, major off', () => {
+    expect(instance.enabled_cloudwatch_logs_exports).toEqual(['error', 'slowquery', 'iam-db-auth-error']);
+    const groups = resources(json, 'aws_cloudwatch_log_group');
+    for (const type of instance.enabled_cloudwatch_logs_exports) {
+      const group = groups.find(([, g]) => g.name === `/aws/rds/instance/hits-test/${type}`);
+      expect(group?.[1].retention_in_days).toBe(14);
+      expect(instance.depends_on).toContain(`aws_cloudwatch_log_group.${group![0]}`);
+    }
     expect(instance).toMatchObject({ auto_minor_version_upgrade: true, allow_major_version_upgrade: false });
   });
 
@@ -146,7 +154,47 @@ test('with enhanced monitoring the instance waits for the monitoring role policy
   const watched = build({ monitoringIntervalSeconds: 60 }).json;
   const [attachment] = resources(watched, 'aws_iam_role_policy_attachment')[0];
   const logGroups = resources(watched, 'aws_cloudwatch_log_group').map(([n]) => `aws_cloudwatch_log_group.${n}`);
-  expect(single(watched, 'aws_db_instance').depends_on).toEqual([`aws_iam_role_policy_attachment.${attachment}`, ...logGroups]);
+  expect([...single(watched, 'aws_db_instance').depends_on].sort()).toEqual([`aws_iam_role_policy_attachment.${attachment}`, ...logGroups].sort());
   // Without monitoring: only the exported logs' groups.
-  expect(single(build({ monitoringIntervalSeconds: 0 }).json, 'aws_db_instance').depends_on).toEqual(logGroups);
+  expect([...single(build({ monitoringIntervalSeconds: 0 }).json, 'aws_db_instance').depends_on].sort()).toEqual([...logGroups].sort());
+});
+
+describe('grant and connection helpers', () => {
+  const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+  test('grantMasterSecretRead puts GetSecretValue on the master secret beside a role of another stack', () => {
+    const app = Testing.app();
+    const dataStack = new TerraformStack(app, 'data');
+    const db = new MysqlDatabase(dataStack, 'mysql', BASE);
+    const other = new TerraformStack(app, 'other');
+    const role = new IamRole(other, 'role', { assumeRolePolicy: TRUST });
+    const policy = db.grantMasterSecretRead(role);
+    expect(policy.node.scope).toBe(other);
+    const json: StackJson = JSON.parse(Testing.synth(other));
+    const [, body] = resources(json, 'aws_iam_role_policy')[0];
+    expect(body.role).toBe('${aws_iam_role.role.id}');
+    const [statement] = JSON.parse(body.policy).Statement;
+    expect(statement).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
+    // The data stack's instance's secret (a remote-state reference once the whole app synthesizes).
+    expect(statement.Resource).toMatch(/^\$\{aws_db_instance\.mysql_instance_[^.]+\.master_user_secret\[0\]\.secret_arn\}$/);
+  });
+
+  test('allowConnectionsFrom: one described pair on 3306 by group reference, and refuses an empty client', () => {
+    const { json } = build();
+    expect(resources(json, 'aws_vpc_security_group_ingress_rule')).toEqual([]);
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const db = new MysqlDatabase(stack, 'mysql', BASE);
+    const rules = db.allowConnectionsFrom('sg-client', 'job', 'A batch job');
+    const out: StackJson = JSON.parse(Testing.synth(stack));
+    const dbGroup = `\${aws_security_group.${resources(out, 'aws_security_group')[0][0]}.id}`;
+    expect(resources(out, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r)).toEqual([
+      { security_group_id: dbGroup, referenced_security_group_id: 'sg-client', ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: 'A batch job to RDS for MySQL hits-test on 3306' },
+    ]);
+    expect(resources(out, 'aws_vpc_security_group_egress_rule').map(([, r]) => r)).toEqual([
+      { security_group_id: 'sg-client', referenced_security_group_id: dbGroup, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: 'To RDS for MySQL hits-test on 3306' },
+    ]);
+    expect(rules.ingress.node.id).toBe('ingress-job');
+    expect(() => db.allowConnectionsFrom('', 'x', 'y')).toThrow(/allowConnectionsFrom\(clientSecurityGroupId\)/);
+    expect(() => db.allowConnectionsFrom('sg-2', 'y', ' ')).toThrow(/allowConnectionsFrom\(clientDescription\)/);
+  });
 });

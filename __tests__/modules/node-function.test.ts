@@ -79,8 +79,8 @@ describe('NodeFunction defaults (per its props doc comments)', () => {
     expect(JSON.parse(role.assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
     const attachments = resources(json, 'aws_iam_role_policy_attachment').map(([, a]) => a);
     expect(attachments.map((a) => a.policy_arn).sort()).toEqual([
-      'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess',
-      'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      'arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess',
+      'arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
     ]);
     expect(attachments.every((a) => a.role === `\${aws_iam_role.${roleName}.name}`)).toBe(true);
     expect(resources(json, 'aws_iam_role_policy')).toEqual([]);
@@ -134,6 +134,14 @@ describe('NodeFunction bundle', () => {
       again = { bundleSha256: fresh.bundleSha256, filename: single(JSON.parse(cdktf.Testing.synth(stack)), 'aws_lambda_function').filename };
     });
     expect(again).toEqual({ bundleSha256: first.fn.bundleSha256, filename: single(first.json, 'aws_lambda_function').filename });
+  });
+
+  test('an absolute entry (as the stacks pass) gives the same bundle and asset as the working-directory-relative one', () => {
+    const relative = build();
+    const absolute = build({ entry: path.join(ROOT, ENTRY) });
+    expect(absolute.fn.bundleSha256).toBe(relative.fn.bundleSha256);
+    expect(single(absolute.json, 'aws_lambda_function').filename).toBe(single(relative.json, 'aws_lambda_function').filename);
+    expect(JSON.stringify(absolute.json)).not.toContain(ROOT);
   });
 
   test('a different entry gives a different bundle hash', () => {

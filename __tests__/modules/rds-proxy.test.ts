@@ -1,28 +1,33 @@
 import { TerraformOutput, TerraformStack, Testing, Token } from 'cdktf';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { MysqlDatabase, MysqlDatabaseProps } from '../../modules/mysql-database';
+import { NodeFunction } from '../../modules/node-function';
 import { RdsProxy, RdsProxyProps } from '../../modules/rds-proxy';
 import { resources, single, StackJson } from '../support/synth';
 
-const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-abc-123456';
-const BASE: RdsProxyProps = {
-  name: 'hits-test',
-  vpcId: 'vpc-123',
-  subnetIds: ['subnet-a', 'subnet-b'],
-  dbInstanceIdentifier: 'hits-test-db',
-  databaseSecurityGroupId: 'sg-db',
-  secretArn: SECRET,
-};
+type ProxyProps = Omit<RdsProxyProps, 'database'>;
+const BASE: ProxyProps = { name: 'hits-test', subnetIds: ['subnet-a', 'subnet-b'] };
+const DATABASE: MysqlDatabaseProps = { name: 'hits-test-db', vpcId: 'vpc-123', subnetIds: ['subnet-a', 'subnet-b'], monitoringIntervalSeconds: 0 };
 const TRUST_LAMBDA = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
-function build(props: Partial<RdsProxyProps> = {}, extra?: (proxy: RdsProxy, stack: TerraformStack) => void): { proxy: RdsProxy; json: StackJson } {
+/** A proxy in front of a MysqlDatabase of the same stack. */
+function proxyIn(stack: TerraformStack, props: Partial<ProxyProps> = {}, database: Partial<MysqlDatabaseProps> = {}): RdsProxy {
+  return new RdsProxy(stack, 'proxy', { ...BASE, database: new MysqlDatabase(stack, 'db', { ...DATABASE, ...database }), ...props });
+}
+
+function build(props: Partial<ProxyProps> = {}, extra?: (proxy: RdsProxy, stack: TerraformStack) => void, database: Partial<MysqlDatabaseProps> = {}): { proxy: RdsProxy; json: StackJson } {
   const stack = new TerraformStack(Testing.app(), 'test');
-  const proxy = new RdsProxy(stack, 'proxy', { ...BASE, ...props });
+  const proxy = proxyIn(stack, props, database);
   extra?.(proxy, stack);
   return { proxy, json: JSON.parse(Testing.synth(stack)) };
 }
 
-const construct = (props: Partial<RdsProxyProps>) => () => new RdsProxy(new TerraformStack(Testing.app(), 'test'), 'proxy', { ...BASE, ...props } as RdsProxyProps);
-const sgRef = (json: StackJson) => `\${aws_security_group.${resources(json, 'aws_security_group')[0][0]}.id}`;
+const construct = (props: Partial<RdsProxyProps>) => () => proxyIn(new TerraformStack(Testing.app(), 'test'), props as Partial<ProxyProps>);
+const groupRef = (json: StackJson, prefix: string) => `\${aws_security_group.${resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === prefix)![0]}.id}`;
+const sgRef = (json: StackJson) => groupRef(json, 'hits-test-rds-proxy-');
+const dbSgRef = (json: StackJson) => groupRef(json, 'hits-test-db-mysql-');
+const dbRef = (json: StackJson, attr: string) => `\${aws_db_instance.${resources(json, 'aws_db_instance')[0][0]}.${attr}}`;
+const secretRef = (json: StackJson) => dbRef(json, 'master_user_secret[0].secret_arn');
 const statements = (policy: string) => JSON.parse(policy).Statement as any[];
 
 describe('RdsProxy props validation names the field', () => {
@@ -31,12 +36,8 @@ describe('RdsProxy props validation names the field', () => {
     ['name starting with a digit', { name: '1proxy' }, /name.*starting with a letter/],
     ['name with a double dash', { name: 'hits--test' }, /name/],
     ['name ending with a dash', { name: 'hits-' }, /name/],
-    ['empty vpcId', { vpcId: '' }, /vpcId/],
     ['one subnet', { subnetIds: ['subnet-a'] }, /subnetIds.*at least 2/],
-    ['empty dbInstanceIdentifier', { dbInstanceIdentifier: '' }, /dbInstanceIdentifier/],
-    ['empty databaseSecurityGroupId', { databaseSecurityGroupId: '' }, /databaseSecurityGroupId/],
-    ['empty secretArn', { secretArn: '' }, /secretArn/],
-    ['port 0', { port: 0 }, /port.*1 to 65535/],
+    ['a database that is not a MysqlDatabase construct (strings)', { database: 'hits-test-db' as never }, /RdsProxy: database must be a MysqlDatabase/],
     ['negative borrow timeout', { connectionBorrowTimeoutSeconds: -1 }, /connectionBorrowTimeoutSeconds.*0 to 3600/],
     ['max connections 101 %', { maxConnectionsPercent: 101 }, /maxConnectionsPercent.*1 to 100/],
     ['idle connections above max connections', { maxConnectionsPercent: 40, maxIdleConnectionsPercent: 50 }, /maxIdleConnectionsPercent.*0 to 40/],
@@ -48,7 +49,7 @@ describe('RdsProxy props validation names the field', () => {
 
   test('grantConnect refuses an empty database user', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    const proxy = new RdsProxy(stack, 'proxy', BASE);
+    const proxy = proxyIn(stack);
     const role = new IamRole(stack, 'role', { assumeRolePolicy: TRUST_LAMBDA });
     expect(() => proxy.grantConnect(role, '')).toThrow(/grantConnect\(dbUser\)/);
   });
@@ -61,36 +62,38 @@ describe('RdsProxy defaults (per its props doc comments)', () => {
   test('MySQL proxy requiring TLS, IAM auth REQUIRED over the secret, caching_sha2, idle client 1800 s, debug logging off', () => {
     expect(dbProxy).toMatchObject({ name: 'hits-test', engine_family: 'MYSQL', require_tls: true, idle_client_timeout: 1800, debug_logging: false, vpc_subnet_ids: ['subnet-a', 'subnet-b'] });
     expect(dbProxy.auth).toEqual([
-      expect.objectContaining({ auth_scheme: 'SECRETS', secret_arn: SECRET, iam_auth: 'REQUIRED', client_password_auth_type: 'MYSQL_CACHING_SHA2_PASSWORD' }),
+      expect.objectContaining({ auth_scheme: 'SECRETS', secret_arn: secretRef(json), iam_auth: 'REQUIRED', client_password_auth_type: 'MYSQL_CACHING_SHA2_PASSWORD' }),
     ]);
     expect(dbProxy.vpc_security_group_ids).toEqual([sgRef(json)]);
   });
 
   test('pool: borrow timeout 5 s, 90 % max connections, 50 % idle; target on the instance', () => {
     expect(single(json, 'aws_db_proxy_default_target_group').connection_pool_config).toEqual({ connection_borrow_timeout: 5, max_connections_percent: 90, max_idle_connections_percent: 50 });
-    expect(single(json, 'aws_db_proxy_target').db_instance_identifier).toBe('hits-test-db');
+    expect(single(json, 'aws_db_proxy_target').db_instance_identifier).toBe(dbRef(json, 'identifier'));
   });
 
-  test('role assumable only by rds.amazonaws.com, reading only the database secret', () => {
+  test('role assumable by the plain rds.amazonaws.com principal (no condition RDS Proxy does not document), reading only the database secret', () => {
     const [roleName, role] = resources(json, 'aws_iam_role')[0];
     expect(resources(json, 'aws_iam_role')).toHaveLength(1);
     expect(dbProxy.role_arn).toBe(`\${aws_iam_role.${roleName}.arn}`);
-    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } } }]);
+    expect(statements(role.assume_role_policy)).toEqual([{ Effect: 'Allow', Principal: { Service: 'rds.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(json.data?.aws_caller_identity).toBeUndefined();
     const policy = single(json, 'aws_iam_role_policy');
     expect(policy.role).toBe(`\${aws_iam_role.${roleName}.id}`);
     expect(statements(policy.policy)).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET }),
+      expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretRef(json) }),
     ]);
   });
 
   test('security group chain by reference: proxy egress 3306 to the database group, database ingress 3306 from the proxy group, no client rules by default', () => {
-    const sg = single(json, 'aws_security_group');
-    expect(sg.description).toMatch(/\S/);
+    const sg = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-rds-proxy-')![1];
+    expect(sg).toMatchObject({ vpc_id: 'vpc-123', description: expect.stringMatching(/\S/) });
     const proxySg = sgRef(json);
+    const dbSg = dbSgRef(json);
     const ingress = resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r);
     const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r);
-    expect(ingress).toEqual([expect.objectContaining({ security_group_id: 'sg-db', referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
-    expect(egress).toEqual([expect.objectContaining({ security_group_id: proxySg, referenced_security_group_id: 'sg-db', ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
+    expect(ingress).toEqual([expect.objectContaining({ security_group_id: dbSg, referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
+    expect(egress).toEqual([expect.objectContaining({ security_group_id: proxySg, referenced_security_group_id: dbSg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306 })]);
     for (const rule of [...ingress, ...egress]) {
       expect(rule.description).toMatch(/\S/);
       expect(rule.cidr_ipv4).toBeUndefined();
@@ -109,6 +112,25 @@ describe('RdsProxy defaults (per its props doc comments)', () => {
 });
 
 describe('RdsProxy helpers', () => {
+  test('a second grant to the same grantee merges into its one policy (no duplicate construct id); a function is a grantee too', () => {
+    let fnRole = '';
+    const { json } = build({}, (proxy, stack) => {
+      const role = new IamRole(stack, 'fn-role', { assumeRolePolicy: TRUST_LAMBDA });
+      const first = proxy.grantConnect(role, 'app_user');
+      expect(proxy.grantConnect(role, 'report_user')).toBe(first);
+      expect(proxy.grantConnect(role, 'app_user')).toBe(first);
+      const fn = new NodeFunction(stack, 'fn', { functionName: 'echo-test', entry: '__tests__/fixtures/echo-handler.ts', subnetIds: ['subnet-a'], securityGroupIds: ['sg-app'] });
+      proxy.grantConnect(fn, 'app_user');
+      fnRole = fn.role.node.path;
+    });
+    const prefixLocal = Object.keys(json.locals ?? {}).find((k) => k.startsWith('proxy_connect-arn-prefix'))!;
+    const grants = resources(json, 'aws_iam_role_policy').filter(([, p]) => p.policy.includes('ConnectThroughProxy'));
+    expect(grants.map(([, p]) => p.role).sort()).toEqual(['${aws_iam_role.fn-role.id}', `\${aws_iam_role.${resources(json, 'aws_iam_role').find(([, r]) => r.name === 'echo-test-lambda')![0]}.id}`].sort());
+    const byRole = (role: string) => statements(grants.find(([, p]) => p.role === role)![1].policy);
+    expect(byRole('${aws_iam_role.fn-role.id}')).toEqual([{ Sid: 'ConnectThroughProxy', Effect: 'Allow', Action: 'rds-db:connect', Resource: [`\${local.${prefixLocal}}/app_user`, `\${local.${prefixLocal}}/report_user`] }]);
+    expect(fnRole).toBe('test/fn/role');
+  });
+
   test('grantConnect writes rds-db:connect on <connectArnPrefix>/<user>, and nothing else', () => {
     const { json } = build({}, (proxy, stack) => {
       const role = new IamRole(stack, 'fn-role', { assumeRolePolicy: TRUST_LAMBDA });
@@ -152,7 +174,7 @@ describe('RdsProxy helpers', () => {
     const app = Testing.app();
     const data = new TerraformStack(app, 'data');
     const api = new TerraformStack(app, 'api');
-    const proxy = new RdsProxy(data, 'proxy', BASE);
+    const proxy = proxyIn(data);
     const role = new IamRole(api, 'fn-role', { assumeRolePolicy: TRUST_LAMBDA });
     proxy.grantConnect(role, 'app_user');
     // What app.synth() does before writing: resolving references across stacks adds the outputs and remote state.
@@ -169,30 +191,12 @@ describe('RdsProxy helpers', () => {
   });
 
   test('allowConnectionsFrom writes an ingress + egress pair on the port, by group reference', () => {
-    const { json } = build({ port: 3307 }, (proxy) => proxy.allowConnectionsFrom('sg-app', 'app'));
+    const { json } = build({}, (proxy) => proxy.allowConnectionsFrom('sg-app', 'app'));
     const proxySg = sgRef(json);
     const ingress = resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === proxySg);
     const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.security_group_id === 'sg-app');
-    expect(ingress).toEqual([expect.objectContaining({ referenced_security_group_id: 'sg-app', ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
-    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3307, to_port: 3307, description: expect.stringMatching(/\S/) })]);
-  });
-
-  test('createClientSecurityGroup: a new group in the proxy VPC whose only rule is egress to the proxy port', () => {
-    let id = '';
-    const { json } = build({ port: 3307 }, (proxy) => (id = proxy.createClientSecurityGroup('migration', 'Deploy-time migration function')));
-    const [name, group] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-migration-')!;
-    expect(id).toMatch(/^\$\{TfToken\[/);
-    expect(group).toMatchObject({ vpc_id: 'vpc-123', description: expect.stringContaining('Deploy-time migration function') });
-    const ref = `\${aws_security_group.${name}.id}`;
-    const egress = resources(json, 'aws_vpc_security_group_egress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref);
-    const [proxyGroup] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-rds-proxy-')!;
-    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: `\${aws_security_group.${proxyGroup}.id}`, ip_protocol: 'tcp', from_port: 3307, to_port: 3307 })]);
-    expect(resources(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r).filter((r) => r.security_group_id === ref)).toEqual([]);
-  });
-
-  test('createClientSecurityGroup names a bad id and an empty description', () => {
-    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('Migration!', 'x'))).toThrow(/createClientSecurityGroup\(id\)/);
-    expect(() => build({}, (proxy) => proxy.createClientSecurityGroup('migration', ''))).toThrow(/createClientSecurityGroup\(description\)/);
+    expect(ingress).toEqual([expect.objectContaining({ referenced_security_group_id: 'sg-app', ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: expect.stringMatching(/\S/) })]);
+    expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: expect.stringMatching(/\S/) })]);
   });
 
   test('clientSecurityGroupIds opens one pair per client group', () => {
@@ -204,12 +208,12 @@ describe('RdsProxy helpers', () => {
     expect(egress.map((r) => r.security_group_id).sort()).toEqual(['sg-one', 'sg-two']);
   });
 
-  test('secretKmsKeyArn adds kms:Decrypt on that key, through Secrets Manager only', () => {
+  test('a customer-managed key on the database secret adds kms:Decrypt on that key, through Secrets Manager only', () => {
     const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const { json } = build({ secretKmsKeyArn: key });
+    const { json } = build({}, undefined, { masterUserSecretKmsKeyArn: key });
     expect(statements(single(json, 'aws_iam_role_policy').policy)).toEqual([
-      expect.objectContaining({ Resource: SECRET }),
-      { Sid: 'DecryptDatabaseSecret', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } } },
+      expect.objectContaining({ Resource: secretRef(json) }),
+      { Sid: 'DecryptDatabaseSecret', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.${data.aws_region.region.region}.amazonaws.com' } } },
     ]);
   });
 
@@ -221,7 +225,7 @@ describe('RdsProxy helpers', () => {
 
   test('the endpoint resolves to the proxy endpoint attribute', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    const proxy = new RdsProxy(stack, 'proxy', BASE);
+    const proxy = proxyIn(stack);
     new TerraformOutput(stack, 'endpoint', { value: proxy.endpoint });
     expect(JSON.parse(Testing.synth(stack)).output.endpoint.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
   });

@@ -27,13 +27,25 @@ const editPolicy = (j: StackJson, namePrefix: string, f: (doc: any) => void) => 
 };
 
 type Mutation = [rule: string, kind: StackKind, mutate: (json: StackJson, env: SynthesizedEnvironment) => void];
-const TRUST = 'iam: every service trust policy has aws:SourceAccount (from aws_caller_identity) and aws:SourceArn where the service sets it';
+const TRUST = 'iam: no undocumented trust condition: each service trust carries exactly the keys its service sends (none for RDS Proxy)';
+const MIGRATION_RUN = 'migration: invoked at deploy by aws_lambda_invocation after the instance, its grant and its security-group path (not the proxy), re-run when the migrations change, result as an output';
+const MIGRATION_ROLE = 'migration: function unreachable from any API; its role is VPC access, X-Ray and GetSecretValue on the master secret only; straight to the instance over verified TLS';
 const mutations: Mutation[] = [
+  // A key removed from the Lambda trust: the confused deputy is open again.
   [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => delete s.Condition)],
+  [TRUST, 'data', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => delete s.Condition.StringEquals)],
   [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.StringEquals['aws:SourceAccount'] = '123456789012'))],
   // A key Lambda does not set for its execution role would make the role unusable.
   [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.ArnLike = { 'aws:SourceArn': 'arn:aws:lambda:*:*:function:x' }))],
-  [TRUST, 'data', (j) => editTrust(trustOf(j, 'rds.amazonaws.com'), (s) => (s.Condition.StringEquals = {}))],
+  // Any condition added to the proxy's trust: RDS Proxy documents none, so its target would never become available.
+  [TRUST, 'data', (j) => editTrust(trustOf(j, 'rds.amazonaws.com'), (s) => (s.Condition = { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } }))],
+  [TRUST, 'data', (j) => editTrust(trustOf(j, 'rds.amazonaws.com'), (s) => (s.Condition = { ArnLike: { 'aws:SourceArn': 'arn:*:rds:*:*:db-proxy:*' } }))],
+  // Enhanced monitoring documents aws:SourceArn (the instance): leaving it out is a problem too.
+  [TRUST, 'data', (j) => {
+    const role = trustOf(j, 'monitoring.rds.amazonaws.com');
+    if (role) editTrust(role, (s) => delete s.Condition.ArnLike);
+    else delete j.data!.aws_caller_identity; // an environment without enhanced monitoring: the account source gone instead
+  }],
   [TRUST, 'data', (j) => delete j.data!.aws_caller_identity],
   [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Principal.Service = 'events.amazonaws.com'))],
   [TRUST, 'api', (j) => editTrust(trustOf(j, 'lambda.amazonaws.com'), (s) => (s.Condition.StringEquals['aws:PrincipalOrgID'] = 'o-1'))],
@@ -46,19 +58,42 @@ const mutations: Mutation[] = [
     env.data.locals!['app-username'] = (Object.values(env.data.resource!.aws_db_instance)[0] as any).username;
   }],
   ['hits: its rds-db:connect resource names the application user', 'api', (j) => editPolicy(j, 'hits_role-rds-proxy-connect', (d) => (d.Statement[0].Resource = d.Statement[0].Resource.replace(/\/.*$/, '/hits_admin')))],
-  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => delete j.resource!.aws_lambda_invocation],
-  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).triggers = {})],
-  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).depends_on = [])],
-  ['migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output', 'data', (j) => {
+  [MIGRATION_RUN, 'data', (j) => delete j.resource!.aws_lambda_invocation],
+  [MIGRATION_RUN, 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).triggers = {})],
+  [MIGRATION_RUN, 'data', (j) => ((Object.values(j.resource!.aws_lambda_invocation)[0] as any).depends_on = [])],
+  // Each of the instance, the grant and the two rules is needed before the first run.
+  ...['aws_db_instance.', 'aws_iam_role_policy.', 'aws_vpc_security_group_ingress_rule.', 'aws_vpc_security_group_egress_rule.'].map(
+    (kind): Mutation => [MIGRATION_RUN, 'data', (j) => {
+      const inv = Object.values(j.resource!.aws_lambda_invocation)[0] as any;
+      inv.depends_on = inv.depends_on.filter((d: string) => !d.startsWith(kind));
+    }],
+  ),
+  // Waiting for the proxy target again: the migration must not depend on the proxy.
+  [MIGRATION_RUN, 'data', (j) => {
+    const inv = Object.values(j.resource!.aws_lambda_invocation)[0] as any;
+    inv.depends_on.push(`aws_db_proxy_target.${Object.keys(j.resource!.aws_db_proxy_target)[0]}`);
+  }],
+  [MIGRATION_RUN, 'data', (j) => {
     for (const [k, o] of Object.entries(j.output!)) if (String((o as any).value).includes('aws_lambda_invocation')) delete j.output![k];
   }],
-  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => {
+  [MIGRATION_ROLE, 'data', (j) => {
     const [name] = entries(j, 'aws_lambda_function').find(([, f]) => f === migrationFn(j))!;
     j.resource!.aws_lambda_permission = { open: { function_name: `\${aws_lambda_function.${name}.function_name}`, principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction' } };
   }],
-  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => editPolicy(j, 'migration_function_role-rds-proxy-connect', (d) => d.Statement.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }))],
-  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => (migrationFn(j).environment.variables.APP_DB_PASSWORD = 'x')],
-  ['migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only', 'data', (j) => (migrationFn(j).environment.variables.APP_DB_AUTH = 'password')],
+  [MIGRATION_ROLE, 'data', (j) => editPolicy(j, 'migration_function_role-read-master-secret', (d) => d.Statement.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }))],
+  [MIGRATION_ROLE, 'data', (j) => editPolicy(j, 'migration_function_role-read-master-secret', (d) => (d.Statement[0].Resource = '${aws_db_instance.other.master_user_secret[0].secret_arn}'))],
+  // kms:Decrypt without a customer-managed key to need it.
+  [MIGRATION_ROLE, 'data', (j) => editPolicy(j, 'migration_function_role-read-master-secret', (d) => d.Statement.push({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '${aws_kms_key.x.arn}', Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.${data.aws_region.region.region}.amazonaws.com' } } }))],
+  // Back to rds-db:connect through the proxy.
+  [MIGRATION_ROLE, 'data', (j) => editPolicy(j, 'migration_function_role-read-master-secret', (d) => (d.Statement = [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: '${local.proxy_connect-arn-prefix}/hits_admin' }]))],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.APP_DB_PASSWORD = 'x')],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.APP_DB_AUTH = 'password')],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.DB_AUTH = 'iam')],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.DB_TLS = 'off')],
+  [MIGRATION_ROLE, 'data', (j) => delete migrationFn(j).environment.variables.DB_CA_BUNDLE],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.DB_HOST = `\${aws_db_proxy.${Object.keys(j.resource!.aws_db_proxy)[0]}.endpoint}`)],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.MIGRATE_CONNECT_WAIT_SECONDS = '600')],
+  [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).timeout = 300)],
   ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => delete (Object.values(j.resource!.aws_db_proxy)[0] as any).default_auth_scheme],
   ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => editPolicy(j, 'proxy_connect-to-database', (d) => d.Statement[0].Resource.push(d.Statement[0].Resource[0].replace(/\/[^/]+$/, '/hits_admin')))],
 ];
@@ -91,7 +126,14 @@ test('every profile is covered', () => {
 test('trust conditions: a service missing from the table is a violation, so a new role gets checked against its docs', () => {
   const json: StackJson = { data: { aws_caller_identity: { me: {} } } };
   const statement = { Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.me.account_id}' } } };
-  expect(trustConditionProblems(json, statement)).toEqual(['ecs-tasks.amazonaws.com: not in TRUST_SOURCE_ARN; check its confused-deputy page and add it']);
+  expect(trustConditionProblems(json, statement)).toEqual(['ecs-tasks.amazonaws.com: not in TRUST_CONDITIONS; find the keys it sends on its confused-deputy page and add it']);
+  // rds.amazonaws.com for anything but an RDS Proxy of the stack is another trustee, not in the table.
+  expect(trustConditionProblems(json, { Principal: { Service: 'rds.amazonaws.com' } }, 'some-role')).toEqual(['rds.amazonaws.com: not in TRUST_CONDITIONS; find the keys it sends on its confused-deputy page and add it']);
+  const withProxy: StackJson = { ...json, resource: { aws_db_proxy: { p: { role_arn: '${aws_iam_role.proxy-role.arn}' } } } };
+  expect(trustConditionProblems(withProxy, { Principal: { Service: 'rds.amazonaws.com' } }, 'proxy-role')).toEqual([]);
+  expect(trustConditionProblems(withProxy, { Principal: { Service: 'rds.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.me.account_id}' } } }, 'proxy-role')).toEqual([
+    expect.stringMatching(/^rds\.amazonaws\.com \(RDS Proxy\): condition key aws:SourceAccount is not one it is documented to send/),
+  ]);
   const scheduler = (arn?: string) => ({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.me.account_id}' }, ...(arn ? { ArnLike: { 'aws:SourceArn': arn } } : {}) } });
   expect(trustConditionProblems(json, scheduler('arn:aws:scheduler:eu-west-1:${data.aws_caller_identity.me.account_id}:schedule-group/hits-dev'))).toEqual([]);
   expect(trustConditionProblems(json, scheduler())).toHaveLength(1);

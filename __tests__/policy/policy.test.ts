@@ -107,9 +107,18 @@ describe('each rule catches what it is about', () => {
     ['db: parameter group has require_secure_transport = 1', 'data', (j) => (first(j, 'aws_db_parameter_group').parameter.find((p: any) => p.name === 'require_secure_transport').value = '0')],
     ['db: backups kept at least 7 days', 'data', (j) => (first(j, 'aws_db_instance').backup_retention_period = 6)],
     ['db: auto minor version upgrade', 'data', (j) => delete first(j, 'aws_db_instance').auto_minor_version_upgrade],
-    ['db: logs exported to CloudWatch (error, slowquery)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error'])],
+    ['db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error'])],
+    ['db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', 'data', (j) => (first(j, 'aws_db_instance').enabled_cloudwatch_logs_exports = ['error', 'slowquery'])],
+    ['logs: whatever writes logs has its log group, with retention, created first', 'data', (j) => {
+      // The iam-db-auth-error export without its group: RDS would create it with no expiry.
+      for (const [n, g] of Object.entries(j.resource!.aws_cloudwatch_log_group) as Array<[string, any]>) if (g.name.endsWith('/iam-db-auth-error')) delete j.resource!.aws_cloudwatch_log_group[n];
+    }],
     ['proxy: require_tls', 'data', (j) => (first(j, 'aws_db_proxy').require_tls = false)],
-    ['proxy: IAM auth REQUIRED, credentials from the database secret', 'data', (j) => (first(j, 'aws_db_proxy').auth[0].iam_auth = 'DISABLED')],
+    ['proxy: clients must present an IAM token (IAM_AUTH, or every auth entry REQUIRED over the database secret)', 'data', (j) => delete first(j, 'aws_db_proxy').default_auth_scheme],
+    ['proxy: clients must present an IAM token (IAM_AUTH, or every auth entry REQUIRED over the database secret)', 'data', (j) => {
+      const db = Object.keys(j.resource!.aws_db_instance)[0];
+      first(j, 'aws_db_proxy').auth = [{ auth_scheme: 'SECRETS', iam_auth: 'DISABLED', secret_arn: `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}` }];
+    }],
     ['proxy: debug logging off', 'data', (j) => (first(j, 'aws_db_proxy').debug_logging = true)],
     ['proxy: borrow timeout below the function timeout', 'data', (j) => (first(j, 'aws_db_proxy_default_target_group').connection_pool_config.connection_borrow_timeout = 10)],
     ['proxy: role assumable only by rds.amazonaws.com', 'data', (j) => {
@@ -118,10 +127,25 @@ describe('each rule catches what it is about', () => {
       trust.Statement[0].Principal = { Service: ['rds.amazonaws.com', 'lambda.amazonaws.com'] };
       role.assume_role_policy = JSON.stringify(trust);
     }],
-    ['proxy: role may read only the database secret', 'data', (j) => {
-      const body = Object.entries(j.resource!.aws_iam_role_policy).find(([n]) => n.startsWith('proxy_read-secret'))![1] as any;
+    ['proxy: role assumable only by rds.amazonaws.com', 'data', (j) => {
+      // A condition key RDS Proxy does not document sending: the proxy could not assume its role.
+      const role = (Object.entries(j.resource!.aws_iam_role).find(([n]) => n.startsWith('proxy_')) as [string, any])[1];
+      const trust = JSON.parse(role.assume_role_policy);
+      trust.Statement[0].Condition = { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller-identity.account_id}' } };
+      role.assume_role_policy = JSON.stringify(trust);
+    }],
+    ['proxy: role holds only what its logins need (rds-db:connect to its database; a secret only if an auth entry names it)', 'data', (j) => {
+      // The database's own secret, but no auth entry logs in with it any more.
+      const body = Object.entries(j.resource!.aws_iam_role_policy).find(([n]) => n.startsWith('proxy_connect-to-database'))![1] as any;
+      const db = Object.keys(j.resource!.aws_db_instance)[0];
       const doc = JSON.parse(body.policy);
-      doc.Statement[0].Resource = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other';
+      doc.Statement.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}` });
+      body.policy = JSON.stringify(doc);
+    }],
+    ['proxy: role holds only what its logins need (rds-db:connect to its database; a secret only if an auth entry names it)', 'data', (j) => {
+      const body = Object.entries(j.resource!.aws_iam_role_policy).find(([n]) => n.startsWith('proxy_connect-to-database'))![1] as any;
+      const doc = JSON.parse(body.policy);
+      doc.Statement[0].Resource = ['${local.elsewhere}/hits_app'];
       body.policy = JSON.stringify(doc);
     }],
     ['iam: no "*" resource', 'data', (j) => {
@@ -135,6 +159,12 @@ describe('each rule catches what it is about', () => {
       body.policy = JSON.stringify(doc);
     }],
     ['iam: every policy is literal JSON', 'api', (j) => (first(j, 'aws_iam_role_policy').policy = '${data.aws_iam_policy_document.x.json}')],
+    ['iam: partition-aware ARNs (no literal arn:aws: anywhere)', 'api', (j) => (first(j, 'aws_iam_role_policy_attachment').policy_arn = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole')],
+    ['iam: partition-aware ARNs (no literal arn:aws: anywhere)', 'data', (j) => {
+      const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
+      doc.Statement.push({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/x' });
+      body.policy = JSON.stringify(doc);
+    }],
     ['sg: no ingress from 0.0.0.0/0 or ::/0', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').cidr_ipv6 = '::/0')],
     ['sg: no ingress from 0.0.0.0/0 or ::/0', 'network', (j) => (first(j, 'aws_security_group').ingress = [{ protocol: 'tcp', from_port: 22, to_port: 22, cidr_blocks: ['0.0.0.0/0'], description: 'ssh' }])],
     ['sg: no all-traffic egress to 0.0.0.0/0 or ::/0', 'network', (j) => (first(j, 'aws_vpc_security_group_egress_rule').ip_protocol = '-1')],
@@ -145,11 +175,17 @@ describe('each rule catches what it is about', () => {
       delete rule.referenced_security_group_id;
       rule.cidr_ipv4 = '10.20.0.0/16';
     }],
-    ['sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
       const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
       j.resource!.aws_vpc_security_group_egress_rule['mutation-https-out'] = { security_group_id: group, ip_protocol: 'tcp', from_port: 443, to_port: 443, referenced_security_group_id: '${aws_security_group.elsewhere.id}', description: 'mutation' };
     }],
-    ['sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+      // Back through the proxy: the migration group's egress pointed at the proxy's group.
+      const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
+      const proxyGroup = first(j, 'aws_db_proxy').vpc_security_group_ids[0];
+      for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.security_group_id === group) r.referenced_security_group_id = proxyGroup;
+    }],
+    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
       // The migration function moved into the shared app group, which also reaches the cache.
       const appIngress = Object.values(j.resource!.aws_vpc_security_group_ingress_rule).find((r: any) => r.from_port === 3306 && String(r.referenced_security_group_id).startsWith('${data.')) as any;
       first(j, 'aws_lambda_function').vpc_config.security_group_ids = [appIngress.referenced_security_group_id];

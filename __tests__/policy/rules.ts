@@ -1,5 +1,5 @@
 /**
- * The policy rules: DESIGN.md's security model and the static checks FIELD-NOTES.md says users run on
+ * The policy rules: the project's security model (README, "Security model") and the static checks users run on
  * `cdk.tf.json` (checkov, trivy), as named checks over one synthesized stack. A rule returns the list of
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
@@ -227,6 +227,21 @@ function* walk(value: any, path: string): Generator<[string, string, any]> {
   }
 }
 
+/** Every string in the stack's resources, data sources, locals and outputs that holds a literal `arn:aws:`, with where it sits. */
+export function literalPartitionArns(json: StackJson): string[] {
+  const found: string[] = [];
+  const scan = (value: any, path: string): void => {
+    if (typeof value === 'string') {
+      if (/\barn:aws:/.test(value)) found.push(`${path}: ${value.slice(Math.max(0, value.indexOf('arn:aws:') - 20), value.indexOf('arn:aws:') + 60)}`);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [k, v] of Object.entries(value)) if (k !== '//') scan(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`);
+  };
+  for (const section of ['resource', 'data', 'locals', 'output'] as const) scan(json[section], section);
+  return found;
+}
+
 function functionEnv(json: StackJson): Record<string, string> {
   const fns = resources(json, 'aws_lambda_function');
   return Object.assign({}, ...fns.map(([, f]) => f.environment?.variables ?? {}));
@@ -278,8 +293,14 @@ function chain(env: SynthesizedEnvironment, label: string, client: string | unde
   return problems;
 }
 
-const AWS_MANAGED_VPC_ACCESS = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
-const AWS_MANAGED_XRAY_WRITE = 'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess';
+/** AWS-managed policies, in the deploying account's partition (see partitionOf). */
+const AWS_MANAGED_VPC_ACCESS = 'arn:<partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+const AWS_MANAGED_XRAY_WRITE = 'arn:<partition>:iam::aws:policy/AWSXRayDaemonWriteAccess';
+
+/** `arn:${data.aws_partition.<name>.partition}:…` → `arn:<partition>:…`; any other partition (a literal `aws`) stays as written. */
+export function partitionOf(arn: string): string {
+  return arn.replace(/^arn:\$\{data\.aws_partition\.[^.}]+\.partition\}:/, 'arn:<partition>:');
+}
 
 /**
  * Evaluates the connect-prefix local (`format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", <proxy>.arn), i)…)`)
@@ -360,6 +381,13 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     name: 'iam: every policy is literal JSON',
     kinds: EVERY,
     check: ({ json }) => policyDocs(json).flatMap((d) => (d.error ? [d.error] : [])),
+  },
+  {
+    // arn:aws: names the commercial partition only: in aws-cn or aws-us-gov such an ARN matches nothing.
+    // Write the partition of the deploying account (data.aws_partition) instead.
+    name: 'iam: partition-aware ARNs (no literal arn:aws: anywhere)',
+    kinds: EVERY,
+    check: ({ json }) => literalPartitionArns(json),
   },
   {
     name: 'iam: no "*" action',
@@ -454,10 +482,10 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   dbRule('db: Performance Insights on', (db) => expectThat(db.performance_insights_enabled === true, `performance_insights_enabled is ${db.performance_insights_enabled}`)),
   dbRule('db: enhanced monitoring on', (db) => expectThat(db.monitoring_interval > 0 && typeof db.monitoring_role_arn === 'string', `monitoring_interval is ${db.monitoring_interval}`)),
   dbRule('db: auto minor version upgrade', (db) => expectThat(db.auto_minor_version_upgrade === true, `auto_minor_version_upgrade is ${db.auto_minor_version_upgrade}`)),
-  // Not iam-db-auth-error: behind RDS Proxy the clients' IAM failures happen at the proxy, which logs in with the secret.
-  dbRule('db: logs exported to CloudWatch (error, slowquery)', (db) => {
+  // iam-db-auth-error too: with end-to-end IAM the proxy logs in to MySQL with IAM, so its refused logins land there.
+  dbRule('db: logs exported to CloudWatch (error, slowquery, iam-db-auth-error)', (db) => {
     const exports: string[] = db.enabled_cloudwatch_logs_exports ?? [];
-    return ['error', 'slowquery'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
+    return ['error', 'slowquery', 'iam-db-auth-error'].filter((t) => !exports.includes(t)).map((t) => `does not export ${t} logs`);
   }),
   dbRule('db: tags copied to snapshots', (db) => expectThat(db.copy_tags_to_snapshot === true, `copy_tags_to_snapshot is ${db.copy_tags_to_snapshot}`)),
 
@@ -468,13 +496,16 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     check: ({ json }) => one(json, 'aws_db_proxy', (n, p) => expectThat(p.require_tls === true, `${addr('aws_db_proxy', n)}: require_tls is ${p.require_tls}`)),
   },
   {
-    name: 'proxy: IAM auth REQUIRED, credentials from the database secret',
+    // IAM_AUTH is the scheme "for client connections to the proxy and connections from the proxy to the
+    // underlying database" (RDS API, CreateDBProxy): clients present IAM tokens with or without auth entries.
+    // Without it, every auth entry must require IAM from clients and log in with the database's own secret.
+    name: 'proxy: clients must present an IAM token (IAM_AUTH, or every auth entry REQUIRED over the database secret)',
     kinds: ['data'],
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (n, p) =>
         one(json, 'aws_db_instance', (dbName) => {
           const auth: any[] = p.auth ?? [];
-          if (auth.length === 0) return [`${addr('aws_db_proxy', n)} has no auth block`];
+          if (p.default_auth_scheme !== 'IAM_AUTH' && auth.length === 0) return [`${addr('aws_db_proxy', n)}: default_auth_scheme is ${p.default_auth_scheme} and there is no auth entry`];
           return auth.flatMap((a, i) => [
             ...expectThat(a.iam_auth === 'REQUIRED', `${addr('aws_db_proxy', n)}.auth[${i}]: iam_auth is ${a.iam_auth}`),
             ...expectThat(a.auth_scheme === 'SECRETS' && a.secret_arn === `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`, `${addr('aws_db_proxy', n)}.auth[${i}]: secret ${a.secret_arn} is not the database's managed secret`),
@@ -511,13 +542,13 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
           statements[0].Effect === 'Allow' &&
           JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ Service: 'rds.amazonaws.com' }) &&
           JSON.stringify(statements[0].actions) === JSON.stringify(['sts:AssumeRole']) &&
-          trustConditionProblems(json, statements[0].raw).length === 0
+          trustConditionProblems(json, statements[0].raw, role[0]).length === 0
           ? []
           : [`${addr('aws_iam_role', role[0])}: trust policy is ${JSON.stringify(statements.map((s) => s.raw))}`];
       }),
   },
   {
-    name: 'proxy: role may read only the database secret',
+    name: 'proxy: role holds only what its logins need (rds-db:connect to its database; a secret only if an auth entry names it)',
     kinds: ['data'],
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (_n, p) =>
@@ -525,17 +556,19 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
           const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
           if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
           const secret = `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`;
+          // The secret is the proxy's business only while an auth entry logs in with it.
+          const secretUsed = (p.auth ?? []).some((a: any) => a.secret_arn === secret);
           const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', role[0], 'name') || a.role === refTo('aws_iam_role', role[0], 'id'));
           const docs = policyDocs(json).filter((d) => !d.trust && d.role === role[0]);
           const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches more to the proxy role`);
-          if (docs.length === 0) problems.push('the proxy role has no policy to read its secret');
+          if (docs.length === 0) problems.push('the proxy role has no policy to log in to its database with');
           for (const d of docs) {
             for (const s of d.statements ?? []) {
-              const secretRead = s.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a)) && s.resources.every((r) => r === secret);
-              const kms = s.actions.every((a) => a === 'kms:Decrypt') && JSON.stringify(s.raw.Condition ?? {}).includes('secretsmanager.');
+              const secretRead = secretUsed && s.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a)) && s.resources.every((r) => r === secret);
+              const kms = secretUsed && s.actions.every((a) => a === 'kms:Decrypt') && JSON.stringify(s.raw.Condition ?? {}).includes('secretsmanager.');
               // End-to-end IAM: the proxy's own logins to this database (checked in detail by 'proxy: end-to-end IAM …').
               const e2e = s.actions.every((a) => a === 'rds-db:connect') && s.resources.every((r) => databaseConnectUser(json, dbName, r) !== undefined);
-              if (!(s.Effect === 'Allow' && (secretRead || kms || e2e))) problems.push(`${d.where}: ${JSON.stringify(s.raw)} is more than reading ${secret}`);
+              if (!(s.Effect === 'Allow' && (secretRead || kms || e2e))) problems.push(`${d.where}: ${JSON.stringify(s.raw)} is more than the proxy's logins need${secretUsed ? '' : ' (no auth entry uses a secret)'}`);
             }
           }
           return problems;
@@ -549,20 +582,21 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306, [t.migrationSg]);
+      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306);
     },
   },
   {
-    name: 'sg chain: migration function → proxy on 3306 and nowhere else, in a group of its own',
+    // The deploy-time migration connects straight to the instance, not through the proxy.
+    name: 'sg chain: migration function → database on 3306 and nowhere else, in a group of its own',
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.migrationSg) return ['the data stack has no migration function in a security group'];
-      const problems = chain(env, 'migration → proxy', t.migrationSg, t.proxySg, 3306, [t.appSg]);
-      if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the cache)');
+      const problems = chain(env, 'migration → database', t.migrationSg, t.dbSg, 3306, [t.proxySg]);
+      if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the proxy and the cache)');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
-      const elsewhere = rules.filter((r) => r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg);
-      return [...problems, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the proxy`)];
+      const elsewhere = rules.filter((r) => r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg);
+      return [...problems, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database`)];
     },
   },
   {
@@ -570,7 +604,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306);
+      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306, [t.migrationSg]);
     },
   },
   {
@@ -654,7 +688,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     if (!role) return [`role ${fn.role} is not a role of this stack`];
     const attached = resources(json, 'aws_iam_role_policy_attachment')
       .filter(([, a]) => a.role === refTo('aws_iam_role', role, 'name') || a.role === refTo('aws_iam_role', role, 'id'))
-      .map(([, a]) => a.policy_arn)
+      .map(([, a]) => partitionOf(a.policy_arn))
       .sort();
     return expectThat(JSON.stringify(attached) === JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort()), `attached policies are ${JSON.stringify(attached)}`);
   }),
@@ -866,40 +900,80 @@ function callerAccount(json: StackJson): string | undefined {
   return name ? `\${data.aws_caller_identity.${name}.account_id}` : undefined;
 }
 
+/** The confused-deputy keys one service is documented to send when it assumes a role. */
+export interface DocumentedTrust {
+  /** It sends aws:SourceAccount: the trust must require this stack's account (from aws_caller_identity). */
+  readonly sourceAccount: boolean;
+  /** It sends aws:SourceArn: the pattern the trust's value must match (`null`: it does not send one). */
+  readonly sourceArn: ((account: string) => RegExp) | null;
+  /** Where AWS says so. */
+  readonly page: string;
+}
+
+/** The trustee a role's trust is judged as: its service principal, except the one an RDS Proxy uses. */
+export const RDS_PROXY_TRUSTEE = 'rds.amazonaws.com (RDS Proxy)';
+
 /**
- * aws:SourceArn each service sets when it assumes a role, from its confused-deputy page, as the pattern the
- * trust policy must hold (`null`: the service does not set it, so a condition on it would lock the role out).
+ * Exactly the condition keys each trustee is documented to send, and so exactly the keys its trust must
+ * carry: a key it does not send never matches (the service is locked out of its role), and a key it sends
+ * but the trust leaves out leaves the confused deputy open. Add a service only with its page.
  */
-export const TRUST_SOURCE_ARN: Readonly<Record<string, ((account: string) => RegExp) | null>> = {
-  // Lambda: aws:SourceArn applies to invoke permissions only, not to the execution role.
-  'lambda.amazonaws.com': null,
-  // RDS Proxy: no page names the ARN it passes; the proxy ARN does not exist before its role.
-  'rds.amazonaws.com': null,
-  'monitoring.rds.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):rds:[^:]+:${esc(a)}:db:[A-Za-z][A-Za-z0-9-]*$`),
-  'vpc-flow-logs.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):ec2:[^:]+:${esc(a)}:vpc-flow-log/[^:]+$`),
-  'scheduler.amazonaws.com': (a) => new RegExp(`^arn:(\\*|aws[a-z-]*):scheduler:[^:]+:${esc(a)}:schedule-group/[^:]+$`),
+export const TRUST_CONDITIONS: Readonly<Record<string, DocumentedTrust>> = {
+  // aws:SourceArn "applies only to policies where your Lambda function is the target resource" (invoke
+  // permissions), not to the execution role Lambda assumes.
+  'lambda.amazonaws.com': { sourceAccount: true, sourceArn: null, page: 'https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html' },
+  // RDS Proxy documents no key; AWS CDK's DatabaseProxy and terraform-aws-modules' rds-proxy trust the plain principal.
+  [RDS_PROXY_TRUSTEE]: { sourceAccount: false, sourceArn: null, page: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html' },
+  'monitoring.rds.amazonaws.com': {
+    sourceAccount: true,
+    sourceArn: (a) => new RegExp(`^arn:(\\*|aws[a-z-]*|\\$\\{data\\.aws_partition\\.[^.]+\\.partition\\}):rds:[^:]+:${esc(a)}:db:[A-Za-z][A-Za-z0-9-]*$`),
+    page: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html',
+  },
+  'vpc-flow-logs.amazonaws.com': {
+    sourceAccount: true,
+    sourceArn: (a) => new RegExp(`^arn:(\\*|aws[a-z-]*|\\$\\{data\\.aws_partition\\.[^.]+\\.partition\\}):ec2:[^:]+:${esc(a)}:vpc-flow-log/[^:]+$`),
+    page: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+  },
+  'scheduler.amazonaws.com': {
+    sourceAccount: true,
+    sourceArn: (a) => new RegExp(`^arn:(\\*|aws[a-z-]*|\\$\\{data\\.aws_partition\\.[^.]+\\.partition\\}):scheduler:[^:]+:${esc(a)}:schedule-group/[^:]+$`),
+    page: 'https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html',
+  },
 };
 
 function esc(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Why one trust statement lacks the confused-deputy conditions its service supports (empty: it has them). */
-export function trustConditionProblems(json: StackJson, statement: any): string[] {
+/** The trustee of `roleName`'s trust statement: RDS_PROXY_TRUSTEE for a role an aws_db_proxy of this stack uses. */
+function trusteeOf(json: StackJson, service: string, roleName?: string): string {
+  const proxyRole = roleName !== undefined && resources(json, 'aws_db_proxy').some(([, p]) => p.role_arn === refTo('aws_iam_role', roleName, 'arn'));
+  return service === 'rds.amazonaws.com' && proxyRole ? RDS_PROXY_TRUSTEE : service;
+}
+
+/**
+ * Why one trust statement (of role `roleName`) does not carry exactly the condition keys its trustee is
+ * documented to send (empty: it does).
+ */
+export function trustConditionProblems(json: StackJson, statement: any, roleName?: string): string[] {
   const service = statement?.Principal?.Service;
   if (typeof service !== 'string') return [`principal ${JSON.stringify(statement?.Principal)} is not one service`];
-  const account = callerAccount(json);
-  if (!account) return ['the stack has no aws_caller_identity data source to take the account id from'];
+  const trustee = trusteeOf(json, service, roleName);
+  const documented = TRUST_CONDITIONS[trustee];
+  if (!documented) return [`${trustee}: not in TRUST_CONDITIONS; find the keys it sends on its confused-deputy page and add it`];
   const cond = statement.Condition ?? {};
   const problems: string[] = [];
-  if (cond.StringEquals?.['aws:SourceAccount'] !== account) problems.push(`${service}: aws:SourceAccount is ${JSON.stringify(cond.StringEquals?.['aws:SourceAccount'])}, not ${account}`);
-  if (!(service in TRUST_SOURCE_ARN)) return [...problems, `${service}: not in TRUST_SOURCE_ARN; check its confused-deputy page and add it`];
-  const arnPattern = TRUST_SOURCE_ARN[service];
-  const sourceArn = cond.ArnLike?.['aws:SourceArn'] ?? cond.ArnEquals?.['aws:SourceArn'] ?? cond.StringLike?.['aws:SourceArn'] ?? cond.StringEquals?.['aws:SourceArn'];
-  if (arnPattern === null && sourceArn !== undefined) problems.push(`${service}: sets aws:SourceArn ${sourceArn}, which this service does not pass (the role would be unusable)`);
-  if (arnPattern && !(typeof sourceArn === 'string' && arnPattern(account).test(sourceArn))) problems.push(`${service}: aws:SourceArn is ${JSON.stringify(sourceArn)}, not this account's resource`);
   const keys = Object.values(cond).flatMap((o: any) => Object.keys(o ?? {}));
-  for (const k of keys) if (k !== 'aws:SourceAccount' && k !== 'aws:SourceArn') problems.push(`${service}: unexpected condition key ${k}`);
+  const sourceAccount = cond.StringEquals?.['aws:SourceAccount'];
+  const sourceArn = cond.ArnLike?.['aws:SourceArn'] ?? cond.ArnEquals?.['aws:SourceArn'] ?? cond.StringLike?.['aws:SourceArn'] ?? cond.StringEquals?.['aws:SourceArn'];
+  if (documented.sourceAccount || documented.sourceArn) {
+    const account = callerAccount(json);
+    if (!account) return ['the stack has no aws_caller_identity data source to take the account id from'];
+    if (documented.sourceAccount && sourceAccount !== account) problems.push(`${trustee}: aws:SourceAccount is ${JSON.stringify(sourceAccount)}, not ${account} (${documented.page})`);
+    if (documented.sourceArn && !(typeof sourceArn === 'string' && documented.sourceArn(account).test(sourceArn))) problems.push(`${trustee}: aws:SourceArn is ${JSON.stringify(sourceArn)}, not this account's resource (${documented.page})`);
+  }
+  const allowed = [...(documented.sourceAccount ? ['aws:SourceAccount'] : []), ...(documented.sourceArn ? ['aws:SourceArn'] : [])];
+  for (const k of keys) if (!allowed.includes(k)) problems.push(`${trustee}: condition key ${k} is not one it is documented to send (${documented.page}); the role would be unusable`);
   return problems;
 }
 
@@ -947,19 +1021,19 @@ function rolePermissions(json: StackJson, fn: any) {
   const statements = policyDocs(json).filter((d) => !d.trust && d.role === role).flatMap((d) => d.statements ?? []);
   const attached = resources(json, 'aws_iam_role_policy_attachment')
     .filter(([, a]) => role && (a.role === refTo('aws_iam_role', role, 'name') || a.role === refTo('aws_iam_role', role, 'id')))
-    .map(([, a]) => a.policy_arn)
+    .map(([, a]) => partitionOf(a.policy_arn))
     .sort();
   return { role, statements, attached };
 }
 
 export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
   {
-    name: 'iam: every service trust policy has aws:SourceAccount (from aws_caller_identity) and aws:SourceArn where the service sets it',
+    name: 'iam: no undocumented trust condition: each service trust carries exactly the keys its service sends (none for RDS Proxy)',
     kinds: EVERY,
     check: ({ json }) =>
       policyDocs(json)
         .filter((d) => d.trust)
-        .flatMap((d) => (d.error ? [d.error] : (d.statements ?? []).flatMap((s) => trustConditionProblems(json, s.raw).map((p) => `${d.where}: ${p}`)))),
+        .flatMap((d) => (d.error ? [d.error] : (d.statements ?? []).flatMap((s) => trustConditionProblems(json, s.raw, d.role).map((p) => `${d.where}: ${p}`)))),
   },
   fnRule('hits: DB_USER is the application user the migrations create, not the master user', (fn, _n, { env }) => {
     const user = literal(env, 'api', fn.environment?.variables?.DB_USER);
@@ -986,23 +1060,30 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     );
   }),
   {
-    name: 'migration: invoked at deploy by aws_lambda_invocation, re-run when the migrations change, result as an output',
+    name: 'migration: invoked at deploy by aws_lambda_invocation after the instance, its grant and its security-group path (not the proxy), re-run when the migrations change, result as an output',
     kinds: ['data'],
-    check: ({ json }) =>
+    check: ({ json, env }) =>
       one(json, 'aws_lambda_invocation', (n, inv) => {
         const fn = resources(json, 'aws_lambda_function').find(([f]) => inv.function_name === refTo('aws_lambda_function', f, 'function_name'));
-        const target = resources(json, 'aws_db_proxy_target')[0];
+        const db = resources(json, 'aws_db_instance')[0];
         const outputs = Object.values(json.output ?? {}).map((o: any) => o.value);
+        const dependsOn: string[] = inv.depends_on ?? [];
+        const grants = fn ? policyDocs(json).filter((d) => !d.trust && d.role === rolePermissions(json, fn[1]).role).map((d) => d.where.replace(/\.policy$/, '')) : [];
+        const t = dataTier(env);
+        const path = sgRules(json).filter((r) => [r.group, r.referenced].map((g) => g && canonical(env, 'data', g)).sort().join() === [t.migrationSg, t.dbSg].sort().join());
         return [
           ...expectThat(!!fn, `${addr('aws_lambda_invocation', n)}: function_name ${inv.function_name} is not a function of this stack`),
           ...expectThat(/^[0-9a-f]{64}$/.test(inv.triggers?.migrations ?? ''), `${addr('aws_lambda_invocation', n)}: triggers.migrations ${inv.triggers?.migrations} is not a sha256`),
-          ...expectThat(!!target && (inv.depends_on ?? []).includes(addr('aws_db_proxy_target', target[0])), `${addr('aws_lambda_invocation', n)}: does not wait for the proxy target`),
+          ...expectThat(!!db && dependsOn.includes(addr('aws_db_instance', db[0])), `${addr('aws_lambda_invocation', n)}: does not wait for the database instance`),
+          ...expectThat(grants.length > 0 && grants.every((g) => dependsOn.includes(g)), `${addr('aws_lambda_invocation', n)}: does not wait for the function's grants ${JSON.stringify(grants)}`),
+          ...expectThat(path.length === 2 && path.every((r) => dependsOn.includes(r.where)), `${addr('aws_lambda_invocation', n)}: does not wait for the security-group rules to the database ${JSON.stringify(path.map((r) => r.where))}`),
+          ...dependsOn.filter((d) => /^aws_db_proxy/.test(d)).map((d) => `${addr('aws_lambda_invocation', n)}: depends on ${d}; the migration does not go through the proxy`),
           ...expectThat(outputs.includes(refTo('aws_lambda_invocation', n, 'result')), `${addr('aws_lambda_invocation', n)}: its result is not an output`),
         ];
       }),
   },
   {
-    name: 'migration: function unreachable from any API; its role is VPC access, X-Ray and rds-db:connect as the master user only',
+    name: 'migration: function unreachable from any API; its role is VPC access, X-Ray and GetSecretValue on the master secret only; straight to the instance over verified TLS',
     kinds: ['data'],
     check: ({ json, env }) => {
       const fn = migrationFunction(env);
@@ -1016,12 +1097,21 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
       const { statements, attached } = rolePermissions(json, body);
       if (JSON.stringify(attached) !== JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort())) problems.push(`attached policies are ${JSON.stringify(attached)}`);
       const db = resources(json, 'aws_db_instance')[0];
-      const ok = statements.length === 1 && statements[0].Effect === 'Allow' && JSON.stringify(statements[0].actions) === '["rds-db:connect"]' && statements[0].resources.length === 1 && db !== undefined && /^\$\{local\.proxy_connect-arn-prefix[^}]*\}\//.test(statements[0].resources[0]) && statements[0].resources[0].endsWith(`/${refTo('aws_db_instance', db[0], 'username')}`);
-      if (!ok) problems.push(`inline permissions are ${JSON.stringify(statements.map((s) => s.raw))}, not rds-db:connect through the proxy as the master user`);
+      if (!db) return [...problems, 'the data stack has no database'];
+      const instance = (attr: string) => refTo('aws_db_instance', db[0], attr);
+      const secret = `\${aws_db_instance.${db[0]}.master_user_secret[0].secret_arn}`;
+      const cmk = db[1].master_user_secret_kms_key_id;
+      const readsSecret = (s: Statement) => s.Effect === 'Allow' && JSON.stringify(s.actions) === '["secretsmanager:GetSecretValue"]' && JSON.stringify(s.resources) === JSON.stringify([secret]);
+      // Only with a customer-managed key, and only through Secrets Manager.
+      const decrypts = (s: Statement) => cmk !== undefined && s.Effect === 'Allow' && JSON.stringify(s.actions) === '["kms:Decrypt"]' && JSON.stringify(s.resources) === JSON.stringify([cmk]) && /^secretsmanager\.[^.]+\.amazonaws\.com$/.test(String(s.raw.Condition?.StringEquals?.['kms:ViaService'] ?? '').replace(/\$\{data\.aws_region\.[^}]+\}/, 'region'));
+      const ok = statements.filter(readsSecret).length === 1 && statements.every((s) => readsSecret(s) || decrypts(s));
+      if (!ok) problems.push(`inline permissions are ${JSON.stringify(statements.map((s) => s.raw))}, not GetSecretValue on ${secret} only`);
       const vars: Record<string, string> = body.environment?.variables ?? {};
-      problems.push(...expectThat(vars.DB_AUTH === 'iam' && vars.DB_TLS === 'verify', `DB_AUTH ${vars.DB_AUTH}, DB_TLS ${vars.DB_TLS}: the master login must be an IAM token over verified TLS`));
-      problems.push(...expectThat(vars.APP_DB_AUTH === 'iam', `APP_DB_AUTH is ${vars.APP_DB_AUTH}: the application user must be created for IAM`));
-      problems.push(...Object.keys(vars).filter((k) => /PASSWORD|SECRET/i.test(k)).map((k) => `environment sets ${k}`));
+      const expected: Record<string, string> = { DB_HOST: instance('address'), DB_USER: instance('username'), DB_AUTH: 'secret', DB_SECRET_ARN: secret, DB_TLS: 'verify', DB_CA_BUNDLE: 'rds', APP_DB_AUTH: 'iam' };
+      for (const [k, v] of Object.entries(expected)) problems.push(...expectThat(vars[k] === v, `environment ${k} is ${vars[k]}, not ${v}`));
+      problems.push(...expectThat(body.timeout === 900, `timeout is ${body.timeout}, not 900 s (the retry window is what the invocation has left)`));
+      problems.push(...Object.keys(vars).filter((k) => /PASSWORD|SECRET/i.test(k) && k !== 'DB_SECRET_ARN').map((k) => `environment sets ${k}`));
+      problems.push(...Object.keys(vars).filter((k) => k === 'MIGRATE_CONNECT_WAIT_SECONDS').map((k) => `environment sets ${k}; the function derives its retry window from its remaining time`));
       return problems;
     },
   },

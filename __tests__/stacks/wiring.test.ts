@@ -57,7 +57,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(resources(network, 'aws_route').filter(([, r]) => tables.has(r.route_table_id))).toEqual([]);
   });
 
-  test(`security groups chain by reference: app → proxy → database${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
+  test(`security groups chain by reference: app → proxy → database, migration → database${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
     const groups = Object.fromEntries(resources(data, 'aws_security_group'));
     const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix.endsWith(`${suffix}-`))!;
     const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
@@ -68,16 +68,19 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
     const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
 
-    // Into the proxy: the app group (from the network stack) and the migration function's own group, nothing else.
+    // Into the proxy: the app group (from the network stack), nothing else.
     const migration = single(data, 'aws_lambda_function').vpc_config.security_group_ids[0];
     const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
-    expect(intoProxy).toHaveLength(2);
-    for (const r of intoProxy) expect(r).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
-    expect(intoProxy.filter((r) => isRemote(r.referenced_security_group_id) && appRef(r))).toHaveLength(1);
-    expect(intoProxy.filter((r) => r.referenced_security_group_id === migration)).toHaveLength(1);
-    expect(egress.filter((r) => r.security_group_id === migration)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
+    expect(intoProxy).toHaveLength(1);
+    expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
+    expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
+    // The migration function's own group: one path, straight to the database (not through the proxy).
+    expect(migration).not.toBe(proxy);
+    expect(egress.filter((r) => r.security_group_id === migration)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
+    expect(ingress.filter((r) => r.security_group_id === migration)).toEqual([]);
 
-    expect(ingress.filter((r) => r.security_group_id === db)).toEqual([expect.objectContaining({ referenced_security_group_id: proxy, from_port: 3306, to_port: 3306 })]);
+    // Into the database: the proxy and the migration function, nothing else.
+    expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306]].sort());
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
 
     const appEgress = egress.filter((r) => isRemote(r.security_group_id));
@@ -94,15 +97,23 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     for (const rule of [...ingress, ...egress]) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
-  test('proxy: MySQL, TLS and IAM auth required, secret from the database, bounded pool', () => {
+  test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
     const proxy = single(data, 'aws_db_proxy');
     const db = single(data, 'aws_db_instance');
     const dbName = resources(data, 'aws_db_instance')[0][0];
-    expect(proxy).toMatchObject({ engine_family: 'MYSQL', require_tls: true, debug_logging: false, idle_client_timeout: profile.proxy.idleClientTimeoutSeconds });
-    expect(proxy.auth).toEqual([
-      expect.objectContaining({ auth_scheme: 'SECRETS', iam_auth: 'REQUIRED', client_password_auth_type: 'MYSQL_CACHING_SHA2_PASSWORD', secret_arn: `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}` }),
-    ]);
+    expect(proxy).toMatchObject({ engine_family: 'MYSQL', require_tls: true, debug_logging: false, idle_client_timeout: profile.proxy.idleClientTimeoutSeconds, default_auth_scheme: 'IAM_AUTH' });
+    expect(proxy.auth).toBeUndefined();
     expect(db.manage_master_user_password).toBe(true);
+    const migration = single(data, 'aws_lambda_function');
+    expect(migration.timeout).toBe(900);
+    expect(migration.environment.variables).toMatchObject({
+      DB_HOST: `\${aws_db_instance.${dbName}.address}`,
+      DB_USER: `\${aws_db_instance.${dbName}.username}`,
+      DB_AUTH: 'secret',
+      DB_SECRET_ARN: `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`,
+      DB_TLS: 'verify',
+      DB_CA_BUNDLE: 'rds',
+    });
     const pool = single(data, 'aws_db_proxy_default_target_group').connection_pool_config;
     expect(pool).toEqual({
       connection_borrow_timeout: profile.proxy.connectionBorrowTimeoutSeconds,
