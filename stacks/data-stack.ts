@@ -10,8 +10,8 @@ import { NetworkStack, availabilityZones } from './network-stack';
 
 /** The migration function's entry point. */
 export const MIGRATE_ENTRY = projectPath('functions/migrate/handler.ts');
-/** What decides a re-run of the migrations: the migrations and the runner that applies them. */
-export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'].map(projectPath);
+/** What decides a re-run of the migrations: the migrations, the runner that applies them, and the app-user reconciliation. */
+export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts', 'functions/migrate/app-user.ts'].map(projectPath);
 
 /** The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached. */
 export class DataStack extends BaseStack {
