@@ -1,13 +1,11 @@
 import { Construct } from 'constructs';
-import { TerraformStack, type ITerraformDependable } from 'cdktf';
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { type ITerraformDependable } from 'cdktf';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
-import { accountId, policyDocument } from './iam';
+import { accountId, partition as partitionOf, policyDocument, region as regionOf } from './iam';
 import { PropsError, requireIntIn, requireNonEmpty } from './validation';
 
 export interface AlarmTopicProps {
@@ -29,20 +27,6 @@ export interface AlarmTopicProps {
 const MODULE = 'AlarmTopic';
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
 const RDS_EVENTS = 'events.rds.amazonaws.com';
-
-/** One `aws_partition` data source per stack (aws, aws-cn, aws-us-gov), created on first use. */
-function partitionOf(scope: Construct): string {
-  const stack = TerraformStack.of(scope);
-  const existing = stack.node.tryFindChild('partition');
-  return (existing instanceof DataAwsPartition ? existing : new DataAwsPartition(stack, 'partition')).partition;
-}
-
-/** One `aws_region` data source per stack, created on first use. */
-function regionOf(scope: Construct): string {
-  const stack = TerraformStack.of(scope);
-  const existing = stack.node.tryFindChild('region');
-  return (existing instanceof DataAwsRegion ? existing : new DataAwsRegion(stack, 'region')).region;
-}
 
 /**
  * An SNS topic alarms and service events publish to, encrypted with its own customer-managed KMS key.

@@ -13,6 +13,20 @@ type StackJson = { resource?: Record<string, Record<string, Record<string, unkno
 const NOT_ARGUMENTS = new Set(['//', 'depends_on']);
 /** cdktf's plumbing outputs for cross-stack references: their changes show up where they are read. */
 const CROSS_STACK_OUTPUT = /^cross-stack-output-/;
+/**
+ * An ARN this code writes with the deploying account's partition (`arn:${data.aws_partition.<id>.partition}:…`).
+ * Terraform reads the data source at plan time, so on the standard partition the value equals the literal
+ * `arn:aws:…` an older revision wrote: no change, and above all no replacement (a `policy_arn` forces one).
+ */
+const PARTITION_REFERENCE = /\$\{data\.aws_partition\.[A-Za-z0-9_-]+\.partition\}/g;
+
+/** True when `before` and `after` differ only where one reads the partition and the other says `aws`. */
+export function samePartitionValue(before: unknown, after: unknown): boolean {
+  if (typeof before !== 'string' || typeof after !== 'string') return false;
+  const asAws = (value: string) => value.replace(PARTITION_REFERENCE, 'aws');
+  return before !== after && asAws(before) === asAws(after);
+}
+
 /** The Lambda arguments that carry a bundle's identity: shown as "function code changed", never as a hash. */
 const CODE_ATTRIBUTES = new Set(['filename', 's3_key', 'source_code_hash', 'image_uri']);
 
@@ -69,7 +83,7 @@ function resourceChange(
   }
   const b = argumentsOf(before);
   const a = argumentsOf(after);
-  const differences = diffJson(b, a);
+  const differences = diffJson(b, a).filter((d) => !samePartitionValue(d.before, d.after));
   if (differences.length === 0) return undefined;
   const paths = differences.map((d) => formatPath(d.segments));
   const notes: string[] = [];
