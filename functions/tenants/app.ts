@@ -8,6 +8,7 @@
  * MySQL) or the tenant's table missing → 500 whose body names neither the tenant nor the cause (the log
  * line has both, with an error code).
  */
+import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { TenantsConfig } from './config';
 import { StsAccessDeniedError, StsUnavailableError, TenantCredentials, type AssumeRole } from './credentials';
@@ -70,30 +71,37 @@ export function passwordLogin(prefix: string, password: string): LoginFor {
 
 export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptions = {}): TenantsApp {
   const sink = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  // What each request caused, counted in its own async context: exact even when requests overlap (local mode).
+  const usage = new AsyncLocalStorage<{ stsCalls: number; poolsOpened: number }>();
   let credentials: TenantCredentials | undefined;
   let tokens: TenantTokens | undefined;
   let login: LoginFor;
   if (config.auth === 'iam') {
     const iam = config.iam!;
-    credentials = new TenantCredentials(iam, config.prefix, { assumeRole: options.assumeRole, now: options.now });
+    credentials = new TenantCredentials(iam, config.prefix, {
+      assumeRole: options.assumeRole,
+      now: options.now,
+      onAssumeRole: () => void (usage.getStore() && usage.getStore()!.stsCalls++),
+    });
     tokens = new TenantTokens({ host: config.db.host, port: config.db.port, region: iam.region, prefix: config.prefix }, credentials, { sign: options.sign, now: options.now });
     login = iamLogin(config.prefix, tokens);
   } else {
     login = passwordLogin(config.prefix, config.password!);
   }
-  const pools = new TenantPools(config, options.adaptLogin ? options.adaptLogin(login) : login);
+  const pools = new TenantPools(config, options.adaptLogin ? options.adaptLogin(login) : login, {
+    onPool: (event) => void (event === 'open' && usage.getStore() && usage.getStore()!.poolsOpened++),
+  });
 
   async function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
     const method = event.requestContext?.http?.method ?? 'GET';
     const path = event.rawPath ?? '/';
-    const stsBefore = credentials?.calls ?? 0;
-    const poolsBefore = pools.opened;
+    const used = { stsCalls: 0, poolsOpened: 0 };
     const fields: Record<string, unknown> = {};
     let result: HttpResult;
     try {
-      result = await route();
+      result = await usage.run(used, route);
     } catch (err) {
       result = failure(err, fields);
     }
@@ -108,8 +116,8 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
         path: path.slice(0, 200),
         status: result.statusCode,
         ms: Math.round((performance.now() - started) * 10) / 10,
-        stsCalls: (credentials?.calls ?? 0) - stsBefore,
-        poolsOpened: pools.opened - poolsBefore,
+        stsCalls: used.stsCalls,
+        poolsOpened: used.poolsOpened,
         ...fields,
       }),
     );

@@ -19,6 +19,7 @@
  * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
  */
 import { readFileSync } from 'fs';
+import { PREFIX_PATTERN } from './tenant-id';
 
 export type TenantAuth = 'iam' | 'password';
 export type TenantTls = 'verify' | 'off';
@@ -66,12 +67,6 @@ export class TenantsConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/**
- * MySQL user names are at most 32 characters (https://dev.mysql.com/doc/refman/8.4/en/user-names.html);
- * with up to 10 digits of tenant id, a prefix may use 22. Lowercase letters, digits and underscores keep
- * the name valid unquoted, in an IAM ARN and in an STS session name alike.
- */
-export const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,21}$/;
 /** Highest tenant count accepted: ids then stay within 6 digits. */
 export const MAX_TENANT_COUNT = 1_000_000;
 

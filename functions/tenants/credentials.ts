@@ -109,6 +109,8 @@ export function stsAssumeRole(region: string): AssumeRole {
 export interface TenantCredentialsOptions {
   readonly assumeRole?: AssumeRole;
   readonly now?: () => number;
+  /** Called for every AssumeRole call, in the async context of the request that made it. */
+  readonly onAssumeRole?: (tenant: number) => void;
 }
 
 /** Per-tenant cache of scoped credentials; see the file comment. */
@@ -117,6 +119,7 @@ export class TenantCredentials {
   private readonly inFlight = new Map<number, Promise<ScopedCredentials>>();
   private readonly assumeRole: AssumeRole;
   private readonly now: () => number;
+  private readonly onAssumeRole: (tenant: number) => void;
   /** AssumeRole calls made (successful or not). */
   calls = 0;
 
@@ -127,6 +130,7 @@ export class TenantCredentials {
   ) {
     this.assumeRole = options.assumeRole ?? stsAssumeRole(iam.region);
     this.now = options.now ?? Date.now;
+    this.onAssumeRole = options.onAssumeRole ?? (() => undefined);
   }
 
   /** Whether `c` may still sign a token that is presented within the margin. */
@@ -151,6 +155,7 @@ export class TenantCredentials {
 
   private async fetch(tenant: number): Promise<ScopedCredentials> {
     this.calls++;
+    this.onAssumeRole(tenant);
     let creds: ScopedCredentials;
     try {
       creds = await this.assumeRole({

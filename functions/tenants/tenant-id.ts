@@ -16,6 +16,13 @@ export function parseTenantId(raw: string | undefined, count: number): TenantIdR
   return tenant < count ? { kind: 'tenant', tenant } : { kind: 'unknown' };
 }
 
+/**
+ * MySQL user names are at most 32 characters (https://dev.mysql.com/doc/refman/8.4/en/user-names.html);
+ * with up to 10 digits of tenant id, a prefix may use 22. Lowercase letters, digits and underscores keep
+ * the name valid unquoted, in an IAM ARN and in an STS session name alike.
+ */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,21}$/;
+
 /** The one database and user name of tenant `t`. */
 export function tenantName(prefix: string, tenant: number): string {
   return `${prefix}${tenant}`;
