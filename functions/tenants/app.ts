@@ -158,6 +158,8 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
     pools,
     credentials,
     tokens,
-    close: () => pools.close(),
+    close: async () => {
+      await Promise.all([pools.close(), credentials?.close()]);
+    },
   };
 }

@@ -68,7 +68,10 @@ export interface AssumeRoleRequest {
   readonly DurationSeconds: number;
 }
 
-export type AssumeRole = (request: AssumeRoleRequest) => Promise<ScopedCredentials>;
+export type AssumeRole = ((request: AssumeRoleRequest) => Promise<ScopedCredentials>) & {
+  /** Releases the client's sockets (tests and scripts; Lambda environments simply end). */
+  close?: () => Promise<void>;
+};
 
 /** Error names STS and the SDK use for a refusal rather than an outage. */
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolicyDocument', 'MalformedPolicyDocumentException', 'PackedPolicyTooLarge', 'PackedPolicyTooLargeException', 'RegionDisabledException', 'ExpiredTokenException', 'InvalidClientTokenId', 'SignatureDoesNotMatch']);
@@ -85,8 +88,9 @@ export function isStsDenial(err: unknown): boolean {
  * The client is loaded on first use, so `password` mode never loads it.
  */
 export function stsAssumeRole(region: string): AssumeRole {
-  let client: Promise<{ send(request: AssumeRoleRequest): Promise<ScopedCredentials> }> | undefined;
-  const load = async () => {
+  type Client = { send(request: AssumeRoleRequest): Promise<ScopedCredentials>; destroy(): void };
+  let client: Promise<Client> | undefined;
+  const load = async (): Promise<Client> => {
     const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     // Short bounds: a request waits for STS at most once per tenant per hour, but must not outlive its invocation.
     const sts = new STSClient({ region, maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 } });
@@ -97,13 +101,20 @@ export function stsAssumeRole(region: string): AssumeRole {
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) throw new Error('AssumeRole answered without complete credentials');
         return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
       },
+      destroy: () => sts.destroy(),
     };
   };
-  return async (request) => {
+  const assumeRole: AssumeRole = async (request) => {
     client ??= load();
     client.catch(() => (client = undefined));
     return (await client).send(request);
   };
+  assumeRole.close = async () => {
+    const loaded = client;
+    client = undefined;
+    (await loaded?.catch(() => undefined))?.destroy();
+  };
+  return assumeRole;
 }
 
 export interface TenantCredentialsOptions {
@@ -146,6 +157,11 @@ export class TenantCredentials {
     const call = this.fetch(tenant).finally(() => this.inFlight.delete(tenant));
     this.inFlight.set(tenant, call);
     return call;
+  }
+
+  /** Releases the STS client. */
+  async close(): Promise<void> {
+    await this.assumeRole.close?.();
   }
 
   /** Forgets tenant `t`'s credentials (after the database refused a token made with them). */

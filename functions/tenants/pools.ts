@@ -135,7 +135,9 @@ export class TenantPools {
       if (this.size < this.config.maxConnections) return this.open(tenant);
       const idle = [...this.entries.values()].find((e) => e.busy === 0);
       if (idle) {
-        this.evict(idle, 'evict');
+        // One pool closed per opening, and its connection gone before the new one opens: the bound holds
+        // on the server too, not only in this map.
+        await this.evict(idle, 'evict');
         continue;
       }
       // Every pool serves a request: wait for one to finish (only when requests overlap, as in local mode).
@@ -177,12 +179,12 @@ export class TenantPools {
   }
 
   /** Removes `entry` (if still current) and closes its pool; the slot counts until the pool has closed. */
-  private evict(entry: Entry, why: 'evict' | 'drop'): void {
-    if (this.entries.get(entry.tenant) !== entry) return;
+  private evict(entry: Entry, why: 'evict' | 'drop'): Promise<void> {
+    if (this.entries.get(entry.tenant) !== entry) return Promise.resolve();
     this.entries.delete(entry.tenant);
     this.closing++;
     this.options.onPool?.(why, entry.tenant);
-    void entry.pool
+    return entry.pool
       .then((p) => p.end())
       .catch(() => undefined)
       .finally(() => {
@@ -192,7 +194,7 @@ export class TenantPools {
   }
 
   private drop(entry: Entry): void {
-    this.evict(entry, 'drop');
+    void this.evict(entry, 'drop');
   }
 
   private release(entry: Entry): void {
