@@ -114,3 +114,55 @@ test('HTML: every value is escaped; browsers get HTML, API clients JSON', () => 
   expect(prefersHtml('application/json, text/html;q=0.5')).toBe(false);
   expect(prefersHtml(undefined)).toBe(false);
 });
+
+describe('Lambda entry point', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+    jest.restoreAllMocks();
+  });
+
+  function captureStdout(): string[] {
+    const lines: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    return lines;
+  }
+
+  test('reads the configuration once at load and answers from it', async () => {
+    Object.assign(process.env, { TENANT_COUNT: '2', TENANT_AUTH: 'password', TENANT_PASSWORD: 'pw', DB_TLS: 'off', DB_HOST: '127.0.0.1' });
+    const lines = captureStdout();
+    let handler!: typeof import('../../functions/tenants/handler').handler;
+    jest.isolateModules(() => {
+      handler = require('../../functions/tenants/handler').handler;
+    });
+    // Changing the environment after load changes nothing: tenant 2 stays unknown, tenant 01 malformed.
+    process.env.TENANT_COUNT = '10';
+    expect((await handler({ rawPath: '/tenants/2/items', requestContext: { http: { method: 'GET' } } })).statusCode).toBe(404);
+    expect((await handler({ rawPath: '/tenants/01/items', requestContext: { http: { method: 'GET' } } })).statusCode).toBe(400);
+    expect(lines.map((l) => JSON.parse(l).status)).toEqual([404, 400]);
+  });
+
+  test('a bad configuration fails the cold start, logging the variable', () => {
+    Object.assign(process.env, { TENANT_COUNT: '2', DB_HOST: 'proxy.example', AWS_REGION: 'eu-west-1', PROXY_RESOURCE_ID: 'prx-1' });
+    delete process.env.TENANT_ACCESS_ROLE_ARN;
+    const lines = captureStdout();
+    expect(() =>
+      jest.isolateModules(() => {
+        require('../../functions/tenants/handler');
+      }),
+    ).toThrow(/^TENANT_ACCESS_ROLE_ARN is required/);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', msg: 'invalid configuration', variable: 'TENANT_ACCESS_ROLE_ARN' });
+  });
+});
+
+test('tenant code sends SQL through query() only, never execute() (prepared statements pin RDS Proxy sessions)', () => {
+  const { readdirSync, readFileSync } = require('fs') as typeof import('fs');
+  const path = require('path') as typeof import('path');
+  const root = path.resolve(__dirname, '../../functions');
+  const files = [...readdirSync(path.join(root, 'tenants')).map((f) => path.join(root, 'tenants', f)), path.join(root, 'migrate', 'tenants.ts')];
+  expect(files.length).toBeGreaterThan(5);
+  for (const file of files) expect([file, /\.execute\s*\(/.test(readFileSync(file, 'utf8'))]).toEqual([file, false]);
+});
