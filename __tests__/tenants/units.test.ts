@@ -166,3 +166,27 @@ test('tenant code sends SQL through query() only, never execute() (prepared stat
   expect(files.length).toBeGreaterThan(5);
   for (const file of files) expect([file, /\.execute\s*\(/.test(readFileSync(file, 'utf8'))]).toEqual([file, false]);
 });
+
+test("the STS client calls the region's own endpoint, not the global one", async () => {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+  const { stsClientSettings } = await import('../../functions/tenants/credentials');
+  const saved = process.env.AWS_ENDPOINT_URL_STS;
+  delete process.env.AWS_ENDPOINT_URL_STS;
+  const hosts: string[] = [];
+  const client = new STSClient({ ...stsClientSettings('ap-southeast-2'), credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' } });
+  // Stops every request after signing and before the network: only its destination is looked at.
+  client.middlewareStack.add(
+    () => async (args: any) => {
+      hosts.push(args.request.hostname);
+      throw new Error('stopped before sending');
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'captureHost' },
+  );
+  try {
+    await expect(client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/x', RoleSessionName: 'tenant_1' }))).rejects.toThrow('stopped before sending');
+  } finally {
+    client.destroy();
+    if (saved !== undefined) process.env.AWS_ENDPOINT_URL_STS = saved;
+  }
+  expect(hosts[0]).toBe('sts.ap-southeast-2.amazonaws.com');
+});

@@ -87,13 +87,23 @@ export function isStsDenial(err: unknown): boolean {
  * `AWS_ENDPOINT_URL_STS` overrides the endpoint (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
  * The client is loaded on first use, so `password` mode never loads it.
  */
+export function stsClientSettings(region: string) {
+  return {
+    region,
+    // Stated, though it is the default: the regional endpoint, never sts.amazonaws.com.
+    useGlobalEndpoint: false,
+    // Short bounds: a request waits for STS at most once per tenant per hour, but must not outlive its invocation.
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 },
+  };
+}
+
 export function stsAssumeRole(region: string): AssumeRole {
   type Client = { send(request: AssumeRoleRequest): Promise<ScopedCredentials>; destroy(): void };
   let client: Promise<Client> | undefined;
   const load = async (): Promise<Client> => {
     const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
-    // Short bounds: a request waits for STS at most once per tenant per hour, but must not outlive its invocation.
-    const sts = new STSClient({ region, maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 } });
+    const sts = new STSClient(stsClientSettings(region));
     return {
       async send(request: AssumeRoleRequest): Promise<ScopedCredentials> {
         const out = await sts.send(new AssumeRoleCommand(request));
