@@ -1,0 +1,347 @@
+/**
+ * The tenants function against a real MariaDB (TLS, certificate checked) and a fake STS on loopback:
+ * isolation under concurrent mixed-tenant load, the pool bound, STS calls per tenant per credential
+ * lifetime, the exact AssumeRole each tenant's session asks for, the token's signer input, and the error
+ * mapping. MariaDB has no AWSAuthenticationPlugin: in `iam` mode the tests keep the whole IAM path (STS,
+ * caches, signer, the clear-text auth plugin's token) and swap only the final login for the tenant's
+ * local password.
+ */
+import { rmSync } from 'fs';
+import { createConnection } from 'mysql2/promise';
+import { provisionTenants } from '../../functions/migrate/tenants';
+import { passwordAuth } from '../../functions/migrate/runner';
+import { createTenantsApp, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
+import { loadTenantsConfig } from '../../functions/tenants/config';
+import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
+import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
+import type { LoginFor } from '../../functions/tenants/pools';
+import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
+import { FakeSts } from './fake-sts';
+
+const TENANTS = 5;
+const ROWS = 50;
+const PASSWORD = 'tenant-local-password';
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/tenant-access';
+const PROXY_ID = 'prx-0123456789abcdef0';
+const REGION = 'eu-west-1';
+/** The function role's own (fake) credentials: what signs the AssumeRole requests. */
+const FUNCTION_KEY = 'AKIDTENANTSFUNCTION';
+
+let dir: string;
+let certs: TestCerts;
+let db: MariaDb;
+let sts: FakeSts;
+const savedEnv = { ...process.env };
+const apps: TenantsApp[] = [];
+
+beforeAll(async () => {
+  dir = tempDir('tenants-route-');
+  certs = await makeCerts(dir);
+  [db, sts] = await Promise.all([MariaDb.start({ tls: certs }), FakeSts.start()]);
+  await db.sql("CREATE USER 'master'@'127.0.0.1' IDENTIFIED BY 'master-pw'");
+  await db.sql("GRANT ALL ON *.* TO 'master'@'127.0.0.1' WITH GRANT OPTION");
+  const master = await createConnection({ host: db.host, port: db.port, user: 'master', password: 'master-pw' });
+  await provisionTenants(master, { count: TENANTS, prefix: 'tenant_', rowsPerTenant: ROWS, auth: passwordAuth(PASSWORD) });
+  await master.end();
+  // Rows identifiable per tenant: c1 holds the tenant's number, in every row.
+  for (let t = 0; t < TENANTS; t++) await db.sql('UPDATE ??.items SET c1 = ?', [`tenant_${t}`, t]);
+  Object.assign(process.env, { AWS_ENDPOINT_URL_STS: sts.url, AWS_ACCESS_KEY_ID: FUNCTION_KEY, AWS_SECRET_ACCESS_KEY: 'function-secret', AWS_REGION: REGION });
+  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[k];
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+  sts.calls.length = 0;
+  sts.mode = 'ok';
+  sts.delayMs = 0;
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await sts?.close();
+  await db?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function env(over: Record<string, string> = {}): Record<string, string> {
+  return {
+    TENANT_COUNT: String(TENANTS),
+    TENANT_ACCESS_ROLE_ARN: ROLE_ARN,
+    PROXY_RESOURCE_ID: PROXY_ID,
+    AWS_REGION: REGION,
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_CA_FILE: certs.caFile,
+    TENANT_MAX_CONNECTIONS: '2',
+    ...over,
+  };
+}
+
+const PASSWORD_ENV = { TENANT_AUTH: 'password', TENANT_PASSWORD: PASSWORD, DB_TLS: 'off' };
+
+interface Harness {
+  app: TenantsApp;
+  logs: Array<Record<string, any>>;
+  /** Logins the IAM path produced: user, and the token its clear-text auth plugin answered with. */
+  logins: Array<{ tenant: number; user: string; token: string }>;
+  get(path: string, headers?: Record<string, string>): Promise<{ statusCode: number; headers: Record<string, string>; body: string; json: any }>;
+}
+
+/**
+ * An app (one execution environment). In `iam` mode its logins run the configured IAM login (STS, token,
+ * auth plugin) and then log in with the local password; `mixUp` logs in as another tenant than asked.
+ */
+function harness(e: Record<string, string>, options: TenantsAppOptions & { mixUp?: (t: number) => number } = {}): Harness {
+  const logs: Array<Record<string, any>> = [];
+  const logins: Harness['logins'] = [];
+  const adaptLogin = (configured: LoginFor): LoginFor => async (asked) => {
+    const tenant = options.mixUp ? options.mixUp(asked) : asked;
+    const login = await configured(tenant);
+    const plugin = login.authPlugins?.mysql_clear_password;
+    if (plugin) {
+      const answer = await (plugin as any)({})(Buffer.alloc(0));
+      logins.push({ tenant, user: String(login.user), token: Buffer.from(answer).toString().replace(/\0$/, '') });
+      return { user: login.user, password: PASSWORD };
+    }
+    return login;
+  };
+  const app = createTenantsApp(loadTenantsConfig(e), { log: (l) => logs.push(JSON.parse(l)), adaptLogin, ...options });
+  apps.push(app);
+  let seq = 0;
+  return {
+    app,
+    logs,
+    logins,
+    async get(path, headers = {}) {
+      const res = await app.handler({ rawPath: path, headers, requestContext: { requestId: `r-${++seq}`, http: { method: 'GET' } } });
+      let body: unknown;
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        body = undefined;
+      }
+      return { ...res, json: body };
+    },
+  };
+}
+
+/** Connections MariaDB holds for tenant users right now (root over the socket; not itself a tenant). */
+async function tenantConnections(): Promise<number> {
+  const rows = await db.sql<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER LIKE 'tenant\\_%'");
+  return Number(rows[0].n);
+}
+
+/** Runs `work` while sampling the tenant connections the server sees; returns the highest count seen. */
+async function peakConnectionsDuring(work: () => Promise<void>): Promise<number> {
+  let peak = 0;
+  let running = true;
+  const sampler = (async () => {
+    while (running) peak = Math.max(peak, await tenantConnections());
+  })();
+  try {
+    await work();
+  } finally {
+    running = false;
+    await sampler;
+  }
+  return Math.max(peak, await tenantConnections());
+}
+
+/** `n` requests round-robin over the tenants, all in flight at once. */
+function mixed(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 3) % TENANTS);
+}
+
+test('tenantId: malformed is 400, unknown is 404, both before any STS or database call', async () => {
+  const h = harness(env());
+  const connectionsBefore = await db.globalStatus('Connections');
+  const cases: Array<[string, number]> = [
+    ['/tenants/007/items', 400],
+    ['/tenants/+1/items', 400],
+    ['/tenants/-1/items', 400],
+    ['/tenants/1.0/items', 400],
+    ['/tenants/0x1/items', 400],
+    ['/tenants/%31/items', 400],
+    ['/tenants/%201/items', 400],
+    ['/tenants/1%20/items', 400],
+    ['/tenants//items', 400],
+    ['/tenants/1e0/items', 400],
+    ['/tenants/99999999999999999999/items', 400],
+    [`/tenants/${TENANTS}/items`, 404],
+    ['/tenants/123456/items', 404],
+    ['/tenants/1/other', 404],
+  ];
+  for (const [path, status] of cases) {
+    const res = await h.get(path);
+    expect([path, res.statusCode]).toEqual([path, status]);
+  }
+  expect(sts.calls).toEqual([]);
+  expect(h.app.pools.opened).toBe(0);
+  expect(await db.globalStatus('Connections')).toBe(connectionsBefore);
+  expect(h.logs.map((l) => l.status)).toEqual(cases.map(([, s]) => s));
+  expect(h.logs.every((l) => l.stsCalls === 0 && l.tenant === undefined)).toBe(true);
+  // The same app then serves a valid id: the refusals above were not a broken configuration.
+  expect((await h.get('/tenants/0/items')).statusCode).toBe(200);
+});
+
+test('iam: concurrent mixed-tenant requests each get their own rows; one AssumeRole per tenant, exactly scoped; the pool bound holds', async () => {
+  const h = harness(env());
+  sts.delayMs = 30;
+  const tenants = mixed(60);
+  let results: Array<Awaited<ReturnType<Harness['get']>>> = [];
+  const peak = await peakConnectionsDuring(async () => {
+    results = await Promise.all(tenants.map((t) => h.get(`/tenants/${t}/items`)));
+  });
+  results.forEach((res, i) => {
+    expect(res.statusCode).toBe(200);
+    expect(res.json.tenant).toBe(tenants[i]);
+    expect(res.json.items).toHaveLength(5);
+    expect(new Set(res.json.items.map((r: { id: number }) => r.id)).size).toBe(5);
+    for (const item of res.json.items) expect(item.c1).toBe(tenants[i]);
+  });
+  expect(peak).toBeLessThanOrEqual(2);
+  expect(peak).toBeGreaterThan(0);
+
+  // STS: one call per tenant for 60 requests, though pools were closed and reopened to stay within 2.
+  expect(h.app.pools.opened).toBeGreaterThan(TENANTS);
+  expect(sts.countBySession()).toEqual(Object.fromEntries(Array.from({ length: TENANTS }, (_, t) => [`tenant_${t}`, 1])));
+  for (const call of sts.calls) {
+    const t = Number(call.roleSessionName.slice('tenant_'.length));
+    expect(call).toMatchObject({ action: 'AssumeRole', roleArn: ROLE_ARN, durationSeconds: 3600, signedBy: FUNCTION_KEY, scope: `${REGION}/sts` });
+    expect(JSON.parse(call.policy)).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: `arn:aws:rds-db:${REGION}:123456789012:dbuser:${PROXY_ID}/tenant_${t}` }],
+    });
+    // AWS's limit on the plaintext of session policies: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+    expect(call.policy.length).toBeLessThanOrEqual(2048);
+  }
+  expect(h.logs.reduce((n, l) => n + l.stsCalls, 0)).toBe(TENANTS);
+});
+
+test('iam: each token is signed for the endpoint and the tenant user with that tenant\'s scoped credentials', async () => {
+  const h = harness(env({ TENANT_MAX_CONNECTIONS: '5' }));
+  for (let t = 0; t < TENANTS; t++) expect((await h.get(`/tenants/${t}/items`)).statusCode).toBe(200);
+  expect(h.logins.map((l) => l.tenant)).toEqual([0, 1, 2, 3, 4]);
+  for (const login of h.logins) {
+    const call = sts.calls.find((c) => c.roleSessionName === `tenant_${login.tenant}`)!;
+    expect(login.user).toBe(`tenant_${login.tenant}`);
+    // An RDS IAM token is a presigned URL without its scheme: host:port/?Action=connect&DBUser=…&X-Amz-…
+    const url = new URL(`https://${login.token}`);
+    expect(url.host).toBe(`${db.host}:${db.port}`);
+    expect(url.searchParams.get('Action')).toBe('connect');
+    expect(url.searchParams.get('DBUser')).toBe(`tenant_${login.tenant}`);
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(new RegExp(`^${call.issued!.accessKeyId}/\\d{8}/${REGION}/rds-db/aws4_request$`));
+    expect(url.searchParams.get('X-Amz-Security-Token')).toBe(call.issued!.sessionToken);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+  }
+});
+
+test('iam: credentials are renewed only near their expiry, tokens more often, STS never per request', async () => {
+  let offset = 0;
+  const h = harness(env({ TENANT_MAX_CONNECTIONS: '1' }), { now: () => Date.now() + offset });
+  // One connection for two tenants: every request reopens a pool and needs a login.
+  const round = async () => {
+    for (const t of [0, 1, 0, 1]) expect((await h.get(`/tenants/${t}/items`)).statusCode).toBe(200);
+  };
+  await round();
+  expect(sts.calls).toHaveLength(2);
+  const signed = h.app.tokens!.signed;
+  offset = TOKEN_REUSE_MS + 1000; // tokens stale, credentials (1 h) fresh
+  await round();
+  expect(sts.calls).toHaveLength(2);
+  expect(h.app.tokens!.signed).toBe(signed + 2);
+  offset = 3600_000 - REFRESH_MARGIN_MS + 1000; // inside the refresh margin
+  await round();
+  expect(sts.countBySession()).toEqual({ tenant_0: 2, tenant_1: 2 });
+});
+
+test('iam: concurrent misses for one tenant share one AssumeRole', async () => {
+  const h = harness(env());
+  sts.delayMs = 100;
+  const creds = await Promise.all(Array.from({ length: 20 }, () => h.app.credentials!.get(3)));
+  expect(sts.calls).toHaveLength(1);
+  expect(new Set(creds.map((c) => c.accessKeyId)).size).toBe(1);
+  expect(creds[0].accessKeyId).toBe(sts.calls[0].issued!.accessKeyId);
+});
+
+test('password mode: mixed-tenant load with more tenants than connections stays within the bound', async () => {
+  const h = harness(env({ ...PASSWORD_ENV, TENANT_MAX_CONNECTIONS: '3' }));
+  const tenants = mixed(150);
+  let sizes = 0;
+  const peak = await peakConnectionsDuring(async () => {
+    const results = await Promise.all(
+      tenants.map(async (t) => {
+        const res = await h.get(`/tenants/${t}/items`);
+        sizes = Math.max(sizes, h.app.pools.size);
+        return res;
+      }),
+    );
+    results.forEach((res, i) => {
+      expect(res.statusCode).toBe(200);
+      for (const item of res.json.items) expect(item.c1).toBe(tenants[i]);
+    });
+  });
+  expect(peak).toBeLessThanOrEqual(3);
+  expect(sizes).toBeLessThanOrEqual(3);
+  expect(sts.calls).toEqual([]);
+  // Afterwards at most 3 pools remain, and closing the app closes them.
+  await h.app.close();
+  expect(await tenantConnections()).toBeLessThanOrEqual(3);
+});
+
+test('a login mixed up between tenants is refused by MySQL: 500, an error code in the log, nothing tenant-identifying in the body', async () => {
+  const h = harness(env({ ...PASSWORD_ENV }), { mixUp: (t) => (t + 1) % TENANTS });
+  const res = await h.get('/tenants/2/items');
+  expect(res.statusCode).toBe(500);
+  expect(Object.keys(res.json).sort()).toEqual(['error', 'requestId']);
+  expect(res.body).not.toMatch(/tenant|\b2\b|denied/i);
+  expect(h.logs.at(-1)).toMatchObject({ status: 500, tenant: 2, errorCode: 'DB_ACCESS_DENIED' });
+  expect(h.logs.at(-1)!.error).toMatch(/tenant_3/);
+});
+
+test('STS refusing AssumeRole: 500 without tenant details; STS down: 503 with Retry-After; both logged with a code', async () => {
+  const h = harness(env());
+  sts.mode = 'denied';
+  const denied = await h.get('/tenants/1/items');
+  expect(denied.statusCode).toBe(500);
+  expect(denied.body).not.toMatch(/tenant|arn|sts|denied/i);
+  expect(h.logs.at(-1)).toMatchObject({ tenant: 1, errorCode: 'STS_ACCESS_DENIED' });
+
+  sts.mode = 'down';
+  const down = await h.get('/tenants/1/items');
+  expect(down.statusCode).toBe(503);
+  expect(down.headers['retry-after']).toMatch(/^\d+$/);
+  expect(h.logs.at(-1)).toMatchObject({ tenant: 1, errorCode: 'STS_UNAVAILABLE' });
+
+  // Nothing cached from failures: once STS answers, the tenant is served.
+  sts.mode = 'ok';
+  expect((await h.get('/tenants/1/items')).statusCode).toBe(200);
+});
+
+test('database unreachable: 503 with Retry-After, logged as DB_UNAVAILABLE', async () => {
+  const h = harness(env({ ...PASSWORD_ENV, DB_PORT: String(await freePort()), DB_CONNECT_TIMEOUT_MS: '500' }));
+  const res = await h.get('/tenants/0/items');
+  expect(res.statusCode).toBe(503);
+  expect(res.headers['retry-after']).toMatch(/^\d+$/);
+  expect(h.logs.at(-1)).toMatchObject({ status: 503, errorCode: 'DB_UNAVAILABLE' });
+});
+
+test('browsers get an HTML table of the same rows; JSON otherwise', async () => {
+  const h = harness(env({ ...PASSWORD_ENV }));
+  const page = await h.get('/tenants/4/items', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+  expect(page.headers['content-type']).toMatch(/^text\/html/);
+  expect(page.body.match(/<tr><td>/g)).toHaveLength(5);
+  expect(page.body.match(/<tr><td>\d+<\/td><td>4<\/td>/g)).toHaveLength(5);
+  const data = await h.get('/tenants/4/items', { accept: 'application/json' });
+  expect(data.headers['content-type']).toMatch(/^application\/json/);
+});
+
+test('the log line of a request is one JSON object with status, latency, tenant and STS calls', async () => {
+  const h = harness(env());
+  await h.get('/tenants/0/items');
+  await h.get('/tenants/0/items');
+  expect(h.logs).toHaveLength(2);
+  expect(h.logs[0]).toMatchObject({ level: 'info', msg: 'request', requestId: 'r-1', method: 'GET', path: '/tenants/0/items', status: 200, tenant: 0, stsCalls: 1, poolsOpened: 1, items: 5 });
+  expect(h.logs[1]).toMatchObject({ status: 200, tenant: 0, stsCalls: 0, poolsOpened: 0 });
+  expect(typeof h.logs[0].ms).toBe('number');
+});

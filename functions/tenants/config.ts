@@ -1,0 +1,162 @@
+/**
+ * Runtime configuration of the `tenants` function, read once per execution environment (cold start).
+ * Every problem is a TenantsConfigError naming the variable, so a misconfigured deployment fails at init
+ * with a message an operator can act on.
+ *
+ * | variable | meaning |
+ * |---|---|
+ * | `TENANT_COUNT` | tenants served: ids 0 … count-1 (required; 0 serves none) |
+ * | `TENANT_PREFIX` | database and user name prefix (default `tenant_`) |
+ * | `TENANT_AUTH` | `iam` (default: scoped STS credentials and an RDS IAM token per tenant) or `password` (local only) |
+ * | `TENANT_PASSWORD` | the tenants' users' password, `password` mode only |
+ * | `TENANT_ACCESS_ROLE_ARN` | role assumed per tenant (`iam`); its partition and account name the `dbuser` ARN |
+ * | `PROXY_RESOURCE_ID` | the proxy's resource id (`prx-…`, the last segment of its ARN) (`iam`) |
+ * | `AWS_REGION` | region of the proxy, of STS's regional endpoint and of the token (`iam`; Lambda sets it) |
+ * | `DB_HOST`, `DB_PORT` | where to connect (the proxy endpoint in AWS; port default 3306) |
+ * | `DB_TLS` | `verify` (default) or `off` (local only; refused with `iam`); `DB_CA_FILE` adds a CA bundle |
+ * | `TENANT_MAX_CONNECTIONS` | connections one execution environment may hold across all tenants (default 8) |
+ * | `TENANT_SESSION_SECONDS` | lifetime asked of STS for scoped credentials (default and maximum 3600, minimum 900) |
+ * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
+ */
+import { readFileSync } from 'fs';
+import { PREFIX_PATTERN } from './tenant-id';
+
+export type TenantAuth = 'iam' | 'password';
+export type TenantTls = 'verify' | 'off';
+
+export interface IamSettings {
+  readonly roleArn: string;
+  /** From the role ARN: `aws`, `aws-cn`, `aws-us-gov`, … */
+  readonly partition: string;
+  /** From the role ARN: the proxy lives in the same account as the role that may connect to it. */
+  readonly account: string;
+  readonly region: string;
+  readonly proxyResourceId: string;
+  readonly sessionSeconds: number;
+}
+
+export interface TenantsConfig {
+  readonly count: number;
+  readonly prefix: string;
+  readonly auth: TenantAuth;
+  /** Set exactly when auth is `iam`. */
+  readonly iam?: IamSettings;
+  /** Set exactly when auth is `password`. */
+  readonly password?: string;
+  readonly db: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls: TenantTls;
+    /** PEM bundle added to the trusted roots (DB_CA_FILE), already read. */
+    readonly ca?: string;
+    readonly connectTimeoutMs: number;
+    readonly queryTimeoutMs: number;
+  };
+  readonly maxConnections: number;
+}
+
+export class TenantsConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`);
+    this.name = 'TenantsConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Highest tenant count accepted: ids then stay within 6 digits. */
+export const MAX_TENANT_COUNT = 1_000_000;
+
+/**
+ * IAM role ARN (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): partition, a
+ * 12-digit account, `role/` and a path-qualified name.
+ */
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+/** A proxy's resource id is the last segment of its ARN: `prx-` and lowercase hex. */
+const PROXY_RESOURCE_ID = /^prx-[0-9a-z]{1,40}$/;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new TenantsConfigError(name, 'is required');
+  return value;
+}
+
+function whole(env: Env, name: string, fallback: number | undefined, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) {
+    if (fallback === undefined) throw new TenantsConfigError(name, 'is required');
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw)) throw new TenantsConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new TenantsConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new TenantsConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+/** Reads and checks the whole configuration; see the file comment for the variables. */
+export function loadTenantsConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): TenantsConfig {
+  const count = whole(env, 'TENANT_COUNT', undefined, 0, MAX_TENANT_COUNT);
+  const prefix = env.TENANT_PREFIX?.trim() || 'tenant_';
+  if (!PREFIX_PATTERN.test(prefix)) throw new TenantsConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
+  const auth = oneOf<TenantAuth>(env, 'TENANT_AUTH', ['iam', 'password'], 'iam');
+  const tls = oneOf<TenantTls>(env, 'DB_TLS', ['verify', 'off'], 'verify');
+  if (auth === 'iam' && tls === 'off') throw new TenantsConfigError('DB_TLS', 'TENANT_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
+
+  let iam: IamSettings | undefined;
+  let password: string | undefined;
+  if (auth === 'iam') {
+    const roleArn = required(env, 'TENANT_ACCESS_ROLE_ARN');
+    const arn = ROLE_ARN.exec(roleArn);
+    if (!arn) throw new TenantsConfigError('TENANT_ACCESS_ROLE_ARN', `must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "${roleArn}"`);
+    const proxyResourceId = required(env, 'PROXY_RESOURCE_ID');
+    if (!PROXY_RESOURCE_ID.test(proxyResourceId)) throw new TenantsConfigError('PROXY_RESOURCE_ID', `must be the proxy's resource id (prx-…, the last segment of its ARN, not its name), got "${proxyResourceId}"`);
+    const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+    if (!region) throw new TenantsConfigError('AWS_REGION', 'is required for the STS endpoint and the IAM token (Lambda sets it)');
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new TenantsConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
+    // Lambda's role assuming the tenant-access role is role chaining, which caps sessions at one hour:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
+    const sessionSeconds = whole(env, 'TENANT_SESSION_SECONDS', 3600, 900, 3600);
+    iam = { roleArn, partition: arn[1], account: arn[2], region, proxyResourceId, sessionSeconds };
+  } else {
+    password = env.TENANT_PASSWORD;
+    if (password === undefined) throw new TenantsConfigError('TENANT_PASSWORD', 'is required when TENANT_AUTH=password');
+  }
+
+  let ca: string | undefined;
+  const caFile = env.DB_CA_FILE?.trim();
+  if (caFile) {
+    try {
+      ca = readFile(caFile);
+    } catch (err) {
+      throw new TenantsConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new TenantsConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
+  }
+
+  return {
+    count,
+    prefix,
+    auth,
+    iam,
+    password,
+    db: {
+      host: required(env, 'DB_HOST'),
+      port: whole(env, 'DB_PORT', 3306, 1, 65535),
+      tls,
+      ca,
+      connectTimeoutMs: whole(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 3000),
+      queryTimeoutMs: whole(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 25000),
+    },
+    maxConnections: whole(env, 'TENANT_MAX_CONNECTIONS', 8, 1, 1000),
+  };
+}
