@@ -3,7 +3,7 @@ import { Profile } from './profile';
 /**
  * Development: two AZs, smallest instances, nothing kept on destroy. Every setting is spelled out here and
  * nothing is shared with another profile, so editing dev never changes another environment. To add an
- * environment, copy the profile closest to it (README: "Add an environment").
+ * environment, copy the profile closest to it (docs/configuration.md, "Add an environment").
  */
 export const dev: Profile = {
   name: 'dev',

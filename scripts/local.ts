@@ -3,7 +3,7 @@
  * 3000) against a throw-away MariaDB and memcached, bundled exactly as the stacks bundle it, each
  * HTTP request turned into an API Gateway payload 2.0 event. Local only: DB_AUTH=password, DB_TLS=off.
  *
- * Nothing outlives it, whatever ends it (README "Local mode"; every path is tested in __tests__/local/):
+ * Nothing outlives it, whatever ends it (docs/local-development.md, "Local mode"; every path is tested in __tests__/local/):
  * - PORT busy or invalid: one line naming PORT=, exit 1, nothing started. The port is bound first,
  *   so nothing is started for a port that turns out busy, and nobody can take it meanwhile.
  * - a startup failure: the error, then everything started so far is ended and removed, exit 1.

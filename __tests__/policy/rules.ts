@@ -1,5 +1,5 @@
 /**
- * The policy rules: the project's security model (README, "Security model") and the static checks users run on
+ * The policy rules: the project's security model (docs/security.md) and the static checks users run on
  * `cdk.tf.json` (checkov, trivy), as named checks over one synthesized stack. A rule returns the list of
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.

@@ -3,8 +3,8 @@
  * on the dashboard is a metric its namespace publishes, with a dimension set it publishes, and every
  * dimension value names a resource that exists; the alarms fire where they should, judged by evaluating
  * the synthesized alarm (metric-math.ts) on metric values derived from the profile, not by restating the
- * formulas that built them; the topic, the RDS events, the prune and its schedule are wired as the README's
- * operating section says.
+ * formulas that built them; the topic, the RDS events, the prune and its schedule are wired as docs/operating.md
+ * says.
  */
 import { PROFILES, type Profile } from '../../config';
 import { METRIC } from '../../functions/lib/metrics';

@@ -5,7 +5,7 @@
  * (__tests__/fixtures/review-app, builtin provider only, offline) in a temporary directory:
  * 1. a first plan, before anything is applied: the dependants wait for their upstream stack;
  * 2. after an apply, a change that forces a replacement, changes a sensitive value and updates an argument.
- * The README's "Reviewing changes" section shows this output.
+ * docs/reviewing-changes.md shows this output ("Example comments").
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
