@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { packageRoot } from './bundle';
 import { MysqlDatabase } from './mysql-database';
 import { NodeFunction } from './node-function';
@@ -101,16 +102,26 @@ export class DatabaseMigration extends Construct {
     this.sourcesSha256 = migrationSourcesHash(props.migrationSources);
     const { database } = props;
 
-    // A group of its own with one path, to the database: not the app group, which also reaches the cache.
+    // A group of its own: the database, and HTTPS for the master secret. Not the app group, which also reaches the cache.
     const securityGroup = new SecurityGroup(this, 'security-group', {
       namePrefix: `${props.functionName}-`,
-      description: `Deploy-time migration function ${props.functionName}: to its database on ${database.port} only`,
+      description: `Deploy-time migration function ${props.functionName}: to its database on ${database.port}, HTTPS to AWS APIs`,
       vpcId: props.vpcId,
       tags: { Name: props.functionName },
       lifecycle: { createBeforeDestroy: true },
     });
     this.securityGroupId = securityGroup.id;
     const toDatabase = database.allowConnectionsFrom(securityGroup.id, 'migration', 'The deploy-time migration function');
+    // GetSecretValue goes to Secrets Manager's regional endpoint, which is outside the VPC: without this rule
+    // (Terraform removes a new group's default allow-all egress) the secret read times out and the deploy fails.
+    const toAwsApis = new VpcSecurityGroupEgressRule(this, 'egress-https', {
+      securityGroupId: securityGroup.id,
+      description: 'HTTPS to Secrets Manager (the master secret) through the NAT gateway of its AZ',
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: '0.0.0.0/0',
+    });
 
     this.function = new NodeFunction(this, 'function', {
       functionName: props.functionName,
@@ -132,7 +143,7 @@ export class DatabaseMigration extends Construct {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
       triggers: { migrations: this.sourcesSha256, ...props.rerunWhen },
-      dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress],
+      dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress, toAwsApis],
     });
     this.result = invocation.result;
   }

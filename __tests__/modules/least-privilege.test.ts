@@ -196,12 +196,13 @@ describe('DatabaseMigration', () => {
     const [grant] = named(json, 'aws_iam_role_policy', 'migration_function_role-read-master-secret');
     const [ingress] = named(json, 'aws_vpc_security_group_ingress_rule', 'db_ingress-migration');
     const [egress] = named(json, 'aws_vpc_security_group_egress_rule', 'db_egress-migration');
+    const [https] = named(json, 'aws_vpc_security_group_egress_rule', 'migration_egress-https');
     const invocation = single(json, 'aws_lambda_invocation');
     expect(invocation).toMatchObject({
       function_name: `\${aws_lambda_function.${fnName}.function_name}`,
       triggers: { migrations: expected.digest('hex'), app_user: 'hits_app' },
     });
-    expect([...invocation.depends_on].sort()).toEqual([`aws_db_instance.${instance}`, `aws_iam_role_policy.${grant}`, `aws_vpc_security_group_ingress_rule.${ingress}`, `aws_vpc_security_group_egress_rule.${egress}`].sort());
+    expect([...invocation.depends_on].sort()).toEqual([`aws_db_instance.${instance}`, `aws_iam_role_policy.${grant}`, `aws_vpc_security_group_ingress_rule.${ingress}`, `aws_vpc_security_group_egress_rule.${egress}`, `aws_vpc_security_group_egress_rule.${https}`].sort());
     expect(migration.result).toMatch(/^\$\{TfToken\[/);
     // 900 s by default: the function's retry window is what its invocation has left.
     expect(fn).toMatchObject({ function_name: 'hits-test-migrate', timeout: 900, memory_size: 256, environment: { variables: { APP_DB_USER: 'hits_app' } } });
@@ -210,19 +211,20 @@ describe('DatabaseMigration', () => {
     expect(resources(json, 'aws_lambda_permission')).toEqual([]);
   });
 
-  test('a security group of its own whose one path is to the database port, both rules by reference and described', () => {
+  test('a security group of its own: the database port by reference, and HTTPS out for Secrets Manager; every rule described', () => {
     const { migration, json } = build();
     const [groupName, group] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-migrate-')!;
     const [dbGroupName] = resources(json, 'aws_security_group').find(([, g]) => g.name_prefix === 'hits-test-mysql-')!;
     const mine = `\${aws_security_group.${groupName}.id}`;
     const db = `\${aws_security_group.${dbGroupName}.id}`;
-    expect(group).toMatchObject({ vpc_id: 'vpc-1', description: expect.stringMatching(/migration.*3306 only/) });
+    expect(group).toMatchObject({ vpc_id: 'vpc-1', description: expect.stringMatching(/migration.*3306, HTTPS to AWS APIs/) });
     expect(single(json, 'aws_lambda_function').vpc_config.security_group_ids).toEqual([mine]);
     expect(migration.securityGroupId).toMatch(/^\$\{TfToken\[/);
     const rules = [...resources(json, 'aws_vpc_security_group_ingress_rule'), ...resources(json, 'aws_vpc_security_group_egress_rule')].map(([, r]) => r);
     expect(rules).toEqual([
       { security_group_id: db, referenced_security_group_id: mine, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: 'The deploy-time migration function to RDS for MySQL hits-test on 3306' },
       { security_group_id: mine, referenced_security_group_id: db, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: 'To RDS for MySQL hits-test on 3306' },
+      { security_group_id: mine, cidr_ipv4: '0.0.0.0/0', ip_protocol: 'tcp', from_port: 443, to_port: 443, description: expect.stringContaining('Secrets Manager') },
     ]);
   });
 

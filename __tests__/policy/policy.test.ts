@@ -175,20 +175,31 @@ describe('each rule catches what it is about', () => {
       delete rule.referenced_security_group_id;
       rule.cidr_ipv4 = '10.20.0.0/16';
     }],
-    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+    ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
       const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
       j.resource!.aws_vpc_security_group_egress_rule['mutation-https-out'] = { security_group_id: group, ip_protocol: 'tcp', from_port: 443, to_port: 443, referenced_security_group_id: '${aws_security_group.elsewhere.id}', description: 'mutation' };
     }],
-    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+    ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
       // Back through the proxy: the migration group's egress pointed at the proxy's group.
       const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
       const proxyGroup = first(j, 'aws_db_proxy').vpc_security_group_ids[0];
       for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.security_group_id === group) r.referenced_security_group_id = proxyGroup;
     }],
-    ['sg chain: migration function → database on 3306 and nowhere else, in a group of its own', 'data', (j) => {
+    ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
       // The migration function moved into the shared app group, which also reaches the cache.
       const appIngress = Object.values(j.resource!.aws_vpc_security_group_ingress_rule).find((r: any) => r.from_port === 3306 && String(r.referenced_security_group_id).startsWith('${data.')) as any;
       first(j, 'aws_lambda_function').vpc_config.security_group_ids = [appIngress.referenced_security_group_id];
+    }],
+    ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
+      // No way out to Secrets Manager: the secret read would time out and the deploy fail.
+      const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
+      const rules = j.resource!.aws_vpc_security_group_egress_rule as Record<string, any>;
+      for (const [name, r] of Object.entries(rules)) if (r.security_group_id === group && r.from_port === 443) delete rules[name];
+    }],
+    ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
+      // HTTPS widened to every port.
+      const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];
+      for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.security_group_id === group && r.from_port === 443) r.to_port = 65535;
     }],
     ['sg chain: proxy → database on 3306, by reference', 'data', (j) => {
       for (const r of Object.values(j.resource!.aws_vpc_security_group_egress_rule) as any[]) if (r.from_port === 3306) r.to_port = 3307;

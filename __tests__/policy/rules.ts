@@ -587,7 +587,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   },
   {
     // The deploy-time migration connects straight to the instance, not through the proxy.
-    name: 'sg chain: migration function → database on 3306 and nowhere else, in a group of its own',
+    name: 'sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own',
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
@@ -595,8 +595,11 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       const problems = chain(env, 'migration → database', t.migrationSg, t.dbSg, 3306, [t.proxySg]);
       if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the proxy and the cache)');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
-      const elsewhere = rules.filter((r) => r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg);
-      return [...problems, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database`)];
+      // GetSecretValue goes to Secrets Manager's regional endpoint through the NAT gateway: HTTPS out, and only that.
+      const isHttpsOut = (r: SgRule) => r.direction === 'egress' && !r.referenced && r.protocol === 'tcp' && r.from === 443 && r.to === 443 && r.cidrs.length === 1 && r.cidrs[0] === '0.0.0.0/0';
+      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
+      const https = rules.some(isHttpsOut) ? [] : ['the migration group has no HTTPS egress (tcp 443): GetSecretValue cannot reach Secrets Manager and every deploy fails'];
+      return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database, and HTTPS to AWS APIs`)];
     },
   },
   {
@@ -617,9 +620,17 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
+    // The migration function lives in the data stack but is compute, not data tier: its one HTTPS egress
+    // (Secrets Manager through the NAT) is held to exactly that by the migration chain rule above.
     name: 'sg chain: no data-tier rule uses a CIDR',
     kinds: ['data'],
-    check: ({ json }) => sgRules(json).filter((r) => r.cidrs.length || !r.referenced).map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`),
+    check: ({ env, json }) => {
+      const t = dataTier(env);
+      const migrationHttps = (r: SgRule) => canonical(env, 'data', r.group) === t.migrationSg && r.direction === 'egress' && r.from === 443 && r.to === 443;
+      return sgRules(json)
+        .filter((r) => (r.cidrs.length || !r.referenced) && !migrationHttps(r))
+        .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);
+    },
   },
 
   // --- data: cache ------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(resources(network, 'aws_route').filter(([, r]) => tables.has(r.route_table_id))).toEqual([]);
   });
 
-  test(`security groups chain by reference: app → proxy → database, migration → database${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
+  test(`security groups chain by reference: app → proxy → database, migration → database (and HTTPS out)${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
     const groups = Object.fromEntries(resources(data, 'aws_security_group'));
     const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix.endsWith(`${suffix}-`))!;
     const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
@@ -74,9 +74,13 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(intoProxy).toHaveLength(1);
     expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
     expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
-    // The migration function's own group: one path, straight to the database (not through the proxy).
+    // The migration function's own group: straight to the database (not through the proxy), and HTTPS
+    // out through the NAT for its secret (Secrets Manager is outside the VPC).
     expect(migration).not.toBe(proxy);
-    expect(egress.filter((r) => r.security_group_id === migration)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
+    const migrationHttps = expect.objectContaining({ cidr_ipv4: '0.0.0.0/0', ip_protocol: 'tcp', from_port: 443, to_port: 443 });
+    const migrationEgress = egress.filter((r) => r.security_group_id === migration);
+    expect(migrationEgress).toHaveLength(2);
+    expect(migrationEgress).toEqual(expect.arrayContaining([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 }), migrationHttps]));
     expect(ingress.filter((r) => r.security_group_id === migration)).toEqual([]);
 
     // Into the database: the proxy and the migration function, nothing else.
@@ -94,7 +98,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!(rule.security_group_id === migration && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
   test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
