@@ -265,6 +265,22 @@ describe('abnormal ends: nothing is left either', () => {
     }
   }));
 
+  test.concurrent('nobody reads its output any more (a reader that went away): it stops at its next line', inTurn(async () => {
+    // As `npm run local | head -1`, or a test runner killed while npm lives on: the pipes' read ends close.
+    const run = new LocalRun('npm', { PORT: String(await freePort()) });
+    try {
+      const [, runDir] = await run.waitFor(/starting MariaDB and memcached in (\S+)/);
+      run.child.stdout!.destroy();
+      run.child.stderr!.destroy();
+      expect((await run.closed).code).toBe(0);
+      expect(run.processesSeen.some((p) => /mariadbd/.test(p.cmdline))).toBe(true);
+      expect(existsSync(runDir)).toBe(false);
+      await expectNothingLeft(run);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
   test.concurrent('a startup failure (MariaDB refuses a socket path over 107 bytes): the error, exit 1, memcached stopped', inTurn(async () => {
     // A TMPDIR deep enough that MariaDB's socket path in the run's directory is too long for a
     // unix socket: a real failure after the port, memcached and mariadb-install-db have started.
