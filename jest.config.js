@@ -9,6 +9,7 @@
  * A test file belongs to the first tier whose paths match it; anything not listed under services or e2e is
  * fast, so a new suite runs somewhere by default. `npm test` runs every tier.
  */
+const fs = require('fs');
 const path = require('path');
 
 /** Paths relative to the repository root; a trailing slash means the whole directory. */
@@ -35,7 +36,8 @@ const glob = (p) => `<rootDir>/${p}${p.endsWith('/') ? '**/*.test.ts' : ''}`;
 
 const common = {
   rootDir: __dirname,
-  roots: ['<rootDir>/__tests__'],
+  // Tests live in __tests__/, and beside a tool that has its own (tools/).
+  roots: ['__tests__', 'tools'].filter((dir) => fs.existsSync(path.join(__dirname, dir))).map((dir) => `<rootDir>/${dir}`),
   testEnvironment: '<rootDir>/__tests__/support/environment.ts',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
 };
@@ -47,7 +49,7 @@ module.exports = {
     {
       ...common,
       displayName: 'fast',
-      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+      testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: [
         '/node_modules/',
         ...TIERS.e2e.map(pattern),

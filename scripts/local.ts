@@ -14,8 +14,7 @@
  * - its parent dies without passing a signal on (e.g. npm is SIGKILLed): noticed within half a
  *   second (the parent pid changes), clean stop.
  * - nobody reads its output any more (`npm run local | head -1`, a test runner killed while npm lives
- *   on): the next line it writes fails with EPIPE, and it stops cleanly instead of reporting that
- *   failure to the same closed output again and again.
+ *   on): the next line it writes fails (EPIPE), and it stops cleanly, writing nothing more.
  * - this process is SIGKILLed or crashes: the watchdog (scripts/lifetime-guard.ts) ends the
  *   services and removes the temporary directory.
  */
@@ -126,13 +125,13 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
 
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal, 0));
-  // Without a listener, a write to a closed pipe is an uncaught exception, whose report is another
-  // write to a closed pipe: a loop that keeps the process busy and never lets it stop.
+  // Without a listener, a write to a closed pipe (EPIPE; EIO for a terminal that went away) is an
+  // uncaught exception, whose report is another write there: a loop that keeps the process busy and
+  // never lets it stop. Output nobody can read is the user gone, as a hang-up is.
   for (const output of [process.stdout, process.stderr]) {
     output.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') return void stop(`cannot write its output: ${err.code ?? err.message}`, 1);
       state.outputClosed = true;
-      void stop('its output was closed', 0);
+      void stop(`its output failed: ${err.code ?? err.message}`, 0);
     });
   }
   process.on('uncaughtException', (err) => {
