@@ -45,6 +45,10 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 2,
+  // One timeout for every tier (jest-circus reads only the global one): stacks synthesize the app the first
+  // time a set is asked for, service tests start MariaDB and memcached; both are slow to set up, not to run.
+  // End-to-end suites set longer ones where they need them.
+  testTimeout: 60000,
   projects: [
     {
       ...common,
@@ -61,22 +65,17 @@ module.exports = {
       ],
       globalSetup: '<rootDir>/__tests__/support/global-setup.ts',
       globalTeardown: '<rootDir>/__tests__/support/global-teardown.ts',
-      // Synthesizing a set of environments the first time it is asked for takes seconds on a busy machine.
-      testTimeout: 60000,
     },
     {
       ...common,
       displayName: 'services',
       testMatch: TIERS.services.map(glob),
       testPathIgnorePatterns: ['/node_modules/', ...PURE_UNITS.map(pattern)],
-      // Each suite starts MariaDB and memcached: slow to set up, not to run.
-      testTimeout: 60000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: TIERS.e2e.map(glob),
-      testTimeout: 120000,
     },
   ],
 };
