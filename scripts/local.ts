@@ -13,6 +13,8 @@
  *   and leave this script running.
  * - its parent dies without passing a signal on (e.g. npm is SIGKILLed): noticed within half a
  *   second (the parent pid changes), clean stop.
+ * - nobody reads its output any more (`npm run local | head -1`, a test runner killed while npm lives
+ *   on): the next line it writes fails (EPIPE), and it stops cleanly, writing nothing more.
  * - this process is SIGKILLed or crashes: the watchdog (scripts/lifetime-guard.ts) ends the
  *   services and removes the temporary directory.
  */
@@ -78,15 +80,23 @@ function toEvent(req: http.IncomingMessage, body: Buffer): HttpEvent {
 type Handler = (e: HttpEvent) => Promise<HttpResult>;
 
 /** What is running, so that `stop` ends exactly that, whenever it is called. */
-const state: { server?: http.Server; guard?: LifetimeGuard; runDir?: string; handler?: Handler; stopping?: Promise<void> } = {};
+const state: { server?: http.Server; guard?: LifetimeGuard; runDir?: string; handler?: Handler; stopping?: Promise<void>; outputClosed?: boolean } = {};
+
+/** A line for the user (stdout) or about a failure (stderr); nothing once the output is gone. */
+function say(line: string): void {
+  if (!state.outputClosed) console.log(line);
+}
+function complain(err: unknown): void {
+  if (!state.outputClosed) console.error(err);
+}
 
 function stop(reason: string, exitCode: number): Promise<void> {
   state.stopping ??= (async () => {
-    console.log(`stopping (${reason})…`);
+    say(`stopping (${reason})…`);
     state.server?.closeAllConnections();
     state.server?.close();
     await state.guard?.end();
-    if (state.runDir) console.log(`stopped; removed ${state.runDir}`);
+    if (state.runDir) say(`stopped; removed ${state.runDir}`);
     process.exit(exitCode);
   })();
   return state.stopping;
@@ -107,7 +117,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
         res.end(r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
       })
       .catch((err) => {
-        console.error(err);
+        complain(err);
         res.writeHead(502).end('handler failed (see the console)');
       });
   });
@@ -115,12 +125,21 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
 
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal, 0));
+  // Without a listener, a write to a closed pipe (EPIPE; EIO for a terminal that went away) is an
+  // uncaught exception, whose report is another write there: a loop that keeps the process busy and
+  // never lets it stop. Output nobody can read is the user gone, as a hang-up is.
+  for (const output of [process.stdout, process.stderr]) {
+    output.on('error', (err: NodeJS.ErrnoException) => {
+      state.outputClosed = true;
+      void stop(`its output failed: ${err.code ?? err.message}`, 0);
+    });
+  }
   process.on('uncaughtException', (err) => {
-    console.error(err);
+    complain(err);
     void stop('unexpected error', 1);
   });
   process.on('unhandledRejection', (err) => {
-    console.error(err);
+    complain(err);
     void stop('unexpected error', 1);
   });
   const parentAtStart = process.ppid;
@@ -143,7 +162,7 @@ async function main(): Promise<void> {
   const runDir = mkdtempSync(path.join(tmpdir(), 'hits-local-'));
   state.runDir = runDir;
   state.guard = new LifetimeGuard([runDir]);
-  console.log(`local mode: port ${port} taken; starting MariaDB and memcached in ${runDir}`);
+  say(`local mode: port ${port} taken; starting MariaDB and memcached in ${runDir}`);
   const services = await startLocalServices({ dir: path.join(runDir, 'mariadb'), guard: state.guard });
   if (state.stopping) return;
   const bundleFile = path.join(runDir, 'index.js');
@@ -152,15 +171,15 @@ async function main(): Promise<void> {
   // application user they create, with only SELECT, INSERT, DELETE on hits.
   const migration = await migrateLocalDatabase(services.db);
   if (state.stopping) return;
-  console.log(`migrations applied: ${migration.result.applied.join(', ') || 'none'}; serving as ${migration.env.DB_USER}`);
+  say(`migrations applied: ${migration.result.applied.join(', ') || 'none'}; serving as ${migration.env.DB_USER}`);
   Object.assign(process.env, services.env, migration.env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   state.handler = (require(bundleFile) as { handler: Handler }).handler;
-  console.log(`hits function: http://127.0.0.1:${port}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C stops everything and removes ${runDir})`);
+  say(`hits function: http://127.0.0.1:${port}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C stops everything and removes ${runDir})`);
 }
 
 main().catch((err: Error) => {
   if (state.stopping) return; // a stop during startup makes the step in flight fail: not news
-  console.error(`local mode failed to start: ${err.message}`);
+  complain(`local mode failed to start: ${err.message}`);
   void stop('startup failed', 1);
 });

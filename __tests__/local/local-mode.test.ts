@@ -4,13 +4,17 @@
  * run: the launcher has exited, no process of the run is left (checked by pid and start time
  * against every process seen in its tree, and by the run's temp dir in any command line), its
  * ports are free, and its TMPDIR holds nothing. The runs are independent, so they run concurrently.
+ * Each exit path ends its run, so each needs a run of its own; what a served run shows (over HTTP and in
+ * a real browser) is checked on one of them, before it is stopped.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import * as http from 'http';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { FAVICON_PATH } from '../../functions/hits/app';
 import { freePort } from '../../scripts/services';
+import { artifactsDir, launchChromium, RecordingForwarder } from '../support/browser';
 import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
 
 // Each run starts MariaDB (a few seconds) and stops it cleanly, two at a time, so a test may first wait
@@ -25,6 +29,60 @@ const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
 async function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, { headers });
   return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+/** A request whose path goes out exactly as given (fetch would percent-encode `<` and `>`), as curl or a script may send it. */
+function rawGet(port: number, rawPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: rawPath, headers: { accept: 'application/json' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * What a person sees at the local URL in Chromium: the page renders its table; a recorded path with markup
+ * shows as text, not as markup; the favicon Chromium asks for on its own is answered and not recorded. The
+ * browser goes through a forwarder that records its requests, so the favicon request is seen, not assumed.
+ * (The HTML page's content-security-policy, default-src 'none', keeps Chromium from asking for a favicon
+ * there; a JSON answer carries no such policy, so the browser asks when it shows one.)
+ * `recorded`: the paths recorded so far in this run, oldest first.
+ */
+async function checkInBrowser(serving: Serving, recorded: string[]): Promise<void> {
+  const markup = '/<b>x</b>';
+  expect(await rawGet(serving.port, markup)).toBe(200);
+  recorded.push(markup);
+  const forwarder = await RecordingForwarder.start(serving.port);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    // The listing as JSON (not recorded): Chromium shows it as text and asks for the favicon.
+    expect((await page.goto(`${forwarder.url}/_/hits`))?.status()).toBe(200);
+    const askedForIcon = () => forwarder.seen.some((r) => r.method === 'GET' && r.path === FAVICON_PATH);
+    expect(await eventually(askedForIcon, 20000)).toBe(true);
+    expect(forwarder.seen.filter((r) => r.path === FAVICON_PATH).map((r) => r.status)).toEqual(expect.arrayContaining([204]));
+
+    // The page, after the favicon request: a recorded favicon would be in its table.
+    expect((await page.goto(`${forwarder.url}/in-browser`))?.status()).toBe(200);
+    recorded.push('/in-browser');
+    expect(await page.title()).toBe('hits');
+    expect(await page.locator('table thead th').allInnerTexts()).toEqual(['id', 'method', 'path', 'at (UTC)']);
+    const rows = page.locator('table tbody tr');
+    expect(await rows.locator('td:nth-child(3)').allInnerTexts()).toEqual([...recorded].reverse());
+    expect(await rows.locator('td:nth-child(2)').allInnerTexts()).toEqual(recorded.map(() => 'GET'));
+    // The markup arrived as text: no element was made of it.
+    expect(await page.locator('table b').count()).toBe(0);
+
+    const screenshot = path.join(artifactsDir(), 'local-mode-page.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(readFileSync(screenshot).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  } finally {
+    await browser.close();
+    await forwarder.close();
+  }
 }
 
 /** What every exit path must leave: nothing. */
@@ -100,7 +158,7 @@ describe('a busy or invalid PORT', () => {
 });
 
 describe('clean stops: the script stops everything itself and says so', () => {
-  test.concurrent('serves the function; SIGINT to npm stops it (exit 0)', inTurn(async () => {
+  test.concurrent('serves the function, to a browser too; SIGINT to npm stops it (exit 0)', inTurn(async () => {
     const { run, serving } = await startServing('npm');
     try {
       const write = await get(serving.port, '/hello', { accept: 'application/json' });
@@ -113,6 +171,7 @@ describe('clean stops: the script stops everything itself and says so', () => {
       expect(favicon.headers.get('cache-control')).toMatch(/max-age=\d+/);
       const listing = JSON.parse((await get(serving.port, '/_/hits')).body);
       expect(listing.hits.map((h: { path: string }) => h.path)).toEqual(['/page', '/hello']);
+      await checkInBrowser(serving, ['/hello', '/page']);
 
       process.kill(run.child.pid!, 'SIGINT');
       expect((await run.closed).code).toBe(0);
@@ -201,6 +260,22 @@ describe('abnormal ends: nothing is left either', () => {
       await expectNothingLeft(run, serving);
       expect(run.stdout).toContain(`stopping (parent process ${npmPid} exited)`);
       expect(run.stdout).toContain(`stopped; removed ${serving.runDir}`);
+    } finally {
+      await run.dispose();
+    }
+  }));
+
+  test.concurrent('nobody reads its output any more (a reader that went away): it stops at its next line', inTurn(async () => {
+    // As `npm run local | head -1`, or a test runner killed while npm lives on: the pipes' read ends close.
+    const run = new LocalRun('npm', { PORT: String(await freePort()) });
+    try {
+      const [, runDir] = await run.waitFor(/starting MariaDB and memcached in (\S+)/);
+      run.child.stdout!.destroy();
+      run.child.stderr!.destroy();
+      expect((await run.closed).code).toBe(0);
+      expect(run.processesSeen.some((p) => /mariadbd/.test(p.cmdline))).toBe(true);
+      expect(existsSync(runDir)).toBe(false);
+      await expectNothingLeft(run);
     } finally {
       await run.dispose();
     }
