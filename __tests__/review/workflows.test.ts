@@ -4,7 +4,8 @@ import * as path from 'path';
 import { App } from 'cdktf';
 import { parse } from 'yaml';
 import { deployOrder, readManifest, stacksOfEnvironment } from '../../tools/review/lib/manifest';
-import { synthEnvironments } from '../support/synth';
+import { PROFILES } from '../../config';
+import { synthEnvironments, synthInProcess } from '../support/synth';
 import { ROOT, runTool } from './fixture';
 
 const DIR = path.join(ROOT, '.github', 'workflows');
@@ -129,7 +130,8 @@ describe('apply.yml applies one environment per job, behind the GitHub environme
   });
 
   it('lists the environments of the synthesized app, each applying its stacks in manifest order', async () => {
-    const environments = synthEnvironments();
+    // In process: the listing reads the app's own cdktf.out (its manifest), not the shared JSON.
+    const environments = synthInProcess(PROFILES);
     const outdir = (environments[0].stacks.network.node.root as App).outdir;
     const r = await runTool('plan', ['--list-environments', '--no-synth', '--cdktf-out', outdir]);
     expect(r.code).toBe(0);
