@@ -12,13 +12,12 @@ import * as path from 'path';
 import { createHitsApp, type HitsApp } from '../functions/hits/app';
 import { loadConfig } from '../functions/lib/config';
 import type { HttpEvent } from '../functions/lib/http';
-import { createLogger } from '../functions/lib/log';
 import { bundleFunction } from '../modules/bundle';
 import { median, type Metric } from './bench-stats';
 import { migrateLocalDatabase, startLocalServices, type LocalServices } from './services';
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const quiet = createLogger(() => undefined);
+const quiet = () => undefined;
 
 function ev(method: string, rawPath: string): HttpEvent {
   return { version: '2.0', rawPath, headers: {}, requestContext: { requestId: 'bench', http: { method, path: rawPath } } };

@@ -4,9 +4,10 @@
  * processes (the cold-start cost); plus the time to build one request's EMF fields. The issue's budget for
  * the library: 50 KB of bundle and 10 ms of load.
  *
- * Also what Powertools Logger and Tracer would add to the same bundle (`runPowertoolsBench`): the
- * deployed handler bundled again with each library imported and instantiated, as a function using them
- * would be, compared for size and load CPU in fresh node processes that look like Lambda to Tracer.
+ * Also what Powertools Logger adds to the deployed bundle and what Tracer would add (`runPowertoolsBench`):
+ * the handler bundled with the Logger stubbed out, as deployed, and with Tracer imported and instantiated as
+ * a function using it would be, compared for size and load CPU in fresh node processes that look like
+ * Lambda to Tracer.
  *
  *   npx tsx scripts/bench-metrics.ts      (also called by scripts/bench.ts)
  */
@@ -25,26 +26,34 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 const STUB = `export const MetricUnit = { Count: 'Count', Milliseconds: 'Milliseconds' };
 export class Metrics { addDimensions() {} addMetric() {} serializeMetrics() { return {}; } clearMetrics() {} clearDimensions() {} }`;
 
+/** Enough of the Logger's exports for the handler's module scope to load (it logs nothing while loading). */
+const LOGGER_STUB = `export class LogFormatter {}\nexport class LogItem {}\nexport class Logger {}\n`;
+
+/** An esbuild plugin that bundles `contents` in place of the package `name`. */
+function stubOf(name: string, contents: string): Plugin {
+  return {
+    name: `stub-${name}`,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`) }, () => ({ path: name, namespace: 'stub' }));
+      b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
 /** The `hits` handler bundled with `extra` module code appended (imports and instantiations of a library). */
-async function bundleWith(extra: string): Promise<string> {
+async function bundleWith(extra: string, plugins: Plugin[] = []): Promise<string> {
   const handler = path.join(ROOT, 'functions/hits/handler.ts');
   const out = await build({
     ...bundleOptions(handler),
     entryPoints: undefined,
+    plugins,
     stdin: { contents: `export * from ${JSON.stringify(handler)};\n${extra}`, resolveDir: ROOT, loader: 'ts', sourcefile: 'variant.ts' },
   });
   return out.outputFiles[0].text;
 }
 
 async function bundle(entry: string, stubbed: boolean): Promise<string> {
-  const stub: Plugin = {
-    name: 'stub-powertools-metrics',
-    setup(b) {
-      b.onResolve({ filter: /^@aws-lambda-powertools\/metrics$/ }, () => ({ path: 'powertools-metrics-stub', namespace: 'stub' }));
-      b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: STUB, loader: 'js' }));
-    },
-  };
-  const out = await build({ ...bundleOptions(path.join(ROOT, entry)), plugins: stubbed ? [stub] : [] });
+  const out = await build({ ...bundleOptions(path.join(ROOT, entry)), plugins: stubbed ? [stubOf('@aws-lambda-powertools/metrics', STUB)] : [] });
   return out.outputFiles[0].text;
 }
 
@@ -93,22 +102,21 @@ export async function runMetricsBench(): Promise<Metric[]> {
   }
 }
 
-const LOGGER = `import { Logger } from '@aws-lambda-powertools/logger';\nexport const powertoolsLogger = new Logger({ serviceName: 'hits' });\n`;
 const TRACER = `import { Tracer } from '@aws-lambda-powertools/tracer';\nexport const powertoolsTracer = new Tracer({ serviceName: 'hits' });\n`;
 
 /**
- * Bundle size and module load CPU of the deployed handler, then with Powertools Logger, then with Logger
- * and Tracer (each imported and constructed at module scope, as a handler using them does). The load runs
- * with Lambda's environment markers set, so Tracer initialises as it would in Lambda (tracing enabled,
- * the X-Ray SDK loaded and its HTTP capture installed).
+ * Bundle size and module load CPU of the handler with Powertools Logger stubbed out, as deployed (with the
+ * Logger), and as deployed plus Tracer (imported and constructed at module scope, as a handler using it
+ * does); each compared with the one before. The load runs with Lambda's environment markers set, so Tracer
+ * initialises as it would in Lambda (tracing enabled, the X-Ray SDK loaded and its HTTP capture installed).
  */
 export async function runPowertoolsBench(samples = 15): Promise<Metric[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hits-bench-powertools-'));
   try {
     const variants = [
-      { name: 'as deployed', code: await bundleWith('') },
-      { name: 'with Powertools Logger', code: await bundleWith(LOGGER) },
-      { name: 'with Powertools Logger and Tracer', code: await bundleWith(LOGGER + TRACER) },
+      { name: 'with Powertools Logger stubbed out', code: await bundleWith('', [stubOf('@aws-lambda-powertools/logger', LOGGER_STUB)]) },
+      { name: 'as deployed', adds: 'Powertools Logger', code: await bundleWith('') },
+      { name: 'as deployed plus Powertools Tracer', adds: 'Powertools Tracer', code: await bundleWith(TRACER) },
     ];
     const files = variants.map((v, i) => {
       const file = path.join(dir, `variant-${i}.js`);
@@ -117,14 +125,13 @@ export async function runPowertoolsBench(samples = 15): Promise<Metric[]> {
     });
     const lambdaEnv = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_LAMBDA_FUNCTION_NAME: 'hits-bench', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LAMBDA_TASK_ROOT: dir, _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
     const loads = loadTimes(files, samples, lambdaEnv);
-    const base = variants[0];
     const metrics: Metric[] = [];
     variants.forEach((v, i) => {
       metrics.push({ name: `hits bundle ${v.name}: size`, value: round(Buffer.byteLength(v.code) / 1024, 1), unit: 'KiB' });
       metrics.push({ name: `hits bundle ${v.name}: module load CPU (median of ${samples})`, value: round(loads[i], 1), unit: 'ms' });
-      if (i > 0) {
-        metrics.push({ name: `${v.name}: bundle it adds`, value: round((Buffer.byteLength(v.code) - Buffer.byteLength(base.code)) / 1024, 1), unit: 'KiB' });
-        metrics.push({ name: `${v.name}: load CPU it adds`, value: round(loads[i] - loads[0], 1), unit: 'ms' });
+      if (v.adds) {
+        metrics.push({ name: `${v.adds}: bundle it adds`, value: round((Buffer.byteLength(v.code) - Buffer.byteLength(variants[i - 1].code)) / 1024, 1), unit: 'KiB' });
+        metrics.push({ name: `${v.adds}: load CPU it adds`, value: round(loads[i] - loads[i - 1], 1), unit: 'ms' });
       }
     });
     return metrics;

@@ -2,7 +2,6 @@
 import { createHitsApp, type HitsApp, type HitsAppOptions } from '../../functions/hits/app';
 import { loadConfig } from '../../functions/lib/config';
 import type { HttpEvent, HttpResult, LambdaContext } from '../../functions/lib/http';
-import { createLogger } from '../../functions/lib/log';
 
 let seq = 0;
 
@@ -28,7 +27,7 @@ const open = new Set<TestApp>();
 /** An app instance (one "execution environment") built from env, logging into `logs`. */
 export function makeApp(env: Record<string, string | undefined>, options: HitsAppOptions = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
-  const app = createHitsApp(loadConfig(env), { log: createLogger((line) => logs.push(JSON.parse(line))), ...options });
+  const app = createHitsApp(loadConfig(env), { log: (line) => logs.push(JSON.parse(line)), ...options });
   const t: TestApp = {
     ...app,
     logs,
@@ -60,21 +59,26 @@ export async function closeApps(): Promise<void> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Runs `fn` as the Lambda entry point would run: `env` merged into process.env, and stdout (where the
- * function logs) captured as lines. Both are restored afterwards, whatever `fn` does.
+ * Runs `fn` as the Lambda entry point would run: `env` merged into process.env, and what the function
+ * logs captured as lines in the order written. Both streams: the logger writes info to stdout and
+ * warnings and errors to stderr, and Lambda sends both to the log group. All is restored afterwards,
+ * whatever `fn` does.
  */
 export async function asEntryPoint<T>(env: Record<string, string | undefined>, fn: (lines: string[]) => T | Promise<T>): Promise<{ result: T; lines: string[] }> {
   const saved = { ...process.env };
   const lines: string[] = [];
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
+  const capture = (chunk: string | Uint8Array) => {
+    // Node's own process warnings (`(node:PID) Warning: …`, e.g. the AWS SDK's Node version notice) are
+    // the runtime's, not lines the function logged.
+    if (!/^\(node:\d+\) /.test(String(chunk))) lines.push(String(chunk));
     return true;
-  });
+  };
+  const writes = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
   try {
     Object.assign(process.env, env);
     return { result: await fn(lines), lines };
   } finally {
-    write.mockRestore();
+    for (const w of writes) w.mockRestore();
     process.env = saved;
   }
 }

@@ -10,7 +10,7 @@ import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, Deadline, type DatabaseOptions } from '../lib/db';
 import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
 import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
-import { createLogger, errorFields, type Logger } from '../lib/log';
+import { createLogger, errorFields, type LogSink } from '../lib/log';
 import { EmfWriter, metricsConfigFrom, type CacheUse, type MetricsConfig } from '../lib/metrics';
 import { isMissingTable, sqlUtc } from '../lib/sql';
 
@@ -45,7 +45,8 @@ const SELECT_RECENT = 'SELECT id, path, method, created_at FROM hits ORDER BY id
 const HEALTH_CHECK = 'SELECT 1 AS ok FROM hits LIMIT 1';
 
 export interface HitsAppOptions {
-  log?: Logger;
+  /** Where log lines go (default: stdout for info, stderr for warnings and errors, as Powertools writes them). */
+  log?: LogSink;
   db?: DatabaseOptions;
   /** Cache back-off after repeated failures (default 5000 ms). */
   cacheBackoffMs?: number;
@@ -79,8 +80,10 @@ function toHit(r: Row): Hit {
 }
 
 export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}): HitsApp {
-  const log = options.log ?? createLogger();
-  const emf = new EmfWriter(options.metrics ?? metricsConfigFrom({}));
+  const metrics = options.metrics ?? metricsConfigFrom({});
+  // One service name for the line and the EMF dimension it carries.
+  const log = createLogger({ service: metrics.service, sink: options.log });
+  const emf = new EmfWriter(metrics);
   // Per request, not per environment: tests (and a future in-process concurrency) run requests side by side.
   const usage = new AsyncLocalStorage<RequestUsage>();
   const db = new Database(config.db, {

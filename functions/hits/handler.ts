@@ -12,7 +12,7 @@ const app = (() => {
   try {
     return createHitsApp(loadConfig(process.env), { metrics: metricsConfigFrom(process.env) });
   } catch (err) {
-    if (err instanceof ConfigError) createLogger().error('invalid configuration', { variable: err.variable, error: err.message });
+    if (err instanceof ConfigError) createLogger({ service: metricsConfigFrom(process.env).service }).error('invalid configuration', { variable: err.variable, error: err.message });
     throw err; // fail the cold start: a misconfigured function must not answer
   }
 })();

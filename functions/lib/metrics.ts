@@ -11,6 +11,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DbUnavailableReason } from './db-errors';
+import { serviceNameFrom } from './log';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
@@ -104,6 +105,6 @@ export class EmfWriter {
 export function metricsConfigFrom(env: Record<string, string | undefined>): MetricsConfig {
   return {
     namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'hits',
-    service: env.POWERTOOLS_SERVICE_NAME?.trim() || env.AWS_LAMBDA_FUNCTION_NAME?.trim() || 'hits-local',
+    service: serviceNameFrom(env, 'hits-local'),
   };
 }

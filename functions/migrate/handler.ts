@@ -20,7 +20,7 @@ import { loadConfig, type HitsConfig } from '../lib/config';
 import { connectionBase, login, SecretFormatError, type Login } from '../lib/credentials';
 import { isAuthError, isConnectionError, isSaturationError } from '../lib/db-errors';
 import { ConfigError, type Env } from '../lib/env';
-import { createLogger, errorFields } from '../lib/log';
+import { createLogger, errorFields, serviceNameFrom } from '../lib/log';
 import { migrateAndReconcile, type Account } from './app-user';
 import { MIGRATIONS } from './migrations';
 import { IAM_AUTH, MigrationError, passwordAuth, type AuthClause, type MigrationResult } from './runner';
@@ -151,7 +151,7 @@ export interface MigrateResponse extends MigrationResult {
 const accountName = (a: Account) => `'${a.user}'@'${a.host}'`;
 
 export async function migrate(env: Env = process.env, context?: MigrateContext): Promise<MigrateResponse> {
-  const log = createLogger();
+  const log = createLogger({ service: serviceNameFrom(env, 'hits-migrate-local') });
   let config: MigrateConfig;
   try {
     config = loadMigrateConfig(env);

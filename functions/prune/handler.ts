@@ -13,7 +13,8 @@ import { pruneExpired, type PruneResult } from './prune';
 /** Kept back from the invocation's remaining time: the last batch and the log line must finish before Lambda's timeout. */
 const MARGIN_MS = 5000;
 
-const log = createLogger();
+const metrics = metricsConfigFrom(process.env);
+const log = createLogger({ service: metrics.service });
 const setup = (() => {
   try {
     return {
@@ -21,7 +22,7 @@ const setup = (() => {
       retentionDays: wholeNumber(process.env, 'HITS_RETENTION_DAYS', undefined, 1, 3650),
       batchSize: wholeNumber(process.env, 'PRUNE_BATCH_SIZE', 1000, 1, 100000),
       budgetMs: wholeNumber(process.env, 'PRUNE_BUDGET_MS', 50000, 100, 900000),
-      emf: new EmfWriter(metricsConfigFrom(process.env)),
+      emf: new EmfWriter(metrics),
     };
   } catch (err) {
     if (err instanceof ConfigError) log.error('invalid configuration', { variable: err.variable, error: err.message });
