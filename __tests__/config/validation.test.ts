@@ -33,6 +33,7 @@ const fixture: Profile = {
   api: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
   alarms: { enabled: true },
   hits: { retentionDays: 7 },
+  tenants: { count: 0, prefix: 'tenant_', rowsPerTenant: 1000 },
   logRetentionDays: 14,
 };
 
