@@ -249,8 +249,8 @@ describe('each rule catches what it is about', () => {
     ['cache: function told to use TLS (CACHE_TLS=true, CACHE_NODES from the cluster)', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.CACHE_TLS = 'false')],
     ['api: stage has access logs to a log group with retention', 'api', (j) => delete first(j, 'aws_apigatewayv2_stage').access_log_settings],
     ['api: stage throttled', 'api', (j) => delete first(j, 'aws_apigatewayv2_stage').default_route_settings],
-    ['api: invoke permission scoped to <API execution_arn>/*/*', 'api', (j) => (first(j, 'aws_lambda_permission').source_arn = first(j, 'aws_lambda_permission').source_arn.replace('/*/*', '/*'))],
-    ['api: invoke permission scoped to <API execution_arn>/*/*', 'api', (j) => delete first(j, 'aws_lambda_permission').source_arn],
+    ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => (first(j, 'aws_lambda_permission').source_arn = first(j, 'aws_lambda_permission').source_arn.replace('/*/*', '/*'))],
+    ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => delete first(j, 'aws_lambda_permission').source_arn],
     ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.CACHE_NODES = 'x:11211'), prodNoCache],
     ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').from_port = 11211), prodNoCache],
   ];
