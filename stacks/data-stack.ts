@@ -72,7 +72,12 @@ export class DataStack extends BaseStack {
     if (tenants.count > 0) this.tenantsSecurityGroupId = tenantsSecurityGroup(this, { namePrefix: this.resourcePrefix, vpc, proxy: this.proxy });
     // The provisioning contract of the migration (functions/migrate/tenants.ts): the count and rows as text,
     // and the same values re-run it, so raising the count provisions the new tenants at the next apply.
-    const tenantEnvironment = { TENANT_COUNT: String(tenants.count), TENANT_PREFIX: tenants.prefix, TENANT_ROWS: String(tenants.rowsPerTenant) };
+    // Without tenants none of it is set: an environment that never had tenants sees no change (no re-run),
+    // and the migration reads an absent TENANT_COUNT as 0.
+    const tenantEnvironment: Record<string, string> =
+      tenants.count > 0 ? { TENANT_COUNT: String(tenants.count), TENANT_PREFIX: tenants.prefix, TENANT_ROWS: String(tenants.rowsPerTenant) } : {};
+    const tenantTriggers: Record<string, string> =
+      tenants.count > 0 ? { tenant_count: tenantEnvironment.TENANT_COUNT, tenant_prefix: tenantEnvironment.TENANT_PREFIX, tenant_rows: tenantEnvironment.TENANT_ROWS } : {};
 
     // The migrations run as the master user straight to the instance, with the RDS-managed master secret
     // over TLS verified against the RDS CA bundle: no dependency on the proxy, its target becoming
@@ -100,7 +105,7 @@ export class DataStack extends BaseStack {
         APP_DB_AUTH: 'iam',
         ...tenantEnvironment,
       },
-      rerunWhen: { app_user: this.appUsername, tenant_count: tenantEnvironment.TENANT_COUNT, tenant_prefix: tenantEnvironment.TENANT_PREFIX, tenant_rows: tenantEnvironment.TENANT_ROWS },
+      rerunWhen: { app_user: this.appUsername, ...tenantTriggers },
       timeoutSeconds: 900,
       logRetentionDays: profile.logRetentionDays,
     });
