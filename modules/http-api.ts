@@ -57,7 +57,8 @@ export const ACCESS_LOG_FORMAT = {
 /**
  * An HTTP API that sends every request (`$default` route) to one Lambda function with payload format 2.0,
  * through an auto-deployed `$default` stage with JSON access logs and throttling. The invoke permission
- * is scoped to this API's execution ARN.
+ * is scoped to this API's execution ARN. `addRoute` sends one more route to another function, with a
+ * permission scoped to that route.
  */
 export class HttpApi extends Construct {
   private readonly timeoutMs: number;
@@ -128,7 +129,8 @@ export class HttpApi extends Construct {
    * the three resources (`<id>-integration`, `<id>-route`, `<id>-invoke-permission`).
    */
   addRoute(id: string, routeKey: string, target: RouteTarget): void {
-    requireNonEmpty(MODULE, 'addRoute(id)', id);
+    // It becomes part of the permission's statement id, which Lambda limits to letters, digits, `-` and `_`.
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(id)) throw new PropsError(MODULE, 'addRoute(id)', `must be 1-40 letters, digits, "-" or "_", got "${id}"`);
     if (this.routeIds.has(id)) throw new PropsError(MODULE, 'addRoute(id)', `"${id}" is already a route of this API`);
     const m = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/[A-Za-z0-9._~{}\/-]*)$/.exec(routeKey);
     if (!m || m[2].includes('//') || /\{(?![A-Za-z0-9_]+\})/.test(m[2])) {

@@ -134,5 +134,6 @@ describe('addRoute: a route of its own to another function', () => {
     api.addRoute('a', 'GET /a', { functionName: 'f', functionInvokeArn: OTHER });
     expect(() => api.addRoute('a', 'GET /b', { functionName: 'f', functionInvokeArn: OTHER })).toThrow(/addRoute\(id\).*already/);
     expect(() => api.addRoute('b', 'GET /b', { functionName: '', functionInvokeArn: OTHER })).toThrow(/addRoute\(target.functionName\)/);
+    expect(() => api.addRoute('a b', 'GET /c', { functionName: 'f', functionInvokeArn: OTHER })).toThrow(/addRoute\(id\) must be 1-40 letters/);
   });
 });
