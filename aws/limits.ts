@@ -29,13 +29,14 @@ export const RDS_PROXY = {
 } as const satisfies Record<string, IntRange>;
 
 /**
- * Secrets Manager secrets one RDS Proxy may hold, one per database user it logs in with a password
- * ("Secrets Manager secrets per RDS proxy: 200", a quota that cannot be raised). End-to-end IAM needs no
- * secret per user, which is why tenants are only bounded by it when a proxy falls back to secrets.
+ * Secrets Manager secrets one RDS Proxy may hold, one per database user it logs in with a password: "Each
+ * proxy can have up to 200 associated Secrets Manager secrets, thus limiting connections to up to 200
+ * different user accounts at any given time" (the page's "Quotas and limitations for RDS Proxy"). End-to-end
+ * IAM needs no secret per user, so tenants are bounded by it only when a proxy falls back to secrets.
  */
 export const RDS_PROXY_SECRETS = {
   max: 200,
-  source: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html',
+  source: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.html#rds-proxy.limitations',
 } as const;
 
 /**

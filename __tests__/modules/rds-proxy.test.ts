@@ -256,7 +256,7 @@ describe('end-to-end IAM user patterns and the secrets fallback', () => {
     expect(proxy.auth.slice(1).every((a: any) => a.auth_scheme === 'SECRETS' && a.iam_auth === 'REQUIRED')).toBe(true);
     const read = resources(json, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_read-secret'))![1];
     expect(statements(read.policy)[0].Resource).toHaveLength(200);
-    expect(construct({ userSecretArns: arns(200) })).toThrow(/RdsProxy: userSecretArns .*201, above AWS's limit of 200 Secrets Manager secrets per RDS proxy \(https:\/\/docs\.aws\.amazon\.com\/AmazonRDS\/latest\/UserGuide\/CHAP_Limits\.html\)/);
+    expect(construct({ userSecretArns: arns(200) })).toThrow(/RdsProxy: userSecretArns .*201, above AWS's limit of 200 Secrets Manager secrets per RDS proxy \(https:\/\/docs\.aws\.amazon\.com\/AmazonRDS\/latest\/UserGuide\/rds-proxy\.html#rds-proxy\.limitations\)/);
   });
 
   test('user secrets are refused with end-to-end IAM, which needs none', () => {
