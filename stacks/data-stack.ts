@@ -129,9 +129,9 @@ export class DataStack extends BaseStack {
     new TerraformOutput(this, 'database_identifier', { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
     new TerraformOutput(this, 'applied_migrations', { value: this.migration.result, description: 'Answer of the last migration run: {"applied":[…this run],"versions":[…all],…}' });
     // The migration's answer carries `tenants.leftInPlace` (tenants above the count, kept: lowering the count
-    // drops nothing); lookup with a default keeps the output valid when the answer has no tenants part.
+    // drops nothing); `try` keeps the output valid when the answer has no tenants part, or a null one.
     new TerraformOutput(this, 'tenants_left_in_place', {
-      value: Fn.lookup(Fn.lookup(Fn.jsondecode(this.migration.result), 'tenants', {}), 'leftInPlace', []),
+      value: Fn.try([Fn.lookupNested(Fn.jsondecode(this.migration.result), ['tenants', 'leftInPlace']), []]),
       description: 'Tenants above tenants.count that the migration kept (their databases and users); empty when none or tenants are off',
     });
     new TerraformOutput(this, 'master_user_secret_arn', { value: this.database.masterUserSecretArn, description: 'RDS-managed secret with the master credentials (rotated by RDS)' });

@@ -1,3 +1,7 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Profile, PROFILES } from '../../config';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
@@ -215,7 +219,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     // Without tenants nothing is set (the migration reads an absent count as 0), so such an environment sees no change.
     expect(tenantVars).toEqual(t.count > 0 ? { TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, TENANT_ROWS: String(t.rowsPerTenant) } : {});
     expect(tenantTriggers).toEqual(t.count > 0 ? { tenant_count: String(t.count), tenant_prefix: t.prefix, tenant_rows: String(t.rowsPerTenant) } : {});
-    expect(data.output?.tenants_left_in_place.value).toMatch(/^\$\{lookup\(lookup\(jsondecode\(aws_lambda_invocation\.[^.]+\.result\), "tenants", \{\}\), "leftInPlace", \[\]\)\}$/);
+    expect(data.output?.tenants_left_in_place.value).toMatch(/^\$\{try\(jsondecode\(aws_lambda_invocation\.[^.]+\.result\)\.tenants\.leftInPlace, \[\]\)\}$/);
     const proxyConnect = resources(data, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))![1];
     const users = JSON.parse(proxyConnect.policy).Statement[0].Resource.map((r: string) => r.replace(/^.*\//, ''));
     expect(users).toEqual(t.count > 0 ? [profile.database.appUsername, `${t.prefix}*`] : [profile.database.appUsername]);
@@ -285,5 +289,24 @@ describe('cache disabled', () => {
     const envOff = hitsFunction(off.api).environment.variables;
     expect(Object.keys(envOn).filter((k) => !(k in envOff)).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS']);
     expect(names(off.api)).toEqual(names(on.api));
+  });
+});
+
+describe('tenants_left_in_place, evaluated by Terraform itself', () => {
+  // The output's expression with the invocation's result replaced by each answer the migration may give.
+  const expression = (environments[0].data.output!.tenants_left_in_place.value as string).replace(/^\$\{(.*)\}$/, '$1');
+  test.each([
+    ['an answer without a tenants part (tenants off)', { applied: [] }, []],
+    ['a null tenants part', { tenants: null }, []],
+    ['tenants left in place', { tenants: { provisioned: 0, present: 3, leftInPlace: ['tenant_3', 'tenant_4'], rowsInserted: 0 } }, ['tenant_3', 'tenant_4']],
+  ])('%s', (_case, answer, expected) => {
+    const input = expression.replace(/aws_lambda_invocation\.[^.]+\.result/, JSON.stringify(JSON.stringify(answer)));
+    const dir = mkdtempSync(join(tmpdir(), 'tf-console-'));
+    try {
+      const out = execFileSync('terraform', ['console'], { cwd: dir, input: `jsonencode(${input})\n`, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } });
+      expect(JSON.parse(JSON.parse(out.trim()))).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
