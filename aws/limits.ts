@@ -29,6 +29,17 @@ export const RDS_PROXY = {
 } as const satisfies Record<string, IntRange>;
 
 /**
+ * Secrets Manager secrets one RDS Proxy may hold, one per database user it logs in with a password: "Each
+ * proxy can have up to 200 associated Secrets Manager secrets, thus limiting connections to up to 200
+ * different user accounts at any given time" (the page's "Quotas and limitations for RDS Proxy"). End-to-end
+ * IAM needs no secret per user, so tenants are bounded by it only when a proxy falls back to secrets.
+ */
+export const RDS_PROXY_SECRETS = {
+  max: 200,
+  source: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.html#rds-proxy.limitations',
+} as const;
+
+/**
  * RDS Proxy with RDS for MySQL: the MySQL major versions a proxy can front, per region, as the page `url`
  * ("Supported Regions and DB engines for Amazon RDS Proxy", section "RDS Proxy with RDS for MySQL") lists
  * them, read on `read`. The page has columns for RDS for MySQL 8.4, 8.0 and 5.7 and says "All available

@@ -76,5 +76,10 @@ export const dev: Profile = {
   hits: {
     retentionDays: 7,
   },
+  tenants: {
+    count: 3,
+    prefix: 'tenant_',
+    rowsPerTenant: 1000,
+  },
   logRetentionDays: 14,
 };

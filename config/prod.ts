@@ -66,5 +66,10 @@ export const prod: Profile = {
   hits: {
     retentionDays: 90,
   },
+  tenants: {
+    count: 0,
+    prefix: 'tenant_',
+    rowsPerTenant: 1000,
+  },
   logRetentionDays: 365,
 };

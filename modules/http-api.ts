@@ -26,6 +26,14 @@ export interface HttpApiProps {
   readonly logRetentionDays?: number;
 }
 
+/** The function a route added with `addRoute` sends its requests to. */
+export interface RouteTarget {
+  /** Name of the Lambda function (for its invoke permission). Required. */
+  readonly functionName: string;
+  /** Its invoke ARN (for the integration). Required. */
+  readonly functionInvokeArn: string;
+}
+
 const MODULE = 'HttpApi';
 
 /** Fields of each access-log line (JSON), named as CloudWatch Logs Insights queries expect. */
@@ -49,9 +57,12 @@ export const ACCESS_LOG_FORMAT = {
 /**
  * An HTTP API that sends every request (`$default` route) to one Lambda function with payload format 2.0,
  * through an auto-deployed `$default` stage with JSON access logs and throttling. The invoke permission
- * is scoped to this API's execution ARN.
+ * is scoped to this API's execution ARN. `addRoute` sends one more route to another function, with a
+ * permission scoped to that route.
  */
 export class HttpApi extends Construct {
+  private readonly timeoutMs: number;
+  private readonly routeIds = new Set<string>();
   readonly apiId: string;
   readonly executionArn: string;
   /** Base URL of the `$default` stage, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
@@ -101,10 +112,51 @@ export class HttpApi extends Construct {
       sourceArn: `${api.executionArn}/*/*`,
     });
 
+    this.timeoutMs = timeout;
     this.apiId = api.id;
     this.executionArn = api.executionArn;
     this.url = api.apiEndpoint;
     this.accessLogGroupName = accessLogs.name;
+  }
+
+  /**
+   * Sends `routeKey` (`<METHOD> <path>`, e.g. `GET /tenants/{tenantId}/items`) to another function: its own
+   * AWS_PROXY integration (payload 2.0, this API's integration timeout), the route, and an invoke permission
+   * whose source ARN is that route alone on this API's execution ARN
+   * (`<execution-arn>/*\/<METHOD>/<path>`, https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html),
+   * so the function cannot be invoked through any other route. A more specific route wins over `$default`
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html). `id` names
+   * the three resources (`<id>-integration`, `<id>-route`, `<id>-invoke-permission`).
+   */
+  addRoute(id: string, routeKey: string, target: RouteTarget): void {
+    // It becomes part of the permission's statement id, which Lambda limits to letters, digits, `-` and `_`.
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(id)) throw new PropsError(MODULE, 'addRoute(id)', `must be 1-40 letters, digits, "-" or "_", got "${id}"`);
+    if (this.routeIds.has(id)) throw new PropsError(MODULE, 'addRoute(id)', `"${id}" is already a route of this API`);
+    const m = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/[A-Za-z0-9._~{}\/-]*)$/.exec(routeKey);
+    if (!m || m[2].includes('//') || /\{(?![A-Za-z0-9_]+\})/.test(m[2])) {
+      throw new PropsError(MODULE, 'addRoute(routeKey)', `must be "<METHOD> /<path>" with {name} path parameters, e.g. "GET /items/{id}", got "${routeKey}"`);
+    }
+    requireNonEmpty(MODULE, 'addRoute(target.functionName)', target.functionName);
+    requireNonEmpty(MODULE, 'addRoute(target.functionInvokeArn)', target.functionInvokeArn);
+    this.routeIds.add(id);
+    const integration = new Apigatewayv2Integration(this, `${id}-integration`, {
+      apiId: this.apiId,
+      integrationType: 'AWS_PROXY',
+      integrationMethod: 'POST',
+      integrationUri: target.functionInvokeArn,
+      payloadFormatVersion: '2.0',
+      timeoutMilliseconds: this.timeoutMs,
+    });
+    new Apigatewayv2Route(this, `${id}-route`, { apiId: this.apiId, routeKey, target: `integrations/${integration.id}` });
+    // Path parameters match any segment in the source ARN, so `{tenantId}` becomes `*`.
+    const path = m[2].replace(/\{[A-Za-z0-9_]+\}/g, '*');
+    new LambdaPermission(this, `${id}-invoke-permission`, {
+      statementId: `AllowInvokeFromHttpApiRoute-${id}`,
+      action: 'lambda:InvokeFunction',
+      functionName: target.functionName,
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: `${this.executionArn}/*/${m[1]}${path}`,
+    });
   }
 
   /**

@@ -71,6 +71,7 @@ export class NodeFunction extends Construct {
   /** Namespace of the function's EMF metrics, when it has any. */
   readonly metricsNamespace?: string;
   private readonly fn: LambdaFunction;
+  private readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
@@ -117,6 +118,7 @@ export class NodeFunction extends Construct {
     const xray = new IamRolePolicyAttachment(this, 'xray-write', { role: this.role.name, policyArn: awsManagedPolicyArn(this, 'AWSXRayDaemonWriteAccess') });
 
     const environment: Record<string, string> = { ...props.environment };
+    this.environment = environment;
     if (props.metricsNamespace) {
       environment.POWERTOOLS_METRICS_NAMESPACE = props.metricsNamespace;
       environment.POWERTOOLS_SERVICE_NAME = name;
@@ -147,6 +149,19 @@ export class NodeFunction extends Construct {
     this.reservedConcurrency = props.reservedConcurrency;
     this.metricsNamespace = props.metricsNamespace;
     this.fn = fn;
+  }
+
+  /**
+   * Adds environment variables after construction, for values that exist only once the function does
+   * (e.g. the ARN of a role that trusts this function's role). A variable already set is refused, so no
+   * caller silently overrides another's.
+   */
+  addEnvironment(variables: Readonly<Record<string, string>>): void {
+    for (const [key, value] of Object.entries(variables)) {
+      if (key in this.environment) throw new PropsError(MODULE, `addEnvironment(${key})`, 'is already set');
+      this.environment[key] = value;
+    }
+    this.fn.putEnvironment({ variables: { ...this.environment } });
   }
 
   /**

@@ -13,7 +13,7 @@ import { assumeRolePolicy, GrantPolicy, type Grantee, policyDocument, region } f
 import { MysqlDatabase } from './mysql-database';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { allowTcp } from './security-groups';
-import { RDS_MYSQL, RDS_PROXY } from '../aws/limits';
+import { RDS_MYSQL, RDS_PROXY, RDS_PROXY_SECRETS } from '../aws/limits';
 import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
 export interface RdsProxyProps {
@@ -50,13 +50,26 @@ export interface RdsProxyProps {
    * no secret. @default - no end-to-end IAM: the proxy logs in to the database with `secretArn`
    */
   readonly endToEndIam?: EndToEndIam;
+  /**
+   * The secrets fallback for more database users (one per tenant, say): Secrets Manager secrets of further
+   * users, each an `auth` entry beside the master secret's (IAM still required from clients), readable by
+   * the proxy's role. With the master secret at most 200 per proxy, an AWS quota
+   * (RDS_PROXY_SECRETS in aws/limits.ts); not with `endToEndIam`, which needs no secret per user.
+   * @default [] - the master secret only
+   */
+  readonly userSecretArns?: readonly string[];
   /** Retention in days of the proxy's log group `/aws/rds/proxy/<name>`, which this module creates before the proxy (RDS would create it with no expiry). @default 14 */
   readonly logRetentionDays?: number;
 }
 
 /** Database users the proxy logs in as with IAM tokens of its own role. */
 export interface EndToEndIam {
-  /** MySQL user names, at least one (letters, digits, underscores; at most 32). Required. */
+  /**
+   * MySQL user names, at least one (letters, digits, underscores; at most 32). A trailing `*` makes a name
+   * a prefix pattern: `tenant_*` lets the proxy log in as every user whose name starts with `tenant_`, as
+   * IAM matches the `dbuser:<db-resource-id>/tenant_*` resource
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html). Required.
+   */
   readonly users: readonly string[];
 }
 
@@ -107,8 +120,20 @@ export class RdsProxy extends Construct {
     if (e2e) {
       requireNonEmptyList(MODULE, 'endToEndIam.users', e2e.users);
       for (const user of e2e.users) {
-        if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(user) || user.length > RDS_MYSQL.userNameMaxLength) throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names (a letter, then letters, digits or underscores; at most ${RDS_MYSQL.userNameMaxLength}), got "${user}"`);
+        if (!/^[A-Za-z][A-Za-z0-9_]*\*?$/.test(user) || user.replace(/\*$/, '').length > RDS_MYSQL.userNameMaxLength) {
+          throw new PropsError(MODULE, 'endToEndIam.users', `must hold MySQL user names or name prefixes ending in "*" (a letter, then letters, digits or underscores; at most ${RDS_MYSQL.userNameMaxLength}), got "${user}"`);
+        }
       }
+    }
+    const userSecrets = props.userSecretArns ?? [];
+    if (e2e && userSecrets.length) throw new PropsError(MODULE, 'userSecretArns', 'must be empty with endToEndIam: the proxy logs in to the database with IAM, not with secrets');
+    userSecrets.forEach((arn, i) => requireNonEmpty(MODULE, `userSecretArns[${i}]`, arn));
+    if (1 + userSecrets.length > RDS_PROXY_SECRETS.max) {
+      throw new PropsError(
+        MODULE,
+        'userSecretArns',
+        `holds ${userSecrets.length} secrets; with the master secret that is ${1 + userSecrets.length}, above AWS's limit of ${RDS_PROXY_SECRETS.max} Secrets Manager secrets per RDS proxy (${RDS_PROXY_SECRETS.source}); use endToEndIam, which needs no secret per user`,
+      );
     }
     const retention = props.logRetentionDays ?? 14;
     requireLogRetention(MODULE, 'logRetentionDays', retention);
@@ -128,7 +153,12 @@ export class RdsProxy extends Construct {
     const dependsOn: IamRolePolicy[] = [];
     if (!e2e) {
       const statements: object[] = [
-        { Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: database.masterUserSecretArn },
+        {
+          Sid: 'ReadDatabaseSecret',
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: userSecrets.length ? [database.masterUserSecretArn, ...userSecrets] : database.masterUserSecretArn,
+        },
       ];
       if (database.masterUserSecretKmsKeyArn) {
         statements.push({
@@ -223,6 +253,13 @@ export class RdsProxy extends Construct {
               iamAuth: 'REQUIRED',
               clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
             },
+            ...userSecrets.map((secretArn) => ({
+              description: 'Credentials of a further database user; clients must present an IAM token',
+              authScheme: 'SECRETS',
+              secretArn,
+              iamAuth: 'REQUIRED',
+              clientPasswordAuthType: props.clientPasswordAuthType ?? 'MYSQL_CACHING_SHA2_PASSWORD',
+            })),
           ],
       tags: { Name: name },
       // Without its policy in place the proxy starts, cannot log in to the database, and its target never turns available.

@@ -94,3 +94,46 @@ describe('HttpApi options', () => {
     expect(single(json, 'aws_cloudwatch_log_group').retention_in_days).toBe(365);
   });
 });
+
+describe('addRoute: a route of its own to another function', () => {
+  const OTHER = 'arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:other/invocations';
+  const withRoute = (routeKey: string, id = 'other') => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const api = new HttpApi(stack, 'http-api', BASE);
+    api.addRoute(id, routeKey, { functionName: 'other', functionInvokeArn: OTHER });
+    return { api, json: JSON.parse(Testing.synth(stack)) as StackJson };
+  };
+
+  test('its own integration (payload 2.0, the API timeout), the route, and a permission scoped to that route on this API', () => {
+    const { json } = withRoute('GET /tenants/{tenantId}/items');
+    const [apiName] = resources(json, 'aws_apigatewayv2_api')[0];
+    const route = resources(json, 'aws_apigatewayv2_route').find(([, r]) => r.route_key === 'GET /tenants/{tenantId}/items')![1];
+    const [integrationName, integration] = resources(json, 'aws_apigatewayv2_integration').find(([n]) => route.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)!;
+    expect(integrationName).toMatch(/other-integration/);
+    expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', integration_uri: OTHER, payload_format_version: '2.0', timeout_milliseconds: 30000 });
+    const permission = resources(json, 'aws_lambda_permission').find(([, p]) => p.function_name === 'other')![1];
+    expect(permission).toMatchObject({ principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction', source_arn: `\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/GET/tenants/*/items` });
+    // The $default function keeps its own route and permission.
+    expect(resources(json, 'aws_apigatewayv2_route').map(([, r]) => r.route_key).sort()).toEqual(['$default', 'GET /tenants/{tenantId}/items']);
+    expect(resources(json, 'aws_lambda_permission').find(([, p]) => p.function_name === 'echo')![1].source_arn).toBe(`\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/*`);
+  });
+
+  test.each([
+    ['no method', '/items', /addRoute\(routeKey\)/],
+    ['an unknown method', 'FETCH /items', /addRoute\(routeKey\)/],
+    ['no leading slash', 'GET items', /addRoute\(routeKey\)/],
+    ['an unclosed parameter', 'GET /items/{id', /addRoute\(routeKey\)/],
+    ['a double slash', 'GET /items//x', /addRoute\(routeKey\)/],
+  ])('refuses a route key with %s', (_case, routeKey, message) => {
+    expect(() => withRoute(routeKey)).toThrow(message);
+  });
+
+  test('refuses the same id twice and an empty target', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const api = new HttpApi(stack, 'http-api', BASE);
+    api.addRoute('a', 'GET /a', { functionName: 'f', functionInvokeArn: OTHER });
+    expect(() => api.addRoute('a', 'GET /b', { functionName: 'f', functionInvokeArn: OTHER })).toThrow(/addRoute\(id\).*already/);
+    expect(() => api.addRoute('b', 'GET /b', { functionName: '', functionInvokeArn: OTHER })).toThrow(/addRoute\(target.functionName\)/);
+    expect(() => api.addRoute('a b', 'GET /c', { functionName: 'f', functionInvokeArn: OTHER })).toThrow(/addRoute\(id\) must be 1-40 letters/);
+  });
+});

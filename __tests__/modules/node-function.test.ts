@@ -181,3 +181,11 @@ describe('NodeFunction options and helpers', () => {
     expect(JSON.parse(policy.policy).Statement).toEqual([{ Sid: 'ReadSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secret }]);
   });
 });
+
+test('addEnvironment adds variables after construction and refuses to override one already set', () => {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const fn = new NodeFunction(stack, 'fn', { ...BASE, environment: { A: '1' } });
+  fn.addEnvironment({ B: '2' });
+  expect(() => fn.addEnvironment({ A: 'other' })).toThrow(/NodeFunction: addEnvironment\(A\) is already set/);
+  expect(single(JSON.parse(Testing.synth(stack)), 'aws_lambda_function').environment.variables).toEqual({ A: '1', B: '2' });
+});

@@ -236,3 +236,30 @@ test('the proxy waits for its read-secret policy, so its first connection to the
   const [policyName] = resources(json, 'aws_iam_role_policy')[0];
   expect(single(json, 'aws_db_proxy').depends_on).toContain(`aws_iam_role_policy.${policyName}`);
 });
+
+describe('end-to-end IAM user patterns and the secrets fallback', () => {
+  test('a trailing "*" grants the proxy role rds-db:connect on every user with that prefix', () => {
+    const { json } = build({ endToEndIam: { users: ['hits_app', 'tenant_*'] } });
+    const policy = resources(json, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))![1];
+    expect(statements(policy.policy)[0].Resource.map((r: string) => r.replace(/^.*\//, ''))).toEqual(['hits_app', 'tenant_*']);
+  });
+
+  test.each(['tenant*_', '*', 'tenant_**', `${'a'.repeat(33)}*`])('refuses the user pattern %s, naming the field', (user) => {
+    expect(construct({ endToEndIam: { users: [user] } })).toThrow(/RdsProxy: endToEndIam.users/);
+  });
+
+  test(`user secrets: up to the AWS limit an auth entry each (read by the role); one more is refused naming the limit`, () => {
+    const arns = (n: number) => Array.from({ length: n }, (_, i) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:tenant_${i}`);
+    const { json } = build({ userSecretArns: arns(199) });
+    const proxy = single(json, 'aws_db_proxy');
+    expect(proxy.auth).toHaveLength(200);
+    expect(proxy.auth.slice(1).every((a: any) => a.auth_scheme === 'SECRETS' && a.iam_auth === 'REQUIRED')).toBe(true);
+    const read = resources(json, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_read-secret'))![1];
+    expect(statements(read.policy)[0].Resource).toHaveLength(200);
+    expect(construct({ userSecretArns: arns(200) })).toThrow(/RdsProxy: userSecretArns .*201, above AWS's limit of 200 Secrets Manager secrets per RDS proxy \(https:\/\/docs\.aws\.amazon\.com\/AmazonRDS\/latest\/UserGuide\/rds-proxy\.html#rds-proxy\.limitations\)/);
+  });
+
+  test('user secrets are refused with end-to-end IAM, which needs none', () => {
+    expect(construct({ endToEndIam: { users: ['hits_app'] }, userSecretArns: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'] })).toThrow(/RdsProxy: userSecretArns must be empty with endToEndIam/);
+  });
+});

@@ -94,12 +94,13 @@ const mutations: Mutation[] = [
   [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.DB_HOST = `\${aws_db_proxy.${Object.keys(j.resource!.aws_db_proxy)[0]}.endpoint}`)],
   [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).environment.variables.MIGRATE_CONNECT_WAIT_SECONDS = '600')],
   [MIGRATION_ROLE, 'data', (j) => (migrationFn(j).timeout = 300)],
-  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => delete (Object.values(j.resource!.aws_db_proxy)[0] as any).default_auth_scheme],
-  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only', 'data', (j) => editPolicy(j, 'proxy_connect-to-database', (d) => d.Statement[0].Resource.push(d.Statement[0].Resource[0].replace(/\/[^/]+$/, '/hits_admin')))],
+  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only, and the tenant users when there are tenants', 'data', (j) => delete (Object.values(j.resource!.aws_db_proxy)[0] as any).default_auth_scheme],
+  ['proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only, and the tenant users when there are tenants', 'data', (j) => editPolicy(j, 'proxy_connect-to-database', (d) => d.Statement[0].Resource.push(d.Statement[0].Resource[0].replace(/\/[^/]+$/, '/hits_admin')))],
 ];
 
 describe.each(environments.map((e) => [e.profile.name, e] as const))('%s', (_name, base) => {
   test.each(LEAST_PRIVILEGE_RULES.map((r) => [r.name, r] as const))('passes %s', (_rule, rule) => {
+    if (rule.when && !rule.when(base)) return; // e.g. the tenant rules where there are no tenants (see below)
     for (const kind of rule.kinds) expect({ kind, violations: rule.check(contextOf(base, kind)) }).toEqual({ kind, violations: [] });
   });
 
@@ -117,6 +118,64 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s', (_nam
     expect(literal(base, 'api', fn.environment.variables.DB_USER)).toBe(base.profile.database.appUsername);
     expect(literal(base, 'api', fn.environment.variables.DB_HOST)).toBeUndefined(); // an attribute known only at apply
   });
+});
+
+// The tenant rules, on each environment that has tenants (the rules apply only there).
+const TENANT_TRUST = "tenants: the tenant-access role is trusted by the tenants function's role only";
+const TENANT_FUNCTION_ROLE = "tenants: the tenants function's role may assume the tenant-access role and nothing else; no rds-db:connect of its own";
+const TENANT_ACCESS = "tenants: the tenant-access role may rds-db:connect as the proxy's tenant users only";
+const TENANT_ISOLATION = 'tenants: no other function has access to tenants (no sts:AssumeRole, no tenant dbuser, no TENANT_* variable)';
+const tenantsFn = (j: StackJson) => entries(j, 'aws_lambda_function').find(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
+const hitsFn = (j: StackJson) => entries(j, 'aws_lambda_function').find(([, f]) => !f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
+const roleNamed = (j: StackJson, arnRef: string) => j.resource!.aws_iam_role[/^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(arnRef)![1]];
+const accessRole = (j: StackJson) => roleNamed(j, tenantsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN);
+const editTrustDoc = (role: any, f: (doc: any) => void) => {
+  const doc = JSON.parse(role.assume_role_policy);
+  f(doc);
+  role.assume_role_policy = JSON.stringify(doc);
+};
+const tenantMutations: Mutation[] = [
+  // The account root, any principal, or another role trusted instead of (or beside) the function's role.
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(accessRole(j), (d) => (d.Statement[0].Principal.AWS = 'arn:aws:iam::123456789012:root'))],
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(accessRole(j), (d) => (d.Statement[0].Principal = { AWS: '*' }))],
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(accessRole(j), (d) => d.Statement.push({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }))],
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(accessRole(j), (d) => (d.Statement[0].Principal.AWS = hitsFn(j).role))],
+  // The hits role also trusting the tenants function's role.
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(roleNamed(j, hitsFn(j).role), (d) => d.Statement.push({ Effect: 'Allow', Principal: { AWS: tenantsFn(j).role }, Action: 'sts:AssumeRole' }))],
+  // The function's role assuming anything, or connecting itself.
+  [TENANT_FUNCTION_ROLE, 'api', (j) => editPolicy(j, 'tenants-assume-tenant-access', (d) => (d.Statement[0].Resource = '*'))],
+  [TENANT_FUNCTION_ROLE, 'api', (j) => editPolicy(j, 'tenants-assume-tenant-access', (d) => (d.Statement[0].Action = ['sts:AssumeRole', 'sts:TagSession']))],
+  [TENANT_FUNCTION_ROLE, 'api', (j) => editPolicy(j, 'tenants-assume-tenant-access', (d) => d.Statement.push({ Effect: 'Allow', Action: 'rds-db:connect', Resource: '${local.x}/tenant_*' }))],
+  [TENANT_FUNCTION_ROLE, 'api', (j) => (tenantsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN = hitsFn(j).role)],
+  // The access role reaching other users, another proxy's users, or more than connecting.
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => (d.Statement[0].Resource = d.Statement[0].Resource.replace(/\/[^/]+$/, '/*')))],
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => (d.Statement[0].Resource = d.Statement[0].Resource.replace(/\/[^/]+$/, '/hits_app')))],
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => (d.Statement[0].Resource = 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/tenant_*'))],
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => (d.Statement[0].Action = 'rds-db:*'))],
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => d.Statement.push({ Effect: 'Allow', Action: 'rds-db:connect', Resource: '*' }))],
+  // The hits function given a way to the tenants.
+  [TENANT_ISOLATION, 'api', (j) => editPolicy(j, 'hits_role-rds-proxy-connect', (d) => d.Statement.push({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: tenantsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN }))],
+  [TENANT_ISOLATION, 'api', (j) => editPolicy(j, 'hits_role-rds-proxy-connect', (d) => (d.Statement[0].Resource = [d.Statement[0].Resource, d.Statement[0].Resource.replace(/\/[^/]+$/, '/tenant_*')]))],
+  [TENANT_ISOLATION, 'api', (j) => (hitsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN_FOR_HITS = 'x')],
+];
+const withTenants = environments.filter((e) => e.profile.tenants.count > 0);
+describe.each(withTenants.map((e) => [e.profile.name, e] as const))('%s (tenants)', (_name, base) => {
+  test.each(tenantMutations.map(([rule, kind, mutate], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate] as const))('catches %s', (_t, ruleName, kind, mutate) => {
+    const rule = LEAST_PRIVILEGE_RULES.find((r) => r.name === ruleName)!;
+    expect(rule).toBeDefined();
+    expect(rule.when?.(base)).toBe(true);
+    expect(rule.check(contextOf(base, kind))).toEqual([]);
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api, ops: base.ops });
+    const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
+    mutate(mutated[kind], env);
+    expect(rule.check(contextOf(env, kind)).length).toBeGreaterThan(0);
+  });
+});
+
+test('the tenant rules apply only to environments with tenants', () => {
+  const tenantRules = LEAST_PRIVILEGE_RULES.filter((r) => r.name.startsWith('tenants: '));
+  expect(tenantRules).toHaveLength(4);
+  for (const env of environments) for (const rule of tenantRules) expect(rule.when?.(env)).toBe(env.profile.tenants.count > 0);
 });
 
 test('every profile is covered', () => {

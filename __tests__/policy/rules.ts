@@ -247,6 +247,19 @@ function functionEnv(json: StackJson): Record<string, string> {
   return Object.assign({}, ...fns.map(([, f]) => f.environment?.variables ?? {}));
 }
 
+/** The tenants function: the one told which tenant-access role to assume. */
+const isTenantsFunction = (fn: any): boolean => fn?.environment?.variables?.TENANT_ACCESS_ROLE_ARN !== undefined;
+
+/** The functions that run as the application user (hits, prune): every function of a stack but the tenants function. */
+function appFunctions(json: StackJson): Array<[string, any]> {
+  return resources(json, 'aws_lambda_function').filter(([, f]) => !isTenantsFunction(f));
+}
+
+/** The api stack's tenants function, when there is one. */
+function tenantsFunction(env: SynthesizedEnvironment): [string, any] | undefined {
+  return resources(env.api, 'aws_lambda_function').find(([, f]) => isTenantsFunction(f));
+}
+
 /** The data stack's pieces by role, found through the resources that use them (not by name). */
 function dataTier(env: SynthesizedEnvironment) {
   const data = env.data;
@@ -254,7 +267,8 @@ function dataTier(env: SynthesizedEnvironment) {
   const proxy = resources(data, 'aws_db_proxy')[0];
   const cache = resources(data, 'aws_elasticache_cluster')[0];
   const q = (v: string | undefined) => (v === undefined ? undefined : canonical(env, 'data', v));
-  const fn = resources(env.api, 'aws_lambda_function')[0];
+  const fn = appFunctions(env.api)[0];
+  const tenantsFn = tenantsFunction(env);
   return {
     db,
     proxy,
@@ -264,6 +278,8 @@ function dataTier(env: SynthesizedEnvironment) {
     cacheSg: q(cache?.[1].security_group_ids?.[0]),
     /** The app group, as the function uses it. */
     appSg: fn ? canonical(env, 'api', fn[1].vpc_config?.security_group_ids?.[0]) : undefined,
+    /** The tenants function's own group, when there is one. */
+    tenantsSg: tenantsFn ? canonical(env, 'api', tenantsFn[1].vpc_config?.security_group_ids?.[0]) : undefined,
     /** The deploy-time migration function's own group (the data stack's function). */
     migrationSg: q(resources(data, 'aws_lambda_function')[0]?.[1].vpc_config?.security_group_ids?.[0]),
   };
@@ -338,11 +354,20 @@ const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) =
   check: (ctx) => one(ctx.json, 'aws_db_instance', (n, db) => f(db, n, ctx).map((v) => `${addr('aws_db_instance', n)}: ${v}`)),
 });
 
-const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[]): Rule => ({
+/**
+ * A rule for the function of each api and ops stack that runs as the application user (the hits function,
+ * the prune). With `alsoTenants`, the tenants function (its own role and group, no application user) is
+ * held to it as well.
+ */
+const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[], alsoTenants = false): Rule => ({
   name,
-  // The hits function (api) and the prune (ops): both run in the VPC against the proxy.
   kinds: ['api', 'ops'],
-  check: (ctx) => one(ctx.json, 'aws_lambda_function', (n, fn) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`)),
+  check: (ctx) => {
+    const app = appFunctions(ctx.json);
+    if (app.length !== 1) return [`expected exactly one function running as the application user, found ${app.length}`];
+    const fns = alsoTenants ? [...app, ...resources(ctx.json, 'aws_lambda_function').filter(([, fn]) => isTenantsFunction(fn))] : app;
+    return fns.flatMap(([n, fn]) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`));
+  },
 });
 
 const expectThat = (ok: boolean, problem: string): string[] => (ok ? [] : [problem]);
@@ -522,12 +547,15 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     name: 'proxy: borrow timeout below the function timeout',
     kinds: ['data'],
     check: ({ json, env }) =>
-      one(json, 'aws_db_proxy_default_target_group', (n, tg) =>
-        one(env.api, 'aws_lambda_function', (_f, fn) => {
-          const borrow = tg.connection_pool_config?.connection_borrow_timeout;
-          return expectThat(Number.isInteger(borrow) && borrow < fn.timeout, `${addr('aws_db_proxy_default_target_group', n)}: connection_borrow_timeout ${borrow} is not below the function timeout ${fn.timeout}`);
-        }),
-      ),
+      one(json, 'aws_db_proxy_default_target_group', (n, tg) => {
+        // Every api function connects through the proxy: the hits function, and the tenants function when there is one.
+        const fns = resources(env.api, 'aws_lambda_function');
+        if (fns.length === 0) return ['the api stack has no function'];
+        const borrow = tg.connection_pool_config?.connection_borrow_timeout;
+        return fns.flatMap(([f, fn]) =>
+          expectThat(Number.isInteger(borrow) && borrow < fn.timeout, `${addr('aws_db_proxy_default_target_group', n)}: connection_borrow_timeout ${borrow} is not below the timeout ${fn.timeout} of ${addr('aws_lambda_function', f)}`),
+        );
+      }),
   },
   {
     name: 'proxy: role assumable only by rds.amazonaws.com',
@@ -582,7 +610,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306);
+      return chain(env, 'app → proxy', t.appSg, t.proxySg, 3306, [t.tenantsSg]);
     },
   },
   {
@@ -600,6 +628,24 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
       const https = rules.some(isHttpsOut) ? [] : ['the migration group has no HTTPS egress (tcp 443): GetSecretValue cannot reach Secrets Manager and every deploy fails'];
       return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database, and HTTPS to AWS APIs`)];
+    },
+  },
+  {
+    name: 'sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own',
+    kinds: ['data'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ env }) => {
+      const t = dataTier(env);
+      if (!t.tenantsSg) return ['the api stack has no tenants function in a security group'];
+      const problems = chain(env, 'tenants → proxy', t.tenantsSg, t.proxySg, 3306, [t.appSg]);
+      if ([t.appSg, t.migrationSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
+      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.tenantsSg);
+      // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
+      const isHttpsOut = (r: SgRule) => r.direction === 'egress' && !r.referenced && r.protocol === 'tcp' && r.from === 443 && r.to === 443 && r.cidrs.length === 1 && r.cidrs[0] === '0.0.0.0/0';
+      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg));
+      const https = rules.some(isHttpsOut) ? [] : ['the tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails'];
+      const inApi = sgRules(env.api).filter((r) => canonical(env, 'api', r.group) === t.tenantsSg).map((r) => `${r.where}: a rule of the tenants group outside the data stack`);
+      return [...problems, ...https, ...inApi, ...elsewhere.map((r) => `${r.where}: the tenants group must only send to the proxy, and HTTPS to STS`)];
     },
   },
   {
@@ -626,7 +672,8 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      const migrationHttps = (r: SgRule) => canonical(env, 'data', r.group) === t.migrationSg && r.direction === 'egress' && r.from === 443 && r.to === 443;
+      // The tenants group's one HTTPS egress (STS through the NAT) is held to exactly that by its chain rule.
+      const migrationHttps = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && r.direction === 'egress' && r.from === 443 && r.to === 443;
       return sgRules(json)
         .filter((r) => (r.cidrs.length || !r.referenced) && !migrationHttps(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);
@@ -673,8 +720,8 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       ...expectThat(subnets.length >= 2 && groups.length >= 1, `vpc_config is ${JSON.stringify(fn.vpc_config)}`),
       ...resolved.filter((s) => !privateSubnets.includes(s)).map((s) => `subnet ${s} is not a private subnet of the network stack`),
     ];
-  }),
-  fnRule('lambda: tracing Active', (fn) => expectThat(fn.tracing_config?.mode === 'Active', `tracing_config is ${JSON.stringify(fn.tracing_config)}`)),
+  }, true),
+  fnRule('lambda: tracing Active', (fn) => expectThat(fn.tracing_config?.mode === 'Active', `tracing_config is ${JSON.stringify(fn.tracing_config)}`), true),
   fnRule('lambda: reserved concurrency set', (fn) => expectThat(Number.isInteger(fn.reserved_concurrent_executions) && fn.reserved_concurrent_executions > 0, `reserved_concurrent_executions is ${fn.reserved_concurrent_executions}`)),
   fnRule('lambda: its log group /aws/lambda/<name> exists with retention, before the function', (fn, _n, { json }) => {
     const group = resources(json, 'aws_cloudwatch_log_group').find(([, g]) => g.name === `/aws/lambda/${fn.function_name}`);
@@ -683,7 +730,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       ...expectThat(group[1].retention_in_days > 0, `${addr('aws_cloudwatch_log_group', group[0])} has no retention`),
       ...expectThat((fn.depends_on ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `does not depend on ${addr('aws_cloudwatch_log_group', group[0])}`),
     ];
-  }),
+  }, true),
   fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env, kind }) => {
     const vars: Record<string, string> = fn.environment?.variables ?? {};
     const proxy = resources(env.data, 'aws_db_proxy')[0];
@@ -702,7 +749,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       .map(([, a]) => partitionOf(a.policy_arn))
       .sort();
     return expectThat(JSON.stringify(attached) === JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort()), `attached policies are ${JSON.stringify(attached)}`);
-  }),
+  }, true),
   fnRule('lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', (fn, _n, { json, env }) => {
     const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
     const docs = policyDocs(json).filter((d) => !d.trust && d.role === role);
@@ -775,17 +822,31 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       }),
   },
   {
-    name: 'api: invoke permission scoped to <API execution_arn>/*/*',
+    name: 'api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function',
     kinds: ['api'],
     check: ({ json }) =>
       one(json, 'aws_apigatewayv2_api', (apiName) => {
         const permissions = resources(json, 'aws_lambda_permission');
         if (permissions.length === 0) return ['no aws_lambda_permission'];
-        return permissions.flatMap(([n, p]) => [
-          ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
-          ...expectThat(typeof p.source_arn === 'string' && p.source_arn.endsWith('/*/*'), `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} does not end with /*/*`),
-          ...expectThat(p.source_arn === `${refTo('aws_apigatewayv2_api', apiName, 'execution_arn')}/*/*`, `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not this API's execution ARN`),
-        ]);
+        const execution = refTo('aws_apigatewayv2_api', apiName, 'execution_arn');
+        // Each function's route keys, through route → integration → the function's invoke ARN.
+        const integrations = new Map(resources(json, 'aws_apigatewayv2_integration').map(([i, integ]) => [refTo('aws_apigatewayv2_integration', i, 'id'), String(integ.integration_uri)]));
+        const routesOf = (fnName: string) =>
+          resources(json, 'aws_apigatewayv2_route')
+            .filter(([, r]) => integrations.get(String(r.target).replace(/^integrations\//, '')) === refTo('aws_lambda_function', fnName, 'invoke_arn'))
+            .map(([, r]) => String(r.route_key));
+        // `GET /a/{p}` → `<execution>/*/GET/a/*`; `$default` → `<execution>/*/*`.
+        const sourceArnOf = (key: string) => (key === '$default' ? `${execution}/*/*` : `${execution}/*/${key.replace(' ', '').replace(/\{[^}]+\}/g, '*')}`);
+        return permissions.flatMap(([n, p]) => {
+          const fnName = /^\$\{aws_lambda_function\.([^.]+)\.function_name\}$/.exec(p.function_name)?.[1];
+          const routes = fnName ? routesOf(fnName) : [];
+          const allowed = routes.map(sourceArnOf);
+          return [
+            ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
+            ...expectThat(routes.length === 1, `${addr('aws_lambda_permission', n)}: its function ${p.function_name} serves ${JSON.stringify(routes)}, not exactly one route of this API`),
+            ...expectThat(allowed.includes(p.source_arn), `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not its route on this API's execution ARN (${JSON.stringify(allowed)})`),
+          ];
+        });
       }),
   },
 
@@ -1020,11 +1081,18 @@ function masterUser(env: SynthesizedEnvironment): string | undefined {
 
 /** For `${local.X}/<user>` where local X is `dbuser:<resource_id of this database>`: the user; otherwise undefined. */
 function databaseConnectUser(json: StackJson, dbName: string, resource: string): string | undefined {
-  const m = /^\$\{local\.([^}]+)\}\/([A-Za-z][A-Za-z0-9_]*)$/.exec(resource);
+  const m = /^\$\{local\.([^}]+)\}\/([A-Za-z][A-Za-z0-9_]*\*?)$/.exec(resource);
   const prefix = m ? String(json.locals?.[m[1]] ?? '') : '';
   const ok = /^\$\{format\("arn:%s:rds-db:%s:%s:dbuser:%s", /.test(prefix) && prefix.includes(`aws_db_instance.${dbName}.arn`) && prefix.endsWith(`aws_db_instance.${dbName}.resource_id)}`);
   return ok ? m![2] : undefined;
 }
+
+/** `${aws_iam_role.<name>.arn}` of a role in this stack: its name, otherwise undefined. */
+function roleRef(json: StackJson, value: unknown): string | undefined {
+  const name = typeof value === 'string' ? /^\$\{aws_iam_role\.([^.}]+)\.arn\}$/.exec(value)?.[1] : undefined;
+  return name !== undefined && resources(json, 'aws_iam_role').some(([n]) => n === name) ? name : undefined;
+}
+const isRoleOfStack = (json: StackJson, value: unknown) => roleRef(json, value) !== undefined;
 
 /** The role of a function and its inline statements and attached managed policies. */
 function rolePermissions(json: StackJson, fn: any) {
@@ -1044,7 +1112,14 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     check: ({ json }) =>
       policyDocs(json)
         .filter((d) => d.trust)
-        .flatMap((d) => (d.error ? [d.error] : (d.statements ?? []).flatMap((s) => trustConditionProblems(json, s.raw, d.role).map((p) => `${d.where}: ${p}`)))),
+        .flatMap((d) =>
+          d.error
+            ? [d.error]
+            : (d.statements ?? [])
+                // A trust in one role of this stack (the tenant-access role's): no service, no confused deputy; 'tenants: tenant-access role …' checks it.
+                .filter((s) => !(isRoleOfStack(json, s.raw?.Principal?.AWS) && Object.keys(s.raw.Principal).length === 1 && s.raw.Condition === undefined))
+                .flatMap((s) => trustConditionProblems(json, s.raw, d.role).map((p) => `${d.where}: ${p}`)),
+        ),
   },
   fnRule('hits: DB_USER is the application user the migrations create, not the master user', (fn, _n, { env }) => {
     const user = literal(env, 'api', fn.environment?.variables?.DB_USER);
@@ -1127,7 +1202,7 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     },
   },
   {
-    name: 'proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only',
+    name: 'proxy: end-to-end IAM (IAM_AUTH) to the database for the application user only, and the tenant users when there are tenants',
     kinds: ['data'],
     check: ({ json, env }) =>
       one(json, 'aws_db_proxy', (n, p) =>
@@ -1139,12 +1214,92 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
             .flatMap((d) => d.statements ?? [])
             .filter((s) => s.actions.includes('rds-db:connect'))
             .flatMap((s) => s.resources.map((r) => databaseConnectUser(json, dbName, r) ?? `<not this database's dbuser ARN: ${r}>`));
+          const tenants = env.profile.tenants;
+          const expected = tenants.count > 0 ? [app, `${tenants.prefix}*`] : [app];
           return [
             ...expectThat(p.default_auth_scheme === 'IAM_AUTH', `${addr('aws_db_proxy', n)}: default_auth_scheme is ${p.default_auth_scheme}`),
-            ...expectThat(!!app && JSON.stringify(connects) === JSON.stringify([app]), `${addr('aws_db_proxy', n)}: its role may log in to the database as ${JSON.stringify(connects)}, not exactly the application user ${app}`),
+            ...expectThat(!!app && JSON.stringify(connects) === JSON.stringify(expected), `${addr('aws_db_proxy', n)}: its role may log in to the database as ${JSON.stringify(connects)}, not exactly ${JSON.stringify(expected)}`),
           ];
         }),
       ),
+  },
+  {
+    name: 'tenants: the tenant-access role is trusted by the tenants function\'s role only',
+    kinds: ['api'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ json, env }) => {
+      const fn = tenantsFunction(env);
+      if (!fn) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
+      const access = roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
+      const fnRole = roleRef(json, fn[1].role);
+      if (!access || !fnRole) return [`TENANT_ACCESS_ROLE_ARN ${fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN} or the function's role ${fn[1].role} is not a role of this stack`];
+      const problems = expectThat(access !== fnRole, 'the tenants function assumes its own role');
+      const trust = policyDocs(json).find((d) => d.trust && d.role === access);
+      const statements = trust?.statements ?? [];
+      const only = statements.length === 1 && statements[0].Effect === 'Allow' && JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ AWS: refTo('aws_iam_role', fnRole, 'arn') }) && JSON.stringify(statements[0].actions) === '["sts:AssumeRole"]';
+      problems.push(...expectThat(only, `${addr('aws_iam_role', access)}: trust is ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole by ${refTo('aws_iam_role', fnRole, 'arn')} alone`));
+      // Any other role trusting the function's role would be a second door to the tenants.
+      for (const d of policyDocs(json).filter((doc) => doc.trust && doc.role !== access)) {
+        if (JSON.stringify(d.statements?.map((st) => st.raw.Principal)).includes(refTo('aws_iam_role', fnRole, 'arn'))) problems.push(`${d.where}: also trusts the tenants function's role`);
+      }
+      return problems;
+    },
+  },
+  {
+    name: 'tenants: the tenants function\'s role may assume the tenant-access role and nothing else; no rds-db:connect of its own',
+    kinds: ['api'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ json, env }) => {
+      const fn = tenantsFunction(env);
+      if (!fn) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
+      const access = roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
+      const { statements } = rolePermissions(json, fn[1]);
+      const assumesAccess = (st: Statement) => st.Effect === 'Allow' && JSON.stringify(st.actions) === '["sts:AssumeRole"]' && JSON.stringify(st.resources) === JSON.stringify([refTo('aws_iam_role', access ?? '?', 'arn')]);
+      return [
+        ...expectThat(!!access && statements.length === 1 && assumesAccess(statements[0]), `inline permissions are ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole on the tenant-access role only`),
+        ...statements.filter((st) => st.actions.some((a) => /^rds-db:|^\*$/.test(a))).map((st) => `may ${JSON.stringify(st.actions)} itself: only the tenant-access role connects`),
+      ];
+    },
+  },
+  {
+    name: 'tenants: the tenant-access role may rds-db:connect as the proxy\'s tenant users only',
+    kinds: ['api'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ json, env }) => {
+      const fn = tenantsFunction(env);
+      const access = fn && roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
+      if (!access) return ['no tenant-access role (the tenants function\'s TENANT_ACCESS_ROLE_ARN)'];
+      const statements = policyDocs(json).filter((d) => !d.trust && d.role === access).flatMap((d) => d.statements ?? []);
+      const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', access, 'name') || a.role === refTo('aws_iam_role', access, 'id'));
+      const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches a managed policy to the tenant-access role`);
+      const st = statements[0];
+      if (statements.length !== 1 || st.Effect !== 'Allow' || JSON.stringify(st.actions) !== '["rds-db:connect"]' || st.resources.length !== 1) return [...problems, `inline permissions are ${JSON.stringify(statements.map((x) => x.raw))}, not one rds-db:connect statement`];
+      const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resolveRemote(env, st.resources[0]));
+      const proxy = resources(env.data, 'aws_db_proxy')[0];
+      if (!m || !proxy) return [...problems, `resource ${st.resources[0]} is not <proxy connect prefix>/<user>`];
+      const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
+      const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
+      problems.push(...expectThat(arn === 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0', `the prefix evaluates to ${arn} for proxy ${sample}, not the proxy's dbuser ARN`));
+      problems.push(...expectThat(m[2] === `${env.profile.tenants.prefix}*`, `the user part ${m[2]} is not the tenant users ${env.profile.tenants.prefix}*`));
+      return problems;
+    },
+  },
+  {
+    name: 'tenants: no other function has access to tenants (no sts:AssumeRole, no tenant dbuser, no TENANT_* variable)',
+    kinds: ['api', 'ops'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ json, env }) => {
+      const prefix = env.profile.tenants.prefix;
+      return appFunctions(json).flatMap(([n, fn]) => {
+        const { statements } = rolePermissions(json, fn);
+        const at = addr('aws_lambda_function', n);
+        return [
+          ...statements.filter((st) => st.actions.some((a) => /^sts:(AssumeRole|\*)|^\*$/.test(a))).map((st) => `${at}: may ${JSON.stringify(st.actions)}`),
+          ...statements.flatMap((st) => st.resources.filter((r) => st.actions.some((a) => a.startsWith('rds-db:')) && (r.endsWith('*') || r.replace(/^.*\//, '').startsWith(prefix))).map((r) => `${at}: may connect as ${r}`)),
+          ...Object.keys(fn.environment?.variables ?? {}).filter((k) => k.startsWith('TENANT_')).map((k) => `${at}: environment sets ${k}`),
+        ];
+      });
+    },
   },
 ];
 

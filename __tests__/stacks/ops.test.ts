@@ -359,7 +359,7 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     const grant = resources(ops, 'aws_iam_role_policy').find(([, p]) => JSON.parse(p.policy).Statement[0].Action === 'rds-db:connect')!;
     expect(fn.depends_on).toContain(`aws_iam_role_policy.${grant[0]}`);
     // Same database contract as the hits function, so both switch user together.
-    const hitsEnv = single(env.api, 'aws_lambda_function').environment.variables;
+    const hitsEnv = resources(env.api, 'aws_lambda_function').find(([, f]) => f.environment.variables.TENANT_ACCESS_ROLE_ARN === undefined)![1].environment.variables;
     for (const k of ['DB_AUTH', 'DB_TLS', 'DB_PORT', 'DB_IDLE_REBUILD_SECONDS']) expect(fn.environment.variables[k]).toBe(hitsEnv[k]);
     expect(fn.reserved_concurrent_executions).toBe(profile.function.reservedConcurrency === undefined ? undefined : 1);
   });

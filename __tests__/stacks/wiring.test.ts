@@ -1,3 +1,7 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Profile, PROFILES } from '../../config';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
@@ -14,6 +18,14 @@ function remoteOutput(value: string, producer: string): string {
   if (!m) throw new Error(`${value} is not a remote-state reference to ${producer}`);
   return m[1];
 }
+
+/** The api stack's hits function: every function but the tenants function (the one told a tenant-access role). */
+const hitsFunction = (api: StackJson) => {
+  const fns = resources(api, 'aws_lambda_function').filter(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN === undefined);
+  expect(fns).toHaveLength(1);
+  return fns[0][1];
+};
+const tenantsFunction = (api: StackJson) => resources(api, 'aws_lambda_function').find(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN !== undefined);
 
 /** The value a producer stack exports under `output`, e.g. `${aws_security_group.x.id}`. */
 function exported(stack: StackJson, output: string): string {
@@ -68,10 +80,21 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
     const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
 
-    // Into the proxy: the app group (from the network stack), nothing else.
+    // Into the proxy: the app group (from the network stack), and the tenants group when there are tenants.
     const migration = single(data, 'aws_lambda_function').vpc_config.security_group_ids[0];
-    const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
+    const tenantsGroup = byName('-tenants');
+    const tenants = tenantsGroup && `\${aws_security_group.${tenantsGroup}.id}`;
+    expect(tenantsGroup !== undefined).toBe(profile.tenants.count > 0);
+    const intoProxy = ingress.filter((r) => r.security_group_id === proxy && r.referenced_security_group_id !== tenants);
     expect(intoProxy).toHaveLength(1);
+    if (tenants) {
+      // The tenants function's own group: the proxy by reference, HTTPS out for STS, nothing in.
+      expect(ingress.filter((r) => r.referenced_security_group_id === tenants)).toEqual([expect.objectContaining({ security_group_id: proxy, from_port: 3306, to_port: 3306, ip_protocol: 'tcp' })]);
+      expect(egress.filter((r) => r.security_group_id === tenants).map((r) => [r.referenced_security_group_id ?? r.cidr_ipv4, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], ['0.0.0.0/0', 443, 443]].sort());
+      expect(ingress.filter((r) => r.security_group_id === tenants)).toEqual([]);
+      expect(remoteOutput(tenantsFunction(api)![1].vpc_config.security_group_ids[0], dataId)).toBeDefined();
+      expect(exported(data, remoteOutput(tenantsFunction(api)![1].vpc_config.security_group_ids[0], dataId))).toBe(tenants);
+    }
     expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
     expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
     // The migration function's own group: straight to the database (not through the proxy), and HTTPS
@@ -98,7 +121,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) if (!(rule.security_group_id === migration && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!([migration, tenants].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
   test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
@@ -137,7 +160,8 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(locals[prefixLocal]).toContain(`local.${idLocal}`);
     expect(locals[prefixLocal]).toMatch(/^\$\{format\("arn:%s:rds-db:%s:%s:dbuser:%s"/);
 
-    const policies = resources(api, 'aws_iam_role_policy').map(([, p]) => JSON.parse(p.policy));
+    const hitsRole = `\${aws_iam_role.${/^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(hitsFunction(api).role)![1]}.id}`;
+    const policies = resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === hitsRole).map(([, p]) => JSON.parse(p.policy));
     const connect = policies.flatMap((p) => p.Statement).filter((s: any) => s.Action === 'rds-db:connect');
     expect(connect).toHaveLength(1);
     const [prefix, user] = connect[0].Resource.split('}/');
@@ -149,7 +173,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
   test('data and api stacks read the producers through terraform_remote_state', () => {
     expect(Object.keys(data.data?.terraform_remote_state ?? {})).toEqual([`cross-stack-reference-input-${networkId}`]);
     expect(Object.keys(api.data?.terraform_remote_state ?? {}).sort()).toEqual([`cross-stack-reference-input-${dataId}`, `cross-stack-reference-input-${networkId}`].sort());
-    const fn = single(api, 'aws_lambda_function');
+    const fn = hitsFunction(api);
     for (const subnet of fn.vpc_config.subnet_ids) expect(exported(network, remoteOutput(subnet, networkId))).toMatch(/private-subnet/);
     expect(single(data, 'aws_db_subnet_group').subnet_ids.map((s: string) => exported(network, remoteOutput(s, networkId)))).toEqual(
       expect.arrayContaining([expect.stringMatching(/data-subnet/)]),
@@ -157,7 +181,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
   });
 
   test('function environment follows the contract: proxy endpoint, IAM auth over verified TLS, cache nodes', () => {
-    const env = single(api, 'aws_lambda_function').environment.variables;
+    const env = hitsFunction(api).environment.variables;
     const cacheKeys = profile.cache.enabled ? ['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS'] : [];
     expect(Object.keys(env).sort()).toEqual([...cacheKeys, 'DB_AUTH', 'DB_HOST', 'DB_IDLE_REBUILD_SECONDS', 'DB_NAME', 'DB_PORT', 'DB_TLS', 'DB_USER', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort());
     expect(env).toMatchObject({ DB_AUTH: 'iam', DB_TLS: 'verify', DB_PORT: '3306', DB_IDLE_REBUILD_SECONDS: String(profile.proxy.idleClientTimeoutSeconds) });
@@ -172,15 +196,65 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
 
   test('the API invokes the function with payload 2.0, and only this API may invoke it', () => {
     const [apiName] = resources(api, 'aws_apigatewayv2_api')[0];
-    const integration = single(api, 'aws_apigatewayv2_integration');
+    const routes = resources(api, 'aws_apigatewayv2_route');
+    expect(routes.map(([, r]) => r.route_key).sort()).toEqual(profile.tenants.count > 0 ? ['$default', 'GET /tenants/{tenantId}/items'].sort() : ['$default']);
+    const defaultRoute = routes.find(([, r]) => r.route_key === '$default')![1];
+    const integration = resources(api, 'aws_apigatewayv2_integration').find(([n]) => defaultRoute.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)![1];
     expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0' });
     expect(integration.timeout_milliseconds).toBeLessThanOrEqual(30000);
-    expect(single(api, 'aws_apigatewayv2_route').route_key).toBe('$default');
+    expect(integration.integration_uri).toMatch(/^\$\{aws_lambda_function\.hits_[^.]+\.invoke_arn\}$/);
     const stage = single(api, 'aws_apigatewayv2_stage');
     expect(stage).toMatchObject({ name: '$default', auto_deploy: true });
     expect(stage.default_route_settings).toEqual({ throttling_burst_limit: profile.api.throttlingBurstLimit, throttling_rate_limit: profile.api.throttlingRateLimit });
-    const permission = single(api, 'aws_lambda_permission');
+    const permission = resources(api, 'aws_lambda_permission').find(([, p]) => p.source_arn.endsWith('/*/*'))![1];
     expect(permission).toMatchObject({ principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction', source_arn: `\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/*` });
+    expect(resources(api, 'aws_lambda_permission')).toHaveLength(profile.tenants.count > 0 ? 2 : 1);
+  });
+
+  test(`tenants: ${profile.tenants.count > 0 ? `${profile.tenants.count} served by their own function, role and route` : 'none, so no tenant resource'}; the migration provisions ${profile.tenants.count}`, () => {
+    const t = profile.tenants;
+    const migration = single(data, 'aws_lambda_function');
+    const tenantVars = Object.fromEntries(Object.entries(migration.environment.variables).filter(([k]) => k.startsWith('TENANT_')));
+    const tenantTriggers = Object.fromEntries(Object.entries(single(data, 'aws_lambda_invocation').triggers).filter(([k]) => k.startsWith('tenant_')));
+    // Without tenants nothing is set (the migration reads an absent count as 0), so such an environment sees no change.
+    expect(tenantVars).toEqual(t.count > 0 ? { TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, TENANT_ROWS: String(t.rowsPerTenant) } : {});
+    expect(tenantTriggers).toEqual(t.count > 0 ? { tenant_count: String(t.count), tenant_prefix: t.prefix, tenant_rows: String(t.rowsPerTenant) } : {});
+    expect(data.output?.tenants_left_in_place.value).toMatch(/^\$\{try\(jsondecode\(aws_lambda_invocation\.[^.]+\.result\)\.tenants\.leftInPlace, \[\]\)\}$/);
+    const proxyConnect = resources(data, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))![1];
+    const users = JSON.parse(proxyConnect.policy).Statement[0].Resource.map((r: string) => r.replace(/^.*\//, ''));
+    expect(users).toEqual(t.count > 0 ? [profile.database.appUsername, `${t.prefix}*`] : [profile.database.appUsername]);
+    const fn = tenantsFunction(api);
+    if (t.count === 0) {
+      expect(fn).toBeUndefined();
+      expect(JSON.stringify(api)).not.toMatch(/tenant/i);
+      return;
+    }
+    const [fnName, body] = fn!;
+    const vars = body.environment.variables;
+    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_TLS', 'PROXY_RESOURCE_ID', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
+    expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify' });
+    expect(exported(data, remoteOutput(vars.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
+    expect(exported(data, remoteOutput(vars.PROXY_RESOURCE_ID, dataId))).toMatch(/^\$\{local\.proxy_resource-id_[^}]+\}$/);
+    const accessRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(vars.TENANT_ACCESS_ROLE_ARN)![1];
+    const fnRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(body.role)![1];
+    expect(JSON.parse(api.resource!.aws_iam_role[accessRole].assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { AWS: `\${aws_iam_role.${fnRole}.arn}` }, Action: 'sts:AssumeRole' }]);
+    const policiesOf = (role: string) => resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === `\${aws_iam_role.${role}.id}`).map(([n, p]) => [n, JSON.parse(p.policy).Statement] as const);
+    const [[assumeName, assume]] = policiesOf(fnRole);
+    expect(assume).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Resource: vars.TENANT_ACCESS_ROLE_ARN })]);
+    const [[connectName, connect]] = policiesOf(accessRole);
+    expect(connect).toHaveLength(1);
+    expect(connect[0].Action).toBe('rds-db:connect');
+    const [prefix, user] = connect[0].Resource.split('}/');
+    expect(user).toBe(`${t.prefix}*`);
+    expect(exported(data, remoteOutput(`${prefix}}`, dataId))).toMatch(/^\$\{local\.proxy_connect-arn-prefix_[^}]+\}$/);
+    expect(body.depends_on).toEqual(expect.arrayContaining([`aws_iam_role_policy.${assumeName}`, `aws_iam_role_policy.${connectName}`]));
+    // Its own route, integration and a permission scoped to that route.
+    const route = resources(api, 'aws_apigatewayv2_route').find(([, r]) => r.route_key === 'GET /tenants/{tenantId}/items')![1];
+    const integration = resources(api, 'aws_apigatewayv2_integration').find(([n]) => route.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)![1];
+    expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0', integration_uri: `\${aws_lambda_function.${fnName}.invoke_arn}` });
+    const [apiName] = resources(api, 'aws_apigatewayv2_api')[0];
+    const permission = resources(api, 'aws_lambda_permission').find(([, p]) => p.function_name === `\${aws_lambda_function.${fnName}.function_name}`)![1];
+    expect(permission.source_arn).toBe(`\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/GET/tenants/*/items`);
   });
 
   test('outputs for people: API URL and proxy endpoint', () => {
@@ -211,9 +285,28 @@ describe('cache disabled', () => {
     expect(removed.every((n) => n.includes('memcached'))).toBe(true);
     expect(names(off.data).every((n) => names(on.data).includes(n))).toBe(true);
     // … and from the function only the CACHE_* variables.
-    const envOn = single(on.api, 'aws_lambda_function').environment.variables;
-    const envOff = single(off.api, 'aws_lambda_function').environment.variables;
+    const envOn = hitsFunction(on.api).environment.variables;
+    const envOff = hitsFunction(off.api).environment.variables;
     expect(Object.keys(envOn).filter((k) => !(k in envOff)).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS']);
     expect(names(off.api)).toEqual(names(on.api));
+  });
+});
+
+describe('tenants_left_in_place, evaluated by Terraform itself', () => {
+  // The output's expression with the invocation's result replaced by each answer the migration may give.
+  const expression = (environments[0].data.output!.tenants_left_in_place.value as string).replace(/^\$\{(.*)\}$/, '$1');
+  test.each([
+    ['an answer without a tenants part (tenants off)', { applied: [] }, []],
+    ['a null tenants part', { tenants: null }, []],
+    ['tenants left in place', { tenants: { provisioned: 0, present: 3, leftInPlace: ['tenant_3', 'tenant_4'], rowsInserted: 0 } }, ['tenant_3', 'tenant_4']],
+  ])('%s', (_case, answer, expected) => {
+    const input = expression.replace(/aws_lambda_invocation\.[^.]+\.result/, JSON.stringify(JSON.stringify(answer)));
+    const dir = mkdtempSync(join(tmpdir(), 'tf-console-'));
+    try {
+      const out = execFileSync('terraform', ['console'], { cwd: dir, input: `jsonencode(${input})\n`, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } });
+      expect(JSON.parse(JSON.parse(out.trim()))).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

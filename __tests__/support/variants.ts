@@ -93,5 +93,14 @@ export function variantProfiles(bases: readonly Profile[] = PROFILES): Variant[]
   add(`${bases[0].name} made strict (every policy met, no waiver)`, (name) => strict(bases[0], name));
   add(`${bases[0].name} made strict, cache off`, (name) => withoutCache(strict(bases[0], name)));
   add(`${bases[0].name} made lax (every waivable policy waived)`, (name) => lax(bases[0], name));
+  // Added last so the earlier variants keep their names (and snapshots).
+  for (const base of bases) {
+    const on = base.tenants.count > 0;
+    add(`${base.name} with tenants ${on ? 'off' : 'on (5, another prefix)'}`, (name) =>
+      derive(base, name, (p) => {
+        p.tenants = on ? { ...p.tenants, count: 0 } : { count: 5, prefix: 'acme_', rowsPerTenant: 10 };
+      }),
+    );
+  }
   return variants;
 }
