@@ -12,6 +12,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { createConnection } from 'mysql2/promise';
 import { FAVICON_PATH } from '../../functions/hits/app';
 import { freePort } from '../../scripts/services';
 import { artifactsDir, launchChromium, RecordingForwarder } from '../support/browser';
@@ -82,6 +83,20 @@ async function checkInBrowser(serving: Serving, recorded: string[]): Promise<voi
   } finally {
     await browser.close();
     await forwarder.close();
+  }
+}
+
+/**
+ * The answered items are rows of tenant `t`'s own table, read back as that tenant's user (local mode's
+ * password): their values are random per tenant, so another tenant's rows would not match.
+ */
+async function expectRowsOf(dbPort: number, t: number, items: Array<Record<string, number>>): Promise<void> {
+  const conn = await createConnection({ host: '127.0.0.1', port: dbPort, user: `tenant_${t}`, password: 'local-tenant-password' });
+  try {
+    const [rows] = await conn.query({ sql: 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items WHERE id IN (?) ORDER BY id', values: [`tenant_${t}`, items.map((i) => i.id)] });
+    expect((rows as Array<Record<string, number>>).map((r) => ({ ...r }))).toEqual([...items].sort((a, b) => a.id - b.id));
+  } finally {
+    await conn.end();
   }
 }
 
@@ -172,6 +187,19 @@ describe('clean stops: the script stops everything itself and says so', () => {
       const listing = JSON.parse((await get(serving.port, '/_/hits')).body);
       expect(listing.hits.map((h: { path: string }) => h.path)).toEqual(['/page', '/hello']);
       await checkInBrowser(serving, ['/hello', '/page']);
+
+      // Beside hits, the tenants route against the tenants local mode provisioned (3 by default).
+      expect(run.stdout).toContain(`tenants function: http://127.0.0.1:${serving.port}/tenants/{0..2}/items`);
+      const tenant = await get(serving.port, '/tenants/1/items', { accept: 'application/json' });
+      expect(tenant.status).toBe(200);
+      const answer = JSON.parse(tenant.body) as { tenant: number; items: Array<Record<string, number>> };
+      expect(answer.tenant).toBe(1);
+      expect(answer.items.length).toBeGreaterThan(0);
+      await expectRowsOf(serving.dbPort, 1, answer.items);
+      expect((await get(serving.port, '/tenants/01/items', { accept: 'application/json' })).status).toBe(400);
+      expect((await get(serving.port, '/tenants/3/items', { accept: 'application/json' })).status).toBe(404);
+      // The tenant route records no hit: the listing is unchanged.
+      expect(JSON.parse((await get(serving.port, '/_/hits')).body).hits.map((h: { path: string }) => h.path)).not.toContain('/tenants/1/items');
 
       process.kill(run.child.pid!, 'SIGINT');
       expect((await run.closed).code).toBe(0);
