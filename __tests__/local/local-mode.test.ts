@@ -12,9 +12,10 @@ import * as http from 'http';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { createConnection } from 'mysql2/promise';
+import { promisify } from 'util';
+import { execFile } from 'child_process';
 import { FAVICON_PATH } from '../../functions/hits/app';
-import { freePort } from '../../scripts/services';
+import { binary, freePort } from '../../scripts/services';
 import { artifactsDir, launchChromium, RecordingForwarder } from '../support/browser';
 import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
 
@@ -88,16 +89,21 @@ async function checkInBrowser(serving: Serving, recorded: string[]): Promise<voi
 
 /**
  * The answered items are rows of tenant `t`'s own table, read back as that tenant's user (local mode's
- * password): their values are random per tenant, so another tenant's rows would not match.
+ * password) with the MariaDB client: their values are random per tenant, so another tenant's rows would
+ * not match. (A child process, not mysql2 in this file: these runs are concurrent, and mysql2 loads
+ * modules lazily, which Jest refuses once another test of the file has finished.)
  */
 async function expectRowsOf(dbPort: number, t: number, items: Array<Record<string, number>>): Promise<void> {
-  const conn = await createConnection({ host: '127.0.0.1', port: dbPort, user: `tenant_${t}`, password: 'local-tenant-password' });
-  try {
-    const [rows] = await conn.query({ sql: 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items WHERE id IN (?) ORDER BY id', values: [`tenant_${t}`, items.map((i) => i.id)] });
-    expect((rows as Array<Record<string, number>>).map((r) => ({ ...r }))).toEqual([...items].sort((a, b) => a.id - b.id));
-  } finally {
-    await conn.end();
-  }
+  const ids = items.map((i) => i.id).filter((id) => Number.isInteger(id));
+  const { stdout } = await promisify(execFile)(binary('mariadb'), [
+    '--protocol=tcp', '-h', '127.0.0.1', '-P', String(dbPort), '-u', `tenant_${t}`, '-plocal-tenant-password', '--batch', '--skip-column-names',
+    '-e', `SELECT id, c1, c2, c3, c4, c5 FROM tenant_${t}.items WHERE id IN (${ids.join(',')}) ORDER BY id`,
+  ]);
+  const rows = stdout.trim().split('\n').map((line) => {
+    const [id, c1, c2, c3, c4, c5] = line.split('\t').map(Number);
+    return { id, c1, c2, c3, c4, c5 };
+  });
+  expect(rows).toEqual([...items].sort((a, b) => a.id - b.id));
 }
 
 /** What every exit path must leave: nothing. */
