@@ -2,6 +2,9 @@
  * Local mode (`npm run local`): serves the `hits` function at http://127.0.0.1:<PORT>/ (default
  * 3000) against a throw-away MariaDB and memcached, bundled exactly as the stacks bundle it, each
  * HTTP request turned into an API Gateway payload 2.0 event. Local only: DB_AUTH=password, DB_TLS=off.
+ * Beside it, as the HTTP API routes it, the `tenants` function serves `GET /tenants/{tenantId}/items`
+ * for LOCAL_TENANTS tenants (default 3; 0 turns the route off) provisioned as a deploy does, their users
+ * logging in with a password (TENANT_AUTH=password, DB_TLS=off: local only).
  *
  * Nothing outlives it, whatever ends it (docs/local-development.md, "Local mode"; every path is tested in __tests__/local/):
  * - PORT busy or invalid: one line naming PORT=, exit 1, nothing started. The port is bound first,
@@ -27,14 +30,27 @@ import * as path from 'path';
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
 import { LifetimeGuard } from './lifetime-guard';
-import { freePort, migrateLocalDatabase, startLocalServices } from './services';
+import { freePort, migrateLocalDatabase, provisionLocalTenants, startLocalServices } from './services';
 
 const DEFAULT_PORT = 3000;
 /** How often the script checks that its parent (npm, a shell) still exists. */
 const PARENT_CHECK_MS = 500;
 
+/** Tenants provisioned and served when LOCAL_TENANTS is unset. */
+const DEFAULT_LOCAL_TENANTS = 3;
+/** The tenants route as the HTTP API has it (`GET /tenants/{tenantId}/items`); everything else reaches `hits`, the `$default` route. */
+const TENANTS_ROUTE = /^\/tenants\/[^/]+\/items$/;
+
 /** A problem the user fixes by setting PORT: printed as one line, no stack trace. */
 class PortError extends Error {}
+
+/** LOCAL_TENANTS: how many tenants to provision and serve, 0 to 100 (each holds 1,000 rows). */
+function parseLocalTenants(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_LOCAL_TENANTS;
+  const count = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 0 && count <= 100)) throw new PortError(`LOCAL_TENANTS must be a whole number from 0 to 100, got "${value}"`);
+  return count;
+}
 
 /** PORT from the environment: an integer from 0 to 65535 (0: any free port). */
 function parsePort(value: string | undefined): number {
@@ -80,7 +96,7 @@ function toEvent(req: http.IncomingMessage, body: Buffer): HttpEvent {
 type Handler = (e: HttpEvent) => Promise<HttpResult>;
 
 /** What is running, so that `stop` ends exactly that, whenever it is called. */
-const state: { server?: http.Server; guard?: LifetimeGuard; runDir?: string; handler?: Handler; stopping?: Promise<void>; outputClosed?: boolean } = {};
+const state: { server?: http.Server; guard?: LifetimeGuard; runDir?: string; handler?: Handler; tenantsHandler?: Handler; stopping?: Promise<void>; outputClosed?: boolean } = {};
 
 /** A line for the user (stdout) or about a failure (stderr); nothing once the output is gone. */
 function say(line: string): void {
@@ -106,12 +122,14 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const handler = state.handler;
+    const event = toEvent(req, Buffer.concat(chunks));
+    const tenantsRoute = event.requestContext?.http?.method === 'GET' && TENANTS_ROUTE.test(event.rawPath ?? '');
+    const handler = tenantsRoute && state.tenantsHandler ? state.tenantsHandler : state.handler;
     if (!handler) {
       res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' }).end('local mode is still starting MariaDB and memcached\n');
       return;
     }
-    handler(toEvent(req, Buffer.concat(chunks)))
+    handler(event)
       .then((r) => {
         res.writeHead(r.statusCode, r.headers);
         res.end(r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
@@ -148,8 +166,10 @@ async function main(): Promise<void> {
   }, PARENT_CHECK_MS).unref();
 
   let port: number;
+  let tenantCount: number;
   const server = http.createServer(serve);
   try {
+    tenantCount = parseLocalTenants(process.env.LOCAL_TENANTS);
     port = await listen(server, parsePort(process.env.PORT));
   } catch (err) {
     if (!(err instanceof PortError)) throw err;
@@ -167,14 +187,26 @@ async function main(): Promise<void> {
   if (state.stopping) return;
   const bundleFile = path.join(runDir, 'index.js');
   writeFileSync(bundleFile, bundleFunction('functions/hits/handler.ts').code);
+  const tenantsBundleFile = path.join(runDir, 'tenants.js');
+  if (tenantCount > 0) writeFileSync(tenantsBundleFile, bundleFunction('functions/tenants/handler.ts').code);
   // As a deploy does: the migrations run first (as a master user), then the function serves as the
   // application user they create, with only SELECT, INSERT, DELETE on hits.
   const migration = await migrateLocalDatabase(services.db);
   if (state.stopping) return;
   say(`migrations applied: ${migration.result.applied.join(', ') || 'none'}; serving as ${migration.env.DB_USER}`);
   Object.assign(process.env, services.env, migration.env);
+  if (tenantCount > 0) {
+    // As the deploy-time migration does after the migrations; the tenants function reads TENANT_* at load.
+    const tenants = await provisionLocalTenants(services.db, migration.master, { count: tenantCount });
+    if (state.stopping) return;
+    Object.assign(process.env, tenants.env);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    state.tenantsHandler = (require(tenantsBundleFile) as { handler: Handler }).handler;
+    say(`tenants function: http://127.0.0.1:${port}/tenants/{0..${tenantCount - 1}}/items  (${tenantCount} tenants × 1000 rows, password login: local only; LOCAL_TENANTS=<n> changes the count)`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   state.handler = (require(bundleFile) as { handler: Handler }).handler;
+  // Last: this line says everything is served.
   say(`hits function: http://127.0.0.1:${port}/  (MariaDB 127.0.0.1:${services.db.port}, memcached ${services.cache.node}; Ctrl-C stops everything and removes ${runDir})`);
 }
 

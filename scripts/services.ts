@@ -15,6 +15,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { MIGRATIONS } from '../functions/migrate/migrations';
 import { migrateAndReconcile, type AppUserReport } from '../functions/migrate/app-user';
 import { passwordAuth, runMigrations, type AuthClause, type Migration, type MigrationResult } from '../functions/migrate/runner';
+import { provisionTenants } from '../functions/migrate/tenants';
 
 const run = promisify(execFile);
 
@@ -332,6 +333,39 @@ export async function migrateLocalDatabase(db: MariaDb, options: LocalMigrationO
     if (run.migrations.length === 0) return { result: await runMigrations(conn, run), env, master };
     const { appUser: report, ...result } = await migrateAndReconcile(conn, run);
     return { result, appUser: report, env, master };
+  } finally {
+    await conn.end();
+  }
+}
+
+export interface LocalTenants {
+  readonly count: number;
+  readonly provisioned: readonly number[];
+  /** The tenants function's environment (`password` mode, DB_TLS=off: local only), beside the hits one. */
+  readonly env: Record<string, string>;
+}
+
+/**
+ * Provisions `count` tenants as the deploy-time migration does (functions/migrate/tenants.ts), as the
+ * master user `migrateLocalDatabase` created, the tenant users getting a password instead of the IAM
+ * clause. Returns the `tenants` function's environment for them.
+ */
+export async function provisionLocalTenants(
+  db: MariaDb,
+  master: { user: string; password: string },
+  options: { count?: number; rowsPerTenant?: number; prefix?: string; password?: string } = {},
+): Promise<LocalTenants> {
+  const count = options.count ?? 3;
+  const prefix = options.prefix ?? 'tenant_';
+  const password = options.password ?? 'local-tenant-password';
+  const conn = await createConnection({ host: db.host, port: db.port, user: master.user, password: master.password });
+  try {
+    const done = await provisionTenants(conn, { count, prefix, rowsPerTenant: options.rowsPerTenant ?? 1000, auth: passwordAuth(password) });
+    return {
+      count,
+      provisioned: done.provisioned,
+      env: { TENANT_COUNT: String(count), TENANT_PREFIX: prefix, TENANT_AUTH: 'password', TENANT_PASSWORD: password, DB_HOST: db.host, DB_PORT: String(db.port), DB_TLS: 'off' },
+    };
   } finally {
     await conn.end();
   }

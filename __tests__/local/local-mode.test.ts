@@ -12,8 +12,10 @@ import * as http from 'http';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { promisify } from 'util';
+import { execFile } from 'child_process';
 import { FAVICON_PATH } from '../../functions/hits/app';
-import { freePort } from '../../scripts/services';
+import { binary, freePort } from '../../scripts/services';
 import { artifactsDir, launchChromium, RecordingForwarder } from '../support/browser';
 import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
 
@@ -83,6 +85,25 @@ async function checkInBrowser(serving: Serving, recorded: string[]): Promise<voi
     await browser.close();
     await forwarder.close();
   }
+}
+
+/**
+ * The answered items are rows of tenant `t`'s own table, read back as that tenant's user (local mode's
+ * password) with the MariaDB client: their values are random per tenant, so another tenant's rows would
+ * not match. (A child process, not mysql2 in this file: these runs are concurrent, and mysql2 loads
+ * modules lazily, which Jest refuses once another test of the file has finished.)
+ */
+async function expectRowsOf(dbPort: number, t: number, items: Array<Record<string, number>>): Promise<void> {
+  const ids = items.map((i) => i.id).filter((id) => Number.isInteger(id));
+  const { stdout } = await promisify(execFile)(binary('mariadb'), [
+    '--protocol=tcp', '-h', '127.0.0.1', '-P', String(dbPort), '-u', `tenant_${t}`, '-plocal-tenant-password', '--batch', '--skip-column-names',
+    '-e', `SELECT id, c1, c2, c3, c4, c5 FROM tenant_${t}.items WHERE id IN (${ids.join(',')}) ORDER BY id`,
+  ]);
+  const rows = stdout.trim().split('\n').map((line) => {
+    const [id, c1, c2, c3, c4, c5] = line.split('\t').map(Number);
+    return { id, c1, c2, c3, c4, c5 };
+  });
+  expect(rows).toEqual([...items].sort((a, b) => a.id - b.id));
 }
 
 /** What every exit path must leave: nothing. */
@@ -172,6 +193,19 @@ describe('clean stops: the script stops everything itself and says so', () => {
       const listing = JSON.parse((await get(serving.port, '/_/hits')).body);
       expect(listing.hits.map((h: { path: string }) => h.path)).toEqual(['/page', '/hello']);
       await checkInBrowser(serving, ['/hello', '/page']);
+
+      // Beside hits, the tenants route against the tenants local mode provisioned (3 by default).
+      expect(run.stdout).toContain(`tenants function: http://127.0.0.1:${serving.port}/tenants/{0..2}/items`);
+      const tenant = await get(serving.port, '/tenants/1/items', { accept: 'application/json' });
+      expect(tenant.status).toBe(200);
+      const answer = JSON.parse(tenant.body) as { tenant: number; items: Array<Record<string, number>> };
+      expect(answer.tenant).toBe(1);
+      expect(answer.items.length).toBeGreaterThan(0);
+      await expectRowsOf(serving.dbPort, 1, answer.items);
+      expect((await get(serving.port, '/tenants/01/items', { accept: 'application/json' })).status).toBe(400);
+      expect((await get(serving.port, '/tenants/3/items', { accept: 'application/json' })).status).toBe(404);
+      // The tenant route records no hit: the listing is unchanged.
+      expect(JSON.parse((await get(serving.port, '/_/hits')).body).hits.map((h: { path: string }) => h.path)).not.toContain('/tenants/1/items');
 
       process.kill(run.child.pid!, 'SIGINT');
       expect((await run.closed).code).toBe(0);

@@ -1,7 +1,9 @@
 /** Tenant id parsing, configuration errors (each naming its variable), session policy shape and HTML escaping. */
-import { loadTenantsConfig, TenantsConfigError } from '../../functions/tenants/config';
+import { loadTenantsConfig } from '../../functions/tenants/config';
+import { ConfigError } from '../../functions/lib/env';
 import { dbUserArn, sessionName, sessionPolicy, isStsDenial } from '../../functions/tenants/credentials';
-import { escapeHtml, itemsPage, prefersHtml } from '../../functions/tenants/http';
+import { escapeHtml, prefersHtml } from '../../functions/lib/http';
+import { itemsPage } from '../../functions/tenants/http';
 import { parseTenantId } from '../../functions/tenants/tenant-id';
 
 describe('parseTenantId', () => {
@@ -73,9 +75,9 @@ describe('loadTenantsConfig', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(TenantsConfigError);
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ variable });
-    expect((error as Error).message.startsWith(variable)).toBe(true);
+    expect((error as Error).message.startsWith(`invalid configuration: ${variable}: `)).toBe(true);
   });
 
   test('password mode needs no AWS settings and may turn TLS off (local only)', () => {
@@ -153,7 +155,7 @@ describe('Lambda entry point', () => {
       jest.isolateModules(() => {
         require('../../functions/tenants/handler');
       }),
-    ).toThrow(/^TENANT_ACCESS_ROLE_ARN is required/);
+    ).toThrow(/^invalid configuration: TENANT_ACCESS_ROLE_ARN: is required/);
     expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', msg: 'invalid configuration', variable: 'TENANT_ACCESS_ROLE_ARN' });
   });
 });

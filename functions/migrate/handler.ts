@@ -14,16 +14,25 @@
  *
  * Environment, beyond DB_*: APP_DB_USER (required), APP_DB_AUTH `iam` (default; AWSAuthenticationPlugin)
  * or `password` with APP_DB_PASSWORD (local only; the stacks never set it), APP_DB_HOST (default `%`).
+ *
+ * Tenants (tenants.ts), provisioned after the migrations and the application user: TENANT_COUNT (0 or
+ * unset: off), TENANT_PREFIX (default `tenant_`), TENANT_ROWS (rows seeded per new tenant, default 1000).
+ * Tenant users authenticate like the application user: the IAM clause on host `%` in AWS, or with
+ * APP_DB_AUTH=password a password from TENANT_PASSWORD (local only). The answer then carries
+ * `tenants: { provisioned, present, leftInPlace, rowsInserted }`.
  */
 import { createConnection, type Connection } from 'mysql2/promise';
 import { loadConfig, type HitsConfig } from '../lib/config';
 import { connectionBase, login, SecretFormatError, type Login } from '../lib/credentials';
 import { isAuthError, isConnectionError, isSaturationError } from '../lib/db-errors';
-import { ConfigError, type Env } from '../lib/env';
+import { ConfigError, wholeNumber, type Env } from '../lib/env';
+import { MAX_TENANT_COUNT } from '../tenants/config';
+import { PREFIX_PATTERN } from '../tenants/tenant-id';
 import { createLogger, errorFields, serviceNameFrom } from '../lib/log';
 import { migrateAndReconcile, type Account } from './app-user';
 import { MIGRATIONS } from './migrations';
 import { IAM_AUTH, MigrationError, passwordAuth, type AuthClause, type MigrationResult } from './runner';
+import { provisionTenants } from './tenants';
 
 /** Kept back from the invocation's remaining time when connecting: the migrations and the answer need it. */
 export const RETRY_MARGIN_MS = 30_000;
@@ -36,6 +45,34 @@ export interface MigrateConfig {
   readonly appHost: string;
   readonly appAuth: AuthClause;
   readonly appAuthMode: 'iam' | 'password';
+  /** Absent when TENANT_COUNT is 0 or unset. */
+  readonly tenants?: TenantsSettings;
+}
+
+export interface TenantsSettings {
+  readonly count: number;
+  readonly prefix: string;
+  readonly rowsPerTenant: number;
+  /** The application user's mode: IAM_AUTH in AWS, TENANT_PASSWORD locally. */
+  readonly auth: AuthClause;
+}
+
+/** Highest TENANT_ROWS accepted (rows seeded per tenant). */
+export const MAX_TENANT_ROWS = 1_000_000;
+
+/** TENANT_* variables; undefined when tenants are off. */
+function loadTenantsSettings(env: Env, appAuthMode: MigrateConfig['appAuthMode']): TenantsSettings | undefined {
+  const count = wholeNumber(env, 'TENANT_COUNT', 0, 0, MAX_TENANT_COUNT);
+  if (count === 0) return undefined;
+  const prefix = env.TENANT_PREFIX?.trim() || 'tenant_';
+  if (!PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
+  const rowsPerTenant = wholeNumber(env, 'TENANT_ROWS', 1000, 0, MAX_TENANT_ROWS);
+  let auth = IAM_AUTH;
+  if (appAuthMode === 'password') {
+    if (!env.TENANT_PASSWORD) throw new ConfigError('TENANT_PASSWORD', 'is required when TENANT_COUNT > 0 and APP_DB_AUTH=password');
+    auth = passwordAuth(env.TENANT_PASSWORD);
+  }
+  return { count, prefix, rowsPerTenant, auth };
 }
 
 /** What the migration needs of Lambda's context object (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html). */
@@ -56,7 +93,7 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
     if (!env.APP_DB_PASSWORD) throw new ConfigError('APP_DB_PASSWORD', 'is required when APP_DB_AUTH=password');
     appAuth = passwordAuth(env.APP_DB_PASSWORD);
   }
-  return { db, appUser, appHost: env.APP_DB_HOST?.trim() || '%', appAuth, appAuthMode: mode };
+  return { db, appUser, appHost: env.APP_DB_HOST?.trim() || '%', appAuth, appAuthMode: mode, tenants: loadTenantsSettings(env, mode) };
 }
 
 /** How long to keep trying to connect: the invocation's remaining time less RETRY_MARGIN_MS; 0 (one attempt) without a context. */
@@ -146,6 +183,18 @@ export interface MigrateResponse extends MigrationResult {
    * `'user'@'host'`: left in place, for an operator to drop once nothing uses them.
    */
   readonly otherGrantees: string[];
+  /** Present when TENANT_COUNT > 0: what provisioning did (tenants.ts); `leftInPlace` lists tenants at or above the count. */
+  readonly tenants?: TenantsReport;
+}
+
+export interface TenantsReport {
+  /** Tenant numbers created by this run. */
+  readonly provisioned: number[];
+  /** Tenants below the count that were already complete. */
+  readonly present: number;
+  /** Tenant numbers at or above the count still in place: lowering the count drops nothing. */
+  readonly leftInPlace: number[];
+  readonly rowsInserted: number;
 }
 
 const accountName = (a: Account) => `'${a.user}'@'${a.host}'`;
@@ -180,6 +229,13 @@ export async function migrate(env: Env = process.env, context?: MigrateContext):
     if (otherGrantees.length > 0) {
       log.warn('other users still hold privileges on the hits table; drop them once nothing logs in as them', { database: config.db.name, appUser: config.appUser, otherGrantees });
     }
+    let tenants: TenantsReport | undefined;
+    if (config.tenants) {
+      // Tenant users live on host `%` like the application user: RDS Proxy connects from its own addresses.
+      const done = await provisionTenants(conn, { ...config.tenants, host: '%', log: (msg, fields) => log.info(msg, fields) });
+      tenants = { provisioned: done.provisioned, present: done.present, leftInPlace: done.leftInPlace, rowsInserted: done.rowsInserted };
+      if (done.leftInPlace.length > 0) log.warn('tenants at or above TENANT_COUNT are left in place (lowering the count drops nothing)', { leftInPlace: done.leftInPlace });
+    }
     const response: MigrateResponse = {
       applied: result.applied,
       versions: result.versions,
@@ -187,6 +243,7 @@ export async function migrate(env: Env = process.env, context?: MigrateContext):
       appUser: config.appUser,
       appUserCreated: result.appUser.created,
       otherGrantees,
+      ...(tenants ? { tenants } : {}),
     };
     log.info('migrations done', { ...response, appAuth: config.appAuthMode });
     return response;

@@ -1,6 +1,6 @@
 /**
  * Runtime configuration of the `tenants` function, read once per execution environment (cold start).
- * Every problem is a TenantsConfigError naming the variable, so a misconfigured deployment fails at init
+ * Every problem is a ConfigError (functions/lib/env.ts, shared with the other functions) naming the variable, so a misconfigured deployment fails at init
  * with a message an operator can act on.
  *
  * | variable | meaning |
@@ -19,6 +19,7 @@
  * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
  */
 import { readFileSync } from 'fs';
+import { ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
 import { PREFIX_PATTERN } from './tenant-id';
 
 export type TenantAuth = 'iam' | 'password';
@@ -55,18 +56,6 @@ export interface TenantsConfig {
   readonly maxConnections: number;
 }
 
-export class TenantsConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable} ${message}`);
-    this.name = 'TenantsConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
 /** Highest tenant count accepted: ids then stay within 6 digits. */
 export const MAX_TENANT_COUNT = 1_000_000;
 
@@ -78,58 +67,33 @@ const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 /** A proxy's resource id is the last segment of its ARN: `prx-` and lowercase hex. */
 const PROXY_RESOURCE_ID = /^prx-[0-9a-z]{1,40}$/;
 
-function required(env: Env, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new TenantsConfigError(name, 'is required');
-  return value;
-}
-
-function whole(env: Env, name: string, fallback: number | undefined, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) {
-    if (fallback === undefined) throw new TenantsConfigError(name, 'is required');
-    return fallback;
-  }
-  if (!/^\d+$/.test(raw)) throw new TenantsConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new TenantsConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new TenantsConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
-  return raw as T;
-}
-
 /** Reads and checks the whole configuration; see the file comment for the variables. */
 export function loadTenantsConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): TenantsConfig {
-  const count = whole(env, 'TENANT_COUNT', undefined, 0, MAX_TENANT_COUNT);
+  const count = wholeNumber(env, 'TENANT_COUNT', undefined, 0, MAX_TENANT_COUNT);
   const prefix = env.TENANT_PREFIX?.trim() || 'tenant_';
-  if (!PREFIX_PATTERN.test(prefix)) throw new TenantsConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
+  if (!PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
   const auth = oneOf<TenantAuth>(env, 'TENANT_AUTH', ['iam', 'password'], 'iam');
   const tls = oneOf<TenantTls>(env, 'DB_TLS', ['verify', 'off'], 'verify');
-  if (auth === 'iam' && tls === 'off') throw new TenantsConfigError('DB_TLS', 'TENANT_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
+  if (auth === 'iam' && tls === 'off') throw new ConfigError('DB_TLS', 'TENANT_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
 
   let iam: IamSettings | undefined;
   let password: string | undefined;
   if (auth === 'iam') {
     const roleArn = required(env, 'TENANT_ACCESS_ROLE_ARN');
     const arn = ROLE_ARN.exec(roleArn);
-    if (!arn) throw new TenantsConfigError('TENANT_ACCESS_ROLE_ARN', `must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "${roleArn}"`);
+    if (!arn) throw new ConfigError('TENANT_ACCESS_ROLE_ARN', `must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "${roleArn}"`);
     const proxyResourceId = required(env, 'PROXY_RESOURCE_ID');
-    if (!PROXY_RESOURCE_ID.test(proxyResourceId)) throw new TenantsConfigError('PROXY_RESOURCE_ID', `must be the proxy's resource id (prx-…, the last segment of its ARN, not its name), got "${proxyResourceId}"`);
+    if (!PROXY_RESOURCE_ID.test(proxyResourceId)) throw new ConfigError('PROXY_RESOURCE_ID', `must be the proxy's resource id (prx-…, the last segment of its ARN, not its name), got "${proxyResourceId}"`);
     const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-    if (!region) throw new TenantsConfigError('AWS_REGION', 'is required for the STS endpoint and the IAM token (Lambda sets it)');
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new TenantsConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
+    if (!region) throw new ConfigError('AWS_REGION', 'is required for the STS endpoint and the IAM token (Lambda sets it)');
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
     // Lambda's role assuming the tenant-access role is role chaining, which caps sessions at one hour:
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
-    const sessionSeconds = whole(env, 'TENANT_SESSION_SECONDS', 3600, 900, 3600);
+    const sessionSeconds = wholeNumber(env, 'TENANT_SESSION_SECONDS', 3600, 900, 3600);
     iam = { roleArn, partition: arn[1], account: arn[2], region, proxyResourceId, sessionSeconds };
   } else {
     password = env.TENANT_PASSWORD;
-    if (password === undefined) throw new TenantsConfigError('TENANT_PASSWORD', 'is required when TENANT_AUTH=password');
+    if (password === undefined) throw new ConfigError('TENANT_PASSWORD', 'is required when TENANT_AUTH=password');
   }
 
   let ca: string | undefined;
@@ -138,9 +102,9 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
     try {
       ca = readFile(caFile);
     } catch (err) {
-      throw new TenantsConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
+      throw new ConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
     }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new TenantsConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
   }
 
   return {
@@ -151,12 +115,12 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
     password,
     db: {
       host: required(env, 'DB_HOST'),
-      port: whole(env, 'DB_PORT', 3306, 1, 65535),
+      port: wholeNumber(env, 'DB_PORT', 3306, 1, 65535),
       tls,
       ca,
-      connectTimeoutMs: whole(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 3000),
-      queryTimeoutMs: whole(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 25000),
+      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 3000),
+      queryTimeoutMs: wholeNumber(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 25000),
     },
-    maxConnections: whole(env, 'TENANT_MAX_CONNECTIONS', 8, 1, 1000),
+    maxConnections: wholeNumber(env, 'TENANT_MAX_CONNECTIONS', 8, 1, 1000),
   };
 }

@@ -4,13 +4,14 @@
  * tokens and pools live in module scope and are reused across invocations.
  */
 import { createTenantsApp } from './app';
-import { TenantsConfigError, loadTenantsConfig } from './config';
+import { ConfigError } from '../lib/env';
+import { loadTenantsConfig } from './config';
 
 const app = (() => {
   try {
     return createTenantsApp(loadTenantsConfig(process.env));
   } catch (err) {
-    if (err instanceof TenantsConfigError) {
+    if (err instanceof ConfigError) {
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'invalid configuration', variable: err.variable, error: err.message }) + '\n');
     }
     throw err; // fail the cold start: a misconfigured function must not answer

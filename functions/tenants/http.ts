@@ -1,58 +1,8 @@
 /**
- * HTTP API payload 2.0 shapes and rendering for the tenants function. Kept here rather than shared with
- * `hits`, so this function depends on nothing but its own folder and its npm packages.
+ * The tenants function's page. Payload 2.0 shapes, escaping, content negotiation and the JSON and HTML
+ * responses are the `hits` function's (functions/lib/http.ts), so both routes answer alike.
  */
-export interface HttpEvent {
-  readonly rawPath?: string;
-  readonly headers?: Record<string, string | undefined>;
-  readonly requestContext?: { readonly requestId?: string; readonly http?: { readonly method?: string } };
-}
-
-export interface LambdaContext {
-  readonly awsRequestId?: string;
-}
-
-export interface HttpResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
-}
-
-/** HTML only when the client names text/html and ranks it at least as high as JSON (browsers do; curl does not). */
-export function prefersHtml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let html = { q: 0, named: false };
-  let json = 0;
-  for (const part of accept.split(',')) {
-    const [range, ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((p) => /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p)).find(Boolean);
-    const q = qParam ? Math.min(1, Number(qParam[1]) || 0) : 1;
-    if (range === 'text/html') html = { q, named: true };
-    if (range === 'application/json' || range === 'application/*' || range === '*/*') json = Math.max(json, q);
-  }
-  return html.named && html.q > 0 && html.q >= json;
-}
-
-const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-
-export function json(statusCode: number, body: unknown, extra: Record<string, string> = {}): HttpResult {
-  return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...COMMON_HEADERS, ...extra }, body: JSON.stringify(body) };
-}
-
-export function html(statusCode: number, body: string): HttpResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", ...COMMON_HEADERS },
-    body,
-  };
-}
+import { escapeHtml } from '../lib/http';
 
 export interface Item {
   readonly id: number;
