@@ -6,7 +6,7 @@
  */
 
 import { readFileSync } from 'fs';
-import { ConfigError, oneOf, required, wholeNumber, type Env } from './env';
+import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from './env';
 
 export { ConfigError } from './env';
 
@@ -108,18 +108,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
     if (!region) throw new ConfigError('AWS_REGION', 'is required to sign IAM tokens (Lambda sets it)');
   }
 
-  let ca: string | undefined;
-  const caFile = env.DB_CA_FILE?.trim();
-  if (caFile) {
-    try {
-      ca = readFile(caFile);
-    } catch (err) {
-      throw new ConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
-    }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
-    }
-  }
+  const ca = caFileBundle(env, readFile);
 
   const caBundle = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
   if (caBundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');

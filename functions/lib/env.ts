@@ -44,3 +44,20 @@ export function oneOf<T extends string>(env: Env, name: string, allowed: readonl
   }
   return raw as T;
 }
+
+/**
+ * The PEM bundle DB_CA_FILE names, read with `readFile` (injected so tests can fail it); undefined when unset.
+ * A ConfigError when the file cannot be read or holds no certificate.
+ */
+export function caFileBundle(env: Env, readFile: (path: string) => string): string | undefined {
+  const caFile = env.DB_CA_FILE?.trim();
+  if (!caFile) return undefined;
+  let ca: string;
+  try {
+    ca = readFile(caFile);
+  } catch (err) {
+    throw new ConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
+  return ca;
+}

@@ -19,7 +19,7 @@
  * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
  */
 import { readFileSync } from 'fs';
-import { ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
+import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
 import { PREFIX_PATTERN } from './tenant-id';
 
 export type TenantAuth = 'iam' | 'password';
@@ -96,16 +96,7 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
     if (password === undefined) throw new ConfigError('TENANT_PASSWORD', 'is required when TENANT_AUTH=password');
   }
 
-  let ca: string | undefined;
-  const caFile = env.DB_CA_FILE?.trim();
-  if (caFile) {
-    try {
-      ca = readFile(caFile);
-    } catch (err) {
-      throw new ConfigError('DB_CA_FILE', `cannot read "${caFile}": ${(err as Error).message}`);
-    }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
-  }
+  const ca = caFileBundle(env, readFile);
 
   return {
     count,
