@@ -18,6 +18,7 @@ import { MIGRATIONS } from '../../functions/migrate/migrations';
 import { IAM_AUTH, MigrationError, lockName, migrationChecksum, passwordAuth, runMigrations, type Migration } from '../../functions/migrate/runner';
 import { MariaDb, makeCerts, migrateLocalDatabase, tempDir, type TestCerts } from '../../scripts/services';
 import { asEntryPoint } from '../support/hits';
+import { DEPLOYED_ENTRY_ENV, localEntryEnv } from '../support/migrate';
 
 let db: MariaDb;
 let certDir: string;
@@ -61,20 +62,7 @@ function fresh() {
 }
 
 /** The migrate entry point's environment for `f`, logging in as `master` (local password mode, no TLS). */
-function entryEnv(f: ReturnType<typeof fresh>, master: { user: string; password: string }): Record<string, string> {
-  return {
-    DB_HOST: db.host,
-    DB_PORT: String(db.port),
-    DB_NAME: f.database,
-    DB_USER: master.user,
-    DB_AUTH: 'password',
-    DB_PASSWORD: master.password,
-    DB_TLS: 'off',
-    APP_DB_USER: f.appUser,
-    APP_DB_AUTH: 'password',
-    APP_DB_PASSWORD: f.appPassword,
-  };
-}
+const entryEnv = (f: ReturnType<typeof fresh>, master: { user: string; password: string }) => localEntryEnv(db, f, master);
 
 async function connectAs(user: string, password: string, database?: string): Promise<Connection> {
   const c = await createConnection({ host: db.host, port: db.port, user, password, database });
@@ -295,19 +283,7 @@ test('the IAM clause of a reconciled user is the one AWS documents (rendered, no
 });
 
 describe('the entry point refuses a bad configuration, naming the variable, before connecting', () => {
-  // What the data stack sets: the instance, the master user with its RDS-managed secret, TLS against the RDS CAs.
-  const base = {
-    DB_HOST: 'hits-dev.abc.eu-west-1.rds.amazonaws.com',
-    DB_PORT: '3306',
-    DB_NAME: 'hits',
-    DB_USER: 'hits_admin',
-    DB_AUTH: 'secret',
-    DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf',
-    DB_TLS: 'verify',
-    DB_CA_BUNDLE: 'rds',
-    APP_DB_USER: 'hits_app',
-    APP_DB_AUTH: 'iam',
-  };
+  const base = DEPLOYED_ENTRY_ENV;
   const { loadMigrateConfig } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
 
   test("the stacks' settings: the master secret over TLS verified against the RDS CAs, the app user created for IAM on any host", () => {

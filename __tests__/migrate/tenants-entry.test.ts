@@ -8,6 +8,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { IAM_AUTH, passwordAuth } from '../../functions/migrate/runner';
 import { MariaDb, migrateLocalDatabase } from '../../scripts/services';
 import { asEntryPoint } from '../support/hits';
+import { DEPLOYED_ENTRY_ENV, localEntryEnv } from '../support/migrate';
 
 let db: MariaDb;
 const open: Connection[] = [];
@@ -33,22 +34,9 @@ function fresh() {
 type Fresh = ReturnType<typeof fresh>;
 
 function entryEnv(f: Fresh, master: { user: string; password: string }, tenants: Record<string, string>): Record<string, string> {
-  return {
-    DB_HOST: db.host,
-    DB_PORT: String(db.port),
-    DB_NAME: f.database,
-    DB_USER: master.user,
-    DB_AUTH: 'password',
-    DB_PASSWORD: master.password,
-    DB_TLS: 'off',
-    APP_DB_USER: f.appUser,
-    APP_DB_AUTH: 'password',
-    APP_DB_PASSWORD: f.appPassword,
-    TENANT_PREFIX: f.prefix,
-    TENANT_PASSWORD: f.tenantPassword,
-    ...tenants,
-  };
+  return { ...localEntryEnv(db, f, master), TENANT_PREFIX: f.prefix, TENANT_PASSWORD: f.tenantPassword, ...tenants };
 }
+
 
 async function runEntry(env: Record<string, string | undefined>) {
   const { migrate } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
@@ -101,17 +89,7 @@ test('off when TENANT_COUNT is 0 or unset: no tenants field, no tenant databases
 });
 
 describe('tenant settings: errors name the variable; the auth clause follows the application user', () => {
-  const base = {
-    DB_HOST: 'hits-dev.abc.eu-west-1.rds.amazonaws.com',
-    DB_NAME: 'hits',
-    DB_USER: 'hits_admin',
-    DB_AUTH: 'secret',
-    DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf',
-    DB_TLS: 'verify',
-    DB_CA_BUNDLE: 'rds',
-    APP_DB_USER: 'hits_app',
-    APP_DB_AUTH: 'iam',
-  };
+  const base = DEPLOYED_ENTRY_ENV;
   const { loadMigrateConfig } = require('../../functions/migrate/handler') as typeof import('../../functions/migrate/handler');
 
   test('in AWS (APP_DB_AUTH=iam) tenant users get the IAM clause, with the defaults for prefix and rows', () => {
