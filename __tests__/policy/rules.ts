@@ -214,6 +214,8 @@ export function sgRules(json: StackJson): SgRule[] {
   return rules;
 }
 
+/** HTTPS (tcp 443 exactly) out to anywhere: how a function in the private subnets reaches AWS APIs through the NAT. */
+const isHttpsOut = (r: SgRule) => r.direction === 'egress' && !r.referenced && r.protocol === 'tcp' && r.from === 443 && r.to === 443 && r.cidrs.length === 1 && r.cidrs[0] === '0.0.0.0/0';
 const OPEN = ['0.0.0.0/0', '::/0'];
 const ALL_TRAFFIC = ['-1', 'all'];
 
@@ -624,7 +626,6 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the proxy and the cache)');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
       // GetSecretValue goes to Secrets Manager's regional endpoint through the NAT gateway: HTTPS out, and only that.
-      const isHttpsOut = (r: SgRule) => r.direction === 'egress' && !r.referenced && r.protocol === 'tcp' && r.from === 443 && r.to === 443 && r.cidrs.length === 1 && r.cidrs[0] === '0.0.0.0/0';
       const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
       const https = rules.some(isHttpsOut) ? [] : ['the migration group has no HTTPS egress (tcp 443): GetSecretValue cannot reach Secrets Manager and every deploy fails'];
       return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database, and HTTPS to AWS APIs`)];
@@ -641,7 +642,6 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       if ([t.appSg, t.migrationSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.tenantsSg);
       // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
-      const isHttpsOut = (r: SgRule) => r.direction === 'egress' && !r.referenced && r.protocol === 'tcp' && r.from === 443 && r.to === 443 && r.cidrs.length === 1 && r.cidrs[0] === '0.0.0.0/0';
       const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg));
       const https = rules.some(isHttpsOut) ? [] : ['the tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails'];
       const inApi = sgRules(env.api).filter((r) => canonical(env, 'api', r.group) === t.tenantsSg).map((r) => `${r.where}: a rule of the tenants group outside the data stack`);
@@ -666,16 +666,15 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
-    // The migration function lives in the data stack but is compute, not data tier: its one HTTPS egress
-    // (Secrets Manager through the NAT) is held to exactly that by the migration chain rule above.
+    // The migration and tenants functions' groups live in the data stack but are compute, not data tier:
+    // their one HTTPS egress (Secrets Manager, STS through the NAT) is held to exactly that by their chain rules.
     name: 'sg chain: no data-tier rule uses a CIDR',
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      // The tenants group's one HTTPS egress (STS through the NAT) is held to exactly that by its chain rule.
-      const migrationHttps = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && r.direction === 'egress' && r.from === 443 && r.to === 443;
+      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
       return sgRules(json)
-        .filter((r) => (r.cidrs.length || !r.referenced) && !migrationHttps(r))
+        .filter((r) => (r.cidrs.length || !r.referenced) && !functionHttpsOut(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);
     },
   },
