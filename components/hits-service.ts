@@ -5,9 +5,10 @@ import type { MysqlDatabase } from '../modules/mysql-database';
 import { NodeFunction } from '../modules/node-function';
 import type { RdsProxy } from '../modules/rds-proxy';
 import type { Vpc } from '../modules/vpc';
+import { projectPath } from './project-path';
 
 /** The function entry point the API serves. */
-export const HITS_ENTRY = 'functions/hits/handler.ts';
+export const HITS_ENTRY = projectPath('functions/hits/handler.ts');
 /** CloudWatch namespace of the functions' own (EMF) metrics; per environment through the `service` dimension. */
 export const APP_METRICS_NAMESPACE = 'hits';
 

@@ -4,9 +4,10 @@ import { NodeFunction } from '../modules/node-function';
 import type { RdsProxy } from '../modules/rds-proxy';
 import type { Vpc } from '../modules/vpc';
 import { APP_METRICS_NAMESPACE } from './hits-service';
+import { projectPath } from './project-path';
 
 /** The prune function's entry: deletes hits older than the retention. */
-export const PRUNE_ENTRY = 'functions/prune/handler.ts';
+export const PRUNE_ENTRY = projectPath('functions/prune/handler.ts');
 /** Every 15 minutes: at the API's full throttle a run removes ~450,000 rows, well within one run's budget. */
 export const PRUNE_SCHEDULE = 'rate(15 minutes)';
 /** Runs of the prune a schedule period holds, for metrics and alarms: one per 15 minutes. */

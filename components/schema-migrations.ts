@@ -3,7 +3,7 @@ import { Fn, TerraformOutput } from 'cdktf';
 import { DatabaseMigration } from '../modules/database-migration';
 import type { MysqlDatabase } from '../modules/mysql-database';
 import type { Vpc } from '../modules/vpc';
-import { projectPath } from '../stacks/base-stack';
+import { projectPath } from './project-path';
 
 /** The migration function's entry point. */
 export const MIGRATE_ENTRY = projectPath('functions/migrate/handler.ts');

@@ -9,7 +9,7 @@ import { NodeFunction } from '../modules/node-function';
 import type { RdsProxy } from '../modules/rds-proxy';
 import { PropsError } from '../modules/validation';
 import type { Vpc } from '../modules/vpc';
-import { projectPath } from '../stacks/base-stack';
+import { projectPath } from './project-path';
 
 /** The tenants function's entry point. */
 export const TENANTS_ENTRY = projectPath('functions/tenants/handler.ts');

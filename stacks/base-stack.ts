@@ -1,16 +1,7 @@
 import { Construct } from 'constructs';
-import * as path from 'path';
 import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Profile } from '../config';
-
-/** The app's own folder. Modules take absolute paths (function entries, migration sources) from the app, never resolve them from where they live. */
-const PROJECT_ROOT = path.resolve(__dirname, '..');
-
-/** The absolute path of `relative` (e.g. `functions/hits/handler.ts`) in this project. */
-export function projectPath(relative: string): string {
-  return path.join(PROJECT_ROOT, relative);
-}
 
 /** Names the stacks of one environment: `network-dev`, `data-dev`, `api-dev`, `ops-dev`. */
 export function stackId(kind: 'network' | 'data' | 'api' | 'ops', profile: Profile): string {
