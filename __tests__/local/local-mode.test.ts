@@ -17,7 +17,8 @@ import { execFile } from 'child_process';
 import { FAVICON_PATH } from '../../functions/hits/app';
 import { binary, freePort } from '../../scripts/services';
 import { artifactsDir, launchChromium, RecordingForwarder } from '../support/browser';
-import { accepting, bindable, eventually, limitConcurrency, LocalRun, processTable, stillRunning, type Serving } from '../support/local-run';
+import { accepting, eventually, limitConcurrency, LocalRun, type Serving } from '../support/local-run';
+import { expectNothingLeft } from './leftovers';
 
 // Each run starts MariaDB (a few seconds) and stops it cleanly, two at a time, so a test may first wait
 // for others: generous, not a timing assertion.
@@ -104,22 +105,6 @@ async function expectRowsOf(dbPort: number, t: number, items: Array<Record<strin
     return { id, c1, c2, c3, c4, c5 };
   });
   expect(rows).toEqual([...items].sort((a, b) => a.id - b.id));
-}
-
-/** What every exit path must leave: nothing. */
-async function expectNothingLeft(run: LocalRun, serving?: Serving): Promise<void> {
-  await run.closed;
-  const seen = run.processesSeen;
-  await eventually(() => stillRunning(seen).length === 0);
-  expect(stillRunning(seen).map((p) => p.cmdline)).toEqual([]);
-  expect(processTable().filter((p) => p.cmdline.includes(run.tmp)).map((p) => p.cmdline)).toEqual([]);
-  expect(run.tmpEntries()).toEqual([]);
-  if (serving) {
-    expect(existsSync(serving.runDir)).toBe(false);
-    expect(await accepting(serving.dbPort)).toBe(false);
-    expect(await accepting(serving.cachePort)).toBe(false);
-    expect(await bindable(serving.port)).toBe(true);
-  }
 }
 
 /** Starts a run, waits until it serves, and checks that what it started is what the leftover checks will look for. */
