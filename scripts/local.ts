@@ -283,7 +283,7 @@ async function main(): Promise<void> {
   const runDir = mkdtempSync(path.join(tmpdir(), 'hits-local-'));
   state.runDir = runDir;
   state.guard = new LifetimeGuard([runDir]);
-  const ports = named ? `ports ${arms.map((a) => `${a.port} (${a.name})`).join(', ')}` : `port ${arms[0].port}`;
+  const ports = named ? `port${arms.length === 1 ? '' : 's'} ${arms.map((a) => `${a.port} (${a.name})`).join(', ')}` : `port ${arms[0].port}`;
   say(`local mode: ${ports} taken; starting MariaDB and memcached in ${runDir}`);
   const services = await startLocalServices({ dir: path.join(runDir, 'mariadb'), guard: state.guard });
   if (state.stopping) return;
@@ -314,10 +314,12 @@ async function main(): Promise<void> {
     return;
   }
   const url = (arm: Arm) => `http://127.0.0.1:${arm.port}`;
-  const every = arms.length === 1 ? 'the arm runs' : arms.length === 2 ? 'both arms run' : `all ${arms.length} arms run`;
+  const every = arms.length === 2 ? 'both arms run' : `all ${arms.length} arms run`;
   say(
-    `Locally ${every} the same code against the same MariaDB and memcached, with no RDS Proxy in front, ` +
-      'each arm with its own function instances and connection pools: local load figures test the load harness, not the proxy.',
+    arms.length === 1
+      ? 'Locally the arm runs against MariaDB and memcached with no RDS Proxy in front: local load figures test the load harness, not the proxy.'
+      : `Locally ${every} the same code against the same MariaDB and memcached, with no RDS Proxy in front, ` +
+          'each arm with its own function instances and connection pools: local load figures test the load harness, not the proxy.',
   );
   const routes = tenantsCode ? `hits function at /, tenants function at ${tenantsPath}` : 'hits function at /; tenants route off (LOCAL_TENANTS=0)';
   for (const arm of arms) say(`arm ${arm.name}=${url(arm)}  (${routes})`);
