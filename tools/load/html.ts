@@ -37,8 +37,22 @@ function clock(ms: number, origin: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}`;
 }
 
-/** A line chart in SVG: time on x (seconds from `origin`), value on y from 0. */
-function chart(id: string, title: string, unit: string, lines: readonly Line[], origin: number): string {
+/** Where the x axis starts and ends: the run window, widened to any point outside it (CloudWatch minutes). */
+interface Span {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A legend entry: a line style and what it stands for. */
+interface Key {
+  readonly label: string;
+  readonly colour: string;
+  readonly dash?: string;
+}
+
+/** A line chart in SVG: time on x (seconds from the window's start), value on y from 0. `keys` replaces the legend of one entry per line. */
+function chart(id: string, title: string, unit: string, lines: readonly Line[], span: Span, keys?: readonly Key[]): string {
+  const origin = span.from;
   const W = 560;
   const H = 220;
   const L = 52;
@@ -47,8 +61,8 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
   const B = 34;
   const all = lines.flatMap((l) => l.points);
   if (all.length === 0) return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}</figcaption><p class="empty">no data</p></figure>`;
-  const t0 = Math.min(...all.map((p) => p.t));
-  const t1 = Math.max(...all.map((p) => p.t), t0 + 1000);
+  const t0 = Math.min(span.from, ...all.map((p) => p.t));
+  const t1 = Math.max(span.to, t0 + 1000, ...all.map((p) => p.t));
   const top = nice(Math.max(...all.map((p) => p.v)));
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v: number) => T + (1 - v / top) * (H - T - B);
@@ -63,8 +77,8 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
       return `<g data-series="${escapeHtml(l.arm ?? l.label)}"><path d="${d}" fill="none" stroke="${l.colour}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/>${dots}</g>`;
     })
     .join('');
-  const legend = lines.map((l) => `<span class="key"><svg width="22" height="10" aria-hidden="true"><line x1="0" x2="22" y1="5" y2="5" stroke="${l.colour}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/></svg>${escapeHtml(l.label)}</span>`).join('');
-  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">time from start</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
+  const legend = (keys ?? lines).map((l) => `<span class="key"><svg width="22" height="10" aria-hidden="true"><line x1="0" x2="22" y1="5" y2="5" stroke="${l.colour}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/></svg>${escapeHtml(l.label)}</span>`).join('');
+  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">time from start</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
 }
 
 /** A period's point sits at its middle, so a 3-second run is not drawn at second 0. */
@@ -92,7 +106,7 @@ function summaryTable(report: LoadReport): string {
   const rows = report.arms
     .map((arm, i) => {
       const bad = report.thresholds.some((t) => t.arm === arm.name && !t.ok);
-      return `<tr data-arm="${escapeHtml(arm.name)}"${bad ? ' class="breach"' : ''}><th scope="row"><span class="swatch" style="background:${armColour(i)}"></span>${escapeHtml(arm.name)}<div class="url">${escapeHtml(arm.url)}</div></th><td>${escapeHtml(arm.requests)}</td><td>${escapeHtml(arm.rps)}</td><td>${escapeHtml(arm.throughput)}</td><td class="${arm.failures.total ? 'bad' : ''}">${escapeHtml(arm.failures.total)} (${escapeHtml(arm.failures.percent)} %)</td><td>${ms(arm.latency?.p50)}</td><td>${ms(arm.latency?.p90)}</td><td>${ms(arm.latency?.p99)}</td><td>${ms(arm.latency?.max)}</td><td>${counts(arm.codes)}</td><td>${counts(arm.failures.byError)}</td></tr>`;
+      return `<tr data-arm="${escapeHtml(arm.name)}"${bad ? ' class="breach"' : ''}><th scope="row"><span class="swatch" style="background:${armColour(i)}"></span>${escapeHtml(arm.name)}<div class="url">${escapeHtml(arm.url)}</div></th><td>${escapeHtml(arm.requests)}</td><td>${escapeHtml(arm.rps)}</td><td>${escapeHtml(arm.throughput)}</td><td class="${arm.failures.total ? 'bad' : ''}">${escapeHtml(arm.failures.total)} (${escapeHtml(fmt(arm.failures.percent))} %)</td><td>${ms(arm.latency?.p50)}</td><td>${ms(arm.latency?.p90)}</td><td>${ms(arm.latency?.p99)}</td><td>${ms(arm.latency?.max)}</td><td>${counts(arm.codes)}</td><td>${counts(arm.failures.byError)}</td></tr>`;
     })
     .join('');
   return `<table class="summary"><thead><tr><th>arm</th><th>requests</th><th>sent/s</th><th>throughput (2xx–3xx/s)</th><th>failures</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>status codes</th><th>errors (no response)</th></tr></thead><tbody>${rows}</tbody></table>`;
@@ -106,7 +120,7 @@ function thresholdsTable(report: LoadReport): string {
 }
 
 function cloudwatchCharts(section: CloudWatchSection, report: LoadReport): string {
-  const origin = Date.parse(report.window.start);
+  const span = windowSpan(report);
   const byLabel = new Map<string, MetricSeries[]>();
   for (const s of section.series) byLabel.set(s.label, [...(byLabel.get(s.label) ?? []), s]);
   const armIndex = (arm?: string) => report.arms.findIndex((a) => a.name === arm);
@@ -117,7 +131,7 @@ function cloudwatchCharts(section: CloudWatchSection, report: LoadReport): strin
         label,
         series[0].stat,
         series.map((s, i) => ({ label: s.arm ?? Object.values(s.dimensions).join(' '), arm: s.arm, colour: s.arm ? armColour(armIndex(s.arm)) : armColour(i + report.arms.length), points: s.points.map((p) => ({ t: Date.parse(p.at), v: p.value })) })),
-        origin,
+        span,
       ),
     )
     .join('');
@@ -135,15 +149,23 @@ tr.breach{background:#fff1f0}td.bad{color:#b42318;font-weight:600}.code{display:
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .verdict{font-weight:600;font-size:15px;padding:8px 12px;border-radius:6px;display:inline-block}.verdict.good{background:#e6f4ea;color:#1a7f37}.verdict.bad{background:#fff1f0;color:#b42318}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:16px}
-.chart{margin:0;border:1px solid #d8dee4;border-radius:8px;padding:10px}.chart figcaption{font-weight:600;margin-bottom:4px}.chart svg{width:100%;height:auto}
+.chart{margin:0;border:1px solid #d8dee4;border-radius:8px;padding:10px}.chart figcaption{font-weight:600;margin-bottom:4px}.chart svg.plot{width:100%;height:auto}
 .chart text{font-size:11px;fill:#57606a}.grid{stroke:#eaeef2}.axis{stroke:#8c959f}
-.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}.key svg{vertical-align:middle;margin-right:4px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}.key{white-space:nowrap}.key svg{vertical-align:middle;margin-right:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}dt{color:#57606a}dd{margin:0}
 .empty{color:#57606a;font-style:italic}
 `;
 
+const windowSpan = (report: LoadReport): Span => ({ from: Date.parse(report.window.start), to: Date.parse(report.window.end) });
+
 export function renderHtml(report: LoadReport): string {
-  const origin = Date.parse(report.window.start);
+  const span = windowSpan(report);
+  const latencyKeys: Key[] = [
+    ...report.arms.map((a, i) => ({ label: a.name, colour: armColour(i) })),
+    { label: 'p50', colour: '#57606a' },
+    { label: 'p90', colour: '#57606a', dash: '6 4' },
+    { label: 'p99', colour: '#57606a', dash: '2 3' },
+  ];
   const o = report.options;
   const runner = o.runner.on === 'local' ? 'this machine' : `${o.runner.on}, ${o.runner.count} workers in ${o.runner.region}`;
   const armNames = report.arms.map((a) => a.name).join(' vs ');
@@ -165,10 +187,10 @@ export function renderHtml(report: LoadReport): string {
 <p class="muted">Failures: responses with status ≥ 400 and requests with no response (error codes). Latency is over every response, in ms, as measured by the load generator.</p>
 <h2>Over time (10-second periods)</h2>
 <div class="charts">
-${chart('throughput', 'Throughput: successful responses per second', 'req/s', armLines(report, (p) => p.throughput), origin)}
-${chart('failures', 'Failures per period', 'requests', armLines(report, (p) => p.failures), origin)}
-${chart('latency', 'Latency p50 (solid), p90 (dashed), p99 (dotted)', 'ms', [...armLines(report, (p) => p.latency?.p50 ?? null, undefined, ' p50'), ...armLines(report, (p) => p.latency?.p90 ?? null, '6 4', ' p90'), ...armLines(report, (p) => p.latency?.p99 ?? null, '2 3', ' p99')], origin)}
-${chart('requests', 'Requests sent per period', 'requests', armLines(report, (p) => p.requests), origin)}
+${chart('throughput', 'Throughput: successful responses per second', 'req/s', armLines(report, (p) => p.throughput), span)}
+${chart('failures', 'Failures per second', 'req/s', armLines(report, (p) => p.failures / p.seconds), span)}
+${chart('latency', 'Latency p50 (solid), p90 (dashed), p99 (dotted)', 'ms', [...armLines(report, (p) => p.latency?.p50 ?? null, undefined, ' p50'), ...armLines(report, (p) => p.latency?.p90 ?? null, '6 4', ' p90'), ...armLines(report, (p) => p.latency?.p99 ?? null, '2 3', ' p99')], span, latencyKeys)}
+${chart('requests', 'Requests sent per second (the schedule each arm received)', 'req/s', armLines(report, (p) => p.requests / p.seconds), span)}
 </div>
 ${report.cloudwatch ? cloudwatchCharts(report.cloudwatch, report) : ''}
 </body></html>
