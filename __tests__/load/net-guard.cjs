@@ -12,8 +12,11 @@ const net = require('net');
 
 const log = process.env.NET_GUARD_LOG;
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+/** NET_GUARD_EXIT=<code>: end the process with that code at the first attempt (a test that only needs to know one happened need not wait for the client's retries). */
+const exitCode = process.env.NET_GUARD_EXIT ? Number(process.env.NET_GUARD_EXIT) : undefined;
 const record = (what) => {
   if (log) fs.appendFileSync(log, `${process.pid} ${what}\n`);
+  if (exitCode !== undefined) process.exit(exitCode);
 };
 
 const connect = net.Socket.prototype.connect;
