@@ -145,6 +145,13 @@ describe('arms and CloudWatch names from a cdktf outputs file', () => {
     expect(() => deployedOutputs({ 'api-dev': { function_name: 'f' } }, 'dev', 'o.json')).toThrow(/has no api_url output/);
   });
 
+  test('--region names the CloudWatch region when the arms’ URLs do not, and must be a region name', () => {
+    const local = ['--arm', 'a=http://127.0.0.1:1', '--cloudwatch', '--db-instance', 'db-1'];
+    expect(parseOptions([...local, '--region', 'eu-central-1']).cloudwatch).toEqual({ region: 'eu-central-1', arms: { a: {} }, dbInstanceIdentifier: 'db-1' });
+    expect(parseOptions(local).cloudwatch).toEqual({ arms: { a: {} }, dbInstanceIdentifier: 'db-1' });
+    expect(error([...local, '--region', 'moon'])).toMatch(/--region: "moon" is not an AWS region name/);
+  });
+
   test('arms in two regions cannot share one CloudWatch read', () => {
     expect(error(['--arm', 'a=https://abc123defg.execute-api.eu-west-1.amazonaws.com', '--arm', 'b=https://zyx987wvut.execute-api.us-east-1.amazonaws.com', '--cloudwatch'])).toMatch(/--cloudwatch: the arms are in several regions \(eu-west-1, us-east-1\)/);
   });

@@ -163,7 +163,7 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
       targets[arm.name] = { ...(functionName ? { functionName } : {}), ...(api ? { apiId: api.apiId } : {}) };
     }
     if (regions.size > 1) throw new OptionError(`--cloudwatch: the arms are in several regions (${[...regions].join(', ')}); compare arms of one region`);
-    const region = [...regions][0] ?? (runner.on === 'local' ? single('region') : undefined);
+    const region = [...regions][0] ?? single('region');
     if (region !== undefined && !REGION.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
     const dbInstanceIdentifier = single('db-instance') ?? fromFile?.dbInstanceIdentifier;
     const proxyName = single('proxy-name') ?? fromFile?.proxyName;
