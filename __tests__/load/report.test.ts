@@ -1,23 +1,10 @@
 import { RunError } from '../../tools/load/errors';
 import { escapeHtml, renderHtml } from '../../tools/load/html';
 import { parseOptions } from '../../tools/load/options';
-import { buildReport, PERIOD_MS, type ArtilleryMetrics, type ArtilleryOutput } from '../../tools/load/report';
+import { buildReport, PERIOD_MS, type ArtilleryOutput } from '../../tools/load/report';
+import { armMetrics, merged } from './fixture';
 
 const options = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2/d', '--rate', '20', '--duration', '15', '--ensure', 'p99<100,direct:failures<5%']);
-
-/** Artillery's counters and summaries for one arm, as metrics-by-endpoint and the VU counters name them. */
-function armMetrics(arm: string, m: { created: number; codes: Record<string, number>; errors?: Record<string, number>; latency?: [number, number, number, number, number] }): ArtilleryMetrics {
-  const counters: Record<string, number> = { [`vusers.created_by_name.${arm}`]: m.created };
-  for (const [c, n] of Object.entries(m.codes)) counters[`plugins.metrics-by-endpoint.${arm}.codes.${c}`] = n;
-  for (const [e, n] of Object.entries(m.errors ?? {})) counters[`plugins.metrics-by-endpoint.${arm}.errors.${e}`] = n;
-  const count = Object.values(m.codes).reduce((a, b) => a + b, 0);
-  const summaries = m.latency ? { [`plugins.metrics-by-endpoint.response_time.${arm}`]: { min: m.latency[0], p50: m.latency[1], p90: m.latency[2], p99: m.latency[3], max: m.latency[4], count, mean: m.latency[1] } } : {};
-  return { counters, summaries };
-}
-
-function merged(...parts: ArtilleryMetrics[]): ArtilleryMetrics {
-  return { counters: Object.assign({}, ...parts.map((p) => p.counters)), summaries: Object.assign({}, ...parts.map((p) => p.summaries)) };
-}
 
 const start = Date.UTC(2026, 0, 1, 12, 0, 3); // 3 s into a 10-second period
 const end = start + 15_000;

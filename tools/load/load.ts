@@ -60,6 +60,17 @@ export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise
   } catch (err) {
     throw new RunError(`Artillery's results ${files.raw} could not be read (${(err as Error).message}); see ${files.log}`);
   }
+  const { report, exitCode, error } = await completeReport(raw, options, io);
+  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(files.html, renderHtml(report));
+  return { report, files, exitCode, ...(error ? { error } : {}) };
+}
+
+/**
+ * From Artillery's JSON to the finished report and its exit code: per-arm figures and thresholds, then the
+ * CloudWatch section with --cloudwatch. Throws RunError when an arm received no request.
+ */
+export async function completeReport(raw: ArtilleryOutput, options: LoadOptions, io: Pick<RunLoadIo, 'cloudwatch'> = {}): Promise<{ report: LoadReport; exitCode: number; error?: string }> {
   let report = buildReport(raw, options);
   const idle = report.arms.filter((a) => a.requests === 0).map((a) => a.name);
   if (idle.length) throw new RunError(`no request went to ${idle.join(', ')}: each virtual user picks an arm at random, so run longer or at a higher --rate`);
@@ -69,14 +80,12 @@ export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise
     try {
       report = { ...report, cloudwatch: await readCloudWatch(options.cloudwatch, report.window, io.cloudwatch) };
     } catch (err) {
-      error = `--cloudwatch: ${(err as Error).message} (the report was written without AWS metrics; needs credentials allowed cloudwatch:GetMetricData)`;
+      error = `--cloudwatch: ${(err as Error).message} (the report was written without AWS metrics; it needs credentials allowed cloudwatch:GetMetricData)`;
       report = { ...report, cloudwatch: { ...(options.cloudwatch.region ? { region: options.cloudwatch.region } : {}), periodSeconds: 60, series: [], notes: [error] } };
     }
   }
-  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(files.html, renderHtml(report));
   const breached = report.thresholds.some((t) => !t.ok);
-  return { report, files, exitCode: error ? EXIT.error : breached ? EXIT.breached : EXIT.ok, ...(error ? { error } : {}) };
+  return { report, exitCode: error ? EXIT.error : breached ? EXIT.breached : EXIT.ok, ...(error ? { error } : {}) };
 }
 
 const cell = (v: unknown, width: number) => String(v).padStart(width);
