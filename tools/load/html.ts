@@ -184,7 +184,7 @@ export function renderHtml(report: LoadReport): string {
 </dl>
 <h2>Thresholds</h2>${thresholdsTable(report)}
 <h2>Summary</h2>${summaryTable(report)}
-<p class="muted">Failures: responses with status ≥ 400 and requests with no response (error codes). Latency is over every response, in ms, as measured by the load generator.</p>
+<p class="muted">Failures: responses with status ≥ 400 and requests with no response (error codes). Latency: time to first byte from sending the request (connection set-up excluded), over every response, in ms.</p>
 <h2>Over time (10-second periods)</h2>
 <div class="charts">
 ${chart('throughput', 'Throughput: successful responses per second', 'req/s', armLines(report, (p) => p.throughput), span)}

@@ -102,7 +102,7 @@ export interface ArmReport {
   /** Every status code seen → responses. */
   readonly codes: Readonly<Record<string, number>>;
   readonly failures: Failures;
-  /** Over every response (any status), ms; null when none arrived. */
+  /** Time to first byte from sending the request (connection set-up excluded), over every response (any status), ms; null when none arrived. */
   readonly latency: Latency | null;
   readonly series: readonly Period[];
 }
