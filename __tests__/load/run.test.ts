@@ -106,7 +106,6 @@ describe('a short real run against three loopback arms', () => {
     expect(f.requests).toBe(flaky.tally.requests);
     expect(s.failures.total).toBe(0);
     expect(s.latency!.p50).toBeGreaterThanOrEqual(DELAY_MS);
-    expect(s.latency!.min).toBeGreaterThanOrEqual(DELAY_MS);
     expect(f.codes).toEqual({ 200: flaky.tally.requests - flaky.tally.failed, 503: flaky.tally.failed });
     expect(f.failures).toMatchObject({ total: flaky.tally.failed, byStatus: { 503: flaky.tally.failed }, byError: {} });
     expect(f.latency!.p50).toBeLessThan(DELAY_MS);
