@@ -87,7 +87,7 @@ describe('report.html', () => {
       }
     }
     expect(html).toContain(`${report.thresholds.filter((t) => !t.ok).length} threshold checks breached`);
-    expect(html).toContain('<tr class="breach"><td>direct</td><td><code>p99&lt;100</code></td><td>140</td><td>BREACHED</td></tr>');
+    expect(html).toContain('<tr class="breach"><td>direct</td><td><code>p99&lt;100</code></td><td>140 ms</td><td>BREACHED</td></tr>');
   });
 
   test('escapes what comes from input', () => {

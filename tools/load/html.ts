@@ -112,10 +112,18 @@ function summaryTable(report: LoadReport): string {
   return `<table class="summary"><thead><tr><th>arm</th><th>requests</th><th>sent/s</th><th>throughput (2xx–3xx/s)</th><th>failures</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>status codes</th><th>errors (no response)</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** The unit a threshold's actual value is in, from how the threshold was written (thresholds.ts). */
+function unitOf(threshold: string): string {
+  const metric = threshold.replace(/^[a-z0-9-]+:/, '');
+  if (/^(p50|p90|p99|max)/.test(metric)) return ' ms';
+  if (/^failures/.test(metric)) return metric.endsWith('%') ? ' %' : '';
+  return ' req/s';
+}
+
 function thresholdsTable(report: LoadReport): string {
   if (report.thresholds.length === 0) return '<p class="muted">No thresholds (--ensure) were set.</p>';
   const breached = report.thresholds.filter((t) => !t.ok).length;
-  const rows = report.thresholds.map((t) => `<tr class="${t.ok ? 'ok' : 'breach'}"><td>${escapeHtml(t.arm)}</td><td><code>${escapeHtml(t.threshold)}</code></td><td>${t.actual === null ? 'no data' : escapeHtml(t.actual)}</td><td>${t.ok ? 'holds' : 'BREACHED'}</td></tr>`).join('');
+  const rows = report.thresholds.map((t) => `<tr class="${t.ok ? 'ok' : 'breach'}"><td>${escapeHtml(t.arm)}</td><td><code>${escapeHtml(t.threshold)}</code></td><td>${t.actual === null ? 'no data' : escapeHtml(`${t.actual}${unitOf(t.threshold)}`)}</td><td>${t.ok ? 'holds' : 'BREACHED'}</td></tr>`).join('');
   return `<p class="verdict ${breached ? 'bad' : 'good'}">${breached ? `${breached} threshold check${breached > 1 ? 's' : ''} breached` : 'Every threshold holds'}</p><table class="thresholds"><thead><tr><th>arm</th><th>threshold</th><th>actual</th><th>result</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
