@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: synth time and memory, then the function's benchmarks (scripts/bench-function.ts),
- * then the tenants' (scripts/bench-tenants.ts). `npm run bench -- <section>` runs one section: synth,
- * metrics, function or tenants.
+ * then the tenants' (scripts/bench-tenants.ts), then the load harness's ceiling (scripts/bench-load.ts).
+ * `npm run bench -- <section>` runs one section: synth, metrics, function, tenants or load.
  * Medians of several runs; targets are printed beside each figure, never asserted in tests.
  * Everything runs on this machine and talks only to 127.0.0.1.
  */
@@ -126,6 +126,10 @@ async function main(): Promise<void> {
     const rows = Number(process.env.BENCH_TENANT_ROWS ?? 1000);
     console.log(`tenants: provisioning ${tenants} tenants × ${rows} rows (BENCH_TENANTS, BENCH_TENANT_ROWS change it), then 200 tenants round-robin`);
     print(await runTenantsBench({ tenants, rows, routeTenants: 200, requests: 10000, say: (line) => console.log(line) }));
+  }
+  if (!only || only === 'load') {
+    const { runLoadBench } = await import('./bench-load');
+    print(await runLoadBench({ say: (line) => console.log(line) }));
   }
 }
 

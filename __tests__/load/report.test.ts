@@ -1,0 +1,103 @@
+import { RunError } from '../../tools/load/errors';
+import { escapeHtml, renderHtml } from '../../tools/load/html';
+import { parseOptions } from '../../tools/load/options';
+import { buildReport, PERIOD_MS, type ArtilleryOutput } from '../../tools/load/report';
+import { armMetrics, merged } from './fixture';
+
+const options = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2/d', '--rate', '20', '--duration', '15', '--ensure', 'p99<100,direct:failures<5%']);
+
+const start = Date.UTC(2026, 0, 1, 12, 0, 3); // 3 s into a 10-second period
+const end = start + 15_000;
+const p0 = Math.floor(start / PERIOD_MS) * PERIOD_MS;
+const first = { proxy: { created: 70, codes: { 200: 70 }, latency: [10, 20, 40, 60, 80] as [number, number, number, number, number] }, direct: { created: 70, codes: { 200: 60, 503: 8 }, errors: { ETIMEDOUT: 2 }, latency: [12, 30, 70, 150, 400] as [number, number, number, number, number] } };
+const second = { proxy: { created: 80, codes: { 200: 79, 404: 1 }, latency: [11, 22, 44, 66, 90] as [number, number, number, number, number] }, direct: { created: 80, codes: { 200: 80 }, latency: [12, 25, 50, 90, 120] as [number, number, number, number, number] } };
+const total = {
+  proxy: { created: 150, codes: { 200: 149, 404: 1 }, latency: [10, 21, 43, 65, 90] as [number, number, number, number, number] },
+  direct: { created: 150, codes: { 200: 140, 503: 8 }, errors: { ETIMEDOUT: 2 }, latency: [12, 27, 60, 140, 400] as [number, number, number, number, number] },
+};
+const raw: ArtilleryOutput = {
+  aggregate: { ...merged(armMetrics('proxy', total.proxy), armMetrics('direct', total.direct)), firstMetricAt: start, lastMetricAt: end, period: String(p0) },
+  intermediate: [
+    { ...merged(armMetrics('proxy', first.proxy), armMetrics('direct', first.direct)), period: String(p0) },
+    { ...merged(armMetrics('proxy', second.proxy), armMetrics('direct', second.direct)), period: String(p0 + PERIOD_MS) },
+  ],
+};
+
+describe('report.json from Artillery output', () => {
+  const report = buildReport(raw, options);
+
+  test('the run window is Artillery’s first to last metric', () => {
+    expect(report.window).toEqual({ start: new Date(start).toISOString(), end: new Date(end).toISOString(), seconds: 15 });
+  });
+
+  test('per arm: requests, codes, failures by status (≥ 400) and by error, rates over the window, latency', () => {
+    const [proxy, direct] = report.arms;
+    expect(proxy).toMatchObject({ name: 'proxy', url: 'http://127.0.0.1:1', requests: 150, rps: 10, throughput: Math.round((149 / 15) * 100) / 100, codes: { 200: 149, 404: 1 } });
+    expect(proxy.failures).toEqual({ total: 1, percent: Math.round((100 / 150) * 1000) / 1000, byStatus: { 404: 1 }, byError: {} });
+    expect(direct.failures).toEqual({ total: 10, percent: Math.round((1000 / 150) * 1000) / 1000, byStatus: { 503: 8 }, byError: { ETIMEDOUT: 2 } });
+    expect(direct.latency).toEqual({ min: 12, p50: 27, p90: 60, p99: 140, max: 400, mean: 27 });
+  });
+
+  test('the series has one point per 10-second period, rates over the part of the period the run covered', () => {
+    const [proxy, direct] = report.arms;
+    expect(proxy.series.map((p) => [p.start, p.seconds, p.requests, p.failures])).toEqual([
+      [new Date(p0).toISOString(), 7, 70, 0],
+      [new Date(p0 + PERIOD_MS).toISOString(), 8, 80, 1],
+    ]);
+    expect(proxy.series[0].throughput).toBe(10);
+    expect(direct.series[0]).toMatchObject({ failures: 10, throughput: Math.round((60 / 7) * 100) / 100, latency: { p99: 150 } });
+  });
+
+  test('thresholds are evaluated on these figures', () => {
+    expect(report.thresholds).toEqual([
+      { arm: 'proxy', threshold: 'p99<100', actual: 65, ok: true },
+      { arm: 'direct', threshold: 'p99<100', actual: 140, ok: false },
+      { arm: 'direct', threshold: 'direct:failures<5%', actual: direct(report).failures.percent, ok: false },
+    ]);
+  });
+
+  test('two workers’ entries for one period add up', () => {
+    const twice = buildReport({ ...raw, intermediate: [...raw.intermediate!, raw.intermediate![1]] }, options);
+    expect(twice.arms[0].series[1].requests).toBe(160);
+    expect(twice.arms[0].series[1].latency?.max).toBe(90);
+  });
+
+  test('output without metrics is a run error', () => {
+    expect(() => buildReport({ aggregate: {} }, options)).toThrow(RunError);
+  });
+});
+
+const direct = (r: ReturnType<typeof buildReport>) => r.arms[1];
+
+describe('report.html', () => {
+  test('is self-contained: a CSP that forbids every fetch, no script, no external reference', () => {
+    const html = renderHtml(buildReport(raw, options));
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|\bsrc=|\bhref=|url\(|@import/i);
+  });
+
+  test('shows each arm in the table and in every chart, and the breached threshold', () => {
+    const report = buildReport(raw, options);
+    const html = renderHtml(report);
+    for (const arm of options.arms) {
+      expect(html).toContain(`<tr data-arm="${arm.name}"`);
+      for (const chart of ['throughput', 'failures', 'latency', 'requests']) {
+        const figure = html.split(`data-chart="${chart}"`)[1].split('</figure>')[0];
+        expect(figure).toContain(`data-series="${arm.name}"`);
+      }
+    }
+    expect(html).toContain(`${report.thresholds.filter((t) => !t.ok).length} threshold checks breached`);
+    expect(html).toContain('<tr class="breach"><td>direct</td><td><code>p99&lt;100</code></td><td>140 ms</td><td>BREACHED</td></tr>');
+  });
+
+  test('escapes what comes from input', () => {
+    const hostile = { ...raw, aggregate: merged(raw.aggregate, { counters: { 'plugins.metrics-by-endpoint.proxy.errors.<img src=x onerror=alert(1)>': 1 } }) };
+    const report = buildReport({ ...hostile, aggregate: { ...hostile.aggregate, firstMetricAt: start, lastMetricAt: end } }, options);
+    const evil = { ...report, options: { ...report.options, path: '/"><script>alert(1)</script>' } };
+    const html = renderHtml(evil);
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
+    expect(html).toContain(escapeHtml('/"><script>alert(1)</script>'));
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * `npm run load` for real: the CLI (as npm runs it) drives Artillery against three loopback arms, a slow
+ * one, one failing every third request and one with nothing listening, and the report must show what
+ * each did; the page is then opened in Chromium. Every process of the run carries a network guard that
+ * records any attempt to reach beyond 127.0.0.1; a run without the telemetry preload shows the guard would
+ * see Artillery's telemetry.
+ * Bounded: 30 requests/s for 4 s, then 1 request/s for 1 s.
+ */
+import { spawn } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { runArtillery } from '../../tools/load/artillery';
+import { parseOptions } from '../../tools/load/options';
+import { artilleryArgs, buildScript } from '../../tools/load/scenario';
+import type { LoadReport } from '../../tools/load/types';
+import { artifactsDir, launchChromium } from '../support/browser';
+
+jest.setTimeout(120000);
+
+const ROOT = path.resolve(__dirname, '../..');
+const GUARD = path.join(__dirname, 'net-guard.cjs');
+const DELAY_MS = 80;
+const RATE = 30;
+const DURATION = 4;
+
+interface Arm {
+  readonly server: http.Server;
+  readonly tally: { requests: number; failed: number; paths: string[] };
+  url: string;
+}
+
+async function arm(handle: (tally: Arm['tally'], res: http.ServerResponse) => void): Promise<Arm> {
+  const tally = { requests: 0, failed: 0, paths: [] as string[] };
+  const server = http.createServer((req, res) => {
+    tally.requests++;
+    tally.paths.push(req.url ?? '');
+    handle(tally, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, tally, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+let dir: string;
+let slow: Arm;
+let flaky: Arm;
+let downUrl: string;
+let run: { code: number | null; stdout: string; stderr: string };
+let report: LoadReport;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'load-run-'));
+  slow = await arm((_t, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"items":[]}'), DELAY_MS));
+  flaky = await arm((t, res) => {
+    if (t.requests % 3 === 0) {
+      t.failed++;
+      res.writeHead(503, { 'retry-after': '1' }).end('busy');
+    } else res.writeHead(200).end('{}');
+  });
+  // A port that was free a moment ago and is closed again: nothing listens there.
+  const closed = await arm(() => undefined);
+  downUrl = closed.url;
+  await new Promise((resolve) => closed.server.close(resolve));
+
+  run = await new Promise((resolve) => {
+    const child = spawn(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      ['tools/load/load.ts', '--arm', `slow=${slow.url}`, '--arm', `flaky=${flaky.url}/prefix/`, '--arm', `down=${downUrl}`, '--path', '/tenants/{tenant}/items', '--tenants', '3', '--rate', String(RATE), '--duration', String(DURATION), '--out', path.join(dir, 'out'), '--ensure', 'p99<5000,failures<1%'],
+      { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: `--require ${GUARD}`, NET_GUARD_LOG: path.join(dir, 'net.log') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  if (existsSync(path.join(dir, 'out/report.json'))) report = JSON.parse(readFileSync(path.join(dir, 'out/report.json'), 'utf8'));
+});
+
+afterAll(async () => {
+  for (const a of [slow, flaky]) if (a) await new Promise((resolve) => a.server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a short real run against three loopback arms', () => {
+  test('exits 2 and names each breached threshold: failures on the failing arm, everything on the dead one', () => {
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('BREACHED flaky: failures<1%');
+    expect(run.stdout).toContain('BREACHED down: failures<1%');
+    expect(run.stdout).toContain('BREACHED down: p99<5000 (actual no data)');
+    expect(run.stdout).not.toContain('BREACHED slow');
+  });
+
+  test('writes report.json, report.html, Artillery’s raw.json, the scenario and the log', () => {
+    for (const file of ['report.json', 'report.html', 'raw.json', 'scenario.json', 'artillery.log']) expect(statSync(path.join(dir, 'out', file)).size).toBeGreaterThan(100);
+  });
+
+  test('the report reflects what each arm did', () => {
+    const [s, f, d] = report.arms;
+    expect(report.arms.map((a) => a.name)).toEqual(['slow', 'flaky', 'down']);
+    // Every request the servers saw, and nothing else, is in the report.
+    expect(s.requests).toBe(slow.tally.requests);
+    expect(f.requests).toBe(flaky.tally.requests);
+    expect(s.failures.total).toBe(0);
+    expect(s.latency!.p50).toBeGreaterThanOrEqual(DELAY_MS);
+    expect(f.codes).toEqual({ 200: flaky.tally.requests - flaky.tally.failed, 503: flaky.tally.failed });
+    expect(f.failures).toMatchObject({ total: flaky.tally.failed, byStatus: { 503: flaky.tally.failed }, byError: {} });
+    expect(f.latency!.p50).toBeLessThan(DELAY_MS);
+    expect(d.failures.byError).toEqual({ ECONNREFUSED: d.requests });
+    expect([d.latency, d.throughput, d.failures.percent]).toEqual([null, 0, 100]);
+    // The schedule held: about rate × duration requests in all, each arm a share of them.
+    const total = s.requests + f.requests + d.requests;
+    expect(total).toBeGreaterThanOrEqual(RATE * DURATION * 0.9);
+    expect(total).toBeLessThanOrEqual(RATE * DURATION * 1.05 + 1);
+    for (const a of report.arms) expect(a.requests).toBeGreaterThan(0);
+    // Tenants drawn from 0 … tenants-1, under the arm's path prefix.
+    expect(new Set(flaky.tally.paths)).toEqual(new Set(['/prefix/tenants/0/items', '/prefix/tenants/1/items', '/prefix/tenants/2/items']));
+    // Per-period series add up to the totals.
+    for (const a of report.arms) expect(a.series.reduce((n, p) => n + p.requests, 0)).toBe(a.requests);
+  });
+
+  test('nothing in the run (CLI or Artillery) tried to resolve or reach a host beyond 127.0.0.1', () => {
+    const attempts = existsSync(path.join(dir, 'net.log')) ? readFileSync(path.join(dir, 'net.log'), 'utf8') : '';
+    expect(attempts).toBe('');
+  });
+
+  test('the page renders in Chromium without a single network request: table and charts for every arm', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const requested: string[] = [];
+      page.on('request', (r) => requested.push(r.url()));
+      const url = pathToFileURL(path.join(dir, 'out/report.html')).href;
+      await page.goto(url);
+      expect(requested).toEqual([url]);
+      for (const a of report.arms) {
+        await expect(page.locator(`tr[data-arm="${a.name}"] th`).innerText()).resolves.toContain(a.name);
+        for (const chart of ['throughput', 'failures', 'requests']) expect(await page.locator(`[data-chart="${chart}"] g[data-series="${a.name}"] circle`).count()).toBe(a.series.length);
+        const latencyPoints = await page.locator(`[data-chart="latency"] g[data-series="${a.name}"] circle`).count();
+        expect(latencyPoints).toBe(a.latency ? 3 * a.series.filter((p) => p.latency).length : 0);
+      }
+      for (const chart of ['throughput', 'failures', 'latency', 'requests']) {
+        const box = await page.locator(`[data-chart="${chart}"] svg`).first().boundingBox();
+        expect(box!.width).toBeGreaterThan(300);
+        expect(box!.height).toBeGreaterThan(100);
+      }
+      await expect(page.locator('.verdict').innerText()).resolves.toBe(`${report.thresholds.filter((t) => !t.ok).length} threshold checks breached`);
+      const screenshot = path.join(artifactsDir(), 'load-report.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+      const png = readFileSync(screenshot);
+      expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(png.length).toBeGreaterThan(30_000);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+test('without the telemetry preload, the guard sees Artillery reach for its telemetry host (so the check above can fail)', async () => {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'load-telemetry-'));
+  try {
+    const options = parseOptions(['--arm', `slow=${slow.url}`, '--path', '/x', '--rate', '1', '--duration', '1']);
+    writeFileSync(path.join(scratch, 'scenario.json'), JSON.stringify(buildScript(options)));
+    const log = path.join(scratch, 'net.log');
+    // The guard ends Artillery with 97 at its first attempt, rather than waiting out the telemetry client's retries.
+    Object.assign(process.env, { NET_GUARD_LOG: log, NET_GUARD_EXIT: '97' });
+    try {
+      const code = await runArtillery({ args: artilleryArgs(options, path.join(scratch, 'scenario.json'), path.join(scratch, 'raw.json')), logFile: path.join(scratch, 'artillery.log'), preload: [GUARD], silenceTelemetry: false, timeoutMs: 60000 });
+      expect(code).toBe(97);
+    } finally {
+      delete process.env.NET_GUARD_LOG;
+      delete process.env.NET_GUARD_EXIT;
+    }
+    expect(readFileSync(log, 'utf8')).toMatch(/posthog/);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

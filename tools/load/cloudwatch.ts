@@ -1,0 +1,152 @@
+/**
+ * `--cloudwatch`: the arms' AWS metrics for the run window, read with one paginated GetMetricData
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html). Needs
+ * `cloudwatch:GetMetricData` and credentials from the usual AWS SDK chain.
+ *
+ * Metrics, namespaces and dimensions:
+ * - Lambda, per arm (dimension FunctionName): ConcurrentExecutions (Maximum), Throttles (Sum)
+ *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+ * - API Gateway HTTP API, per arm (dimension ApiId): `5xx` and `Count` (Sum); HTTP APIs name them so,
+ *   REST APIs use 5XXError. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
+ * - RDS instance (dimension DBInstanceIdentifier): DatabaseConnections (Maximum), CPUUtilization (Average)
+ *   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html
+ * - RDS Proxy (dimension ProxyName, namespace AWS/RDS): ClientConnections and DatabaseConnections, Sum over
+ *   60 s: the proxy publishes them once a minute per node it runs on, so the minute's Sum is the proxy's
+ *   total. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html
+ */
+import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchSection, CloudWatchTargets, MetricSeries } from './types';
+
+export interface MetricSpec {
+  readonly id: string;
+  readonly label: string;
+  readonly arm?: string;
+  readonly namespace: string;
+  readonly metric: string;
+  readonly stat: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly period: number;
+}
+
+export interface MetricPlan {
+  readonly startTime: Date;
+  readonly endTime: Date;
+  readonly period: number;
+  readonly specs: readonly MetricSpec[];
+  /** What could not be queried, and why. */
+  readonly notes: readonly string[];
+}
+
+/** Proxy connection metrics are summed over the minute they are published in, whatever the window. */
+const PROXY_PERIOD = 60;
+
+/**
+ * Period: one minute (API Gateway, Lambda and RDS publish per minute), longer only when the window would
+ * make more than 500 points a series. The window widens to whole periods, so the minutes the run touched are
+ * all in.
+ */
+export function planMetrics(targets: CloudWatchTargets, window: { start: string; end: string }): MetricPlan {
+  const start = Date.parse(window.start);
+  const end = Date.parse(window.end);
+  const period = 60 * Math.max(1, Math.ceil((end - start) / 1000 / 60 / 500));
+  const startTime = new Date(Math.floor(start / (period * 1000)) * period * 1000);
+  const endTime = new Date(Math.max(Math.ceil(end / (period * 1000)) * period * 1000, startTime.getTime() + period * 1000));
+  const specs: MetricSpec[] = [];
+  const notes: string[] = [];
+  const add = (spec: Omit<MetricSpec, 'id' | 'period'> & { period?: number }) => specs.push({ ...spec, id: `m${specs.length}`, period: spec.period ?? period });
+  for (const [arm, t] of Object.entries(targets.arms)) {
+    if (t.functionName) {
+      add({ label: 'Lambda concurrent executions', arm, namespace: 'AWS/Lambda', metric: 'ConcurrentExecutions', stat: 'Maximum', dimensions: { FunctionName: t.functionName } });
+      add({ label: 'Lambda throttles', arm, namespace: 'AWS/Lambda', metric: 'Throttles', stat: 'Sum', dimensions: { FunctionName: t.functionName } });
+    } else {
+      notes.push(`arm ${arm}: no Lambda function name (--function ${arm}=<name>, or --outputs), so no Lambda metrics`);
+    }
+    if (t.apiId) {
+      add({ label: 'API 5xx responses', arm, namespace: 'AWS/ApiGateway', metric: '5xx', stat: 'Sum', dimensions: { ApiId: t.apiId } });
+      add({ label: 'API requests', arm, namespace: 'AWS/ApiGateway', metric: 'Count', stat: 'Sum', dimensions: { ApiId: t.apiId } });
+    } else {
+      notes.push(`arm ${arm}: its URL is not an execute-api URL, so no API Gateway metrics`);
+    }
+  }
+  if (targets.dbInstanceIdentifier) {
+    const dimensions = { DBInstanceIdentifier: targets.dbInstanceIdentifier };
+    add({ label: 'Database connections (instance)', namespace: 'AWS/RDS', metric: 'DatabaseConnections', stat: 'Maximum', dimensions });
+    add({ label: 'Database CPU', namespace: 'AWS/RDS', metric: 'CPUUtilization', stat: 'Average', dimensions });
+  } else {
+    notes.push('no DB instance identifier (--db-instance, or --outputs), so no database metrics');
+  }
+  if (targets.proxyName) {
+    const dimensions = { ProxyName: targets.proxyName };
+    add({ label: 'Proxy client connections', namespace: 'AWS/RDS', metric: 'ClientConnections', stat: 'Sum', dimensions, period: PROXY_PERIOD });
+    add({ label: 'Proxy database connections', namespace: 'AWS/RDS', metric: 'DatabaseConnections', stat: 'Sum', dimensions, period: PROXY_PERIOD });
+  } else {
+    notes.push('no proxy name (--proxy-name, or --outputs), so no proxy metrics');
+  }
+  return { startTime, endTime, period, specs, notes };
+}
+
+export function metricDataQueries(plan: MetricPlan): MetricDataQuery[] {
+  return plan.specs.map((s) => ({
+    Id: s.id,
+    Label: s.arm ? `${s.label} (${s.arm})` : s.label,
+    MetricStat: {
+      Metric: { Namespace: s.namespace, MetricName: s.metric, Dimensions: Object.entries(s.dimensions).map(([Name, Value]) => ({ Name, Value })) },
+      Period: s.period,
+      Stat: s.stat,
+    },
+    ReturnData: true,
+  }));
+}
+
+/** GetMetricData takes at most 500 queries a call; ours are far fewer, but stay honest. */
+const MAX_QUERIES = 500;
+
+/**
+ * Runs the plan: every page (NextToken) of every chunk of queries, points merged per query id. A series
+ * still `PartialData` after the last page keeps that status and gets a note; one it did not return at
+ * all is empty with status `Missing`.
+ */
+export async function fetchMetrics(plan: MetricPlan, client: CloudWatchClient, region?: string): Promise<CloudWatchSection> {
+  const queries = metricDataQueries(plan);
+  const results = new Map<string, { at: number[]; values: number[]; status: string }>();
+  const notes = [...plan.notes];
+  for (let i = 0; i < queries.length; i += MAX_QUERIES) {
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(
+        new GetMetricDataCommand({ MetricDataQueries: queries.slice(i, i + MAX_QUERIES), StartTime: plan.startTime, EndTime: plan.endTime, ScanBy: 'TimestampAscending', NextToken: nextToken }),
+      );
+      for (const r of page.MetricDataResults ?? []) merge(results, r);
+      for (const m of page.Messages ?? []) notes.push(`CloudWatch: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  const series: MetricSeries[] = plan.specs.map((s) => {
+    const r = results.get(s.id);
+    const order = (r?.at ?? []).map((t, k) => ({ t, v: r!.values[k] })).sort((a, b) => a.t - b.t);
+    const status = r?.status ?? 'Missing';
+    if (status !== 'Complete') notes.push(`${s.label}${s.arm ? ` (${s.arm})` : ''}: ${status === 'Missing' ? 'no answer from CloudWatch' : `CloudWatch says ${status}`}`);
+    return { label: s.label, ...(s.arm ? { arm: s.arm } : {}), namespace: s.namespace, metric: s.metric, stat: s.stat, dimensions: s.dimensions, points: order.map((p) => ({ at: new Date(p.t).toISOString(), value: p.v })), status };
+  });
+  return { ...(region ? { region } : {}), periodSeconds: plan.period, series, notes };
+}
+
+function merge(results: Map<string, { at: number[]; values: number[]; status: string }>, r: MetricDataResult): void {
+  if (!r.Id) return;
+  const entry = results.get(r.Id) ?? { at: [], values: [], status: 'Complete' };
+  const stamps = r.Timestamps ?? [];
+  const values = r.Values ?? [];
+  for (let k = 0; k < Math.min(stamps.length, values.length); k++) {
+    entry.at.push(new Date(stamps[k]).getTime());
+    entry.values.push(values[k]);
+  }
+  // PartialData on a page means "more on the next page" (NextToken); the last page's status is the series'.
+  if (r.StatusCode) entry.status = r.StatusCode;
+  results.set(r.Id, entry);
+}
+
+/** The report's CloudWatch section for `targets` over `window`; `client` defaults to one for the arms' region. */
+export async function readCloudWatch(targets: CloudWatchTargets, window: { start: string; end: string }, client?: CloudWatchClient): Promise<CloudWatchSection> {
+  const plan = planMetrics(targets, window);
+  return fetchMetrics(plan, client ?? new CloudWatchClient(targets.region ? { region: targets.region } : {}), targets.region);
+}
