@@ -18,6 +18,7 @@ const TIERS = {
   e2e: [
     '__tests__/fork/',
     '__tests__/local/',
+    '__tests__/load/local.test.ts',
     '__tests__/load/run.test.ts',
     '__tests__/review/compare.test.ts',
     '__tests__/review/plan.test.ts',
