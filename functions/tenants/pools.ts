@@ -14,7 +14,7 @@
  * sessions (same page).
  */
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
-import { tlsOptions } from '../lib/tls';
+import { tlsOptions } from '../lib/credentials';
 import type { TenantsConfig } from './config';
 
 /** How tenant `t` logs in: its user and either a password or an auth plugin that answers with a token. */
