@@ -312,7 +312,9 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
 
   /**
    * Lets `grantee` log in straight to this instance as `dbUser` with an IAM token: `rds-db:connect` on exactly
-   * `dbuser:<db-resource-id>/<dbUser>` (never the proxy's `prx-…` resource). The user must exist `IDENTIFIED
+   * `dbuser:<db-resource-id>/<dbUser>` (never the proxy's `prx-…` resource), the `db-user` resource type
+   * `arn:${Partition}:rds-db:${Region}:${Account}:dbuser:${DbiResourceId}/${DbUserName}`
+   * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrdsiamauthentication.html). The user must exist `IDENTIFIED
    * WITH AWSAuthenticationPlugin AS 'RDS'` and the instance has IAM database authentication on. Every such
    * grant to one role merges into its one `rds-instance-connect` policy, created beside the role. Returns it.
    */
