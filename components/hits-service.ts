@@ -3,7 +3,7 @@ import { HttpApi } from '../modules/http-api';
 import type { MemcachedCluster } from '../modules/memcached-cluster';
 import type { MysqlDatabase } from '../modules/mysql-database';
 import { NodeFunction } from '../modules/node-function';
-import type { RdsProxy } from '../modules/rds-proxy';
+import type { DatabaseEndpoint } from '../modules/database-endpoint';
 import type { Vpc } from '../modules/vpc';
 import { projectPath } from './project-path';
 
@@ -13,30 +13,37 @@ export const HITS_ENTRY = projectPath('functions/hits/handler.ts');
 export const APP_METRICS_NAMESPACE = 'hits';
 
 export interface DatabaseEnvironmentProps {
-  /** The proxy the functions connect through. Required. */
-  readonly proxy: RdsProxy;
+  /** Where the functions connect: the RDS Proxy, or the instance itself (the direct arm). Required. */
+  readonly endpoint: DatabaseEndpoint;
   /** The database behind it (its schema name). Required. */
   readonly database: MysqlDatabase;
   /** The application's database user, created by the migrations. Required. */
   readonly username: string;
-  /** Seconds after which the proxy closes an idle client (its `idle_client_timeout`). Required. */
+  /**
+   * Seconds of idleness after which the function rebuilds its pool: the proxy's `idle_client_timeout`, after
+   * which the proxy closes an idle client. The direct arm takes the same value (well below MySQL's
+   * `wait_timeout`, 28800 s by default), so both arms reconnect alike. Required.
+   */
   readonly idleClientTimeoutSeconds: number;
 }
 
 /**
  * The DB_* contract between the stacks and every function that reads or writes hits as the application
- * user (functions/lib/config.ts reads it): IAM tokens over verified TLS through the proxy, never a password.
- * One definition, so the hits function and the prune switch user, host or rules together.
+ * user (functions/lib/config.ts reads it): IAM tokens over verified TLS through the endpoint, never a
+ * password. One definition, so the hits function, the prune and the direct arm switch user, host or rules
+ * together. Straight to an instance, TLS is verified against the RDS CA bundle (DB_CA_BUNDLE=rds), which
+ * its certificate chains to.
  */
 export function databaseEnvironment(props: DatabaseEnvironmentProps): Readonly<Record<string, string>> {
   return {
-    DB_HOST: props.proxy.endpoint,
-    DB_PORT: String(props.proxy.port),
+    DB_HOST: props.endpoint.host,
+    DB_PORT: String(props.endpoint.port),
     DB_NAME: props.database.databaseName,
     // The application user the migrations created: SELECT, INSERT, DELETE on hits, nothing else.
     DB_USER: props.username,
     DB_AUTH: 'iam',
     DB_TLS: 'verify',
+    ...(props.endpoint.kind === 'instance' ? { DB_CA_BUNDLE: 'rds' } : {}),
     // The proxy closes clients idle this long; the function rebuilds its pool after such a gap instead of failing on a dead socket.
     DB_IDLE_REBUILD_SECONDS: String(props.idleClientTimeoutSeconds),
   };
@@ -45,8 +52,10 @@ export function databaseEnvironment(props: DatabaseEnvironmentProps): Readonly<R
 export interface HitsServiceProps extends DatabaseEnvironmentProps {
   /** `<project>-<environment>`: the function is `<prefix>-hits`, and so is the API. Required. */
   readonly namePrefix: string;
-  /** The function runs in its private subnets with its app security group. Required. */
+  /** The function runs in its private subnets. Required. */
   readonly vpc: Vpc;
+  /** The function's security group. @default the VPC's app security group */
+  readonly securityGroupId?: string;
   /** The memcached cluster the listing is cached in. @default - no cache: no CACHE_* variable is set */
   readonly cache?: MemcachedCluster;
   /** Freshness of cached listings (CACHE_TTL_SECONDS). @default 5 */
@@ -67,7 +76,8 @@ export interface HitsServiceProps extends DatabaseEnvironmentProps {
 
 /**
  * The public edge of one environment: the `hits` function in the private subnets, created after its
- * `rds-db:connect` grant, and the HTTP API in front of it.
+ * `rds-db:connect` grant on its endpoint (the proxy, or the instance for the direct arm), and the HTTP API
+ * in front of it.
  *
  * Not a Construct of its own: its children are created in `scope` with the ids the api stack always gave
  * them (`hits`, `http-api`), because cdktf derives Terraform addresses from the construct path, and a new
@@ -92,7 +102,7 @@ export class HitsService {
       functionName: `${props.namePrefix}-hits`,
       entry: HITS_ENTRY,
       subnetIds: props.vpc.privateSubnetIds,
-      securityGroupIds: [props.vpc.appSecurityGroupId],
+      securityGroupIds: [props.securityGroupId ?? props.vpc.appSecurityGroupId],
       environment,
       memoryMb: props.memoryMb ?? 512,
       timeoutSeconds: props.timeoutSeconds ?? 10,
@@ -101,7 +111,7 @@ export class HitsService {
       metricsNamespace: APP_METRICS_NAMESPACE,
     });
     // Created after its grant: otherwise the first requests after a first deploy can be refused (500).
-    this.function.addDependency(props.proxy.grantConnect(this.function.role, props.username));
+    this.function.addDependency(props.endpoint.grantConnect(this.function.role, props.username));
 
     this.api = new HttpApi(scope, 'http-api', {
       name: `${props.namePrefix}-hits`,

@@ -6,7 +6,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import type { HttpApi } from '../modules/http-api';
 import { policyDocument } from '../modules/iam';
 import { NodeFunction } from '../modules/node-function';
-import type { RdsProxy } from '../modules/rds-proxy';
+import type { DatabaseEndpoint } from '../modules/database-endpoint';
 import { PropsError } from '../modules/validation';
 import type { Vpc } from '../modules/vpc';
 import { projectPath } from './project-path';
@@ -23,23 +23,28 @@ export interface TenantsSecurityGroupProps {
   readonly namePrefix: string;
   /** The VPC the function runs in. Required. */
   readonly vpc: Vpc;
-  /** The proxy the function connects through: it admits the group on its port. Required. */
-  readonly proxy: RdsProxy;
+  /** Where the function connects (the proxy, or the instance for the direct arm): it admits the group on its port. Required. */
+  readonly endpoint: DatabaseEndpoint;
+  /** Names the pair of rules on the endpoint's side (unique among its clients). @default 'tenants' */
+  readonly endpointRulesId?: string;
+  /** Who the endpoint's ingress rule admits, in its description. @default - the endpoint's own ('Clients' for the proxy) */
+  readonly clientDescription?: string;
 }
 
 /**
- * The tenants function's own security group: the proxy's port (by group reference, through the proxy's
+ * The tenants function's own security group: the endpoint's port (by group reference, through the endpoint's
  * own helper) and HTTPS out through the NAT gateway for STS, whose regional endpoint is outside the VPC
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html). Nothing else:
- * no cache, no database instance, nothing the hits function's app group reaches.
+ * no cache, nothing the hits function's app group reaches.
  *
- * Created in the proxy's stack (the data stack): its rules live beside the proxy's other rules, and an
- * ingress rule on the proxy's group from the api stack would make the data stack depend on the api stack.
+ * Created in the endpoint's stack (the data stack): its rules live beside the endpoint's other rules, and an
+ * ingress rule on the endpoint's group from the api stack would make the data stack depend on the api stack.
  */
 export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGroupProps): string {
+  const through = props.endpoint.kind === 'proxy' ? 'the RDS Proxy' : 'the database instance';
   const group = new SecurityGroup(scope, 'tenants-security-group', {
     namePrefix: `${props.namePrefix}-tenants-`,
-    description: 'The tenants function: the RDS Proxy, and HTTPS to STS',
+    description: `The tenants function: ${through}, and HTTPS to STS`,
     vpcId: props.vpc.vpcId,
     tags: { Name: `${props.namePrefix}-tenants` },
     lifecycle: { createBeforeDestroy: true },
@@ -52,7 +57,7 @@ export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGro
     toPort: 443,
     cidrIpv4: '0.0.0.0/0',
   });
-  props.proxy.allowConnectionsFrom(group.id, 'tenants');
+  props.endpoint.allowConnectionsFrom(group.id, props.endpointRulesId ?? 'tenants', props.clientDescription);
   return group.id;
 }
 
@@ -67,8 +72,8 @@ export interface TenantsServiceProps {
   readonly vpc: Vpc;
   /** Its security group (tenantsSecurityGroup). Required. */
   readonly securityGroupId: string;
-  /** The proxy it connects through with a scoped IAM token per tenant. Required. */
-  readonly proxy: RdsProxy;
+  /** Where it connects with a scoped IAM token per tenant: the RDS Proxy, or the instance (the direct arm). Required. */
+  readonly endpoint: DatabaseEndpoint;
   /** The HTTP API the route is added to. Required. */
   readonly api: HttpApi;
   /** @default 512 */
@@ -84,8 +89,8 @@ export interface TenantsServiceProps {
  * environment's HTTP API, and the tenant-access role it assumes per tenant.
  *
  * The function's own role may do one thing beyond running in the VPC: `sts:AssumeRole` on the tenant-access
- * role. That role trusts the function's role alone and may `rds-db:connect` as `<prefix>*` through the
- * proxy; the function narrows each session to one tenant's user with a session policy, so its credentials
+ * role. That role trusts the function's role alone and may `rds-db:connect` as `<prefix>*` through its
+ * endpoint only (the proxy's `prx-…`, or on the direct arm the instance's `db-…`); the function narrows each session to one tenant's user with a session policy, so its credentials
  * never reach another tenant (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
  * The function's role has no `rds-db:connect` of its own.
  *
@@ -99,7 +104,7 @@ export class TenantsService {
   constructor(scope: Construct, props: TenantsServiceProps) {
     if (!Number.isInteger(props.count) || props.count < 1) throw new PropsError(MODULE, 'count', `must be an integer of at least 1 (0 means no service), got ${props.count}`);
     if (!/^[a-z][a-z0-9_]*$/.test(props.prefix)) throw new PropsError(MODULE, 'prefix', `must be lowercase letters, digits or underscores starting with a letter, got "${props.prefix}"`);
-    const { proxy } = props;
+    const { endpoint } = props;
     this.function = new NodeFunction(scope, 'tenants', {
       functionName: `${props.namePrefix}-tenants`,
       entry: TENANTS_ENTRY,
@@ -121,9 +126,9 @@ export class TenantsService {
     const connect = new IamRolePolicy(scope, 'tenant-access-connect', {
       name: 'connect-as-tenant-users',
       role: this.accessRole.id,
-      // rds-db:connect on the proxy's dbuser ARN with a trailing wildcard covers every tenant user
+      // rds-db:connect on the endpoint's dbuser ARN with a trailing wildcard covers every tenant user
       // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html).
-      policy: policyDocument([{ Sid: 'ConnectAsTenantUsers', Effect: 'Allow', Action: 'rds-db:connect', Resource: proxy.connectArn(`${props.prefix}*`) }]),
+      policy: policyDocument([{ Sid: 'ConnectAsTenantUsers', Effect: 'Allow', Action: 'rds-db:connect', Resource: endpoint.connectArn(`${props.prefix}*`) }]),
     });
     const assume = new IamRolePolicy(scope, 'tenants-assume-tenant-access', {
       name: 'assume-tenant-access',
@@ -137,11 +142,13 @@ export class TenantsService {
       TENANT_COUNT: String(props.count),
       TENANT_PREFIX: props.prefix,
       TENANT_ACCESS_ROLE_ARN: this.accessRole.arn,
-      // The proxy's `prx-…` id: the function names `dbuser:<prx-id>/<prefix><t>` in each session policy.
-      PROXY_RESOURCE_ID: proxy.resourceId,
-      DB_HOST: proxy.endpoint,
-      DB_PORT: String(proxy.port),
+      // The endpoint's `prx-…` or `db-…` id: the function names `dbuser:<id>/<prefix><t>` in each session policy.
+      DB_RESOURCE_ID: endpoint.resourceId,
+      DB_HOST: endpoint.host,
+      DB_PORT: String(endpoint.port),
       DB_TLS: 'verify',
+      // Straight to an instance: its certificate chains to the RDS CA, not to a public root.
+      ...(endpoint.kind === 'instance' ? { DB_CA_BUNDLE: 'rds' } : {}),
     });
     // Created after both grants: the first request's AssumeRole and login would otherwise be refused.
     this.function.addDependency(assume);

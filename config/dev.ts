@@ -81,5 +81,9 @@ export const dev: Profile = {
     prefix: 'tenant_',
     rowsPerTenant: 1000,
   },
+  // On so the A/B arm is synthesized and tested with every change; idle it costs nothing (Lambda and HTTP API bill per request).
+  directArm: {
+    enabled: true,
+  },
   logRetentionDays: 14,
 };

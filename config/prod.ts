@@ -71,5 +71,9 @@ export const prod: Profile = {
     prefix: 'tenant_',
     rowsPerTenant: 1000,
   },
+  // The A/B arm is an experiment: on for a load test, off again afterwards.
+  directArm: {
+    enabled: false,
+  },
   logRetentionDays: 365,
 };

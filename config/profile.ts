@@ -20,6 +20,11 @@ export type AlarmsProfile = Profile['alarms'];
 export type HitsProfile = Profile['hits'];
 export type S3StateBackend = NonNullable<Profile['stateBackend']>;
 
+/** Whether the profile adds the direct arm (the A/B comparison arm without the proxy); absent means off. */
+export function directArmEnabled(profile: Pick<Profile, 'directArm'>): boolean {
+  return profile.directArm?.enabled === true;
+}
+
 /**
  * The production policies (__tests__/policy) a profile breaks on purpose, keyed by the setting that breaks
  * them, each with the reason. Kept beside the settings so a profile copied to a new environment carries

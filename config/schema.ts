@@ -254,6 +254,16 @@ export const profileSchema = section({
     ),
     rowsPerTenant: doc(intIn(0, 100_000), "Rows seeded into a new tenant's table when it is provisioned (an id and five random integers each). Usually 1000."),
   }),
+  directArm: optional(
+    section({
+      enabled: doc(
+        v.boolean(),
+        '`true` adds the direct arm: a second HTTP API (output `direct_api_url`) whose functions run the same bundles as the proxy arm but connect straight to the database instance with IAM tokens over TLS verified against the RDS CA bundle. Same VPC, database, application and tenant users, cache and function settings: the two arms differ in the proxy only. For A/B load tests that split the same traffic between `api_url` and `direct_api_url`; turn it off again when done.',
+      ),
+    }),
+    'The A/B comparison arm without RDS Proxy: the same functions and routes, connected straight to the database instance, to measure what the proxy does under load.',
+    'off: no direct arm',
+  ),
   logRetentionDays: doc(oneOfNumbers(LOG_RETENTION_DAYS), 'Retention in days of every log group of this environment (CloudWatch Logs accepts only these values).'),
   stateBackend: optional(
     section({

@@ -1,5 +1,5 @@
 import { LAMBDA, RDS_PROXY_MYSQL_SUPPORT, SMALL_BURSTABLE } from '../aws/limits';
-import type { Profile } from './profile';
+import { directArmEnabled, type Profile } from './profile';
 import { shapeProblems } from './schema';
 
 /** A profile setting that cannot be deployed. The message names the field and what is allowed. */
@@ -70,9 +70,13 @@ export function validateProfile(input: unknown): Profile {
     fail('function.accountConcurrencyLimit', `must be declared when function.reservedConcurrency is set: AWS keeps ${UNRESERVED_CONCURRENCY} concurrent executions unreserved per account and region, so reserving ${f.reservedConcurrency} (+${PRUNE_RESERVED_CONCURRENCY} for the prune) needs a quota of at least ${f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY + UNRESERVED_CONCURRENCY}. Read it with \`aws lambda get-account-settings\` (AccountLimit.ConcurrentExecutions); new accounts may have less than 1000`);
   }
   if (f.accountConcurrencyLimit !== undefined) {
-    const reserved = f.reservedConcurrency === undefined ? 0 : f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY;
+    // The direct arm's hits function reserves as much as the proxy arm's, so the two compare under the same cap.
+    const hitsFunctions = directArmEnabled(p) ? 2 : 1;
+    const reserved = f.reservedConcurrency === undefined ? 0 : hitsFunctions * f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY;
+    const withWhat = hitsFunctions === 2 ? "the direct arm's hits function (directArm.enabled reserves it twice) and the prune" : 'the prune';
     if (reserved > f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY) {
-      fail('function.reservedConcurrency', `reserves ${reserved} concurrent executions with the prune, but the account quota (function.accountConcurrencyLimit) is ${f.accountConcurrencyLimit} and AWS keeps ${UNRESERVED_CONCURRENCY} unreserved: at most ${f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY} fits. Lower it, or raise the quota in Service Quotas ("Concurrent executions", ${LAMBDA.concurrencyQuotaCode}) and declare the new value`);
+      const fits = Math.floor((f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
+      fail('function.reservedConcurrency', `reserves ${reserved} concurrent executions with ${withWhat}, but the account quota (function.accountConcurrencyLimit) is ${f.accountConcurrencyLimit} and AWS keeps ${UNRESERVED_CONCURRENCY} unreserved: at most ${fits} fits. Lower it, or raise the quota in Service Quotas ("Concurrent executions", ${LAMBDA.concurrencyQuotaCode}) and declare the new value`);
     }
   }
   return p;

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn, TerraformLocal } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DbEventSubscription } from '@cdktf/provider-aws/lib/db-event-subscription';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
@@ -12,6 +13,7 @@ import { allowTcp, type TcpRules } from './security-groups';
 import { INSTANCE_MEMORY_GIB, MYSQL_FAMILIES, RDS_MYSQL, SMALL_BURSTABLE } from '../aws/limits';
 import { PropsError, requireIntInRange, requireNonEmpty, requireNonEmptyList, requireLogRetention } from './validation';
 import { metric, type Metric, type MetricOptions } from './metric';
+import type { DatabaseEndpoint } from './database-endpoint';
 
 // The catalogue facts live in aws/limits.ts; re-exported for the code that reads them from here.
 export { INSTANCE_MEMORY_GIB, MYSQL_FAMILIES, SMALL_BURSTABLE } from '../aws/limits';
@@ -85,12 +87,15 @@ const MONITORING_INTERVALS: readonly number[] = RDS_MYSQL.monitoringIntervalsSec
  * with a parameter group that refuses unencrypted connections, its own security group (no rules:
  * callers add ingress from their own groups) and per-profile durability settings.
  */
-export class MysqlDatabase extends Construct {
+export class MysqlDatabase extends Construct implements DatabaseEndpoint {
+  readonly kind = 'instance';
   readonly instanceIdentifier: string;
   readonly instanceArn: string;
   /** VPC of the database's security group. */
   readonly vpcId: string;
   readonly address: string;
+  /** The same host name as `address`, as every `DatabaseEndpoint` names it. */
+  readonly host: string;
   readonly port: number;
   readonly databaseName: string;
   readonly masterUsername: string;
@@ -110,6 +115,7 @@ export class MysqlDatabase extends Construct {
   /** The customer-managed key of the master secret, when there is one. */
   readonly masterUserSecretKmsKeyArn?: string;
   private readonly name: string;
+  private connectPrefix?: string;
 
   constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id);
@@ -244,6 +250,7 @@ export class MysqlDatabase extends Construct {
     this.instanceIdentifier = instance.identifier;
     this.instanceArn = instance.arn;
     this.address = instance.address;
+    this.host = instance.address;
     this.port = 3306;
     this.databaseName = instance.dbName;
     this.masterUsername = instance.username;
@@ -282,12 +289,47 @@ export class MysqlDatabase extends Construct {
   }
 
   /**
+   * `arn:<partition>:rds-db:<region>:<account>:dbuser:<db-resource-id>`, the partition, region and account taken
+   * from the instance's ARN: the resource of an IAM login straight to this instance
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html), with the
+   * instance's `resource_id` attribute
+   * (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/db_instance#resource_id).
+   * A named local created on first use, so a stack that never connects straight to the instance is unchanged.
+   */
+  get connectArnPrefix(): string {
+    if (this.connectPrefix === undefined) {
+      const arn = Fn.split(':', this.instanceArn);
+      this.connectPrefix = new TerraformLocal(this, 'connect-arn-prefix', Fn.format('arn:%s:rds-db:%s:%s:dbuser:%s', [Fn.element(arn, 1), Fn.element(arn, 3), Fn.element(arn, 4), this.resourceId])).asString;
+    }
+    return this.connectPrefix;
+  }
+
+  /** The `rds-db:connect` resource ARN of `dbUser` (or a `name*` pattern) logging in straight to this instance. */
+  connectArn(dbUser: string): string {
+    requireNonEmpty(MODULE, 'connectArn(dbUser)', dbUser);
+    return `${this.connectArnPrefix}/${dbUser}`;
+  }
+
+  /**
+   * Lets `grantee` log in straight to this instance as `dbUser` with an IAM token: `rds-db:connect` on exactly
+   * `dbuser:<db-resource-id>/<dbUser>` (never the proxy's `prx-…` resource), the `db-user` resource type
+   * `arn:${Partition}:rds-db:${Region}:${Account}:dbuser:${DbiResourceId}/${DbUserName}`
+   * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrdsiamauthentication.html). The user must exist `IDENTIFIED
+   * WITH AWSAuthenticationPlugin AS 'RDS'` and the instance has IAM database authentication on. Every such
+   * grant to one role merges into its one `rds-instance-connect` policy, created beside the role. Returns it.
+   */
+  grantConnect(grantee: Grantee, dbUser: string): GrantPolicy {
+    return GrantPolicy.of(grantee, 'rds-instance-connect', 'rds-instance-connect').add({ Sid: 'ConnectToInstance', Action: 'rds-db:connect', Resource: this.connectArn(dbUser) });
+  }
+
+  /**
    * Opens MySQL's port to members of `clientSecurityGroupId` and to no one else through this call: ingress on
    * the database's group and egress on the client's, both by group reference, described with
    * `clientDescription`. `id` names the pair of rules. Returns them, to depend on.
    */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription: string): TcpRules {
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string): TcpRules {
     requireNonEmpty(MODULE, 'allowConnectionsFrom(clientSecurityGroupId)', clientSecurityGroupId);
+    if (clientDescription === undefined) throw new PropsError(MODULE, 'allowConnectionsFrom(clientDescription)', 'must say who connects (the ingress rule\'s description)');
     requireNonEmpty(MODULE, 'allowConnectionsFrom(clientDescription)', clientDescription);
     return allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: `RDS for MySQL ${this.name}`, clientDescription });
   }

@@ -10,9 +10,10 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { assumeRolePolicy, GrantPolicy, type Grantee, policyDocument, region } from './iam';
+import type { DatabaseEndpoint } from './database-endpoint';
 import { MysqlDatabase } from './mysql-database';
 import { metric, type Metric, type MetricOptions } from './metric';
-import { allowTcp } from './security-groups';
+import { allowTcp, type TcpRules } from './security-groups';
 import { RDS_MYSQL, RDS_PROXY, RDS_PROXY_SECRETS } from '../aws/limits';
 import { PropsError, requireIntIn, requireIntInRange, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
 
@@ -79,11 +80,14 @@ const MODULE = 'RdsProxy';
  * An RDS Proxy for MySQL: TLS and IAM authentication required from clients, IAM (end-to-end) or one
  * secret to the database, a bounded connection pool, and security groups chained by reference.
  */
-export class RdsProxy extends Construct {
+export class RdsProxy extends Construct implements DatabaseEndpoint {
+  readonly kind = 'proxy';
   readonly proxyName: string;
   readonly proxyArn: string;
   /** Host name clients connect to (and mint IAM tokens for). */
   readonly endpoint: string;
+  /** The same host name, as every `DatabaseEndpoint` names it. */
+  readonly host: string;
   /** The `prx-…` resource id (last segment of the ARN), which `rds-db:connect` policies name. */
   readonly resourceId: string;
   /** `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>`; append `/<db user>` for an `rds-db:connect` resource. */
@@ -282,6 +286,7 @@ export class RdsProxy extends Construct {
     this.proxyName = proxy.name;
     this.proxyArn = proxy.arn;
     this.endpoint = proxy.endpoint;
+    this.host = proxy.endpoint;
     // Named locals, so stacks that consume them get one cross-stack output each, not the whole ARN arithmetic.
     const arn = Fn.split(':', proxy.arn);
     this.resourceId = new TerraformLocal(this, 'resource-id', Fn.element(arn, 6)).asString;
@@ -353,10 +358,11 @@ export class RdsProxy extends Construct {
 
   /**
    * Opens the proxy's port to members of `clientSecurityGroupId`: ingress on the proxy's group and
-   * egress on the client's, both by group reference. `id` names the pair of rules.
+   * egress on the client's, both by group reference. `id` names the pair of rules; the ingress rule is
+   * described as from `clientDescription`. @default clientDescription 'Clients'
    */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
-    allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy' });
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string): TcpRules {
+    return allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy', clientDescription });
   }
 
   /**

@@ -132,7 +132,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
         ...base,
         auth: 'iam',
         password: undefined,
-        iam: { roleArn: 'arn:aws:iam::123456789012:role/tenant-access', partition: 'aws', account: '123456789012', region: 'eu-west-1', proxyResourceId: 'prx-0123456789abcdef0', sessionSeconds: 3600 },
+        iam: { roleArn: 'arn:aws:iam::123456789012:role/tenant-access', partition: 'aws', account: '123456789012', region: 'eu-west-1', dbResourceId: 'prx-0123456789abcdef0', sessionSeconds: 3600 },
       };
       const iamApp = await route(`IAM path (signer + credentials cache), ${routeTenants} tenants, bound ${base.maxConnections}`, iamConfig, {
         assumeRole,

@@ -1,25 +1,28 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
-import { Profile } from '../config';
+import { directArmEnabled, Profile } from '../config';
+import { DirectArm } from '../components/direct-arm';
 import { HitsService } from '../components/hits-service';
 import { TenantsService } from '../components/tenants-service';
 import { BaseStack, stackId } from './base-stack';
 import { DataStack } from './data-stack';
 import { NetworkStack } from './network-stack';
 
-/** The public edge of one environment: the hits service (function in the private subnets, HTTP API in front). */
+/** The public edge of one environment: the hits service (function in the private subnets, HTTP API in front) and, when enabled, the direct arm beside it. */
 export class ApiStack extends BaseStack {
   readonly service: HitsService;
   /** Absent when the profile has no tenants. */
   readonly tenants?: TenantsService;
+  /** The A/B comparison arm without the proxy; absent unless the profile's directArm is enabled. */
+  readonly directArm?: DirectArm;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack, data: DataStack) {
     super(scope, stackId('api', profile), profile);
     const f = profile.function;
-    this.service = new HitsService(this, {
+    // Everything both arms share: they differ in the way to the database only.
+    const shared = {
       namePrefix: this.resourcePrefix,
       vpc: network.vpc,
-      proxy: data.proxy,
       database: data.database,
       username: data.appUsername,
       idleClientTimeoutSeconds: profile.proxy.idleClientTimeoutSeconds,
@@ -31,17 +34,18 @@ export class ApiStack extends BaseStack {
       throttlingBurstLimit: profile.api.throttlingBurstLimit,
       throttlingRateLimit: profile.api.throttlingRateLimit,
       logRetentionDays: profile.logRetentionDays,
-    });
+    };
+    this.service = new HitsService(this, { ...shared, endpoint: data.proxy });
+    const tenants = profile.tenants.count > 0 ? { count: profile.tenants.count, prefix: profile.tenants.prefix } : undefined;
 
-    if (profile.tenants.count > 0) {
-      if (!data.tenantsSecurityGroupId) throw new Error(`${stackId('data', profile)} has no tenants security group although tenants.count is ${profile.tenants.count}`);
+    if (tenants) {
+      if (!data.tenantsSecurityGroupId) throw new Error(`${stackId('data', profile)} has no tenants security group although tenants.count is ${tenants.count}`);
       this.tenants = new TenantsService(this, {
+        ...tenants,
         namePrefix: this.resourcePrefix,
-        count: profile.tenants.count,
-        prefix: profile.tenants.prefix,
         vpc: network.vpc,
         securityGroupId: data.tenantsSecurityGroupId,
-        proxy: data.proxy,
+        endpoint: data.proxy,
         api: this.service.api,
         memoryMb: f.memoryMb,
         timeoutSeconds: f.timeoutSeconds,
@@ -52,5 +56,14 @@ export class ApiStack extends BaseStack {
 
     new TerraformOutput(this, 'api_url', { value: this.service.api.url, description: 'Open it in a browser: every request is recorded and listed' });
     new TerraformOutput(this, 'function_name', { value: this.service.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
+
+    if (directArmEnabled(profile)) {
+      if (!data.directArm) throw new Error(`${stackId('data', profile)} has no direct-arm security groups although directArm.enabled is true`);
+      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, network: data.directArm, tenants });
+      const arm = this.directArm;
+      new TerraformOutput(this, 'direct_api_url', { value: arm.service.api.url, description: 'The direct arm (no proxy) of the A/B load test: the same routes, straight to the instance' });
+      new TerraformOutput(this, 'direct_function_name', { value: arm.service.function.functionName, description: "The direct arm's hits function" });
+      if (arm.tenants) new TerraformOutput(this, 'direct_tenants_function_name', { value: arm.tenants.function.functionName, description: "The direct arm's tenants function" });
+    }
   }
 }

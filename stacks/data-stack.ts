@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
 import { TerraformLocal, TerraformOutput } from 'cdktf';
-import { Profile } from '../config';
+import { directArmEnabled, Profile } from '../config';
 import type { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
+import { DirectArmNetwork } from '../components/direct-arm';
 import { schemaMigrations } from '../components/schema-migrations';
 import { tenantsSecurityGroup } from '../components/tenants-service';
 import { BaseStack, stackId } from './base-stack';
@@ -21,6 +22,8 @@ export class DataStack extends BaseStack {
   readonly appUsername: string;
   /** The tenants function's security group; absent when the profile has no tenants. */
   readonly tenantsSecurityGroupId?: string;
+  /** The direct arm's security groups; absent unless the profile's directArm is enabled. */
+  readonly directArm?: DirectArmNetwork;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack) {
     super(scope, stackId('data', profile), profile);
@@ -64,7 +67,7 @@ export class DataStack extends BaseStack {
       logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
-    if (profile.tenants.count > 0) this.tenantsSecurityGroupId = tenantsSecurityGroup(this, { namePrefix: this.resourcePrefix, vpc, proxy: this.proxy });
+    if (profile.tenants.count > 0) this.tenantsSecurityGroupId = tenantsSecurityGroup(this, { namePrefix: this.resourcePrefix, vpc, endpoint: this.proxy });
     this.migration = schemaMigrations(this, {
       namePrefix: this.resourcePrefix,
       database: this.database,
@@ -89,8 +92,13 @@ export class DataStack extends BaseStack {
       });
     }
 
+    if (directArmEnabled(profile)) {
+      this.directArm = new DirectArmNetwork(this, 'direct-arm', { namePrefix: this.resourcePrefix, vpc, database: this.database, cache: this.cache, tenants: profile.tenants.count > 0 });
+    }
+
     new TerraformOutput(this, 'proxy_endpoint', { value: this.proxy.endpoint, description: 'RDS Proxy endpoint the function connects to (TLS + IAM token)' });
     new TerraformOutput(this, 'database_identifier', { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
+    new TerraformOutput(this, 'proxy_name', { value: this.proxy.proxyName, description: 'RDS Proxy name (the ProxyName dimension of its CloudWatch metrics)' });
     new TerraformOutput(this, 'master_user_secret_arn', { value: this.database.masterUserSecretArn, description: 'RDS-managed secret with the master credentials (rotated by RDS)' });
   }
 }

@@ -3,7 +3,9 @@ import { TerraformOutput } from 'cdktf';
 import { Profile } from '../config';
 import { PRUNE_RESERVED_CONCURRENCY } from '../config/validate';
 import { ServiceMonitoring } from '../components/monitoring';
+import type { HitsService } from '../components/hits-service';
 import { PruneJob } from '../components/prune-job';
+import type { TenantsService } from '../components/tenants-service';
 import { ApiStack } from './api-stack';
 import { BaseStack, stackId } from './base-stack';
 import { DataStack } from './data-stack';
@@ -47,9 +49,18 @@ export class OpsStack extends BaseStack {
       accountConcurrencyLimit: profile.function.accountConcurrencyLimit,
       alarmEmail: profile.alarms.email,
       alarmActionsEnabled: profile.alarms.enabled,
+      arms: api.directArm && [
+        { label: 'proxy', api: api.service.api, functions: armFunctions(api.service, api.tenants) },
+        { label: 'direct', api: api.directArm.service.api, functions: armFunctions(api.directArm.service, api.directArm.tenants) },
+      ],
     });
 
     new TerraformOutput(this, 'alarm_topic_arn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms and RDS events (subscribe more endpoints here)' });
     new TerraformOutput(this, 'dashboard_name', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of this environment' });
   }
+}
+
+/** One arm's functions as the dashboard's A/B section labels them. */
+function armFunctions(hits: HitsService, tenants?: TenantsService) {
+  return [{ label: 'hits', function: hits.function }, ...(tenants ? [{ label: 'tenants', function: tenants.function }] : [])];
 }

@@ -27,11 +27,24 @@ describe.each(PROFILES.map((p) => [p.name, p] as const))('%s', (_name, base) => 
     fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 50, accountConcurrencyLimit: undefined } }), /function\.accountConcurrencyLimit must be declared when function\.reservedConcurrency is set: AWS keeps 100 concurrent executions unreserved.*at least 151.*aws lambda get-account-settings/);
   });
 
-  test('a reservation that leaves less than 100 unreserved is refused, naming what fits', () => {
-    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 100, accountConcurrencyLimit: 150 } }), /function\.reservedConcurrency reserves 101 .*quota \(function\.accountConcurrencyLimit\) is 150 .*at most 49 fits/);
-    // The boundary: quota - 100 - the prune's 1 still fits.
+  test('a reservation that leaves less than 100 unreserved is refused, naming what fits (counting the direct arm\'s hits function when it is on)', () => {
+    // With the direct arm its hits function reserves as much as the proxy arm's, so they compare under the same cap.
+    const hitsFunctions = base.directArm?.enabled ? 2 : 1;
+    const reserved = hitsFunctions * 100 + PRUNE_RESERVED_CONCURRENCY;
+    const fitsAt150 = Math.floor((150 - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
+    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 100, accountConcurrencyLimit: 150 } }), new RegExp(`function\\.reservedConcurrency reserves ${reserved} .*quota \\(function\\.accountConcurrencyLimit\\) is 150 .*at most ${fitsAt150} fits`));
+    // The boundary: (quota - 100 - the prune's 1) / hits functions still fits, one more does not.
+    const most = Math.floor((200 - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
     const fits = structuredClone(base) as Profile;
-    expect(validateProfile({ ...fits, function: { ...fits.function, reservedConcurrency: 99, accountConcurrencyLimit: 200 } }).function.reservedConcurrency).toBe(99);
+    expect(validateProfile({ ...fits, function: { ...fits.function, reservedConcurrency: most, accountConcurrencyLimit: 200 } }).function.reservedConcurrency).toBe(most);
+    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: most + 1, accountConcurrencyLimit: 200 } }), /function\.reservedConcurrency reserves/);
+  });
+
+  test('turning the direct arm on or off moves the quota check by one hits function\'s reservation', () => {
+    const withArm = (p: Profile, enabled: boolean): Profile => ({ ...p, directArm: { enabled }, function: { ...p.function, reservedConcurrency: 60, accountConcurrencyLimit: 200 } });
+    // 60 + 1 fits in 200 - 100; 2 x 60 + 1 does not, and the message says the direct arm is why.
+    expect(validateProfile(withArm(structuredClone(base) as Profile, false)).function.reservedConcurrency).toBe(60);
+    fails((p) => withArm(p, true), /reserves 121 concurrent executions with the direct arm's hits function .*at most 49 fits/);
   });
 
   test.each<[string, Patch, RegExp]>([

@@ -1,4 +1,4 @@
-import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, directArmEnabled, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
 import { synthEnvironments } from '../support/synth';
 import { PREFIX_PATTERN as TENANT_PREFIX_PATTERN } from '../../functions/tenants/tenant-id';
 import { variantProfiles } from '../support/variants';
@@ -84,6 +84,8 @@ describe('strict profiles: unknown keys, misspellings and wrong types fail with 
     ['a misspelt key replacing the right one', broken((p) => ((p.network.flowlogs = p.network.flowLogs), delete p.network.flowLogs)), 'profile "fixture": network.flowlogs: unknown setting, did you mean flowLogs?'],
     ['a misspelt section', broken((p) => ((p.databse = p.database), delete p.database)), 'profile "fixture": databse: unknown setting, did you mean database?'],
     ['a wrong-case key', broken((p) => (p.cache.TTLSeconds = 5)), 'profile "fixture": cache.TTLSeconds: unknown setting, did you mean ttlSeconds?'],
+    ['a misspelt direct-arm switch', broken((p) => (p.directArm = { enable: true })), 'profile "fixture": directArm.enable: unknown setting, did you mean enabled?'],
+    ['a misspelt direct-arm section', broken((p) => (p.directArms = { enabled: true })), 'profile "fixture": directArms: unknown setting, did you mean directArm?'],
     ['an unknown key with no near match', broken((p) => (p.api.stageName = 'v1')), 'profile "fixture": api.stageName: unknown setting; valid settings here: throttlingBurstLimit, throttlingRateLimit'],
     ['a misspelt waiver', broken((p) => (p.database.waivers = { multiAZ: 'standby costs double in this environment' })), 'profile "fixture": database.waivers.multiAZ: unknown setting, did you mean multiAz?'],
     ['a number given as text', broken((p) => (p.network.azCount = '3')), 'profile "fixture": network.azCount must be a number, got "3"'],
@@ -100,6 +102,13 @@ describe('strict profiles: unknown keys, misspellings and wrong types fail with 
   });
 });
 
+test('the direct arm is off unless a profile turns it on: the section may be left out', () => {
+  expect(fixture.directArm).toBeUndefined();
+  expect(directArmEnabled(validateProfile(fixture))).toBe(false);
+  expect(directArmEnabled(validateProfile({ ...fixture, directArm: { enabled: false } }))).toBe(false);
+  expect(directArmEnabled(validateProfile({ ...fixture, directArm: { enabled: true } }))).toBe(true);
+});
+
 test('the tenants section accepts a thousand tenants and more (end-to-end IAM: no per-tenant secret), and the prefixes the tenants function accepts', () => {
   for (const count of [0, 1000, 1_000_000]) expect(() => validateProfile({ ...fixture, tenants: { ...fixture.tenants, count } })).not.toThrow();
   // The widest prefix with the widest id is still a MySQL user name (at most 32 characters).
@@ -114,6 +123,8 @@ test('the tenants section accepts a thousand tenants and more (end-to-end IAM: n
 
 describe('invalid profiles fail with a message naming the field and what is allowed', () => {
   test.each<[string, Patch, RegExp]>([
+    ['the direct arm switched on with a string', (p) => ({ ...p, directArm: { enabled: 'yes' as never } }), /directArm\.enabled must be a boolean, got "yes"/],
+    ['a direct-arm section without its switch', (p) => ({ ...p, directArm: {} as never }), /directArm\.enabled is required/],
     ['one AZ', (p) => ({ ...p, network: { ...p.network, azCount: 1 } }), /^profile "fixture": network\.azCount must be an integer from 2 to 4, got 1$/],
     ['a negative tenant count', (p) => ({ ...p, tenants: { ...p.tenants, count: -1 } }), /tenants\.count must be an integer from 0 to 1000000 .*got -1/],
     ['a fractional tenant count', (p) => ({ ...p, tenants: { ...p.tenants, count: 2.5 } }), /tenants\.count must be an integer/],

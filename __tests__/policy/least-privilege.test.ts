@@ -4,7 +4,7 @@
  */
 import { PROFILES } from '../../config';
 import { StackJson, SynthesizedEnvironment, synthEnvironments } from '../support/synth';
-import { LEAST_PRIVILEGE_RULES, literal, PolicyContext, StackKind, trustConditionProblems } from './rules';
+import { LEAST_PRIVILEGE_RULES, literal, PolicyContext, StackKind, TENANT_ACCESS_RULE, TENANT_RESOURCE_ID_RULE, trustConditionProblems } from './rules';
 
 const environments = synthEnvironments();
 const contextOf = (env: SynthesizedEnvironment, kind: StackKind): PolicyContext => ({ env, kind, json: env[kind], id: env.stacks[kind].node.id });
@@ -121,12 +121,14 @@ describe.each(environments.map((e) => [e.profile.name, e] as const))('%s', (_nam
 });
 
 // The tenant rules, on each environment that has tenants (the rules apply only there).
-const TENANT_TRUST = "tenants: the tenant-access role is trusted by the tenants function's role only";
-const TENANT_FUNCTION_ROLE = "tenants: the tenants function's role may assume the tenant-access role and nothing else; no rds-db:connect of its own";
-const TENANT_ACCESS = "tenants: the tenant-access role may rds-db:connect as the proxy's tenant users only";
+const TENANT_TRUST = "tenants: each tenant-access role is trusted by its own tenants function's role only (one per arm)";
+const TENANT_FUNCTION_ROLE = "tenants: each tenants function's role may assume its tenant-access role and nothing else; no rds-db:connect of its own";
+const TENANT_ACCESS = TENANT_ACCESS_RULE;
 const TENANT_ISOLATION = 'tenants: no other function has access to tenants (no sts:AssumeRole, no tenant dbuser, no TENANT_* variable)';
-const tenantsFn = (j: StackJson) => entries(j, 'aws_lambda_function').find(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
-const hitsFn = (j: StackJson) => entries(j, 'aws_lambda_function').find(([, f]) => !f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
+/** The proxy arm's (outside the `direct-arm` construct) or the direct arm's function. */
+const inArm = (direct: boolean) => ([n]: [string, any]) => n.startsWith('direct-arm_') === direct;
+const tenantsFn = (j: StackJson, direct = false) => entries(j, 'aws_lambda_function').filter(inArm(direct)).find(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
+const hitsFn = (j: StackJson, direct = false) => entries(j, 'aws_lambda_function').filter(inArm(direct)).find(([, f]) => !f.environment?.variables?.TENANT_ACCESS_ROLE_ARN)![1];
 const roleNamed = (j: StackJson, arnRef: string) => j.resource!.aws_iam_role[/^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(arnRef)![1]];
 const accessRole = (j: StackJson) => roleNamed(j, tenantsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN);
 const editTrustDoc = (role: any, f: (doc: any) => void) => {
@@ -158,6 +160,23 @@ const tenantMutations: Mutation[] = [
   [TENANT_ISOLATION, 'api', (j) => editPolicy(j, 'hits_role-rds-proxy-connect', (d) => (d.Statement[0].Resource = [d.Statement[0].Resource, d.Statement[0].Resource.replace(/\/[^/]+$/, '/tenant_*')]))],
   [TENANT_ISOLATION, 'api', (j) => (hitsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN_FOR_HITS = 'x')],
 ];
+// The direct arm's tenant path: its own access role, to the instance only; no crossing to the proxy arm's.
+const directTenantMutations: Mutation[] = [
+  // The direct tenants function pointed at the proxy arm's access role: that role trusts the proxy arm's function only.
+  [TENANT_TRUST, 'api', (j) => (tenantsFn(j, true).environment.variables.TENANT_ACCESS_ROLE_ARN = tenantsFn(j).environment.variables.TENANT_ACCESS_ROLE_ARN)],
+  // The proxy arm's access role also trusting the direct tenants function's role.
+  [TENANT_TRUST, 'api', (j) => editTrustDoc(accessRole(j), (d) => d.Statement.push({ Effect: 'Allow', Principal: { AWS: tenantsFn(j, true).role }, Action: 'sts:AssumeRole' }))],
+  // The direct access role given the proxy's way in, or the proxy's given the instance's.
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'direct-arm_tenant-access-connect', (d) => (d.Statement[0].Resource = JSON.parse(j.resource!.aws_iam_role_policy[Object.keys(j.resource!.aws_iam_role_policy).find((n) => n.startsWith('tenant-access-connect'))!].policy).Statement[0].Resource))],
+  [TENANT_ACCESS, 'api', (j) => editPolicy(j, 'tenant-access-connect', (d) => (d.Statement[0].Resource = JSON.parse(j.resource!.aws_iam_role_policy[Object.keys(j.resource!.aws_iam_role_policy).find((n) => n.startsWith('direct-arm_tenant-access-connect'))!].policy).Statement[0].Resource))],
+  // The direct tenants function naming the proxy's id (or the proxy arm's naming the instance's), or trusting public roots.
+  [TENANT_RESOURCE_ID_RULE, 'api', (j) => (tenantsFn(j, true).environment.variables.DB_RESOURCE_ID = tenantsFn(j).environment.variables.DB_RESOURCE_ID)],
+  [TENANT_RESOURCE_ID_RULE, 'api', (j) => (tenantsFn(j).environment.variables.DB_RESOURCE_ID = tenantsFn(j, true).environment.variables.DB_RESOURCE_ID)],
+  [TENANT_RESOURCE_ID_RULE, 'api', (j) => delete tenantsFn(j, true).environment.variables.DB_CA_BUNDLE],
+  [TENANT_RESOURCE_ID_RULE, 'api', (j) => (tenantsFn(j).environment.variables.DB_CA_BUNDLE = 'rds')],
+  // The proxy arm's tenants function sent straight to the instance.
+  [TENANT_RESOURCE_ID_RULE, 'api', (j) => (tenantsFn(j).environment.variables.DB_HOST = tenantsFn(j, true).environment.variables.DB_HOST)],
+];
 const withTenants = environments.filter((e) => e.profile.tenants.count > 0);
 describe.each(withTenants.map((e) => [e.profile.name, e] as const))('%s (tenants)', (_name, base) => {
   test.each(tenantMutations.map(([rule, kind, mutate], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate] as const))('catches %s', (_t, ruleName, kind, mutate) => {
@@ -172,9 +191,22 @@ describe.each(withTenants.map((e) => [e.profile.name, e] as const))('%s (tenants
   });
 });
 
+const withDirectTenants = withTenants.filter((e) => e.profile.directArm?.enabled === true);
+describe.each(withDirectTenants.map((e) => [e.profile.name, e] as const))('%s (tenants on both arms)', (_name, base) => {
+  test.each(directTenantMutations.map(([rule, kind, mutate], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate] as const))('catches %s', (_t, ruleName, kind, mutate) => {
+    const rule = LEAST_PRIVILEGE_RULES.find((r) => r.name === ruleName)!;
+    expect(rule).toBeDefined();
+    expect(rule.check(contextOf(base, kind))).toEqual([]);
+    const mutated = structuredClone({ network: base.network, data: base.data, api: base.api, ops: base.ops });
+    const env: SynthesizedEnvironment = { ...base, ...mutated, text: { ...base.text } };
+    mutate(mutated[kind], env);
+    expect(rule.check(contextOf(env, kind)).length).toBeGreaterThan(0);
+  });
+});
+
 test('the tenant rules apply only to environments with tenants', () => {
   const tenantRules = LEAST_PRIVILEGE_RULES.filter((r) => r.name.startsWith('tenants: '));
-  expect(tenantRules).toHaveLength(4);
+  expect(tenantRules).toHaveLength(5);
   for (const env of environments) for (const rule of tenantRules) expect(rule.when?.(env)).toBe(env.profile.tenants.count > 0);
 });
 

@@ -6,7 +6,8 @@
  * waiver can hide a real gap.
  */
 import { EnvironmentUnderTest, environmentsUnderTest, StackJson, SynthesizedEnvironment, titleOf } from '../support/synth';
-import { PolicyContext, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
+import { directArmEnabled } from '../../config';
+import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
 
 interface Case {
   readonly title: string;
@@ -93,6 +94,25 @@ describe('each rule catches what it is about', () => {
   const prodNoCache = strictEnvs.find((e) => !e.profile.cache.enabled)!;
   const withTenants = strictEnvs.find((e) => e.profile.tenants.count > 0)!;
   const first = (json: StackJson, type: string) => Object.values(json.resource![type])[0] as any;
+  const directOff = environments.find((e) => !directArmEnabled(e.profile))!;
+  const directOn = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.cache.enabled)!;
+  const directWithTenants = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.tenants.count > 0)!;
+  /** One arm's function (the direct arm's live under its `direct-arm` construct). */
+  const armFunction = (api: StackJson, arm: 'proxy' | 'direct', pick: 'hits' | 'tenants') =>
+    (Object.entries(api.resource!.aws_lambda_function) as Array<[string, any]>).find(([n, f]) => n.startsWith('direct-arm_') === (arm === 'direct') && (f.environment.variables.TENANT_ACCESS_ROLE_ARN !== undefined) === (pick === 'tenants'))![1];
+  const roleOf = (fn: any) => `\${aws_iam_role.${/^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)![1]}.id}`;
+  const connectPolicy = (api: StackJson, fn: any) => (Object.values(api.resource!.aws_iam_role_policy) as any[]).find((p) => p.role === roleOf(fn));
+  const setConnectResource = (api: StackJson, fn: any, resource: string) => {
+    const body = connectPolicy(api, fn);
+    const doc = JSON.parse(body.policy);
+    doc.Statement[0].Resource = resource;
+    body.policy = JSON.stringify(doc);
+  };
+  const connectResource = (api: StackJson, fn: any) => JSON.parse(connectPolicy(api, fn).policy).Statement[0].Resource;
+  const groupOf = (j: StackJson, namePrefixEnd: string) => `\${aws_security_group.${Object.entries(j.resource!.aws_security_group).find(([, g]: [string, any]) => g.name_prefix.endsWith(namePrefixEnd))![0]}.id}`;
+  const DIRECT = 'direct arm: present exactly when the profile enables it (its own API, a hits function and, with tenants, a tenants function straight to the instance); every other function goes through the proxy';
+  const DIRECT_HITS_SG = 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own';
+  const DIRECT_TENANTS_SG = 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own';
   const firstPolicy = (json: StackJson, type: string) => {
     const body = first(json, type);
     return { body, doc: JSON.parse(body.policy) };
@@ -185,8 +205,8 @@ describe('each rule catches what it is about', () => {
     ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (j) => delete j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'], withTenants],
     ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (j) => (j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'].from_port = 0), withTenants],
     ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (_j, env) => {
-      const hits = Object.values(env.api.resource!.aws_lambda_function).find((f: any) => !f.environment.variables.TENANT_ACCESS_ROLE_ARN) as any;
-      const tenants = Object.values(env.api.resource!.aws_lambda_function).find((f: any) => f.environment.variables.TENANT_ACCESS_ROLE_ARN) as any;
+      const hits = armFunction(env.api, 'proxy', 'hits');
+      const tenants = armFunction(env.api, 'proxy', 'tenants');
       tenants.vpc_config.security_group_ids = [...hits.vpc_config.security_group_ids];
     }, withTenants],
     ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
@@ -236,18 +256,18 @@ describe('each rule catches what it is about', () => {
     ['lambda: tracing Active', 'api', (j) => (first(j, 'aws_lambda_function').tracing_config.mode = 'PassThrough')],
     ['lambda: reserved concurrency set', 'api', (j) => delete first(j, 'aws_lambda_function').reserved_concurrent_executions],
     ['lambda: its log group /aws/lambda/<name> exists with retention, before the function', 'api', (j) => (first(j, 'aws_lambda_function').depends_on = [])],
-    ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.DB_TLS = 'off')],
-    ['lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', 'api', (j, env) => {
+    [LAMBDA_ENVIRONMENT_RULE, 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.DB_TLS = 'off')],
+    [LAMBDA_ENVIRONMENT_RULE, 'api', (j, env) => {
       const db = Object.keys(env.data.output!).find((o) => o.endsWith('db_name'))!;
       first(j, 'aws_lambda_function').environment.variables.DB_HOST = `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.data.node.id}.outputs.${db}}`;
     }],
     ['lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', 'api', (j) => (first(j, 'aws_iam_role_policy_attachment').policy_arn = 'arn:aws:iam::aws:policy/AdministratorAccess')],
-    ['lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', 'api', (j) => {
+    [LAMBDA_CONNECT_RULE, 'api', (j) => {
       const { body, doc } = firstPolicy(j, 'aws_iam_role_policy');
       doc.Statement[0].Resource = doc.Statement[0].Resource.replace(/\/.*$/, '/*');
       body.policy = JSON.stringify(doc);
     }],
-    ['lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', 'api', (_j, env) => {
+    [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
       // The connect prefix (in the data stack) taking element 5 ("db-proxy") instead of 6 (the prx id).
       const locals = env.data.locals!;
       const id = Object.keys(locals).find((k) => k.startsWith('proxy_resource-id'))!;
@@ -266,6 +286,77 @@ describe('each rule catches what it is about', () => {
     ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => (first(j, 'aws_lambda_permission').source_arn = first(j, 'aws_lambda_permission').source_arn.replace('/*/*', '/*'))],
     ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => delete first(j, 'aws_lambda_permission').source_arn],
     ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'api', (j) => (first(j, 'aws_lambda_function').environment.variables.CACHE_NODES = 'x:11211'), prodNoCache],
+    // The direct arm: there exactly when the profile says, its functions on its own API, each arm on its own way in.
+    [DIRECT, 'api', (j) => delete j.resource!.aws_lambda_function[Object.keys(j.resource!.aws_lambda_function).find((n) => n.startsWith('direct-arm_hits'))!], directOn],
+    [DIRECT, 'api', (j) => (armFunction(j, 'proxy', 'hits').environment.variables.DB_HOST = armFunction(j, 'direct', 'hits').environment.variables.DB_HOST), directOn],
+    [DIRECT, 'api', (j) => (armFunction(j, 'direct', 'tenants').environment.variables.DB_HOST = armFunction(j, 'proxy', 'tenants').environment.variables.DB_HOST), directWithTenants],
+    [DIRECT, 'api', (j) => {
+      // The direct API's $default route sent to the proxy arm's integration: one API, both arms.
+      const route = (Object.entries(j.resource!.aws_apigatewayv2_route) as Array<[string, any]>).find(([n, r]) => n.startsWith('direct-arm_') && r.route_key === '$default')![1];
+      const proxyRoute = (Object.entries(j.resource!.aws_apigatewayv2_route) as Array<[string, any]>).find(([n, r]) => !n.startsWith('direct-arm_') && r.route_key === '$default')![1];
+      route.target = proxyRoute.target;
+    }, directOn],
+    // Off: a function sent straight to the instance anyway.
+    [DIRECT, 'api', (_j, env) => {
+      const db = Object.keys(env.data.resource!.aws_db_instance)[0];
+      env.data.output!['mutation-address'] = { value: `\${aws_db_instance.${db}.address}` };
+      first(env.api, 'aws_lambda_function').environment.variables.DB_HOST = `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.data.node.id}.outputs.mutation-address}`;
+    }, directOff],
+    [LAMBDA_ENVIRONMENT_RULE, 'api', (j) => delete armFunction(j, 'direct', 'hits').environment.variables.DB_CA_BUNDLE, directOn],
+    [LAMBDA_ENVIRONMENT_RULE, 'api', (j) => (armFunction(j, 'proxy', 'hits').environment.variables.DB_CA_BUNDLE = 'rds'), directOn],
+    // Each arm's role on the other arm's way in: the direct one on the proxy's prx- resource, the proxy one on the instance's db- resource.
+    [LAMBDA_CONNECT_RULE, 'api', (j) => setConnectResource(j, armFunction(j, 'direct', 'hits'), connectResource(j, armFunction(j, 'proxy', 'hits'))), directOn],
+    [LAMBDA_CONNECT_RULE, 'api', (j) => setConnectResource(j, armFunction(j, 'proxy', 'hits'), connectResource(j, armFunction(j, 'direct', 'hits'))), directOn],
+    [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
+      // The instance's prefix built on element 5 ("db") of its ARN instead of the account.
+      const locals = env.data.locals!;
+      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      locals[id] = locals[id].replace(/arn\), 4\)/, 'arn), 5)');
+    }, directOn],
+    [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
+      // The instance's identifier where its resource id belongs.
+      const locals = env.data.locals!;
+      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      locals[id] = locals[id].replace(/\.resource_id\)\}$/, '.identifier)}');
+    }, directOn],
+    [DIRECT_HITS_SG, 'data', (j) => {
+      // The direct arm's hits group given a way to the proxy.
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-hits-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], description: 'mutation' };
+    }, directOn],
+    [DIRECT_HITS_SG, 'data', (j) => {
+      // HTTPS out it does not need.
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-https'] = { security_group_id: groupOf(j, '-direct-hits-'), ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0', description: 'mutation' };
+    }, directOn],
+    [DIRECT_HITS_SG, 'data', (j) => {
+      for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_ingress_rule) as Array<[string, any]>) if (r.referenced_security_group_id === groupOf(j, '-direct-hits-') && r.from_port === 3306) delete j.resource!.aws_vpc_security_group_ingress_rule[n];
+    }, directOn],
+    [DIRECT_HITS_SG, 'data', (j) => {
+      // Its way to the cache lost: the direct arm would run without the cache the proxy arm has.
+      for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.security_group_id === groupOf(j, '-direct-hits-') && r.from_port === 11211) delete j.resource!.aws_vpc_security_group_egress_rule[n];
+    }, directOn],
+    [DIRECT_HITS_SG, 'data', (_j, env) => {
+      // The direct hits function moved into the app group, which reaches the proxy.
+      armFunction(env.api, 'direct', 'hits').vpc_config.security_group_ids = [...armFunction(env.api, 'proxy', 'hits').vpc_config.security_group_ids];
+    }, directOn],
+    [DIRECT_TENANTS_SG, 'data', (j) => {
+      for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.security_group_id === groupOf(j, '-direct-tenants-') && r.from_port === 443) delete j.resource!.aws_vpc_security_group_egress_rule[n];
+    }, directWithTenants],
+    [DIRECT_TENANTS_SG, 'data', (j) => {
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-tenants-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], description: 'mutation' };
+    }, directWithTenants],
+    [DIRECT_TENANTS_SG, 'data', (_j, env) => {
+      armFunction(env.api, 'direct', 'tenants').vpc_config.security_group_ids = [...armFunction(env.api, 'direct', 'hits').vpc_config.security_group_ids];
+    }, directWithTenants],
+    // A direct-arm group admitted to the proxy breaks the proxy's client list.
+    ['sg chain: app → proxy on 3306, by reference', 'data', (j) => {
+      j.resource!.aws_vpc_security_group_ingress_rule['mutation-direct-into-proxy'] = { security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: groupOf(j, '-direct-hits-'), description: 'mutation' };
+    }, directOn],
+    ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => {
+      // The direct function's permission scoped to the proxy arm's API.
+      const [proxyApi] = Object.keys(j.resource!.aws_apigatewayv2_api).filter((n) => !n.startsWith('direct-arm_'));
+      const permission = (Object.entries(j.resource!.aws_lambda_permission) as Array<[string, any]>).find(([n, p]) => n.startsWith('direct-arm_') && p.source_arn.endsWith('/*/*'))![1];
+      permission.source_arn = `\${aws_apigatewayv2_api.${proxyApi}.execution_arn}/*/*`;
+    }, directOn],
     ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').from_port = 11211), prodNoCache],
   ];
 

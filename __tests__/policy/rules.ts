@@ -4,7 +4,7 @@
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
  */
-import { declaredWaivers, type Profile } from '../../config';
+import { declaredWaivers, directArmEnabled, type Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 import { divisions, parseMetricMath } from '../stacks/metric-math';
 
@@ -257,9 +257,28 @@ function appFunctions(json: StackJson): Array<[string, any]> {
   return resources(json, 'aws_lambda_function').filter(([, f]) => !isTenantsFunction(f));
 }
 
-/** The api stack's tenants function, when there is one. */
-function tenantsFunction(env: SynthesizedEnvironment): [string, any] | undefined {
-  return resources(env.api, 'aws_lambda_function').find(([, f]) => isTenantsFunction(f));
+/** The api stack's tenants functions: the proxy arm's and, with the direct arm, its own. */
+function tenantsFunctions(env: SynthesizedEnvironment): Array<[string, any]> {
+  return resources(env.api, 'aws_lambda_function').filter(([, f]) => isTenantsFunction(f));
+}
+
+/** How a function of an api or ops stack reaches the database: the direct arm goes straight to the instance. */
+export type Arm = 'proxy' | 'direct';
+
+/** The arm of `fn` (in stack `kind`), by its DB_HOST: the proxy's endpoint, or the instance's address; undefined for anything else. */
+export function armOf(env: SynthesizedEnvironment, kind: StackKind, fn: any): Arm | undefined {
+  const host = canonical(env, kind, fn?.environment?.variables?.DB_HOST);
+  const proxy = resources(env.data, 'aws_db_proxy')[0];
+  const db = resources(env.data, 'aws_db_instance')[0];
+  if (proxy && host === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`) return 'proxy';
+  if (db && host === `data|${refTo('aws_db_instance', db[0], 'address')}`) return 'direct';
+  return undefined;
+}
+
+/** The api stack's function of `arm` that `pick` selects (app: hits; tenants), when there is exactly one. */
+function armFunction(env: SynthesizedEnvironment, arm: Arm, pick: 'app' | 'tenants'): [string, any] | undefined {
+  const fns = (pick === 'app' ? appFunctions(env.api) : tenantsFunctions(env)).filter(([, f]) => armOf(env, 'api', f) === arm);
+  return fns.length === 1 ? fns[0] : undefined;
 }
 
 /** The data stack's pieces by role, found through the resources that use them (not by name). */
@@ -269,8 +288,11 @@ function dataTier(env: SynthesizedEnvironment) {
   const proxy = resources(data, 'aws_db_proxy')[0];
   const cache = resources(data, 'aws_elasticache_cluster')[0];
   const q = (v: string | undefined) => (v === undefined ? undefined : canonical(env, 'data', v));
-  const fn = appFunctions(env.api)[0];
-  const tenantsFn = tenantsFunction(env);
+  const fn = armFunction(env, 'proxy', 'app');
+  const tenantsFn = armFunction(env, 'proxy', 'tenants');
+  const directFn = armFunction(env, 'direct', 'app');
+  const directTenantsFn = armFunction(env, 'direct', 'tenants');
+  const sgOf = (f: [string, any] | undefined) => (f ? canonical(env, 'api', f[1].vpc_config?.security_group_ids?.[0]) : undefined);
   return {
     db,
     proxy,
@@ -278,10 +300,14 @@ function dataTier(env: SynthesizedEnvironment) {
     dbSg: q(db?.[1].vpc_security_group_ids?.[0]),
     proxySg: q(proxy?.[1].vpc_security_group_ids?.[0]),
     cacheSg: q(cache?.[1].security_group_ids?.[0]),
-    /** The app group, as the function uses it. */
-    appSg: fn ? canonical(env, 'api', fn[1].vpc_config?.security_group_ids?.[0]) : undefined,
-    /** The tenants function's own group, when there is one. */
-    tenantsSg: tenantsFn ? canonical(env, 'api', tenantsFn[1].vpc_config?.security_group_ids?.[0]) : undefined,
+    /** The app group, as the proxy arm's hits function uses it. */
+    appSg: sgOf(fn),
+    /** The proxy arm's tenants function's own group, when there is one. */
+    tenantsSg: sgOf(tenantsFn),
+    /** The direct arm's hits function's group, when there is a direct arm. */
+    directHitsSg: sgOf(directFn),
+    /** The direct arm's tenants function's group, when there is a direct arm with tenants. */
+    directTenantsSg: sgOf(directTenantsFn),
     /** The deploy-time migration function's own group (the data stack's function). */
     migrationSg: q(resources(data, 'aws_lambda_function')[0]?.[1].vpc_config?.security_group_ids?.[0]),
   };
@@ -321,18 +347,24 @@ export function partitionOf(arn: string): string {
 }
 
 /**
- * Evaluates the connect-prefix local (`format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", <proxy>.arn), i)…)`)
- * against a sample proxy ARN; returns the ARN it would produce, or a reason it cannot be read.
+ * Evaluates the connect-prefix local (`format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", <resource>.arn), i)…)`)
+ * against a sample ARN of the resource `<type>.<name>` (an aws_db_proxy, or an aws_db_instance), with sample
+ * values of its other attributes (e.g. the instance's `resource_id`); returns the ARN it would produce, or a
+ * reason it cannot be read.
  */
-export function evaluateConnectPrefix(locals: Record<string, any>, localName: string, proxyName: string, sampleArn: string): string {
+export function evaluateConnectPrefix(locals: Record<string, any>, localName: string, resource: { type: string; name: string }, sampleArn: string, sampleAttributes: Record<string, string> = {}): string {
   const text = locals[localName];
   const m = typeof text === 'string' ? /^\$\{format\("([^"]+)", (.+)\)\}$/.exec(text) : null;
   if (!m) return `<${localName} is not a format(): ${text}>`;
   const arn = sampleArn.split(':');
-  const element = new RegExp(`^element\\(split\\(":", aws_db_proxy\\.${proxyName.replace(/[-]/g, '\\-')}\\.arn\\), (\\d+)\\)$`);
+  const at = `${resource.type}\\.${resource.name.replace(/[-]/g, '\\-')}`;
+  const element = new RegExp(`^element\\(split\\(":", ${at}\\.arn\\), (\\d+)\\)$`);
+  const attribute = new RegExp(`^${at}\\.([a-z_]+)$`);
   const evalArg = (arg: string, depth = 0): string => {
     const e = element.exec(arg);
     if (e) return arn[Number(e[1])];
+    const a = attribute.exec(arg);
+    if (a && sampleAttributes[a[1]] !== undefined) return sampleAttributes[a[1]];
     const l = /^local\.(.+)$/.exec(arg);
     if (l && depth < 3) {
       const inner = /^\$\{(.+)\}$/.exec(String(locals[l[1]]));
@@ -340,9 +372,54 @@ export function evaluateConnectPrefix(locals: Record<string, any>, localName: st
     }
     return `<${arg}>`;
   };
-  const args = m[2].split(/, (?=element|local)/).map((a) => evalArg(a));
+  const args = topLevelArguments(m[2]).map((a) => evalArg(a));
   let i = 0;
   return m[1].replace(/%s/g, () => args[i++] ?? '<missing>');
+}
+
+/** `a, f(b, c), d` → `['a', 'f(b, c)', 'd']`: the arguments of a call, split at commas outside parentheses and quotes. */
+function topLevelArguments(text: string): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      args.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  args.push(text.slice(start).trim());
+  return args;
+}
+
+/** Sample ARNs and ids the connect prefixes are evaluated on: a proxy's, and an instance's with its resource id. */
+const SAMPLE_PROXY_ARN = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
+const SAMPLE_INSTANCE_ARN = 'arn:aws:rds:eu-west-1:123456789012:db:hits-sample';
+const SAMPLE_INSTANCE_RESOURCE_ID = 'db-ABCDEFGHIJKLMNOPQRSTUVWXY2';
+/** What `dbuser:<id>` an arm's connect prefix must name: the proxy's prx- id, or the instance's db- resource id. */
+const EXPECTED_CONNECT_PREFIX: Record<Arm, string> = {
+  proxy: 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0',
+  direct: `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${SAMPLE_INSTANCE_RESOURCE_ID}`,
+};
+
+/**
+ * What `${local.<name>}` (a connect-prefix local of the data stack) evaluates to for `arm`'s way in: the
+ * proxy's prefix on a sample proxy, the instance's on a sample instance. Anything else (a prefix built on
+ * the other way in, on another resource, or on the wrong ARN elements) evaluates to something else.
+ */
+function connectPrefixFor(env: SynthesizedEnvironment, localName: string, arm: Arm): string {
+  const locals = env.data.locals ?? {};
+  const proxy = resources(env.data, 'aws_db_proxy')[0];
+  const db = resources(env.data, 'aws_db_instance')[0];
+  if (!proxy || !db) return '<the data stack has no proxy or database>';
+  return arm === 'proxy'
+    ? evaluateConnectPrefix(locals, localName, { type: 'aws_db_proxy', name: proxy[0] }, SAMPLE_PROXY_ARN)
+    : evaluateConnectPrefix(locals, localName, { type: 'aws_db_instance', name: db[0] }, SAMPLE_INSTANCE_ARN, { resource_id: SAMPLE_INSTANCE_RESOURCE_ID });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -357,22 +434,26 @@ const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) =
 });
 
 /**
- * A rule for the function of each api and ops stack that runs as the application user (the hits function,
- * the prune). With `alsoTenants`, the tenants function (its own role and group, no application user) is
- * held to it as well.
+ * A rule for the functions of each api and ops stack that run as the application user (the hits function,
+ * and the direct arm's when the profile enables it; the prune). With `alsoTenants`, the tenants functions
+ * (their own roles and groups, no application user) are held to it as well.
  */
 const fnRule = (name: string, f: (fn: any, fnName: string, ctx: PolicyContext) => string[], alsoTenants = false): Rule => ({
   name,
   kinds: ['api', 'ops'],
   check: (ctx) => {
     const app = appFunctions(ctx.json);
-    if (app.length !== 1) return [`expected exactly one function running as the application user, found ${app.length}`];
+    const expected = ctx.kind === 'api' && directArmEnabled(ctx.env.profile) ? 2 : 1;
+    if (app.length !== expected) return [`expected ${expected} function(s) running as the application user, found ${app.length}`];
     const fns = alsoTenants ? [...app, ...resources(ctx.json, 'aws_lambda_function').filter(([, fn]) => isTenantsFunction(fn))] : app;
     return fns.flatMap(([n, fn]) => f(fn, n, ctx).map((v) => `${addr('aws_lambda_function', n)}: ${v}`));
   },
 });
 
 const expectThat = (ok: boolean, problem: string): string[] => (ok ? [] : [problem]);
+
+export const LAMBDA_ENVIRONMENT_RULE = 'lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint (the direct arm: the instance, TLS against the RDS CA bundle), no password';
+export const LAMBDA_CONNECT_RULE = 'lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user> (the direct arm: dbuser:<db resource id>/<db user>, never the proxy\'s)';
 
 const SECURITY_MODEL_RULES: readonly Rule[] = [
   // --- everywhere -------------------------------------------------------------------------------------
@@ -622,7 +703,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.migrationSg) return ['the data stack has no migration function in a security group'];
-      const problems = chain(env, 'migration → database', t.migrationSg, t.dbSg, 3306, [t.proxySg]);
+      const problems = chain(env, 'migration → database', t.migrationSg, t.dbSg, 3306, [t.proxySg, t.directHitsSg, t.directTenantsSg]);
       if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the proxy and the cache)');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
       // GetSecretValue goes to Secrets Manager's regional endpoint through the NAT gateway: HTTPS out, and only that.
@@ -639,7 +720,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       const t = dataTier(env);
       if (!t.tenantsSg) return ['the api stack has no tenants function in a security group'];
       const problems = chain(env, 'tenants → proxy', t.tenantsSg, t.proxySg, 3306, [t.appSg]);
-      if ([t.appSg, t.migrationSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
+      if ([t.appSg, t.migrationSg, t.directHitsSg, t.directTenantsSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
       const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.tenantsSg);
       // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
       const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg));
@@ -653,7 +734,40 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306, [t.migrationSg]);
+      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306, [t.migrationSg, t.directHitsSg, t.directTenantsSg]);
+    },
+  },
+  {
+    // The direct arm's hits function signs its IAM tokens locally and calls no AWS API: no HTTPS out.
+    name: 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own',
+    kinds: ['data'],
+    when: (env) => directArmEnabled(env.profile),
+    check: ({ env }) => {
+      const t = dataTier(env);
+      if (!t.directHitsSg) return ["the api stack has no direct arm hits function (DB_HOST the instance) in a security group"];
+      const problems = chain(env, 'direct hits → database', t.directHitsSg, t.dbSg, 3306, [t.proxySg, t.migrationSg, t.directTenantsSg]);
+      if (env.profile.cache.enabled) problems.push(...chain(env, 'direct hits → cache', t.directHitsSg, t.cacheSg, 11211, [t.appSg]));
+      if ([t.appSg, t.migrationSg, t.tenantsSg, t.directTenantsSg].includes(t.directHitsSg)) problems.push('the direct arm hits function shares a security group with another function');
+      const allowed = [t.dbSg, ...(env.profile.cache.enabled ? [t.cacheSg] : [])];
+      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.directHitsSg);
+      const elsewhere = rules.filter((r) => r.direction === 'ingress' || !r.referenced || !allowed.includes(canonical(env, 'data', r.referenced)));
+      const inApi = sgRules(env.api).filter((r) => canonical(env, 'api', r.group) === t.directHitsSg).map((r) => `${r.where}: a rule of the direct arm's hits group outside the data stack`);
+      return [...problems, ...inApi, ...elsewhere.map((r) => `${r.where}: the direct arm's hits group must only send to the database${env.profile.cache.enabled ? ' and the cache' : ''}`)];
+    },
+  },
+  {
+    name: 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own',
+    kinds: ['data'],
+    when: (env) => directArmEnabled(env.profile) && env.profile.tenants.count > 0,
+    check: ({ env }) => {
+      const t = dataTier(env);
+      if (!t.directTenantsSg) return ["the api stack has no direct arm tenants function (DB_HOST the instance) in a security group"];
+      const problems = chain(env, 'direct tenants → database', t.directTenantsSg, t.dbSg, 3306, [t.proxySg, t.migrationSg, t.directHitsSg]);
+      if ([t.appSg, t.migrationSg, t.tenantsSg, t.directHitsSg].includes(t.directTenantsSg)) problems.push('the direct arm tenants function shares a security group with another function');
+      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.directTenantsSg);
+      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
+      const https = rules.some(isHttpsOut) ? [] : ['the direct arm tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS'];
+      return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the direct arm's tenants group must only send to the database, and HTTPS to STS`)];
     },
   },
   {
@@ -662,7 +776,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     when: (env) => env.profile.cache.enabled,
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'app → cache', t.appSg, t.cacheSg, 11211);
+      return chain(env, 'app → cache', t.appSg, t.cacheSg, 11211, [t.directHitsSg]);
     },
   },
   {
@@ -672,7 +786,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
+      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg, t.directTenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
       return sgRules(json)
         .filter((r) => (r.cidrs.length || !r.referenced) && !functionHttpsOut(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);
@@ -730,14 +844,17 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       ...expectThat((fn.depends_on ?? []).includes(addr('aws_cloudwatch_log_group', group[0])), `does not depend on ${addr('aws_cloudwatch_log_group', group[0])}`),
     ];
   }, true),
-  fnRule('lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint, no password', (fn, _n, { env, kind }) => {
+  fnRule(LAMBDA_ENVIRONMENT_RULE, (fn, _n, { env, kind }) => {
     const vars: Record<string, string> = fn.environment?.variables ?? {};
-    const proxy = resources(env.data, 'aws_db_proxy')[0];
+    const arm = armOf(env, kind, fn);
     return [
       ...expectThat(vars.DB_AUTH === 'iam', `DB_AUTH is ${vars.DB_AUTH}`),
       ...expectThat(vars.DB_TLS === 'verify', `DB_TLS is ${vars.DB_TLS}`),
       ...expectThat(vars.DB_PASSWORD === undefined, 'DB_PASSWORD is set'),
-      ...expectThat(!!proxy && canonical(env, kind, vars.DB_HOST) === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`, `DB_HOST ${vars.DB_HOST} is not the proxy endpoint`),
+      ...expectThat(arm !== undefined, `DB_HOST ${vars.DB_HOST} is neither the proxy endpoint nor the instance's address`),
+      // Straight to the instance only on the direct arm's api functions, and then verified against the RDS CA bundle.
+      ...expectThat(arm !== 'direct' || (kind === 'api' && directArmEnabled(env.profile)), `DB_HOST ${vars.DB_HOST} is the instance, but this is not the direct arm's function`),
+      ...expectThat((arm === 'direct') === (vars.DB_CA_BUNDLE === 'rds') && (vars.DB_CA_BUNDLE === undefined || vars.DB_CA_BUNDLE === 'rds'), `DB_CA_BUNDLE is ${vars.DB_CA_BUNDLE} with DB_HOST ${arm === 'direct' ? 'the instance (its certificate chains to the RDS CA)' : 'the proxy (its certificate chains to a public root)'}`),
     ];
   }),
   fnRule('lambda role: only the AWS-managed VPC-access and X-Ray write policies attached', (fn, _n, { json }) => {
@@ -749,7 +866,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       .sort();
     return expectThat(JSON.stringify(attached) === JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort()), `attached policies are ${JSON.stringify(attached)}`);
   }, true),
-  fnRule('lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user>', (fn, _n, { json, env }) => {
+  fnRule(LAMBDA_CONNECT_RULE, (fn, _n, { json, env, kind }) => {
     const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)?.[1];
     const docs = policyDocs(json).filter((d) => !d.trust && d.role === role);
     const statements = docs.flatMap((d) => d.statements ?? []);
@@ -761,12 +878,11 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     const resource = resolveRemote(env, s.resources[0]);
     const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resource);
     if (!m) return [...problems, `resource ${resource} is not <connect prefix>/<user>`];
-    const proxy = resources(env.data, 'aws_db_proxy')[0];
-    const db = resources(env.data, 'aws_db_instance')[0];
-    if (!proxy || !db) return [...problems, 'the data stack has no proxy or database'];
-    const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
-    const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
-    if (arn !== 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0') problems.push(`the prefix evaluates to ${arn} for proxy ${sample}`);
+    // The function's own way in (by its DB_HOST) and no other: the proxy arm never names the instance, the direct arm never the proxy.
+    const arm = armOf(env, kind, fn);
+    if (!arm) return [...problems, `DB_HOST ${fn.environment?.variables?.DB_HOST} is neither the proxy nor the instance`];
+    const arn = connectPrefixFor(env, m[1], arm);
+    if (arn !== EXPECTED_CONNECT_PREFIX[arm]) problems.push(`the prefix evaluates to ${arn}, not the ${arm === 'proxy' ? "proxy's" : "instance's"} ${EXPECTED_CONNECT_PREFIX[arm]}`);
     const user = resolveRemote(env, fn.environment?.variables?.DB_USER ?? '');
     if (m[2] !== user) problems.push(`the user ${m[2]} is not the function's DB_USER ${user}`);
     return problems;
@@ -823,30 +939,67 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   {
     name: 'api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function',
     kinds: ['api'],
-    check: ({ json }) =>
-      one(json, 'aws_apigatewayv2_api', (apiName) => {
-        const permissions = resources(json, 'aws_lambda_permission');
-        if (permissions.length === 0) return ['no aws_lambda_permission'];
-        const execution = refTo('aws_apigatewayv2_api', apiName, 'execution_arn');
-        // Each function's route keys, through route → integration → the function's invoke ARN.
-        const integrations = new Map(resources(json, 'aws_apigatewayv2_integration').map(([i, integ]) => [refTo('aws_apigatewayv2_integration', i, 'id'), String(integ.integration_uri)]));
-        const routesOf = (fnName: string) =>
+    check: ({ json }) => {
+      const apis = resources(json, 'aws_apigatewayv2_api').map(([a]) => a);
+      if (apis.length === 0) return ['no aws_apigatewayv2_api'];
+      const permissions = resources(json, 'aws_lambda_permission');
+      if (permissions.length === 0) return ['no aws_lambda_permission'];
+      // Each function's routes (with their API), through route → integration → the function's invoke ARN.
+      const integrations = new Map(resources(json, 'aws_apigatewayv2_integration').map(([i, integ]) => [refTo('aws_apigatewayv2_integration', i, 'id'), String(integ.integration_uri)]));
+      const routesOf = (fnName: string) =>
+        resources(json, 'aws_apigatewayv2_route')
+          .filter(([, r]) => integrations.get(String(r.target).replace(/^integrations\//, '')) === refTo('aws_lambda_function', fnName, 'invoke_arn'))
+          .map(([, r]) => ({ api: apis.find((a) => r.api_id === refTo('aws_apigatewayv2_api', a, 'id')), key: String(r.route_key) }));
+      // `GET /a/{p}` → `<execution>/*/GET/a/*`; `$default` → `<execution>/*/*`.
+      const sourceArnOf = (api: string, key: string) => {
+        const execution = refTo('aws_apigatewayv2_api', api, 'execution_arn');
+        return key === '$default' ? `${execution}/*/*` : `${execution}/*/${key.replace(' ', '').replace(/\{[^}]+\}/g, '*')}`;
+      };
+      return permissions.flatMap(([n, p]) => {
+        const fnName = /^\$\{aws_lambda_function\.([^.]+)\.function_name\}$/.exec(p.function_name)?.[1];
+        const routes = fnName ? routesOf(fnName) : [];
+        const allowed = routes.filter((r) => r.api !== undefined).map((r) => sourceArnOf(r.api!, r.key));
+        return [
+          ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
+          ...expectThat(routes.length === 1 && allowed.length === 1, `${addr('aws_lambda_permission', n)}: its function ${p.function_name} serves ${JSON.stringify(routes)}, not exactly one route of an API of this stack`),
+          ...expectThat(allowed.includes(p.source_arn), `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not its route on its API's execution ARN (${JSON.stringify(allowed)})`),
+        ];
+      });
+    },
+  },
+  {
+    // The A/B comparison arm exists exactly as the profile says, and the arms share no API: a request reaches
+    // the proxy arm or the direct arm by the URL it was sent to, never both behind one API.
+    name: 'direct arm: present exactly when the profile enables it (its own API, a hits function and, with tenants, a tenants function straight to the instance); every other function goes through the proxy',
+    kinds: ['api', 'ops'],
+    check: ({ json, env, kind }) => {
+      const on = kind === 'api' && directArmEnabled(env.profile);
+      const fns = resources(json, 'aws_lambda_function');
+      const count = (arm: Arm | undefined, tenants: boolean) => fns.filter(([, f]) => armOf(env, kind, f) === arm && isTenantsFunction(f) === tenants).length;
+      const withTenants = kind === 'api' && env.profile.tenants.count > 0;
+      const problems = [
+        ...expectThat(count(undefined, false) + count(undefined, true) === 0, `functions whose DB_HOST is neither the proxy nor the instance: ${JSON.stringify(fns.filter(([, f]) => !armOf(env, kind, f)).map(([n]) => n))}`),
+        ...expectThat(count('proxy', false) === 1, `${count('proxy', false)} hits function(s) through the proxy, not 1`),
+        ...expectThat(count('direct', false) === (on ? 1 : 0), `${count('direct', false)} hits function(s) straight to the instance, not ${on ? 1 : 0}`),
+        ...expectThat(count('proxy', true) === (withTenants ? 1 : 0), `${count('proxy', true)} tenants function(s) through the proxy, not ${withTenants ? 1 : 0}`),
+        ...expectThat(count('direct', true) === (on && withTenants ? 1 : 0), `${count('direct', true)} tenants function(s) straight to the instance, not ${on && withTenants ? 1 : 0}`),
+      ];
+      if (kind !== 'api') return problems;
+      const apis = resources(json, 'aws_apigatewayv2_api').map(([a]) => a);
+      problems.push(...expectThat(apis.length === (on ? 2 : 1), `${apis.length} HTTP APIs, not ${on ? 2 : 1}`));
+      // The arms of the functions each API's routes reach.
+      const integrations = new Map(resources(json, 'aws_apigatewayv2_integration').map(([i, integ]) => [refTo('aws_apigatewayv2_integration', i, 'id'), String(integ.integration_uri)]));
+      for (const a of apis) {
+        const arms = new Set(
           resources(json, 'aws_apigatewayv2_route')
-            .filter(([, r]) => integrations.get(String(r.target).replace(/^integrations\//, '')) === refTo('aws_lambda_function', fnName, 'invoke_arn'))
-            .map(([, r]) => String(r.route_key));
-        // `GET /a/{p}` → `<execution>/*/GET/a/*`; `$default` → `<execution>/*/*`.
-        const sourceArnOf = (key: string) => (key === '$default' ? `${execution}/*/*` : `${execution}/*/${key.replace(' ', '').replace(/\{[^}]+\}/g, '*')}`);
-        return permissions.flatMap(([n, p]) => {
-          const fnName = /^\$\{aws_lambda_function\.([^.]+)\.function_name\}$/.exec(p.function_name)?.[1];
-          const routes = fnName ? routesOf(fnName) : [];
-          const allowed = routes.map(sourceArnOf);
-          return [
-            ...expectThat(p.principal === 'apigateway.amazonaws.com', `${addr('aws_lambda_permission', n)}: principal ${p.principal}`),
-            ...expectThat(routes.length === 1, `${addr('aws_lambda_permission', n)}: its function ${p.function_name} serves ${JSON.stringify(routes)}, not exactly one route of this API`),
-            ...expectThat(allowed.includes(p.source_arn), `${addr('aws_lambda_permission', n)}: source_arn ${p.source_arn} is not its route on this API's execution ARN (${JSON.stringify(allowed)})`),
-          ];
-        });
-      }),
+            .filter(([, r]) => r.api_id === refTo('aws_apigatewayv2_api', a, 'id'))
+            .map(([, r]) => fns.find(([f]) => integrations.get(String(r.target).replace(/^integrations\//, '')) === refTo('aws_lambda_function', f, 'invoke_arn')))
+            .map((f) => (f ? armOf(env, kind, f[1]) : 'unknown')),
+        );
+        problems.push(...expectThat(arms.size === 1 && !arms.has('unknown') && !arms.has(undefined), `${addr('aws_apigatewayv2_api', a)} routes to ${JSON.stringify([...arms])}, not to one arm's functions`));
+      }
+      return problems;
+    },
   },
 
   // --- operating it (issue 8) -------------------------------------------------------------------------
@@ -1104,6 +1257,9 @@ function rolePermissions(json: StackJson, fn: any) {
   return { role, statements, attached };
 }
 
+export const TENANT_ACCESS_RULE = "tenants: each tenant-access role may rds-db:connect as the tenant users through its own arm's way in only (the proxy's prx-, or the instance's db- on the direct arm)";
+export const TENANT_RESOURCE_ID_RULE = 'tenants: each tenants function names the resource id of the way it connects (DB_RESOURCE_ID the proxy\'s with DB_HOST the proxy; the instance\'s, with the RDS CA bundle, with DB_HOST the instance)';
+
 export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
   {
     name: 'iam: no undocumented trust condition: each service trust carries exactly the keys its service sends (none for RDS Proxy)',
@@ -1223,64 +1379,102 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
       ),
   },
   {
-    name: 'tenants: the tenant-access role is trusted by the tenants function\'s role only',
+    name: 'tenants: each tenant-access role is trusted by its own tenants function\'s role only (one per arm)',
     kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ json, env }) => {
-      const fn = tenantsFunction(env);
-      if (!fn) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
-      const access = roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
-      const fnRole = roleRef(json, fn[1].role);
-      if (!access || !fnRole) return [`TENANT_ACCESS_ROLE_ARN ${fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN} or the function's role ${fn[1].role} is not a role of this stack`];
-      const problems = expectThat(access !== fnRole, 'the tenants function assumes its own role');
-      const trust = policyDocs(json).find((d) => d.trust && d.role === access);
-      const statements = trust?.statements ?? [];
-      const only = statements.length === 1 && statements[0].Effect === 'Allow' && JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ AWS: refTo('aws_iam_role', fnRole, 'arn') }) && JSON.stringify(statements[0].actions) === '["sts:AssumeRole"]';
-      problems.push(...expectThat(only, `${addr('aws_iam_role', access)}: trust is ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole by ${refTo('aws_iam_role', fnRole, 'arn')} alone`));
-      // Any other role trusting the function's role would be a second door to the tenants.
-      for (const d of policyDocs(json).filter((doc) => doc.trust && doc.role !== access)) {
-        if (JSON.stringify(d.statements?.map((st) => st.raw.Principal)).includes(refTo('aws_iam_role', fnRole, 'arn'))) problems.push(`${d.where}: also trusts the tenants function's role`);
-      }
-      return problems;
+      const fns = tenantsFunctions(env);
+      const expected = directArmEnabled(env.profile) ? 2 : 1;
+      if (fns.length !== expected) return [`expected ${expected} tenants function(s) (TENANT_ACCESS_ROLE_ARN set), found ${fns.length}`];
+      return fns.flatMap(([fnName, fn]) => {
+        const at = addr('aws_lambda_function', fnName);
+        const access = roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN);
+        const fnRole = roleRef(json, fn.role);
+        if (!access || !fnRole) return [`${at}: TENANT_ACCESS_ROLE_ARN ${fn.environment.variables.TENANT_ACCESS_ROLE_ARN} or the function's role ${fn.role} is not a role of this stack`];
+        const problems = expectThat(access !== fnRole, `${at}: the tenants function assumes its own role`);
+        const trust = policyDocs(json).find((d) => d.trust && d.role === access);
+        const statements = trust?.statements ?? [];
+        const only = statements.length === 1 && statements[0].Effect === 'Allow' && JSON.stringify(statements[0].raw.Principal) === JSON.stringify({ AWS: refTo('aws_iam_role', fnRole, 'arn') }) && JSON.stringify(statements[0].actions) === '["sts:AssumeRole"]';
+        problems.push(...expectThat(only, `${addr('aws_iam_role', access)}: trust is ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole by ${refTo('aws_iam_role', fnRole, 'arn')} alone`));
+        // Any other role trusting the function's role would be a second door to the tenants (the other arm's access role included).
+        for (const d of policyDocs(json).filter((doc) => doc.trust && doc.role !== access)) {
+          if (JSON.stringify(d.statements?.map((st) => st.raw.Principal)).includes(refTo('aws_iam_role', fnRole, 'arn'))) problems.push(`${d.where}: also trusts ${at}'s role`);
+        }
+        return problems;
+      });
     },
   },
   {
-    name: 'tenants: the tenants function\'s role may assume the tenant-access role and nothing else; no rds-db:connect of its own',
+    name: 'tenants: each tenants function\'s role may assume its tenant-access role and nothing else; no rds-db:connect of its own',
     kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ json, env }) => {
-      const fn = tenantsFunction(env);
-      if (!fn) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
-      const access = roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
-      const { statements } = rolePermissions(json, fn[1]);
-      const assumesAccess = (st: Statement) => st.Effect === 'Allow' && JSON.stringify(st.actions) === '["sts:AssumeRole"]' && JSON.stringify(st.resources) === JSON.stringify([refTo('aws_iam_role', access ?? '?', 'arn')]);
-      return [
-        ...expectThat(!!access && statements.length === 1 && assumesAccess(statements[0]), `inline permissions are ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole on the tenant-access role only`),
-        ...statements.filter((st) => st.actions.some((a) => /^rds-db:|^\*$/.test(a))).map((st) => `may ${JSON.stringify(st.actions)} itself: only the tenant-access role connects`),
-      ];
+      const fns = tenantsFunctions(env);
+      if (fns.length === 0) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
+      return fns.flatMap(([fnName, fn]) => {
+        const at = addr('aws_lambda_function', fnName);
+        const access = roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN);
+        const { statements } = rolePermissions(json, fn);
+        const assumesAccess = (st: Statement) => st.Effect === 'Allow' && JSON.stringify(st.actions) === '["sts:AssumeRole"]' && JSON.stringify(st.resources) === JSON.stringify([refTo('aws_iam_role', access ?? '?', 'arn')]);
+        return [
+          ...expectThat(!!access && statements.length === 1 && assumesAccess(statements[0]), `${at}: inline permissions are ${JSON.stringify(statements.map((st) => st.raw))}, not sts:AssumeRole on its tenant-access role only`),
+          ...statements.filter((st) => st.actions.some((a) => /^rds-db:|^\*$/.test(a))).map((st) => `${at}: may ${JSON.stringify(st.actions)} itself: only the tenant-access role connects`),
+        ];
+      });
     },
   },
   {
-    name: 'tenants: the tenant-access role may rds-db:connect as the proxy\'s tenant users only',
+    name: TENANT_ACCESS_RULE,
     kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ json, env }) => {
-      const fn = tenantsFunction(env);
-      const access = fn && roleRef(json, fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN);
-      if (!access) return ['no tenant-access role (the tenants function\'s TENANT_ACCESS_ROLE_ARN)'];
-      const statements = policyDocs(json).filter((d) => !d.trust && d.role === access).flatMap((d) => d.statements ?? []);
-      const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', access, 'name') || a.role === refTo('aws_iam_role', access, 'id'));
-      const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches a managed policy to the tenant-access role`);
-      const st = statements[0];
-      if (statements.length !== 1 || st.Effect !== 'Allow' || JSON.stringify(st.actions) !== '["rds-db:connect"]' || st.resources.length !== 1) return [...problems, `inline permissions are ${JSON.stringify(statements.map((x) => x.raw))}, not one rds-db:connect statement`];
-      const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resolveRemote(env, st.resources[0]));
+      const fns = tenantsFunctions(env);
+      if (fns.length === 0) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
+      return fns.flatMap(([fnName, fn]) => {
+        const at = addr('aws_lambda_function', fnName);
+        const access = roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN);
+        if (!access) return [`${at}: no tenant-access role (its TENANT_ACCESS_ROLE_ARN)`];
+        const statements = policyDocs(json).filter((d) => !d.trust && d.role === access).flatMap((d) => d.statements ?? []);
+        const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', access, 'name') || a.role === refTo('aws_iam_role', access, 'id'));
+        const problems = attached.map(([a]) => `${addr('aws_iam_role_policy_attachment', a)} attaches a managed policy to the tenant-access role`);
+        const st = statements[0];
+        if (statements.length !== 1 || st.Effect !== 'Allow' || JSON.stringify(st.actions) !== '["rds-db:connect"]' || st.resources.length !== 1) return [...problems, `${addr('aws_iam_role', access)}: inline permissions are ${JSON.stringify(statements.map((x) => x.raw))}, not one rds-db:connect statement`];
+        const m = /^\$\{local\.([^}]+)\}\/(.+)$/.exec(resolveRemote(env, st.resources[0]));
+        const arm = armOf(env, 'api', fn);
+        if (!m || !arm) return [...problems, `${addr('aws_iam_role', access)}: resource ${st.resources[0]} is not <connect prefix>/<user>, or ${at} connects neither to the proxy nor to the instance`];
+        // The way in of the function that assumes the role, and no other.
+        const arn = connectPrefixFor(env, m[1], arm);
+        problems.push(...expectThat(arn === EXPECTED_CONNECT_PREFIX[arm], `${addr('aws_iam_role', access)}: the prefix evaluates to ${arn}, not the ${arm === 'proxy' ? "proxy's" : "instance's"} dbuser ARN ${EXPECTED_CONNECT_PREFIX[arm]}`));
+        problems.push(...expectThat(m[2] === `${env.profile.tenants.prefix}*`, `${addr('aws_iam_role', access)}: the user part ${m[2]} is not the tenant users ${env.profile.tenants.prefix}*`));
+        return problems;
+      });
+    },
+  },
+  {
+    name: TENANT_RESOURCE_ID_RULE,
+    kinds: ['api'],
+    when: (env) => env.profile.tenants.count > 0,
+    check: ({ env }) => {
       const proxy = resources(env.data, 'aws_db_proxy')[0];
-      if (!m || !proxy) return [...problems, `resource ${st.resources[0]} is not <proxy connect prefix>/<user>`];
-      const sample = 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0';
-      const arn = evaluateConnectPrefix(env.data.locals ?? {}, m[1], proxy[0], sample);
-      problems.push(...expectThat(arn === 'arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0', `the prefix evaluates to ${arn} for proxy ${sample}, not the proxy's dbuser ARN`));
-      problems.push(...expectThat(m[2] === `${env.profile.tenants.prefix}*`, `the user part ${m[2]} is not the tenant users ${env.profile.tenants.prefix}*`));
-      return problems;
+      const db = resources(env.data, 'aws_db_instance')[0];
+      if (!proxy || !db) return ['the data stack has no proxy or database'];
+      return tenantsFunctions(env).flatMap(([fnName, fn]) => {
+        const at = addr('aws_lambda_function', fnName);
+        const vars: Record<string, string> = fn.environment?.variables ?? {};
+        const arm = armOf(env, 'api', fn);
+        if (!arm) return [`${at}: DB_HOST ${vars.DB_HOST} is neither the proxy nor the instance`];
+        const id = canonical(env, 'api', vars.DB_RESOURCE_ID);
+        const local = /^data\|\$\{local\.([^}]+)\}$/.exec(id)?.[1];
+        // The proxy's id is a local (the last element of its ARN); the instance's is its resource_id attribute.
+        const proxyId = local !== undefined && String(env.data.locals?.[local]) === `\${element(split(":", aws_db_proxy.${proxy[0]}.arn), 6)}`;
+        const instanceId = id === `data|${refTo('aws_db_instance', db[0], 'resource_id')}`;
+        return [
+          ...expectThat(arm === 'proxy' ? proxyId : instanceId, `${at}: DB_RESOURCE_ID ${vars.DB_RESOURCE_ID} is not the ${arm === 'proxy' ? "proxy's prx- id" : "instance's db- resource id"}, the way its DB_HOST connects`),
+          ...expectThat((arm === 'direct') === (vars.DB_CA_BUNDLE === 'rds') && (vars.DB_CA_BUNDLE === undefined || vars.DB_CA_BUNDLE === 'rds'), `${at}: DB_CA_BUNDLE is ${vars.DB_CA_BUNDLE} with DB_HOST the ${arm === 'proxy' ? 'proxy' : 'instance'}`),
+          ...expectThat(vars.DB_TLS === 'verify', `${at}: DB_TLS is ${vars.DB_TLS}`),
+          ...expectThat(arm !== 'direct' || directArmEnabled(env.profile), `${at}: connects straight to the instance, but the profile has no direct arm`),
+        ];
+      });
     },
   },
   {

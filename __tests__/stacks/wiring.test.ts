@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Profile, PROFILES } from '../../config';
+import { directArmEnabled, Profile, PROFILES } from '../../config';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
 // Every expectation comes from the profile under test: shipped profiles and generated variants alike.
@@ -19,13 +19,19 @@ function remoteOutput(value: string, producer: string): string {
   return m[1];
 }
 
-/** The api stack's hits function: every function but the tenants function (the one told a tenant-access role). */
-const hitsFunction = (api: StackJson) => {
-  const fns = resources(api, 'aws_lambda_function').filter(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN === undefined);
+/** Resources of the direct arm: everything under its `direct-arm` construct. */
+const isDirectArm = ([name]: [string, any]) => name.startsWith('direct-arm_');
+/** The resources of `type` of one arm: the proxy arm's (everything outside the direct arm), or the direct arm's. */
+const armResources = (stack: StackJson, type: string, arm: 'proxy' | 'direct' = 'proxy') => resources(stack, type).filter((r) => isDirectArm(r) === (arm === 'direct'));
+const isTenants = ([, f]: [string, any]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN !== undefined;
+
+/** An arm's hits function: every function of the arm but the tenants function (the one told a tenant-access role). */
+const hitsFunction = (api: StackJson, arm: 'proxy' | 'direct' = 'proxy') => {
+  const fns = armResources(api, 'aws_lambda_function', arm).filter((f) => !isTenants(f));
   expect(fns).toHaveLength(1);
   return fns[0][1];
 };
-const tenantsFunction = (api: StackJson) => resources(api, 'aws_lambda_function').find(([, f]) => f.environment?.variables?.TENANT_ACCESS_ROLE_ARN !== undefined);
+const tenantsFunction = (api: StackJson, arm: 'proxy' | 'direct' = 'proxy') => armResources(api, 'aws_lambda_function', arm).find(isTenants);
 
 /** The value a producer stack exports under `output`, e.g. `${aws_security_group.x.id}`. */
 function exported(stack: StackJson, output: string): string {
@@ -71,7 +77,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
 
   test(`security groups chain by reference: app → proxy → database, migration → database (and HTTPS out)${profile.cache.enabled ? ', app → cache' : ', no cache rule'}`, () => {
     const groups = Object.fromEntries(resources(data, 'aws_security_group'));
-    const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix.endsWith(`${suffix}-`))!;
+    const byName = (suffix: string) => Object.keys(groups).find((n) => groups[n].name_prefix === `${profile.project}-${profile.name}${suffix}-`)!;
     const proxy = `\${aws_security_group.${byName('-rds-proxy')}.id}`;
     const db = `\${aws_security_group.${byName('-mysql')}.id}`;
     const cache = `\${aws_security_group.${byName('-memcached')}.id}`;
@@ -106,13 +112,15 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(migrationEgress).toEqual(expect.arrayContaining([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 }), migrationHttps]));
     expect(ingress.filter((r) => r.security_group_id === migration)).toEqual([]);
 
-    // Into the database: the proxy and the migration function, nothing else.
-    expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306]].sort());
+    // Into the database: the proxy and the migration function, and the direct arm's functions when it is on; nothing else.
+    const direct = [byName('-direct-hits'), byName('-direct-tenants')].filter((g) => g !== undefined).map((g) => `\${aws_security_group.${g}.id}`);
+    expect(direct).toHaveLength(directArmEnabled(profile) ? (profile.tenants.count > 0 ? 2 : 1) : 0);
+    expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306], ...direct.map((g) => [g, 3306, 3306])].sort());
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
 
     const appEgress = egress.filter((r) => isRemote(r.security_group_id));
     if (profile.cache.enabled) {
-      const intoCache = ingress.filter((r) => r.security_group_id === cache);
+      const intoCache = ingress.filter((r) => r.security_group_id === cache && !direct.includes(r.referenced_security_group_id));
       expect(intoCache).toHaveLength(1);
       expect(intoCache[0]).toMatchObject({ from_port: 11211, to_port: 11211 });
       expect(appRef(intoCache[0])).toBe(true);
@@ -121,7 +129,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) if (!([migration, tenants].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!([migration, tenants, ...direct].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
   test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
@@ -195,20 +203,20 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
   });
 
   test('the API invokes the function with payload 2.0, and only this API may invoke it', () => {
-    const [apiName] = resources(api, 'aws_apigatewayv2_api')[0];
-    const routes = resources(api, 'aws_apigatewayv2_route');
+    const [apiName] = armResources(api, 'aws_apigatewayv2_api')[0];
+    const routes = armResources(api, 'aws_apigatewayv2_route');
     expect(routes.map(([, r]) => r.route_key).sort()).toEqual(profile.tenants.count > 0 ? ['$default', 'GET /tenants/{tenantId}/items'].sort() : ['$default']);
     const defaultRoute = routes.find(([, r]) => r.route_key === '$default')![1];
     const integration = resources(api, 'aws_apigatewayv2_integration').find(([n]) => defaultRoute.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)![1];
     expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0' });
     expect(integration.timeout_milliseconds).toBeLessThanOrEqual(30000);
     expect(integration.integration_uri).toMatch(/^\$\{aws_lambda_function\.hits_[^.]+\.invoke_arn\}$/);
-    const stage = single(api, 'aws_apigatewayv2_stage');
+    const [stage] = armResources(api, 'aws_apigatewayv2_stage').map(([, st]) => st);
     expect(stage).toMatchObject({ name: '$default', auto_deploy: true });
     expect(stage.default_route_settings).toEqual({ throttling_burst_limit: profile.api.throttlingBurstLimit, throttling_rate_limit: profile.api.throttlingRateLimit });
-    const permission = resources(api, 'aws_lambda_permission').find(([, p]) => p.source_arn.endsWith('/*/*'))![1];
+    const permission = armResources(api, 'aws_lambda_permission').find(([, p]) => p.source_arn.endsWith('/*/*'))![1];
     expect(permission).toMatchObject({ principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction', source_arn: `\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/*` });
-    expect(resources(api, 'aws_lambda_permission')).toHaveLength(profile.tenants.count > 0 ? 2 : 1);
+    expect(armResources(api, 'aws_lambda_permission')).toHaveLength(profile.tenants.count > 0 ? 2 : 1);
   });
 
   test(`tenants: ${profile.tenants.count > 0 ? `${profile.tenants.count} served by their own function, role and route` : 'none, so no tenant resource'}; the migration provisions ${profile.tenants.count}`, () => {
@@ -231,10 +239,10 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     }
     const [fnName, body] = fn!;
     const vars = body.environment.variables;
-    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_TLS', 'PROXY_RESOURCE_ID', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
+    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_RESOURCE_ID', 'DB_TLS', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
     expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify' });
     expect(exported(data, remoteOutput(vars.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
-    expect(exported(data, remoteOutput(vars.PROXY_RESOURCE_ID, dataId))).toMatch(/^\$\{local\.proxy_resource-id_[^}]+\}$/);
+    expect(exported(data, remoteOutput(vars.DB_RESOURCE_ID, dataId))).toMatch(/^\$\{local\.proxy_resource-id_[^}]+\}$/);
     const accessRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(vars.TENANT_ACCESS_ROLE_ARN)![1];
     const fnRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(body.role)![1];
     expect(JSON.parse(api.resource!.aws_iam_role[accessRole].assume_role_policy).Statement).toEqual([{ Effect: 'Allow', Principal: { AWS: `\${aws_iam_role.${fnRole}.arn}` }, Action: 'sts:AssumeRole' }]);
@@ -249,12 +257,76 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(exported(data, remoteOutput(`${prefix}}`, dataId))).toMatch(/^\$\{local\.proxy_connect-arn-prefix_[^}]+\}$/);
     expect(body.depends_on).toEqual(expect.arrayContaining([`aws_iam_role_policy.${assumeName}`, `aws_iam_role_policy.${connectName}`]));
     // Its own route, integration and a permission scoped to that route.
-    const route = resources(api, 'aws_apigatewayv2_route').find(([, r]) => r.route_key === 'GET /tenants/{tenantId}/items')![1];
+    const route = armResources(api, 'aws_apigatewayv2_route').find(([, r]) => r.route_key === 'GET /tenants/{tenantId}/items')![1];
     const integration = resources(api, 'aws_apigatewayv2_integration').find(([n]) => route.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)![1];
     expect(integration).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0', integration_uri: `\${aws_lambda_function.${fnName}.invoke_arn}` });
-    const [apiName] = resources(api, 'aws_apigatewayv2_api')[0];
+    const [apiName] = armResources(api, 'aws_apigatewayv2_api')[0];
     const permission = resources(api, 'aws_lambda_permission').find(([, p]) => p.function_name === `\${aws_lambda_function.${fnName}.function_name}`)![1];
     expect(permission.source_arn).toBe(`\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/GET/tenants/*/items`);
+  });
+
+  test(`direct arm: ${directArmEnabled(profile) ? 'a second API whose functions are the proxy arm\'s, straight to the instance' : 'off, so nothing of it exists'}`, () => {
+    const directNames = (st: StackJson) => Object.entries(st.resource ?? {}).flatMap(([t, r]) => Object.keys(r).filter((n) => n.startsWith('direct-arm_')).map((n) => `${t}.${n}`));
+    expect(data.output?.proxy_name.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.name\}$/);
+    if (!directArmEnabled(profile)) {
+      expect([...directNames(data), ...directNames(api), ...directNames(env.ops)]).toEqual([]);
+      expect(Object.keys(api.output ?? {}).filter((o) => o.startsWith('direct_'))).toEqual([]);
+      expect(JSON.stringify(api)).not.toMatch(/DB_CA_BUNDLE|rds-instance-connect/);
+      expect(Object.keys(data.locals ?? {}).filter((l) => l.startsWith('mysql_connect-arn-prefix'))).toEqual([]);
+      return;
+    }
+    const [dbName] = resources(data, 'aws_db_instance')[0];
+    const fromData = (value: string) => exported(data, remoteOutput(value, dataId));
+    const proxyHits = hitsFunction(api);
+    const directHits = hitsFunction(api, 'direct');
+    // The same function but for its way in: settings, user, database, cache; the host is the instance, verified against the RDS CA bundle.
+    for (const key of ['runtime', 'handler', 'architectures', 'memory_size', 'timeout', 'reserved_concurrent_executions', 'tracing_config']) expect([key, directHits[key]]).toEqual([key, proxyHits[key]]);
+    expect(directHits.memory_size).toBe(profile.function.memoryMb);
+    const proxyVars = proxyHits.environment.variables;
+    const directVars = directHits.environment.variables;
+    expect(Object.keys(directVars).sort()).toEqual([...Object.keys(proxyVars), 'DB_CA_BUNDLE'].sort());
+    for (const key of Object.keys(proxyVars).filter((k) => !['DB_HOST', 'POWERTOOLS_SERVICE_NAME'].includes(k))) expect([key, directVars[key]]).toEqual([key, proxyVars[key]]);
+    expect(fromData(directVars.DB_HOST)).toBe(`\${aws_db_instance.${dbName}.address}`);
+    expect(directVars.DB_CA_BUNDLE).toBe('rds');
+    // Its own group, from the data stack, named for the arm.
+    const directGroup = fromData(directHits.vpc_config.security_group_ids[0]);
+    expect(data.resource!.aws_security_group[/^\$\{aws_security_group\.([^.]+)\.id\}$/.exec(directGroup)![1]].name_prefix).toBe(`${profile.project}-${profile.name}-direct-hits-`);
+    // rds-db:connect on dbuser:<db-resource-id>/<application user>, from the instance's ARN and resource_id.
+    const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(directHits.role)![1];
+    const statements = resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === `\${aws_iam_role.${role}.id}`).flatMap(([, p]) => JSON.parse(p.policy).Statement);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'rds-db:connect' });
+    const [prefix, user] = statements[0].Resource.split('}/');
+    const prefixLocal = /^\$\{local\.([^}]+)\}$/.exec(fromData(`${prefix}}`))![1];
+    expect(data.locals![prefixLocal]).toBe(`\${format("arn:%s:rds-db:%s:%s:dbuser:%s", element(split(":", aws_db_instance.${dbName}.arn), 1), element(split(":", aws_db_instance.${dbName}.arn), 3), element(split(":", aws_db_instance.${dbName}.arn), 4), aws_db_instance.${dbName}.resource_id)}`);
+    expect(user).toBe(proxyVars.DB_USER);
+    // Its own API: $default to the direct hits function, the tenant route to the direct tenants function; the outputs name them.
+    const [[directApi]] = armResources(api, 'aws_apigatewayv2_api', 'direct');
+    expect(armResources(api, 'aws_apigatewayv2_api', 'direct')).toHaveLength(1);
+    const targets = Object.fromEntries(
+      armResources(api, 'aws_apigatewayv2_route', 'direct').map(([, r]) => {
+        expect(r.api_id).toBe(`\${aws_apigatewayv2_api.${directApi}.id}`);
+        return [r.route_key, resources(api, 'aws_apigatewayv2_integration').find(([n]) => r.target === `integrations/\${aws_apigatewayv2_integration.${n}.id}`)![1].integration_uri];
+      }),
+    );
+    const [directHitsName] = armResources(api, 'aws_lambda_function', 'direct').find((f) => !isTenants(f))!;
+    const directTenants = tenantsFunction(api, 'direct');
+    expect(targets).toEqual({ $default: `\${aws_lambda_function.${directHitsName}.invoke_arn}`, ...(directTenants ? { 'GET /tenants/{tenantId}/items': `\${aws_lambda_function.${directTenants[0]}.invoke_arn}` } : {}) });
+    expect(api.output?.direct_api_url.value).toBe(`\${aws_apigatewayv2_api.${directApi}.api_endpoint}`);
+    expect(api.output?.direct_function_name.value).toBe(`\${aws_lambda_function.${directHitsName}.function_name}`);
+    expect(api.output?.direct_tenants_function_name?.value).toBe(directTenants ? `\${aws_lambda_function.${directTenants[0]}.function_name}` : undefined);
+    expect(directTenants !== undefined).toBe(profile.tenants.count > 0);
+    if (!directTenants) return;
+    // The direct tenants function: the instance's db- resource id in its session policies, its own access role to the instance only.
+    const tv = directTenants[1].environment.variables;
+    expect(fromData(tv.DB_RESOURCE_ID)).toBe(`\${aws_db_instance.${dbName}.resource_id}`);
+    expect(fromData(tv.DB_HOST)).toBe(`\${aws_db_instance.${dbName}.address}`);
+    expect(tv.DB_CA_BUNDLE).toBe('rds');
+    const proxyTenantsVars = tenantsFunction(api)![1].environment.variables;
+    expect(tv.TENANT_ACCESS_ROLE_ARN).not.toBe(proxyTenantsVars.TENANT_ACCESS_ROLE_ARN);
+    const access = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(tv.TENANT_ACCESS_ROLE_ARN)![1];
+    const [accessConnect] = resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === `\${aws_iam_role.${access}.id}`).flatMap(([, p]) => JSON.parse(p.policy).Statement);
+    expect(accessConnect.Resource).toBe(`${prefix}}/${profile.tenants.prefix}*`);
   });
 
   test('outputs for people: API URL and proxy endpoint', () => {

@@ -102,5 +102,14 @@ export function variantProfiles(bases: readonly Profile[] = PROFILES): Variant[]
       }),
     );
   }
+  // Added after the tenant variants, for the same reason: the direct arm toggled on each shipped profile.
+  for (const base of bases) {
+    const on = base.directArm?.enabled === true;
+    add(`${base.name} with the direct arm ${on ? 'off' : 'on'}`, (name) =>
+      derive(base, name, (p) => {
+        p.directArm = { enabled: !on };
+      }),
+    );
+  }
   return variants;
 }

@@ -67,7 +67,7 @@ function env(over: Record<string, string> = {}): Record<string, string> {
   return {
     TENANT_COUNT: String(TENANTS),
     TENANT_ACCESS_ROLE_ARN: ROLE_ARN,
-    PROXY_RESOURCE_ID: PROXY_ID,
+    DB_RESOURCE_ID: PROXY_ID,
     AWS_REGION: REGION,
     DB_HOST: db.host,
     DB_PORT: String(db.port),
@@ -234,6 +234,27 @@ test('iam: each token is signed for the endpoint and the tenant user with that t
     expect(url.searchParams.get('X-Amz-Security-Token')).toBe(call.issued!.sessionToken);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
   }
+});
+
+test('the direct arm: the same code names the instance (DB_RESOURCE_ID db-…) in every session policy and trusts the RDS CA bundle (DB_CA_BUNDLE=rds) instead of the public roots', async () => {
+  // Straight to an instance: what the direct arm's tenants function is given (components/tenants-service.ts).
+  const instanceId = 'db-ABCDEFGHIJKLMNOPQRSTUVWXY2';
+  const h = harness(env({ DB_RESOURCE_ID: instanceId, DB_CA_BUNDLE: 'rds', TENANT_MAX_CONNECTIONS: '5' }));
+  for (let t = 0; t < TENANTS; t++) {
+    const res = await h.get(`/tenants/${t}/items`);
+    expect(res.statusCode).toBe(200);
+    for (const item of res.json.items) expect(item.c1).toBe(t);
+  }
+  expect(sts.calls).toHaveLength(TENANTS);
+  for (const call of sts.calls) {
+    expect(JSON.parse(call.policy).Statement).toEqual([{ Effect: 'Allow', Action: 'rds-db:connect', Resource: `arn:aws:rds-db:${REGION}:123456789012:dbuser:${instanceId}/${call.roleSessionName}` }]);
+  }
+  // The RDS bundle replaces the public roots: a server whose CA is in neither (the test CA, without DB_CA_FILE) is refused.
+  const bundleOnly = harness(env({ DB_RESOURCE_ID: instanceId, DB_CA_BUNDLE: 'rds', DB_CA_FILE: '' }));
+  const refused = await bundleOnly.get('/tenants/0/items');
+  expect(refused.statusCode).toBe(503);
+  expect(bundleOnly.logs.at(-1)).toMatchObject({ status: 503, errorCode: 'DB_UNAVAILABLE' });
+  expect(JSON.stringify(bundleOnly.logs.at(-1))).toMatch(/certificate/i);
 });
 
 test('iam: credentials are renewed only near their expiry, tokens more often, STS never per request', async () => {

@@ -24,7 +24,7 @@ describe('parseTenantId', () => {
 const IAM_ENV = {
   TENANT_COUNT: '3',
   TENANT_ACCESS_ROLE_ARN: 'arn:aws-cn:iam::210987654321:role/path/tenant-access',
-  PROXY_RESOURCE_ID: 'prx-0abc',
+  DB_RESOURCE_ID: 'prx-0abc',
   AWS_REGION: 'cn-north-1',
   DB_HOST: 'proxy.example',
 };
@@ -35,9 +35,9 @@ describe('loadTenantsConfig', () => {
       count: 3,
       prefix: 'tenant_',
       auth: 'iam',
-      iam: { roleArn: IAM_ENV.TENANT_ACCESS_ROLE_ARN, partition: 'aws-cn', account: '210987654321', region: 'cn-north-1', proxyResourceId: 'prx-0abc', sessionSeconds: 3600 },
+      iam: { roleArn: IAM_ENV.TENANT_ACCESS_ROLE_ARN, partition: 'aws-cn', account: '210987654321', region: 'cn-north-1', dbResourceId: 'prx-0abc', sessionSeconds: 3600 },
       password: undefined,
-      db: { host: 'proxy.example', port: 3306, tls: 'verify', ca: undefined, connectTimeoutMs: 2000, queryTimeoutMs: 3000 },
+      db: { host: 'proxy.example', port: 3306, tls: 'verify', ca: undefined, caBundle: undefined, connectTimeoutMs: 2000, queryTimeoutMs: 3000 },
       maxConnections: 8,
     });
   });
@@ -52,8 +52,14 @@ describe('loadTenantsConfig', () => {
     ['TENANT_ACCESS_ROLE_ARN', { TENANT_ACCESS_ROLE_ARN: undefined }],
     ['TENANT_ACCESS_ROLE_ARN', { TENANT_ACCESS_ROLE_ARN: 'arn:aws:iam::123:role/x' }],
     ['TENANT_ACCESS_ROLE_ARN', { TENANT_ACCESS_ROLE_ARN: 'arn:aws:iam::123456789012:user/x' }],
-    ['PROXY_RESOURCE_ID', { PROXY_RESOURCE_ID: undefined }],
-    ['PROXY_RESOURCE_ID', { PROXY_RESOURCE_ID: 'my-proxy' }],
+    ['DB_RESOURCE_ID', { DB_RESOURCE_ID: undefined }],
+    ['DB_RESOURCE_ID', { DB_RESOURCE_ID: 'my-proxy' }],
+    // The instance's identifier is not its resource id; nor is a resource id in the wrong case.
+    ['DB_RESOURCE_ID', { DB_RESOURCE_ID: 'hits-dev' }],
+    ['DB_RESOURCE_ID', { DB_RESOURCE_ID: 'db-abcdefghijklmnopqrstuvwxyz' }],
+    ['DB_RESOURCE_ID', { DB_RESOURCE_ID: 'PRX-0ABC' }],
+    ['DB_CA_BUNDLE', { DB_CA_BUNDLE: 'amazon' }],
+    ['DB_CA_BUNDLE', { TENANT_AUTH: 'password', TENANT_PASSWORD: 'pw', DB_TLS: 'off', DB_CA_BUNDLE: 'rds' }],
     ['AWS_REGION', { AWS_REGION: undefined }],
     ['AWS_REGION', { AWS_REGION: 'Europe' }],
     ['DB_HOST', { DB_HOST: undefined }],
@@ -78,6 +84,13 @@ describe('loadTenantsConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ variable });
     expect((error as Error).message.startsWith(`invalid configuration: ${variable}: `)).toBe(true);
+  });
+
+  test('straight to an instance (the direct arm): its db- resource id and the RDS CA bundle', () => {
+    const c = loadTenantsConfig({ ...IAM_ENV, DB_RESOURCE_ID: 'db-ABCDEFGHIJKLMNOPQRSTUVWXY2', DB_CA_BUNDLE: 'rds', DB_HOST: 'hits-dev.abc.cn-north-1.rds.amazonaws.com.cn' });
+    expect(c.iam?.dbResourceId).toBe('db-ABCDEFGHIJKLMNOPQRSTUVWXY2');
+    expect(c.db).toMatchObject({ tls: 'verify', caBundle: 'rds' });
+    expect(dbUserArn(c.iam!, 'tenant_7')).toBe('arn:aws-cn:rds-db:cn-north-1:210987654321:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXY2/tenant_7');
   });
 
   test('password mode needs no AWS settings and may turn TLS off (local only)', () => {
@@ -148,7 +161,7 @@ describe('Lambda entry point', () => {
   });
 
   test('a bad configuration fails the cold start, logging the variable', () => {
-    Object.assign(process.env, { TENANT_COUNT: '2', DB_HOST: 'proxy.example', AWS_REGION: 'eu-west-1', PROXY_RESOURCE_ID: 'prx-1' });
+    Object.assign(process.env, { TENANT_COUNT: '2', DB_HOST: 'proxy.example', AWS_REGION: 'eu-west-1', DB_RESOURCE_ID: 'prx-1' });
     delete process.env.TENANT_ACCESS_ROLE_ARN;
     const lines = captureStdout();
     expect(() =>

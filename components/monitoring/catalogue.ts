@@ -6,6 +6,15 @@ import type { NodeFunction } from '../../modules/node-function';
 import type { RdsProxy } from '../../modules/rds-proxy';
 import type { PruneJob } from '../prune-job';
 
+/** One arm of the A/B comparison: its HTTP API and the functions behind it (hits, and tenants when there are tenants). */
+export interface ComparedArm {
+  /** Shown in legends, e.g. `proxy`, `direct`. */
+  readonly label: string;
+  readonly api: HttpApi;
+  /** Its functions, each with its legend label (e.g. `hits`, `tenants`). */
+  readonly functions: ReadonlyArray<{ readonly label: string; readonly function: NodeFunction }>;
+}
+
 /** What one environment's monitoring watches, with the settings its thresholds derive from. */
 export interface Watched {
   readonly api: HttpApi;
@@ -18,6 +27,8 @@ export interface Watched {
   readonly prune: PruneJob;
   /** Concurrency the hits function can reach: its reservation, or the account's unreserved pool; absent when unknown. */
   readonly concurrencyCeiling?: number;
+  /** The arms of the A/B comparison (the proxy arm first); absent without the direct arm. */
+  readonly arms?: readonly ComparedArm[];
 }
 
 /**

@@ -1,10 +1,49 @@
 import type { DashboardRow } from '../../modules/dashboard';
 import { PRUNE_PERIOD_SECONDS } from '../prune-job';
 import { API_LATENCY_ALARM_MS } from './api-alarms';
-import type { Watched } from './catalogue';
+import type { ComparedArm, Watched } from './catalogue';
 
 /** The dashboard, top to bottom the way a request travels: API, Lambda, the function's own metrics, proxy, database, cache, prune. */
-export function dashboardRows({ api, hits, proxy, database, cache, prune, concurrencyCeiling }: Watched): DashboardRow[] {
+export function dashboardRows(watched: Watched): DashboardRow[] {
+  return [...requestPathRows(watched), ...(watched.arms ? abComparisonRows(watched.arms, watched) : [])];
+}
+
+/**
+ * The A/B section, last so the rows above keep their places: per arm the API's 5xx and latency percentiles
+ * (HTTP API metrics `5xx`, `Latency` by `ApiId`:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html), per function Lambda's
+ * `ConcurrentExecutions` and `Throttles`; then what the arms share: the database's connections and CPU, and
+ * the proxy's client and database connections (only the proxy arm goes through it: with the direct arm busy
+ * the database's connections grow past the proxy's pool).
+ */
+export function abComparisonRows(arms: readonly ComparedArm[], { proxy, database }: Pick<Watched, 'proxy' | 'database'>): DashboardRow[] {
+  return [
+    {
+      title: `A/B: ${arms.map((a) => a.label).join(' vs ')} (API and Lambda)`,
+      graphs: [
+        { title: '5xx per arm', metrics: arms.map((a) => a.api.metricServerErrors({ label: `${a.label} 5xx` })) },
+        {
+          title: 'Latency per arm (ms): p50, p90, p99',
+          metrics: arms.flatMap((a) => (['p50', 'p90', 'p99'] as const).map((statistic) => a.api.metricLatency({ statistic, label: `${a.label} ${statistic}` }))),
+          annotations: [{ label: 'alarm', value: API_LATENCY_ALARM_MS }],
+        },
+        { title: 'Concurrent executions per function', metrics: arms.flatMap((a) => a.functions.map((f) => f.function.metricConcurrentExecutions({ label: `${a.label} ${f.label}` }))) },
+        { title: 'Throttles per function', metrics: arms.flatMap((a) => a.functions.map((f) => f.function.metricThrottles({ label: `${a.label} ${f.label}` }))) },
+      ],
+    },
+    {
+      title: 'A/B: what the arms share (database) and the proxy',
+      graphs: [
+        { title: 'Database connections', metrics: [database.metricDatabaseConnections({ label: 'database connections' })] },
+        { title: 'Database CPU (%)', metrics: [database.metricCpuUtilization({ label: 'database CPU' })] },
+        { title: 'Proxy: client vs database connections', metrics: [proxy.metricClientConnections({ label: 'proxy client connections' }), proxy.metricDatabaseConnections({ label: 'proxy database connections' })] },
+      ],
+    },
+  ];
+}
+
+/** The request path of the proxy arm, top to bottom. */
+function requestPathRows({ api, hits, proxy, database, cache, prune, concurrencyCeiling }: Watched): DashboardRow[] {
   const pruneFn = prune.function;
   const period = { periodSeconds: PRUNE_PERIOD_SECONDS };
   return [

@@ -8,11 +8,11 @@ import { MetricAlarm } from '../../modules/metric-alarm';
 import type { MysqlDatabase } from '../../modules/mysql-database';
 import type { NodeFunction } from '../../modules/node-function';
 import type { RdsProxy } from '../../modules/rds-proxy';
-import { requireIntIn } from '../../modules/validation';
+import { PropsError, requireIntIn } from '../../modules/validation';
 import type { PruneJob } from '../prune-job';
 import { apiAlarms } from './api-alarms';
 import { cacheAlarms } from './cache-alarms';
-import type { AlarmSpec, Watched } from './catalogue';
+import type { AlarmSpec, ComparedArm, Watched } from './catalogue';
 import { dashboardRows } from './dashboard-layout';
 import { databaseAlarms } from './database-alarms';
 import { functionAlarms } from './function-alarms';
@@ -49,6 +49,12 @@ export interface ServiceMonitoringProps {
   readonly alarmEmail?: string;
   /** Whether alarms notify the topic; off for an environment nobody is paged for. @default true */
   readonly alarmActionsEnabled?: boolean;
+  /**
+   * The arms of an A/B comparison, the proxy arm first (its API and functions), then the direct arm: the
+   * dashboard gets an A/B section comparing them. No alarm watches the direct arm: it is a temporary
+   * experiment, read on the dashboard and in the load report. @default - no A/B section
+   */
+  readonly arms?: readonly ComparedArm[];
 }
 
 /**
@@ -83,7 +89,10 @@ export class ServiceMonitoring {
       cache: props.cache,
       prune: props.prune,
       concurrencyCeiling: hits.reservedConcurrency ?? (props.accountConcurrencyLimit === undefined ? undefined : props.accountConcurrencyLimit - UNRESERVED_CONCURRENCY),
+      arms: props.arms,
     };
+    if (props.arms && props.arms.length < 2) throw new PropsError('ServiceMonitoring', 'arms', `must name at least two arms to compare, got ${props.arms.length}`);
+    if (props.arms?.some((a) => a.functions.length === 0)) throw new PropsError('ServiceMonitoring', 'arms', 'must give every arm at least one function');
     const catalogue: AlarmSpec[] = [...apiAlarms(watched), ...functionAlarms(watched), ...proxyAlarms(watched), ...databaseAlarms(watched), ...cacheAlarms(watched), ...pruneAlarms(watched)];
     this.alarms = catalogue.map(({ id, ...spec }) =>
       new MetricAlarm(scope, id, { ...spec, name: `${prefix}-${id}`, actionArns: [this.topic.topicArn], actionsEnabled: props.alarmActionsEnabled ?? true }),

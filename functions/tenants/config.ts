@@ -10,16 +10,18 @@
  * | `TENANT_AUTH` | `iam` (default: scoped STS credentials and an RDS IAM token per tenant) or `password` (local only) |
  * | `TENANT_PASSWORD` | the tenants' users' password, `password` mode only |
  * | `TENANT_ACCESS_ROLE_ARN` | role assumed per tenant (`iam`); its partition and account name the `dbuser` ARN |
- * | `PROXY_RESOURCE_ID` | the proxy's resource id (`prx-…`, the last segment of its ARN) (`iam`) |
- * | `AWS_REGION` | region of the proxy, of STS's regional endpoint and of the token (`iam`; Lambda sets it) |
- * | `DB_HOST`, `DB_PORT` | where to connect (the proxy endpoint in AWS; port default 3306) |
+ * | `DB_RESOURCE_ID` | the resource id each session policy's `dbuser` ARN names (`iam`): the proxy's `prx-…` (the last segment of its ARN) when DB_HOST is the proxy, the instance's `db-…` when DB_HOST is the instance (the direct arm) |
+ * | `AWS_REGION` | region of the database, of STS's regional endpoint and of the token (`iam`; Lambda sets it) |
+ * | `DB_HOST`, `DB_PORT` | where to connect (the proxy endpoint or, on the direct arm, the instance; port default 3306) |
  * | `DB_TLS` | `verify` (default) or `off` (local only; refused with `iam`); `DB_CA_FILE` adds a CA bundle |
+ * | `DB_CA_BUNDLE` | `rds`: trust the RDS CA bundle instead of the public roots (an instance's certificate chains to an RDS CA) |
  * | `TENANT_MAX_CONNECTIONS` | connections one execution environment may hold across all tenants (default 8) |
  * | `TENANT_SESSION_SECONDS` | lifetime asked of STS for scoped credentials (default and maximum 3600, minimum 900) |
  * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
  */
 import { readFileSync } from 'fs';
 import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
+import type { DbCaBundle } from '../lib/config';
 import { PREFIX_PATTERN } from './tenant-id';
 
 export type TenantAuth = 'iam' | 'password';
@@ -29,10 +31,11 @@ export interface IamSettings {
   readonly roleArn: string;
   /** From the role ARN: `aws`, `aws-cn`, `aws-us-gov`, … */
   readonly partition: string;
-  /** From the role ARN: the proxy lives in the same account as the role that may connect to it. */
+  /** From the role ARN: the database lives in the same account as the role that may connect to it. */
   readonly account: string;
   readonly region: string;
-  readonly proxyResourceId: string;
+  /** What `rds-db:connect` names: the proxy's `prx-…` or, straight to the instance, its `db-…` resource id. */
+  readonly dbResourceId: string;
   readonly sessionSeconds: number;
 }
 
@@ -50,6 +53,8 @@ export interface TenantsConfig {
     readonly tls: TenantTls;
     /** PEM bundle added to the trusted roots (DB_CA_FILE), already read. */
     readonly ca?: string;
+    /** DB_CA_BUNDLE: the RDS CA bundle instead of the public roots (straight to an instance). */
+    readonly caBundle?: DbCaBundle;
     readonly connectTimeoutMs: number;
     readonly queryTimeoutMs: number;
   };
@@ -64,8 +69,12 @@ export const MAX_TENANT_COUNT = 1_000_000;
  * 12-digit account, `role/` and a path-qualified name.
  */
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
-/** A proxy's resource id is the last segment of its ARN: `prx-` and lowercase hex. */
-const PROXY_RESOURCE_ID = /^prx-[0-9a-z]{1,40}$/;
+/**
+ * A proxy's resource id is the last segment of its ARN: `prx-` and lowercase hex. An instance's (its
+ * DbiResourceId) is `db-` and uppercase letters and digits
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html).
+ */
+const DB_RESOURCE_ID = /^(prx-[0-9a-z]{1,40}|db-[0-9A-Z]{1,40})$/;
 
 /** Reads and checks the whole configuration; see the file comment for the variables. */
 export function loadTenantsConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): TenantsConfig {
@@ -82,21 +91,27 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
     const roleArn = required(env, 'TENANT_ACCESS_ROLE_ARN');
     const arn = ROLE_ARN.exec(roleArn);
     if (!arn) throw new ConfigError('TENANT_ACCESS_ROLE_ARN', `must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "${roleArn}"`);
-    const proxyResourceId = required(env, 'PROXY_RESOURCE_ID');
-    if (!PROXY_RESOURCE_ID.test(proxyResourceId)) throw new ConfigError('PROXY_RESOURCE_ID', `must be the proxy's resource id (prx-…, the last segment of its ARN, not its name), got "${proxyResourceId}"`);
+    const dbResourceId = required(env, 'DB_RESOURCE_ID');
+    if (!DB_RESOURCE_ID.test(dbResourceId)) {
+      throw new ConfigError('DB_RESOURCE_ID', `must be the proxy's resource id (prx-…, the last segment of its ARN, not its name) or the instance's (db-…, its DbiResourceId, not its identifier), got "${dbResourceId}"`);
+    }
     const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
     if (!region) throw new ConfigError('AWS_REGION', 'is required for the STS endpoint and the IAM token (Lambda sets it)');
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
     // Lambda's role assuming the tenant-access role is role chaining, which caps sessions at one hour:
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
     const sessionSeconds = wholeNumber(env, 'TENANT_SESSION_SECONDS', 3600, 900, 3600);
-    iam = { roleArn, partition: arn[1], account: arn[2], region, proxyResourceId, sessionSeconds };
+    iam = { roleArn, partition: arn[1], account: arn[2], region, dbResourceId, sessionSeconds };
   } else {
     password = env.TENANT_PASSWORD;
     if (password === undefined) throw new ConfigError('TENANT_PASSWORD', 'is required when TENANT_AUTH=password');
   }
 
   const ca = caFileBundle(env, readFile);
+  // As functions/lib/config.ts reads it for the hits function: the RDS CA bundle for a connection straight to an instance.
+  const caBundleSetting = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
+  if (caBundleSetting !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
+  const caBundle = caBundleSetting === 'none' ? undefined : caBundleSetting;
 
   return {
     count,
@@ -109,6 +124,7 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
       port: wholeNumber(env, 'DB_PORT', 3306, 1, 65535),
       tls,
       ca,
+      caBundle,
       connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 3000),
       queryTimeoutMs: wholeNumber(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 25000),
     },

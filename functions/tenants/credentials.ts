@@ -43,9 +43,14 @@ export class StsAccessDeniedError extends Error {
   }
 }
 
-/** `rds-db:connect` resource of a database user behind RDS Proxy (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html). */
+/**
+ * `rds-db:connect` resource of a database user: `dbuser:<prx-id>/<user>` through RDS Proxy
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html), `dbuser:<db-resource-id>/<user>`
+ * straight to the instance (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html),
+ * whichever DB_RESOURCE_ID names.
+ */
 export function dbUserArn(iam: IamSettings, user: string): string {
-  return `arn:${iam.partition}:rds-db:${iam.region}:${iam.account}:dbuser:${iam.proxyResourceId}/${user}`;
+  return `arn:${iam.partition}:rds-db:${iam.region}:${iam.account}:dbuser:${iam.dbResourceId}/${user}`;
 }
 
 /** The inline session policy of tenant `t`'s session: `rds-db:connect` as that one user, nothing else. */

@@ -14,7 +14,7 @@
  * sessions (same page).
  */
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
-import { rootCertificates } from 'tls';
+import { tlsOptions } from '../lib/credentials';
 import type { TenantsConfig } from './config';
 
 /** How tenant `t` logs in: its user and either a password or an auth plugin that answers with a token. */
@@ -174,7 +174,7 @@ export class TenantPools {
       supportBigNumbers: true,
       multipleStatements: false,
       enableKeepAlive: true,
-      ssl: db.tls === 'verify' ? { ca: db.ca ? [...rootCertificates, db.ca] : undefined, rejectUnauthorized: true, verifyIdentity: true, minVersion: 'TLSv1.2' } : undefined,
+      ssl: tlsOptions(db),
     };
   }
 
