@@ -56,12 +56,6 @@ describe('report.json from Artillery output', () => {
     ]);
   });
 
-  test('two workers’ entries for one period add up', () => {
-    const twice = buildReport({ ...raw, intermediate: [...raw.intermediate!, raw.intermediate![1]] }, options);
-    expect(twice.arms[0].series[1].requests).toBe(160);
-    expect(twice.arms[0].series[1].latency?.max).toBe(90);
-  });
-
   test('output without metrics is a run error', () => {
     expect(() => buildReport({ aggregate: {} }, options)).toThrow(RunError);
   });
