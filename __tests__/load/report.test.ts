@@ -1,5 +1,6 @@
 import { RunError } from '../../tools/load/errors';
-import { escapeHtml, renderHtml } from '../../tools/load/html';
+import { escapeHtml } from '../../functions/lib/http';
+import { renderHtml } from '../../tools/load/html';
 import { parseOptions } from '../../tools/load/options';
 import { buildReport, PERIOD_MS, type ArtilleryOutput } from '../../tools/load/report';
 import { armMetrics, merged } from './fixture';

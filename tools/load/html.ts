@@ -4,11 +4,11 @@
  * browser refuse any network request the page might make. Every text from input (arm names, URLs, codes,
  * CloudWatch labels) is escaped.
  */
+import { escapeHtml as escapeText } from '../../functions/lib/http';
 import type { ArmReport, CloudWatchSection, LoadReport, MetricSeries } from './types';
 
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+/** Any value (counts, names) as escaped HTML text. */
+const escapeHtml = (value: unknown) => escapeText(String(value));
 
 /** Distinct on white and for the common colour-vision deficiencies (Okabe–Ito). */
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
