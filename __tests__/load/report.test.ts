@@ -101,7 +101,7 @@ describe('report.html', () => {
         const width = Number(/width:([0-9.]+)%/.exec(row)![1]);
         expect(width).toBeCloseTo((100 * values[i]) / max, 1);
         expect(row).toMatch(new RegExp(`>${values[i]} ${units[metric as keyof typeof units]}`));
-        if (i > 0) expect(row).toContain(`${Math.round((values[i] / values[0]) * 10) / 10}× ${report.arms[0].name}`);
+        if (i > 0) expect(row).toContain(`${Number((values[i] / values[0]).toPrecision(2))}× ${report.arms[0].name}`);
       });
     }
   });

@@ -31,6 +31,8 @@ function yTicks(max: number): number[] {
   return [0, max];
 }
 
+/** A ratio to two significant digits, so 1 ms against 250 ms reads 0.004×, not 0×. */
+const ratio = (r: number) => String(Number(r.toPrecision(2)));
 const fmt = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
 
 function clock(ms: number, origin: number): string {
@@ -143,9 +145,9 @@ function glance(report: LoadReport): string {
       .map((arm, i) => {
         const v = values[i];
         const width = v === null || max === 0 ? 0 : (100 * v) / max;
-        const ratio = i > 0 && v !== null && base ? ` <span class="ratio">${escapeHtml(fmt(v / base))}× ${escapeHtml(first.name)}</span>` : '';
+        const versus = i > 0 && v !== null && base ? ` <span class="ratio">${escapeHtml(ratio(v / base))}× ${escapeHtml(first.name)}</span>` : '';
         const shown = v === null ? 'no data' : `${v} ${h.unit}`; // as in report.json
-        return `<div class="row" data-arm="${escapeHtml(arm.name)}" data-value="${v === null ? '' : escapeHtml(v)}"><span class="name">${escapeHtml(arm.name)}</span><span class="track"><span class="bar" style="width:${width.toFixed(1)}%;background:${armColour(i)}"></span></span><span class="value">${escapeHtml(shown)}${ratio}</span></div>`;
+        return `<div class="row" data-arm="${escapeHtml(arm.name)}" data-value="${v === null ? '' : escapeHtml(v)}"><span class="name">${escapeHtml(arm.name)}</span><span class="track"><span class="bar" style="width:${width.toFixed(1)}%;background:${armColour(i)}"></span></span><span class="value">${escapeHtml(shown)}${versus}</span></div>`;
       })
       .join('');
     return `<div class="glance-metric" data-metric="${h.id}"><div class="glance-title">${escapeHtml(h.title)} <small>(${escapeHtml(h.unit)}, ${h.better} is better)</small></div>${rows}</div>`;
