@@ -73,6 +73,7 @@ describe('npm run load options', () => {
     [/--on lambda needs --count/, [...arms, '--on', 'lambda', '--region', 'eu-west-1']],
     [/--on fargate needs --region/, [...arms, '--on', 'fargate', '--count', '2']],
     [/--region: "Ireland" is not an AWS region/, [...arms, '--on', 'fargate', '--count', '2', '--region', 'Ireland']],
+    [/--on fargate: Artillery 2.0.21 runs Fargate workers only in .*us-east-1.*, not ap-southeast-5/, [...arms, '--on', 'fargate', '--count', '2', '--region', 'ap-southeast-5']],
     [/--count: 0 is outside/, [...arms, '--on', 'lambda', '--count', '0', '--region', 'eu-west-1']],
     [/--count is for --on lambda or --on fargate/, [...arms, '--count', '2']],
     [/--db-instance is for --cloudwatch/, [...arms, '--db-instance', 'db']],
@@ -87,6 +88,8 @@ describe('npm run load options', () => {
     expect(error([...arms, '--on', 'lambda', '--count', '4', '--region', 'eu-west-1', ...tooLong])).toMatch(/--on lambda: .*15 minutes.*--on fargate/);
     expect(parseOptions([...arms, '--on', 'lambda', '--count', '4', '--region', 'eu-west-1', '--ramp', '60', '--duration', String(MAX_LAMBDA_SECONDS - 60)]).runner).toEqual({ on: 'lambda', count: 4, region: 'eu-west-1' });
     expect(parseOptions([...arms, '--on', 'fargate', '--count', '4', '--region', 'eu-west-1', ...tooLong]).runner).toEqual({ on: 'fargate', count: 4, region: 'eu-west-1' });
+    // Lambda workers run in any region (run-lambda's --region has no list), unlike Fargate's above.
+    expect(parseOptions([...arms, '--on', 'lambda', '--count', '1', '--region', 'ap-southeast-5']).runner).toEqual({ on: 'lambda', count: 1, region: 'ap-southeast-5' });
   });
 
   test('the CLI exits 1 on a bad option, naming it', async () => {
@@ -98,6 +101,17 @@ describe('npm run load options', () => {
       spy.mockRestore();
     }
     expect(errors.join('\n')).toMatch(/^npm run load: --rate: expected a number/);
+  });
+
+  test('an --out that cannot be a directory exits 1, naming --out, before Artillery starts', async () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    try {
+      expect(await main([...arms, '--out', `${__filename}/report`])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('\n')).toMatch(/^npm run load: --out .*report: ENOTDIR/);
   });
 });
 

@@ -1,8 +1,10 @@
 import { RunError } from '../../tools/load/errors';
-import { escapeHtml, renderHtml } from '../../tools/load/html';
+import { escapeHtml } from '../../functions/lib/http';
+import { renderHtml } from '../../tools/load/html';
 import { parseOptions } from '../../tools/load/options';
 import { buildReport, PERIOD_MS, type ArtilleryOutput } from '../../tools/load/report';
-import { armMetrics, merged } from './fixture';
+import type { ArmReport } from '../../tools/load/types';
+import { armMetrics, artilleryOutput, merged } from './fixture';
 
 const options = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2/d', '--rate', '20', '--duration', '15', '--ensure', 'p99<100,direct:failures<5%']);
 
@@ -56,12 +58,6 @@ describe('report.json from Artillery output', () => {
     ]);
   });
 
-  test('two workers’ entries for one period add up', () => {
-    const twice = buildReport({ ...raw, intermediate: [...raw.intermediate!, raw.intermediate![1]] }, options);
-    expect(twice.arms[0].series[1].requests).toBe(160);
-    expect(twice.arms[0].series[1].latency?.max).toBe(90);
-  });
-
   test('output without metrics is a run error', () => {
     expect(() => buildReport({ aggregate: {} }, options)).toThrow(RunError);
   });
@@ -88,6 +84,35 @@ describe('report.html', () => {
     }
     expect(html).toContain(`${report.thresholds.filter((t) => !t.ok).length} threshold checks breached`);
     expect(html).toContain('<tr class="breach"><td>direct</td><td><code>p99&lt;100</code></td><td>140 ms</td><td>BREACHED</td></tr>');
+  });
+
+  test('opens with the A/B answer: per headline figure, a bar per arm as long as its value, with unit and ratio to the first arm', () => {
+    const report = buildReport(raw, options);
+    const html = renderHtml(report);
+    expect(html.indexOf('class="glance"')).toBeLessThan(html.indexOf('class="summary"'));
+    const figures = { throughput: (a: ArmReport) => a.throughput, failures: (a: ArmReport) => a.failures.percent, p50: (a: ArmReport) => a.latency!.p50, p99: (a: ArmReport) => a.latency!.p99 };
+    const units = { throughput: 'req/s', failures: '%', p50: 'ms', p99: 'ms' };
+    for (const [metric, pick] of Object.entries(figures)) {
+      const block = html.split(`data-metric="${metric}"`)[1].split('class="glance-metric"')[0];
+      const values = report.arms.map(pick);
+      const max = Math.max(...values);
+      report.arms.forEach((arm, i) => {
+        const row = block.split(`data-arm="${arm.name}"`)[1].split('</div>')[0];
+        const width = Number(/width:([0-9.]+)%/.exec(row)![1]);
+        expect(width).toBeCloseTo((100 * values[i]) / max, 1);
+        expect(row).toMatch(new RegExp(`>${values[i]} ${units[metric as keyof typeof units]}`));
+        if (i > 0) expect(row).toContain(`${Number((values[i] / values[0]).toPrecision(2))}× ${report.arms[0].name}`);
+      });
+    }
+  });
+
+  test('an arm with no response shows no data, not a zero-length latency bar', () => {
+    const down = buildReport(artilleryOutput(start, end, { proxy: total.proxy, direct: { created: 150, codes: {}, errors: { ECONNREFUSED: 150 } } }), options);
+    const html = renderHtml(down);
+    const p99 = html.split('data-metric="p99"')[1].split('class="glance-metric"')[0];
+    expect(p99.split('data-arm="direct"')[1].split('</div>')[0]).toContain('no data');
+    const failures = html.split('data-metric="failures"')[1];
+    expect(failures.split('data-arm="direct"')[1].split('</div>')[0]).toContain('>100 %');
   });
 
   test('escapes what comes from input', () => {

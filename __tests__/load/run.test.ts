@@ -23,7 +23,8 @@ jest.setTimeout(120000);
 
 const ROOT = path.resolve(__dirname, '../..');
 const GUARD = path.join(__dirname, 'net-guard.cjs');
-const DELAY_MS = 80;
+/** Far above what the other arms take on a busy machine, so their latencies cannot be mistaken for each other. */
+const DELAY_MS = 250;
 const RATE = 30;
 const DURATION = 4;
 
@@ -147,6 +148,11 @@ describe('a short real run against three loopback arms', () => {
         expect(box!.width).toBeGreaterThan(300);
         expect(box!.height).toBeGreaterThan(100);
       }
+      // The headline bars as drawn: each arm's throughput bar as long, relative to the longest, as its figure.
+      const widths = await Promise.all(report.arms.map(async (a) => (await page.locator(`[data-metric="throughput"] [data-arm="${a.name}"] .bar`).boundingBox())!.width));
+      const top = Math.max(...report.arms.map((a) => a.throughput));
+      report.arms.forEach((a, i) => expect(widths[i] / Math.max(...widths)).toBeCloseTo(a.throughput / top, 1));
+      await expect(page.locator('[data-metric="p99"] [data-arm="down"] .value').innerText()).resolves.toBe('no data');
       await expect(page.locator('.verdict').innerText()).resolves.toBe(`${report.thresholds.filter((t) => !t.ok).length} threshold checks breached`);
       const screenshot = path.join(artifactsDir(), 'load-report.png');
       await page.screenshot({ path: screenshot, fullPage: true });

@@ -15,16 +15,12 @@
  *   total. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
-import type { CloudWatchSection, CloudWatchTargets, MetricSeries } from './types';
+import type { CloudWatchSection, CloudWatchTargets, MetricIdentity, MetricSeries } from './types';
 
-export interface MetricSpec {
+export interface MetricSpec extends MetricIdentity {
+  /** GetMetricData query id. */
   readonly id: string;
-  readonly label: string;
-  readonly arm?: string;
-  readonly namespace: string;
-  readonly metric: string;
-  readonly stat: string;
-  readonly dimensions: Readonly<Record<string, string>>;
+  /** Seconds. */
   readonly period: number;
 }
 

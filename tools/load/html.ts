@@ -4,11 +4,11 @@
  * browser refuse any network request the page might make. Every text from input (arm names, URLs, codes,
  * CloudWatch labels) is escaped.
  */
+import { escapeHtml as escapeText } from '../../functions/lib/http';
 import type { ArmReport, CloudWatchSection, LoadReport, MetricSeries } from './types';
 
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+/** Any value (counts, names) as escaped HTML text. */
+const escapeHtml = (value: unknown) => escapeText(String(value));
 
 /** Distinct on white and for the common colour-vision deficiencies (Okabe–Ito). */
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
@@ -23,13 +23,16 @@ interface Line {
   readonly points: readonly { readonly t: number; readonly v: number }[];
 }
 
-function nice(max: number): number {
-  if (max <= 0) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= max) return step * magnitude;
-  return 10 * magnitude;
+/** The y axis: a step of 1, 2 or 5 × 10^k and up to 5 steps to reach `max`, so every label is a round number. */
+function yTicks(max: number): number[] {
+  if (max <= 0) return [0, 1];
+  let step = 10 ** Math.floor(Math.log10(max / 5));
+  for (const m of [1, 2, 5, 10]) if (max / (m * step) <= 5) return Array.from({ length: Math.ceil(max / (m * step)) + 1 }, (_v, i) => i * m * step);
+  return [0, max];
 }
 
+/** A ratio to two significant digits, so 1 ms against 250 ms reads 0.004×, not 0×. */
+const ratio = (r: number) => String(Number(r.toPrecision(2)));
 const fmt = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
 
 function clock(ms: number, origin: number): string {
@@ -55,7 +58,7 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
   const origin = span.from;
   const W = 560;
   const H = 220;
-  const L = 52;
+  const L = 60;
   const R = 12;
   const T = 28;
   const B = 34;
@@ -63,12 +66,12 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
   if (all.length === 0) return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}</figcaption><p class="empty">no data</p></figure>`;
   const t0 = Math.min(span.from, ...all.map((p) => p.t));
   const t1 = Math.max(span.to, t0 + 1000, ...all.map((p) => p.t));
-  const top = nice(Math.max(...all.map((p) => p.v)));
+  const levels = yTicks(Math.max(...all.map((p) => p.v)));
+  const top = levels[levels.length - 1];
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v: number) => T + (1 - v / top) * (H - T - B);
-  const grid = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(top * f)}" y2="${y(top * f)}" class="grid"/><text x="${L - 6}" y="${y(top * f) + 4}" text-anchor="end">${fmt(top * f)}</text>`)
-    .join('');
+  const grid = levels.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`).join('');
+  const yLabel = `<text x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${escapeHtml(unit)}</text>`;
   const ticks = [0, 0.5, 1].map((f) => t0 + f * (t1 - t0)).map((t) => `<text x="${x(t)}" y="${H - B + 16}" text-anchor="middle">${clock(t, origin)}</text>`).join('');
   const paths = lines
     .map((l) => {
@@ -78,7 +81,7 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
     })
     .join('');
   const legend = (keys ?? lines).map((l) => `<span class="key"><svg width="22" height="10" aria-hidden="true"><line x1="0" x2="22" y1="5" y2="5" stroke="${l.colour}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/></svg>${escapeHtml(l.label)}</span>`).join('');
-  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">time from start</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
+  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}${yLabel}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">time from start</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
 }
 
 /** A period's point sits at its middle, so a 3-second run is not drawn at second 0. */
@@ -110,6 +113,46 @@ function summaryTable(report: LoadReport): string {
     })
     .join('');
   return `<table class="summary"><thead><tr><th>arm</th><th>requests</th><th>sent/s</th><th>throughput (2xx–3xx/s)</th><th>failures</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>status codes</th><th>errors (no response)</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** One headline figure of every arm, side by side. */
+interface Headline {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  readonly value: (arm: ArmReport) => number | null;
+}
+
+const HEADLINES: readonly Headline[] = [
+  { id: 'throughput', title: 'Throughput', unit: 'req/s', better: 'higher', value: (a) => a.throughput },
+  { id: 'failures', title: 'Failures', unit: '%', better: 'lower', value: (a) => a.failures.percent },
+  { id: 'p50', title: 'Latency p50', unit: 'ms', better: 'lower', value: (a) => a.latency?.p50 ?? null },
+  { id: 'p99', title: 'Latency p99', unit: 'ms', better: 'lower', value: (a) => a.latency?.p99 ?? null },
+];
+
+/**
+ * The A/B answer first: per headline figure, a bar per arm (length proportional to the value, the arm's
+ * colour), its value with unit and, from the second arm on, the ratio to the first arm.
+ */
+function glance(report: LoadReport): string {
+  const first = report.arms[0];
+  const blocks = HEADLINES.map((h) => {
+    const values = report.arms.map((a) => h.value(a));
+    const max = Math.max(0, ...values.map((v) => v ?? 0));
+    const base = h.value(first);
+    const rows = report.arms
+      .map((arm, i) => {
+        const v = values[i];
+        const width = v === null || max === 0 ? 0 : (100 * v) / max;
+        const versus = i > 0 && v !== null && base ? ` <span class="ratio">${escapeHtml(ratio(v / base))}× ${escapeHtml(first.name)}</span>` : '';
+        const shown = v === null ? 'no data' : `${v} ${h.unit}`; // as in report.json
+        return `<div class="row" data-arm="${escapeHtml(arm.name)}" data-value="${v === null ? '' : escapeHtml(v)}"><span class="name">${escapeHtml(arm.name)}</span><span class="track"><span class="bar" style="width:${width.toFixed(1)}%;background:${armColour(i)}"></span></span><span class="value">${escapeHtml(shown)}${versus}</span></div>`;
+      })
+      .join('');
+    return `<div class="glance-metric" data-metric="${h.id}"><div class="glance-title">${escapeHtml(h.title)} <small>(${escapeHtml(h.unit)}, ${h.better} is better)</small></div>${rows}</div>`;
+  }).join('');
+  return `<div class="glance">${blocks}</div>`;
 }
 
 /** The unit a threshold's actual value is in, from how the threshold was written (thresholds.ts). */
@@ -162,6 +205,11 @@ tr.breach{background:#fff1f0}td.bad{color:#b42318;font-weight:600}.code{display:
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}.key{white-space:nowrap}.key svg{vertical-align:middle;margin-right:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}dt{color:#57606a}dd{margin:0}
 .empty{color:#57606a;font-style:italic}
+.glance{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px 24px}
+.glance-metric{border:1px solid #d8dee4;border-radius:8px;padding:10px 12px}.glance-title{font-weight:600;margin-bottom:6px}.glance-title small{font-weight:normal;color:#57606a}
+.row{display:grid;grid-template-columns:110px 1fr 190px;align-items:center;gap:8px;margin:3px 0}.name{font-weight:600;overflow:hidden;text-overflow:ellipsis}
+.track{background:#f6f8fa;border-radius:3px;height:16px}.bar{display:block;height:16px;border-radius:3px;min-width:1px}
+.value{font-variant-numeric:tabular-nums}.ratio{color:#57606a;font-size:12px}
 `;
 
 const windowSpan = (report: LoadReport): Span => ({ from: Date.parse(report.window.start), to: Date.parse(report.window.end) });
@@ -190,6 +238,7 @@ export function renderHtml(report: LoadReport): string {
 <dt>request</dt><dd><code>GET ${escapeHtml(o.path)}</code>${o.path.includes('{tenant}') ? ` with {tenant} from 0 to ${escapeHtml(o.tenants - 1)}` : ''}</dd>
 <dt>generated on</dt><dd>${escapeHtml(runner)}</dd>
 </dl>
+<h2>At a glance</h2>${glance(report)}
 <h2>Thresholds</h2>${thresholdsTable(report)}
 <h2>Summary</h2>${summaryTable(report)}
 <p class="muted">Failures: responses with status ≥ 400 and requests with no response (error codes). Latency: time to first byte from sending the request (connection set-up excluded), over every response, in ms.</p>

@@ -43,7 +43,11 @@ const LOCAL_GRACE_MS = 120_000;
 /** Runs the test and writes `<out>/report.json` and `<out>/report.html`. Throws RunError when no report can be made. */
 export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise<LoadResult> {
   const out = path.resolve(options.out);
-  mkdirSync(out, { recursive: true });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (err) {
+    throw new OptionError(`--out ${options.out}: ${(err as Error).message}`);
+  }
   const files = { json: path.join(out, 'report.json'), html: path.join(out, 'report.html'), raw: path.join(out, 'raw.json'), script: path.join(out, 'scenario.json'), log: path.join(out, 'artillery.log') };
   writeFileSync(files.script, `${JSON.stringify(buildScript(options), null, 2)}\n`);
   const code = await runArtillery({

@@ -177,6 +177,15 @@ function missingReader(): never {
   throw new OptionError('--outputs: no reader for the outputs file');
 }
 
+/**
+ * The regions `artillery run-fargate --region` accepts (its flag's `options`, node_modules/artillery/lib/cmds/
+ * run-fargate.js, from lib/platform/aws-ecs/legacy/util.js). Read from Artillery itself, and only for
+ * --on fargate: that module loads the AWS SDK v2. `run-lambda` takes any region.
+ */
+function fargateRegions(): readonly string[] {
+  return (require('artillery/lib/platform/aws-ecs/legacy/util') as { supportedRegions: readonly string[] }).supportedRegions;
+}
+
 function parseRunner(on: string | undefined, count: string | undefined, region: string | undefined, seconds: number): Runner {
   if (on === undefined || on === 'local') {
     if (count !== undefined) throw new OptionError('--count is for --on lambda or --on fargate');
@@ -186,6 +195,9 @@ function parseRunner(on: string | undefined, count: string | undefined, region: 
   if (count === undefined) throw new OptionError(`--on ${on} needs --count <workers>`);
   if (region === undefined) throw new OptionError(`--on ${on} needs --region <AWS region the workers run in>`);
   if (!REGION.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
+  if (on === 'fargate' && !fargateRegions().includes(region)) {
+    throw new OptionError(`--on fargate: Artillery 2.0.21 runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
+  }
   if (on === 'lambda' && seconds > MAX_LAMBDA_SECONDS) {
     throw new OptionError(`--on lambda: --ramp + --duration is ${seconds} s, but Lambda workers stop at 15 minutes; keep it ≤ ${MAX_LAMBDA_SECONDS} s or use --on fargate`);
   }

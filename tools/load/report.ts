@@ -76,31 +76,6 @@ function failures(f: ArmFigures): Failures {
 
 const successes = (f: ArmFigures) => total(Object.fromEntries(Object.entries(f.codes).filter(([code]) => Number(code) < 400)));
 
-/**
- * Several workers' entries for one period (a distributed run merged by anything but Artillery) become one:
- * counters add up; percentiles are averaged weighted by count (an approximation, marked nowhere else since
- * Artillery's own merge keeps one entry per period).
- */
-function mergePeriod(entries: readonly ArtilleryMetrics[]): ArtilleryMetrics {
-  if (entries.length === 1) return entries[0];
-  const counters: Record<string, number> = {};
-  const summaries: Record<string, Summary> = {};
-  for (const e of entries) {
-    for (const [k, v] of Object.entries(e.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
-    for (const [k, s] of Object.entries(e.summaries ?? {})) {
-      const a = summaries[k];
-      if (!a) {
-        summaries[k] = { ...s };
-        continue;
-      }
-      const n = a.count + s.count;
-      const w = (x: number, y: number) => (n ? (x * a.count + y * s.count) / n : 0);
-      summaries[k] = { min: Math.min(a.min, s.min), max: Math.max(a.max, s.max), count: n, mean: w(a.mean, s.mean), p50: w(a.p50, s.p50), p90: w(a.p90, s.p90), p99: w(a.p99, s.p99) };
-    }
-  }
-  return { counters, summaries, period: entries[0].period };
-}
-
 export function buildReport(raw: ArtilleryOutput, options: LoadOptions): LoadReport {
   const aggregate = raw.aggregate;
   if (!aggregate || typeof aggregate.firstMetricAt !== 'number' || typeof aggregate.lastMetricAt !== 'number') {
@@ -110,13 +85,14 @@ export function buildReport(raw: ArtilleryOutput, options: LoadOptions): LoadRep
   const end = aggregate.lastMetricAt;
   const seconds = Math.max(1, (end - start) / 1000);
 
-  const byPeriod = new Map<number, ArtilleryMetrics[]>();
-  for (const entry of raw.intermediate ?? []) {
-    const at = Number(entry.period);
-    if (!Number.isFinite(at)) continue;
-    byPeriod.set(at, [...(byPeriod.get(at) ?? []), entry]);
-  }
-  const periods = [...byPeriod.keys()].sort((a, b) => a - b).map((at) => ({ at, metrics: mergePeriod(byPeriod.get(at)!) }));
+  // One entry per period, also from a distributed run: Artillery merges the workers' metrics of a period
+  // before it records it (node_modules/artillery/lib/launch-platform.js, emitIntermediatesForPeriod; for
+  // Fargate lib/platform/aws-ecs/legacy/sqs-reporter.js) and drops a batch that comes after its period was
+  // reported, so periods never repeat.
+  const periods = (raw.intermediate ?? [])
+    .map((metrics) => ({ at: Number(metrics.period), metrics }))
+    .filter((p) => Number.isFinite(p.at))
+    .sort((a, b) => a.at - b.at);
 
   const arms: ArmReport[] = options.arms.map((arm) => {
     const f = figures(aggregate, arm.name);

@@ -7,6 +7,14 @@
  * arm, so `metrics-by-endpoint` (useOnlyRequestNames) counts codes, errors and latencies per arm
  * (https://www.artillery.io/docs/reference/extensions/metrics-by-endpoint).
  * Weights split traffic in expectation only: over a short run the arms' counts differ a little.
+ *
+ * Artillery's `expect` plugin is not loaded: a response is a failure when its status is ≥ 400, and
+ * metrics-by-endpoint already counts every status per arm. `expect` would add a second, global count
+ * (`plugins.expect.failed.statusCode`, not per arm), log a line per request unless its formatter is
+ * `silent`, and end Artillery with exit code 21 at the first unexpected status
+ * (node_modules/artillery-plugin-expect/index.js, expectationsPluginCheckExpectations), which would have to
+ * be told apart from a failed run. Artillery's console already prints `http.codes.<status>` every period.
+ * Thresholds (`ensure`): thresholds.ts says why they are checked on the report, not by Artillery.
  */
 import type { LoadOptions } from './types';
 

@@ -5,8 +5,11 @@
  * ensure plugin: that plugin checks Artillery's own metric names over the whole run (not a failure
  * percentage per arm), and it ends Artillery with exit code 1 on a breach
  * (node_modules/artillery-plugin-ensure/index.js sets `global.artillery.suggestedExitCode = 1`), which is
- * the code a failed run uses too. One evaluator means the verdict and the report cannot disagree, and a
- * breach (2) stays distinct from an error (1).
+ * the code a failed run uses too. Its `conditions` with `strict: false` would only print, but could say just
+ * the latency terms: a per-arm failure share needs the sum of the arm's codes ≥ 400 (keys unknown before
+ * the run) and a rate needs the run's duration, neither of which its expressions see (statsToVars, same
+ * file), so Artillery's "Checks:" would list part of --ensure. One evaluator means the verdict and the
+ * report cannot disagree, and a breach (2) stays distinct from an error (1).
  */
 import type { ArmReport, Threshold, ThresholdResult } from './types';
 import { OptionError } from './errors';

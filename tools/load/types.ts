@@ -114,8 +114,9 @@ export interface ThresholdResult {
   readonly ok: boolean;
 }
 
-export interface MetricSeries {
-  /** What it is, for people: `Lambda ConcurrentExecutions (Maximum)`. */
+/** Which CloudWatch metric: what cloudwatch.ts queries and what the report shows beside its points. */
+export interface MetricIdentity {
+  /** What it is, for people: `Lambda concurrent executions`. */
   readonly label: string;
   /** The arm it belongs to; undefined for shared resources (database, proxy). */
   readonly arm?: string;
@@ -123,6 +124,9 @@ export interface MetricSeries {
   readonly metric: string;
   readonly stat: string;
   readonly dimensions: Readonly<Record<string, string>>;
+}
+
+export interface MetricSeries extends MetricIdentity {
   /** ISO timestamps, ascending, beside their values. */
   readonly points: readonly { readonly at: string; readonly value: number }[];
   /** CloudWatch's StatusCode for the series: `Complete`, `PartialData`, … */
@@ -140,16 +144,8 @@ export interface CloudWatchSection {
 export interface LoadReport {
   /** The run window (first and last metric Artillery recorded), for CloudWatch and people. */
   readonly window: { readonly start: string; readonly end: string; readonly seconds: number };
-  readonly options: {
-    readonly arms: readonly Arm[];
-    readonly path: string;
-    readonly tenants: number;
-    readonly rate: number;
-    readonly ramp: number;
-    readonly duration: number;
-    readonly ensure: readonly string[];
-    readonly runner: Runner;
-  };
+  /** The options of the run, thresholds as written. */
+  readonly options: Omit<LoadOptions, 'out' | 'ensure' | 'cloudwatch'> & { readonly ensure: readonly string[] };
   readonly arms: readonly ArmReport[];
   readonly thresholds: readonly ThresholdResult[];
   readonly cloudwatch?: CloudWatchSection;
