@@ -66,18 +66,16 @@ export function validateProfile(input: unknown): Profile {
     fail('function.timeoutSeconds', `must be greater than proxy.connectionBorrowTimeoutSeconds (${x.connectionBorrowTimeoutSeconds}) so a saturated proxy answers before the function times out, got ${f.timeoutSeconds}`);
   }
   // Checked offline from what the profile declares: synth cannot ask AWS for the quota.
+  // The direct arm's hits function reserves as much as the proxy arm's, so the two compare under the same cap.
+  const hitsFunctions = directArmEnabled(p) ? 2 : 1;
+  const withWhat = hitsFunctions === 2 ? "the direct arm's hits function (directArm.enabled reserves it twice) and the prune" : 'the prune';
+  const reserved = f.reservedConcurrency === undefined ? 0 : hitsFunctions * f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY;
   if (f.reservedConcurrency !== undefined && f.accountConcurrencyLimit === undefined) {
-    fail('function.accountConcurrencyLimit', `must be declared when function.reservedConcurrency is set: AWS keeps ${UNRESERVED_CONCURRENCY} concurrent executions unreserved per account and region, so reserving ${f.reservedConcurrency} (+${PRUNE_RESERVED_CONCURRENCY} for the prune) needs a quota of at least ${f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY + UNRESERVED_CONCURRENCY}. Read it with \`aws lambda get-account-settings\` (AccountLimit.ConcurrentExecutions); new accounts may have less than 1000`);
+    fail('function.accountConcurrencyLimit', `must be declared when function.reservedConcurrency is set: AWS keeps ${UNRESERVED_CONCURRENCY} concurrent executions unreserved per account and region, so reserving ${reserved} with ${withWhat} needs a quota of at least ${reserved + UNRESERVED_CONCURRENCY}. Read it with \`aws lambda get-account-settings\` (AccountLimit.ConcurrentExecutions); new accounts may have less than 1000`);
   }
-  if (f.accountConcurrencyLimit !== undefined) {
-    // The direct arm's hits function reserves as much as the proxy arm's, so the two compare under the same cap.
-    const hitsFunctions = directArmEnabled(p) ? 2 : 1;
-    const reserved = f.reservedConcurrency === undefined ? 0 : hitsFunctions * f.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY;
-    const withWhat = hitsFunctions === 2 ? "the direct arm's hits function (directArm.enabled reserves it twice) and the prune" : 'the prune';
-    if (reserved > f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY) {
-      const fits = Math.floor((f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
-      fail('function.reservedConcurrency', `reserves ${reserved} concurrent executions with ${withWhat}, but the account quota (function.accountConcurrencyLimit) is ${f.accountConcurrencyLimit} and AWS keeps ${UNRESERVED_CONCURRENCY} unreserved: at most ${fits} fits. Lower it, or raise the quota in Service Quotas ("Concurrent executions", ${LAMBDA.concurrencyQuotaCode}) and declare the new value`);
-    }
+  if (f.accountConcurrencyLimit !== undefined && reserved > f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY) {
+    const fits = Math.floor((f.accountConcurrencyLimit - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
+    fail('function.reservedConcurrency', `reserves ${reserved} concurrent executions with ${withWhat}, but the account quota (function.accountConcurrencyLimit) is ${f.accountConcurrencyLimit} and AWS keeps ${UNRESERVED_CONCURRENCY} unreserved: at most ${fits} fits. Lower it, or raise the quota in Service Quotas ("Concurrent executions", ${LAMBDA.concurrencyQuotaCode}) and declare the new value`);
   }
   return p;
 }

@@ -15,21 +15,23 @@ describe.each(PROFILES.map((p) => [p.name, p] as const))('%s', (_name, base) => 
     expect(run).toThrow(message);
   };
 
+  // With the direct arm its hits function reserves as much as the proxy arm's, so they compare under the same cap.
+  const hitsFunctions = base.directArm?.enabled ? 2 : 1;
+
   test('declares its operating settings: alarms on or off, a retention, and a quota when it reserves concurrency', () => {
     expect(typeof base.alarms.enabled).toBe('boolean');
     expect(Number.isInteger(base.hits.retentionDays)).toBe(true);
     if (base.function.reservedConcurrency !== undefined) {
-      expect(base.function.accountConcurrencyLimit! - UNRESERVED_CONCURRENCY).toBeGreaterThanOrEqual(base.function.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY);
+      expect(base.function.accountConcurrencyLimit! - UNRESERVED_CONCURRENCY).toBeGreaterThanOrEqual(hitsFunctions * base.function.reservedConcurrency + PRUNE_RESERVED_CONCURRENCY);
     }
   });
 
-  test('a reservation without a declared quota is refused, explaining the 100-unreserved rule and how to read the quota', () => {
-    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 50, accountConcurrencyLimit: undefined } }), /function\.accountConcurrencyLimit must be declared when function\.reservedConcurrency is set: AWS keeps 100 concurrent executions unreserved.*at least 151.*aws lambda get-account-settings/);
+  test('a reservation without a declared quota is refused, explaining the 100-unreserved rule, the quota it needs (the direct arm counted) and how to read the quota', () => {
+    const needs = hitsFunctions * 50 + PRUNE_RESERVED_CONCURRENCY + UNRESERVED_CONCURRENCY;
+    fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 50, accountConcurrencyLimit: undefined } }), new RegExp(`function\\.accountConcurrencyLimit must be declared when function\\.reservedConcurrency is set: AWS keeps 100 concurrent executions unreserved.*needs a quota of at least ${needs}\\..*aws lambda get-account-settings`));
   });
 
   test('a reservation that leaves less than 100 unreserved is refused, naming what fits (counting the direct arm\'s hits function when it is on)', () => {
-    // With the direct arm its hits function reserves as much as the proxy arm's, so they compare under the same cap.
-    const hitsFunctions = base.directArm?.enabled ? 2 : 1;
     const reserved = hitsFunctions * 100 + PRUNE_RESERVED_CONCURRENCY;
     const fitsAt150 = Math.floor((150 - UNRESERVED_CONCURRENCY - PRUNE_RESERVED_CONCURRENCY) / hitsFunctions);
     fails((p) => ({ ...p, function: { ...p.function, reservedConcurrency: 100, accountConcurrencyLimit: 150 } }), new RegExp(`function\\.reservedConcurrency reserves ${reserved} .*quota \\(function\\.accountConcurrencyLimit\\) is 150 .*at most ${fitsAt150} fits`));

@@ -3,8 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { planMetrics } from '../../tools/load/cloudwatch';
 import { RunError } from '../../tools/load/errors';
 import { renderHtml } from '../../tools/load/html';
-import { completeReport, EXIT } from '../../tools/load/load';
-import { parseOptions } from '../../tools/load/options';
+import { completeReport, EXIT, main } from '../../tools/load/load';
+import { parseOptions, USAGE } from '../../tools/load/options';
 import { artilleryOutput, type ArmFigures } from './fixture';
 
 const start = Date.UTC(2026, 0, 1, 12, 0, 1);
@@ -32,6 +32,31 @@ describe('exit codes from the finished report', () => {
     const idle = artilleryOutput(start, end, { ...figures, direct: { created: 0, codes: {} } });
     await expect(completeReport(idle, parseOptions(arms))).rejects.toThrow(RunError);
     await expect(completeReport(idle, parseOptions(arms))).rejects.toThrow(/no request went to direct/);
+  });
+});
+
+describe('the CLI', () => {
+  test('--help prints the synopsis and runs nothing: exit 0', async () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      // No arm given: without --help this would be an error (1).
+      await expect(main(['--help'])).resolves.toBe(EXIT.ok);
+      await expect(main(['--rate', '5', '-h'])).resolves.toBe(EXIT.ok);
+      expect(log.mock.calls.map((c) => String(c[0]))).toEqual([USAGE, USAGE]);
+      expect(USAGE).toMatch(/^usage: npm run load -- --arm <name>=<url>/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  test('a bad option is one line naming it: exit 1', async () => {
+    const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await expect(main(['--rate', '5'])).resolves.toBe(EXIT.error);
+      expect(err.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/^npm run load: --arm: name at least one arm/)]);
+    } finally {
+      err.mockRestore();
+    }
   });
 });
 

@@ -76,6 +76,7 @@ describe('npm run load options', () => {
     [/--on fargate: Artillery 2.0.21 runs Fargate workers only in .*us-east-1.*, not ap-southeast-5/, [...arms, '--on', 'fargate', '--count', '2', '--region', 'ap-southeast-5']],
     [/--count: 0 is outside/, [...arms, '--on', 'lambda', '--count', '0', '--region', 'eu-west-1']],
     [/--count is for --on lambda or --on fargate/, [...arms, '--count', '2']],
+    [/--region is for --on lambda\|fargate .* or --cloudwatch/, [...arms, '--region', 'eu-west-1']],
     [/--db-instance is for --cloudwatch/, [...arms, '--db-instance', 'db']],
     [/--outputs and --env go together/, [...arms, '--outputs', 'f.json']],
     [/--function "nobody=fn": expected <arm>=/, [...arms, '--cloudwatch', '--function', 'nobody=fn']],

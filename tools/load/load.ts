@@ -11,7 +11,7 @@ import { runArtillery } from './artillery';
 import { readCloudWatch } from './cloudwatch';
 import { OptionError, RunError } from './errors';
 import { renderHtml } from './html';
-import { parseOptions } from './options';
+import { parseOptions, USAGE, wantsHelp } from './options';
 import { readOutputsFile } from './outputs';
 import { buildReport, type ArtilleryOutput } from './report';
 import { artilleryArgs, buildScript } from './scenario';
@@ -106,6 +106,10 @@ export function summaryLines(report: LoadReport): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
   let options: LoadOptions;
   try {
     options = parseOptions(argv, readOutputsFile);

@@ -69,6 +69,16 @@ export function checkPath(path: string): string {
   return path;
 }
 
+/** What `npm run load -- --help` prints: the synopsis; tools/load/README.md has the rest. */
+export const USAGE = `usage: npm run load -- --arm <name>=<url> [--arm …] [--path /tenants/{tenant}/items] [--tenants 200] [--rate 140]
+                      [--ramp 0] [--duration 600] [--out load-report] [--ensure <terms>, e.g. p99<800,failures<1%]
+                      [--cloudwatch [--outputs <cdktf outputs file> --env <env>] [--function <arm>=<name>] [--db-instance <id>] [--proxy-name <name>] [--region <r>]]
+                      [--on lambda|fargate --count <n> --region <r>]
+exit: 0 every threshold holds, 2 one is breached, 1 an error. Options, files and fields: tools/load/README.md`;
+
+/** `--help` or `-h` anywhere: print USAGE and run nothing. */
+export const wantsHelp = (argv: readonly string[]): boolean => argv.some((a) => a === '--help' || a === '-h');
+
 /** Options that take a value; the rest are switches. */
 const VALUED = new Set(['arm', 'path', 'tenants', 'rate', 'ramp', 'duration', 'out', 'ensure', 'on', 'count', 'region', 'outputs', 'env', 'function', 'db-instance', 'proxy-name']);
 const SWITCHES = new Set(['cloudwatch']);
@@ -138,7 +148,8 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
   if (out.trim() === '') throw new OptionError('--out: expected a directory');
   const ensure = values('ensure').flatMap((text) => parseThresholds(text, arms.map((a) => a.name)));
 
-  const runner = parseRunner(single('on'), single('count'), single('region'), ramp + duration);
+  const cloudwatchSwitch = all.some((t) => t.name === 'cloudwatch');
+  const runner = parseRunner(single('on'), single('count'), single('region'), ramp + duration, cloudwatchSwitch);
 
   const explicitFunctions = Object.fromEntries(
     values('function').map((text) => {
@@ -148,7 +159,6 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
       return [arm, text.slice(eq + 1)];
     }),
   );
-  const cloudwatchSwitch = all.some((t) => t.name === 'cloudwatch');
   const cloudwatchInputs = ['function', 'db-instance', 'proxy-name'].filter((n) => values(n).length > 0);
   if (!cloudwatchSwitch && cloudwatchInputs.length) throw new OptionError(`--${cloudwatchInputs[0]} is for --cloudwatch; add --cloudwatch`);
   let cloudwatch: CloudWatchTargets | undefined;
@@ -186,9 +196,11 @@ function fargateRegions(): readonly string[] {
   return (require('artillery/lib/platform/aws-ecs/legacy/util') as { supportedRegions: readonly string[] }).supportedRegions;
 }
 
-function parseRunner(on: string | undefined, count: string | undefined, region: string | undefined, seconds: number): Runner {
+function parseRunner(on: string | undefined, count: string | undefined, region: string | undefined, seconds: number, cloudwatch: boolean): Runner {
   if (on === undefined || on === 'local') {
     if (count !== undefined) throw new OptionError('--count is for --on lambda or --on fargate');
+    // A region nothing reads would look as if it had been used.
+    if (region !== undefined && !cloudwatch) throw new OptionError('--region is for --on lambda|fargate (where the workers run) or --cloudwatch (where the metrics are)');
     return { on: 'local' };
   }
   if (on !== 'lambda' && on !== 'fargate') throw new OptionError(`--on: expected local, lambda or fargate, got ${JSON.stringify(on)}`);

@@ -46,7 +46,7 @@ export interface LoadOptions {
   readonly ramp: number;
   /** Seconds at `rate`. @default 600 */
   readonly duration: number;
-  /** Directory of report.json, report.html, raw.json and scenario.json. @default 'load-report' */
+  /** Directory of report.json, report.html, raw.json, scenario.json and artillery.log. @default 'load-report' */
   readonly out: string;
   /** Thresholds checked per arm after the run. @default [] */
   readonly ensure: readonly Threshold[];
