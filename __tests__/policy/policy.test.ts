@@ -296,6 +296,12 @@ describe('each rule catches what it is about', () => {
       const proxyRoute = (Object.entries(j.resource!.aws_apigatewayv2_route) as Array<[string, any]>).find(([n, r]) => !n.startsWith('direct-arm_') && r.route_key === '$default')![1];
       route.target = proxyRoute.target;
     }, directOn],
+    [DIRECT, 'api', (j) => {
+      // Every route of the direct API sent to the proxy arm's function of the same route: each API reaches one
+      // arm, but both reach the proxy one, so the direct arm is unreachable.
+      const routes = Object.entries(j.resource!.aws_apigatewayv2_route) as Array<[string, any]>;
+      for (const [n, r] of routes) if (n.startsWith('direct-arm_')) r.target = routes.find(([m, p]) => !m.startsWith('direct-arm_') && p.route_key === r.route_key)![1].target;
+    }, directOn],
     // Off: a function sent straight to the instance anyway.
     [DIRECT, 'api', (_j, env) => {
       const db = Object.keys(env.data.resource!.aws_db_instance)[0];

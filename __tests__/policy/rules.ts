@@ -989,6 +989,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       problems.push(...expectThat(apis.length === (on ? 2 : 1), `${apis.length} HTTP APIs, not ${on ? 2 : 1}`));
       // The arms of the functions each API's routes reach.
       const integrations = new Map(resources(json, 'aws_apigatewayv2_integration').map(([i, integ]) => [refTo('aws_apigatewayv2_integration', i, 'id'), String(integ.integration_uri)]));
+      const armOfApi: string[] = [];
       for (const a of apis) {
         const arms = new Set(
           resources(json, 'aws_apigatewayv2_route')
@@ -997,7 +998,10 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
             .map((f) => (f ? armOf(env, kind, f[1]) : 'unknown')),
         );
         problems.push(...expectThat(arms.size === 1 && !arms.has('unknown') && !arms.has(undefined), `${addr('aws_apigatewayv2_api', a)} routes to ${JSON.stringify([...arms])}, not to one arm's functions`));
+        armOfApi.push([...arms].join('+'));
       }
+      // Each arm behind its own API: two APIs both routing to the proxy arm would leave the direct arm unreachable.
+      problems.push(...expectThat(new Set(armOfApi).size === apis.length, `the HTTP APIs route to ${JSON.stringify(armOfApi)}: not one API per arm`));
       return problems;
     },
   },
