@@ -40,10 +40,10 @@ export interface TenantsSecurityGroupProps {
  * no cache, nothing the hits function's app group reaches.
  *
  * The group is created in `scope`. The proxy arm's is in the data stack, its rules beside the proxy's other
- * rules, where it was first deployed; so turning tenants off deletes it in the data stack's deploy, before
- * the api stack's deploy deletes the function that uses it: deploy the api stack first then. The direct
- * arm's is in the api stack with its rules (`endpointRulesScope`) and its functions, so one deploy creates
- * or deletes them in order.
+ * rules, where it was first deployed (moving it would replace a deployed group). So turning tenants off
+ * (count 0) needs the api stack deployed before the data stack: deployed first, the data stack would delete
+ * the group while the api stack's tenants function still uses it. The direct arm's is in the api stack with
+ * its rules (`endpointRulesScope`) and its function, so one ordinary deploy creates or deletes them in order.
  */
 export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGroupProps): string {
   const through = props.endpoint.kind === 'proxy' ? 'the RDS Proxy' : 'the database instance';
