@@ -25,8 +25,10 @@ export interface TenantsSecurityGroupProps {
   readonly vpc: Vpc;
   /** Where the function connects (the proxy, or the instance for the direct arm): it admits the group on its port. Required. */
   readonly endpoint: DatabaseEndpoint;
-  /** Names the pair of rules on the endpoint's side (unique among its clients). @default 'tenants' */
+  /** Names the pair of rules to the endpoint (unique in `endpointRulesScope`). @default 'tenants' */
   readonly endpointRulesId?: string;
+  /** Where the pair of rules to the endpoint is created (see `allowTcp`). @default - the endpoint's own construct, beside its other rules */
+  readonly endpointRulesScope?: Construct;
   /** Who the endpoint's ingress rule admits, in its description. @default - the endpoint's own ('Clients' for the proxy) */
   readonly clientDescription?: string;
 }
@@ -37,8 +39,11 @@ export interface TenantsSecurityGroupProps {
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html). Nothing else:
  * no cache, nothing the hits function's app group reaches.
  *
- * Created in the endpoint's stack (the data stack): its rules live beside the endpoint's other rules, and an
- * ingress rule on the endpoint's group from the api stack would make the data stack depend on the api stack.
+ * The group is created in `scope`. The proxy arm's is in the data stack, its rules beside the proxy's other
+ * rules, where it was first deployed (moving it would replace a deployed group). So turning tenants off
+ * (count 0) needs the api stack deployed before the data stack: deployed first, the data stack would delete
+ * the group while the api stack's tenants function still uses it. The direct arm's is in the api stack with
+ * its rules (`endpointRulesScope`) and its function, so one ordinary deploy creates or deletes them in order.
  */
 export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGroupProps): string {
   const through = props.endpoint.kind === 'proxy' ? 'the RDS Proxy' : 'the database instance';
@@ -57,7 +62,7 @@ export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGro
     toPort: 443,
     cidrIpv4: '0.0.0.0/0',
   });
-  props.endpoint.allowConnectionsFrom(group.id, props.endpointRulesId ?? 'tenants', props.clientDescription);
+  props.endpoint.allowConnectionsFrom(group.id, props.endpointRulesId ?? 'tenants', props.clientDescription, props.endpointRulesScope);
   return group.id;
 }
 

@@ -1,3 +1,4 @@
+import type { Construct } from 'constructs';
 import type { GrantPolicy, Grantee } from './iam';
 import type { TcpRules } from './security-groups';
 
@@ -26,7 +27,8 @@ export interface DatabaseEndpoint {
   /**
    * Opens the endpoint's port to members of `clientSecurityGroupId` (ingress on the endpoint's group, egress on
    * the client's, both by reference), the rules named by `id`; the ingress rule is described as from
-   * `clientDescription` (an instance requires one).
+   * `clientDescription` (an instance requires one). The rules are created in `scope` (@default the endpoint's
+   * own construct, in its stack); a client in a later stack passes its own (see `allowTcp`).
    */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string): TcpRules;
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string, scope?: Construct): TcpRules;
 }

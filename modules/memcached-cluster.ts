@@ -110,8 +110,13 @@ export class MemcachedCluster extends Construct {
     );
   }
 
-  /** Opens port 11211 to members of `clientSecurityGroupId` (ingress here, egress there), by group reference. */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string): void {
-    allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: MEMCACHED_PORT, serverDescription: 'the memcached nodes' });
+  /**
+   * Opens port 11211 to members of `clientSecurityGroupId` (ingress on the cache's group, egress on the
+   * client's), by group reference. `id` names the pair of rules, unique in `scope`; the ingress rule is
+   * described as from `clientDescription`. `scope`: where the rules are created (see `allowTcp`).
+   * @default clientDescription 'Clients'; scope this construct, in the cache's stack
+   */
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string, scope: Construct = this): void {
+    allowTcp(scope, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: MEMCACHED_PORT, serverDescription: 'the memcached nodes', clientDescription });
   }
 }

@@ -325,13 +325,14 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
   /**
    * Opens MySQL's port to members of `clientSecurityGroupId` and to no one else through this call: ingress on
    * the database's group and egress on the client's, both by group reference, described with
-   * `clientDescription`. `id` names the pair of rules. Returns them, to depend on.
+   * `clientDescription`. `id` names the pair of rules, unique in `scope`. Returns them, to depend on.
+   * `scope`: where the rules are created (see `allowTcp`). @default this construct, in the database's stack
    */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string): TcpRules {
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string, scope: Construct = this): TcpRules {
     requireNonEmpty(MODULE, 'allowConnectionsFrom(clientSecurityGroupId)', clientSecurityGroupId);
     if (clientDescription === undefined) throw new PropsError(MODULE, 'allowConnectionsFrom(clientDescription)', 'must say who connects (the ingress rule\'s description)');
     requireNonEmpty(MODULE, 'allowConnectionsFrom(clientDescription)', clientDescription);
-    return allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: `RDS for MySQL ${this.name}`, clientDescription });
+    return allowTcp(scope, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: `RDS for MySQL ${this.name}`, clientDescription });
   }
 
   /** A metric of this instance in `AWS/RDS` (dimension `DBInstanceIdentifier`). */

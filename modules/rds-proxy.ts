@@ -358,11 +358,12 @@ export class RdsProxy extends Construct implements DatabaseEndpoint {
 
   /**
    * Opens the proxy's port to members of `clientSecurityGroupId`: ingress on the proxy's group and
-   * egress on the client's, both by group reference. `id` names the pair of rules; the ingress rule is
-   * described as from `clientDescription`. @default clientDescription 'Clients'
+   * egress on the client's, both by group reference. `id` names the pair of rules, unique in `scope`; the
+   * ingress rule is described as from `clientDescription`. `scope`: where the rules are created (see
+   * `allowTcp`). @default clientDescription 'Clients'; scope this construct, in the proxy's stack
    */
-  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string): TcpRules {
-    return allowTcp(this, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy', clientDescription });
+  allowConnectionsFrom(clientSecurityGroupId: string, id: string, clientDescription?: string, scope: Construct = this): TcpRules {
+    return allowTcp(scope, id, { securityGroupId: this.securityGroupId, clientSecurityGroupId, port: this.port, serverDescription: 'the RDS Proxy', clientDescription });
   }
 
   /**

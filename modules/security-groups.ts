@@ -23,6 +23,13 @@ export interface TcpRules {
 /**
  * Opens `port` from members of one security group to members of another, by group reference on both
  * sides: an ingress rule on the server's group and the matching egress rule on the client's.
+ *
+ * Both rules are created in `scope`, so in its stack. A server module's `allowConnectionsFrom` uses itself
+ * by default; a client whose group lives in a later stack (one that depends on the server's) passes its own
+ * scope instead, so its group, its rules and the functions in the group come and go in one stack, where
+ * Terraform deletes the functions before the group they use. A group left in the server's stack would be
+ * deleted first, while the later stack's functions still hold network interfaces in it, which AWS refuses
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html).
  */
 export function allowTcp(scope: Construct, id: string, access: TcpAccess): TcpRules {
   const { securityGroupId, clientSecurityGroupId, port, serverDescription } = access;

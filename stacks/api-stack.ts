@@ -58,8 +58,7 @@ export class ApiStack extends BaseStack {
     new TerraformOutput(this, 'function_name', { value: this.service.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
 
     if (directArmEnabled(profile)) {
-      if (!data.directArm) throw new Error(`${stackId('data', profile)} has no direct-arm security groups although directArm.enabled is true`);
-      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, network: data.directArm, tenants });
+      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, tenants });
       const arm = this.directArm;
       new TerraformOutput(this, 'direct_api_url', { value: arm.service.api.url, description: 'The direct arm (no proxy) of the A/B load test: the same routes, straight to the instance' });
       new TerraformOutput(this, 'direct_function_name', { value: arm.service.function.functionName, description: "The direct arm's hits function" });

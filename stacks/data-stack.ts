@@ -1,11 +1,10 @@
 import { Construct } from 'constructs';
 import { TerraformLocal, TerraformOutput } from 'cdktf';
-import { directArmEnabled, Profile } from '../config';
+import { Profile } from '../config';
 import type { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
-import { DirectArmNetwork } from '../components/direct-arm';
 import { schemaMigrations } from '../components/schema-migrations';
 import { tenantsSecurityGroup } from '../components/tenants-service';
 import { BaseStack, stackId } from './base-stack';
@@ -22,8 +21,6 @@ export class DataStack extends BaseStack {
   readonly appUsername: string;
   /** The tenants function's security group; absent when the profile has no tenants. */
   readonly tenantsSecurityGroupId?: string;
-  /** The direct arm's security groups; absent unless the profile's directArm is enabled. */
-  readonly directArm?: DirectArmNetwork;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack) {
     super(scope, stackId('data', profile), profile);
@@ -90,10 +87,6 @@ export class DataStack extends BaseStack {
         numCacheNodes: c.numCacheNodes,
         transitEncryption: true,
       });
-    }
-
-    if (directArmEnabled(profile)) {
-      this.directArm = new DirectArmNetwork(this, 'direct-arm', { namePrefix: this.resourcePrefix, vpc, database: this.database, cache: this.cache, tenants: profile.tenants.count > 0 });
     }
 
     new TerraformOutput(this, 'proxy_endpoint', { value: this.proxy.endpoint, description: 'RDS Proxy endpoint the function connects to (TLS + IAM token)' });

@@ -5,10 +5,11 @@
  */
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { DirectArm, DirectArmNetwork } from '../../components/direct-arm';
+import { DirectArm } from '../../components/direct-arm';
 import { databaseEnvironment } from '../../components/hits-service';
 import { ServiceMonitoring } from '../../components/monitoring';
 import type { DatabaseEndpoint } from '../../modules/database-endpoint';
+import { MemcachedCluster } from '../../modules/memcached-cluster';
 import { MysqlDatabase } from '../../modules/mysql-database';
 import { RdsProxy } from '../../modules/rds-proxy';
 import { Vpc } from '../../modules/vpc';
@@ -67,34 +68,46 @@ describe('MysqlDatabase as a way in (the direct arm)', () => {
 describe('direct-arm components name the field they refuse', () => {
   const vpcIn = (stack: TerraformStack) => new Vpc(stack, 'vpc', { name: 'hits-test', cidrBlock: '10.0.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
 
-  test('DirectArmNetwork: the instance itself, not the proxy', () => {
+  test('DirectArm: the instance itself, not the proxy', () => {
     const { stack, db } = setup();
     const proxy = new RdsProxy(stack, 'proxy', { name: 'hits-test', database: db, subnetIds: ['subnet-a', 'subnet-b'] });
-    expect(() => new DirectArmNetwork(stack, 'direct-arm', { namePrefix: 'hits-test', vpc: vpcIn(stack), database: proxy as never })).toThrow(/DirectArm: database must be a MysqlDatabase/);
+    expect(() => new DirectArm(stack, 'direct-arm', { namePrefix: 'hits-test', vpc: vpcIn(stack), database: proxy as never, username: 'hits_app', idleClientTimeoutSeconds: 1800 })).toThrow(/DirectArm: database must be a MysqlDatabase/);
   });
 
-  test('DirectArmNetwork: one group to the database only, and a tenants group with HTTPS when asked', () => {
-    const { stack, db } = setup();
-    const network = new DirectArmNetwork(stack, 'direct-arm', { namePrefix: 'hits-test', vpc: vpcIn(stack), database: db, tenants: true });
-    const { hitsGroup, tenantsGroup, dbGroup } = resolved(stack, { hitsGroup: network.hitsSecurityGroupId, tenantsGroup: network.tenantsSecurityGroupId!, dbGroup: db.securityGroupId });
-    const json: StackJson = JSON.parse(Testing.synth(stack));
-    const groups = resources(json, 'aws_security_group').filter(([n]) => n.startsWith('direct-arm_'));
+  test("DirectArm: its groups and every rule to them in its own stack, beside its functions; the database's and the cache's stack hold none", () => {
+    // As the stacks wire it: the database and cache in a data stack, the arm in an api stack that depends on it.
+    const app = Testing.app();
+    const data = new TerraformStack(app, 'data');
+    const api = new TerraformStack(app, 'api');
+    const db = new MysqlDatabase(data, 'mysql', { name: 'hits-test', vpcId: 'vpc-123', subnetIds: ['subnet-a', 'subnet-b'] });
+    const cache = new MemcachedCluster(data, 'memcached', { name: 'hits-test', vpcId: 'vpc-123', subnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
+    const arm = new DirectArm(api, 'direct-arm', { namePrefix: 'hits-test', vpc: vpcIn(api), database: db, cache, username: 'hits_app', idleClientTimeoutSeconds: 1800, tenants: { count: 2, prefix: 'tenant_' } });
+    for (const stack of [data, api]) stack.prepareStack();
+    const dataJson: StackJson = JSON.parse(Testing.synth(data));
+    const apiJson: StackJson = JSON.parse(Testing.synth(api));
+    // The data stack: no rule, no group of the arm (its own groups have none without clients).
+    for (const direction of ['ingress', 'egress']) expect(resources(dataJson, `aws_vpc_security_group_${direction}_rule`)).toEqual([]);
+    expect(resources(dataJson, 'aws_security_group').map(([, g]) => g.name_prefix).filter((p) => p.includes('direct'))).toEqual([]);
+    // The api stack: a group per function, each function in its own.
+    const groups = resources(apiJson, 'aws_security_group').filter(([n]) => n.startsWith('direct-arm_'));
     expect(groups.map(([, g]) => g.name_prefix).sort()).toEqual(['hits-test-direct-hits-', 'hits-test-direct-tenants-']);
-    const egressOf = (group: string) => resources(json, 'aws_vpc_security_group_egress_rule').filter(([, r]) => r.security_group_id === group).map(([, r]) => [r.referenced_security_group_id ?? r.cidr_ipv4, r.from_port, r.to_port]);
-    expect(egressOf(hitsGroup)).toEqual([[dbGroup, 3306, 3306]]);
-    expect(egressOf(tenantsGroup).sort()).toEqual([[dbGroup, 3306, 3306], ['0.0.0.0/0', 443, 443]].sort());
-    // The database admits each of them on its port.
-    const into = resources(json, 'aws_vpc_security_group_ingress_rule').filter(([, r]) => r.security_group_id === dbGroup).map(([, r]) => r.referenced_security_group_id);
-    expect(into.sort()).toEqual([hitsGroup, tenantsGroup].sort());
-  });
-
-  test('DirectArm: serving tenants needs the tenants group', () => {
-    const { stack, db } = setup();
-    const vpc = vpcIn(stack);
-    const network = new DirectArmNetwork(stack, 'direct-arm-network', { namePrefix: 'hits-test', vpc, database: db });
-    expect(() => new DirectArm(stack, 'direct-arm', { namePrefix: 'hits-test', vpc, database: db, username: 'hits_app', idleClientTimeoutSeconds: 1800, network, tenants: { count: 2, prefix: 'tenant_' } })).toThrow(
-      /DirectArm: network\.tenantsSecurityGroupId must be set/,
-    );
+    const groupRef = (prefix: string) => `\${aws_security_group.${groups.find(([, g]) => g.name_prefix === prefix)![0]}.id}`;
+    const hitsGroup = groupRef('hits-test-direct-hits-');
+    const tenantsGroup = groupRef('hits-test-direct-tenants-');
+    const fnGroups = (name: string) => resources(apiJson, 'aws_lambda_function').find(([, f]) => f.function_name === name)![1].vpc_config.security_group_ids;
+    expect(fnGroups('hits-test-direct-hits')).toEqual([hitsGroup]);
+    expect(fnGroups('hits-test-direct-tenants')).toEqual([tenantsGroup]);
+    expect(arm.tenants).toBeDefined();
+    // The database's and the cache's groups, read from the data stack.
+    const fromData = (value: string) => dataJson.output?.[/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\.outputs\.([^}]+)\}$/.exec(value)?.[1] ?? '']?.value;
+    const dataGroup = (prefix: string) => `\${aws_security_group.${resources(dataJson, 'aws_security_group').find(([, g]) => g.name_prefix.startsWith(prefix))![0]}.id}`;
+    const rules = (direction: string) => resources(apiJson, `aws_vpc_security_group_${direction}_rule`).map(([, r]) => [r.security_group_id, r.referenced_security_group_id ?? r.cidr_ipv4, r.from_port, r.to_port]);
+    const egressOf = (group: string) => rules('egress').filter(([g]) => g === group).map(([, to, from, toPort]) => [fromData(to) ?? to, from, toPort]);
+    expect(egressOf(hitsGroup).sort()).toEqual([[dataGroup('hits-test-mysql-'), 3306, 3306], [dataGroup('hits-test-memcached-'), 11211, 11211]].sort());
+    expect(egressOf(tenantsGroup).sort()).toEqual([[dataGroup('hits-test-mysql-'), 3306, 3306], ['0.0.0.0/0', 443, 443]].sort());
+    // The database admits each group on its port, the cache the hits group only: ingress rules on their groups, here.
+    const into = rules('ingress').map(([g, from, port]) => [fromData(g), from, port]);
+    expect(into.sort()).toEqual([[dataGroup('hits-test-mysql-'), hitsGroup, 3306], [dataGroup('hits-test-mysql-'), tenantsGroup, 3306], [dataGroup('hits-test-memcached-'), hitsGroup, 11211]].sort());
   });
 
   test('ServiceMonitoring: an A/B comparison needs two arms, each with a function', () => {

@@ -113,6 +113,25 @@ describe('MemcachedCluster options and helpers', () => {
     ]);
   });
 
+  test('allowConnectionsFrom with a scope: the pair in the scope\'s stack, on this group read across stacks; none in the cache\'s stack', () => {
+    const app = Testing.app();
+    const data = new TerraformStack(app, 'data');
+    const api = new TerraformStack(app, 'api');
+    const cache = new MemcachedCluster(data, 'memcached', BASE);
+    cache.allowConnectionsFrom('sg-client', 'client-rules', 'A later client', api);
+    for (const stack of [data, api]) stack.prepareStack();
+    const dataJson: StackJson = JSON.parse(Testing.synth(data));
+    const apiJson: StackJson = JSON.parse(Testing.synth(api));
+    for (const direction of ['ingress', 'egress']) expect(resources(dataJson, `aws_vpc_security_group_${direction}_rule`)).toEqual([]);
+    const [[ingressName, ingress]] = resources(apiJson, 'aws_vpc_security_group_ingress_rule');
+    const [[, egress]] = resources(apiJson, 'aws_vpc_security_group_egress_rule');
+    expect(ingressName).toMatch(/^ingress-client-rules/);
+    const cacheGroup = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\.outputs\.([^}]+)\}$/.exec(ingress.security_group_id)!;
+    expect(dataJson.output?.[cacheGroup[1]].value).toBe(sgRef(dataJson));
+    expect(ingress).toMatchObject({ referenced_security_group_id: 'sg-client', from_port: 11211, to_port: 11211, description: 'A later client to the memcached nodes on 11211' });
+    expect(egress).toMatchObject({ security_group_id: 'sg-client', referenced_security_group_id: ingress.security_group_id, from_port: 11211, to_port: 11211 });
+  });
+
   test('clientSecurityGroupIds opens one pair per client group and nothing by CIDR', () => {
     const { json } = build({ clientSecurityGroupIds: ['sg-one', 'sg-two'] });
     const rules = [...resources(json, 'aws_vpc_security_group_ingress_rule'), ...resources(json, 'aws_vpc_security_group_egress_rule')].map(([, r]) => r);

@@ -197,4 +197,22 @@ describe('grant and connection helpers', () => {
     expect(() => db.allowConnectionsFrom('', 'x', 'y')).toThrow(/allowConnectionsFrom\(clientSecurityGroupId\)/);
     expect(() => db.allowConnectionsFrom('sg-2', 'y', ' ')).toThrow(/allowConnectionsFrom\(clientDescription\)/);
   });
+
+  test('allowConnectionsFrom with a scope: the pair in the scope\'s stack, on this group read across stacks; none in the database\'s stack', () => {
+    const app = Testing.app();
+    const data = new TerraformStack(app, 'data');
+    const api = new TerraformStack(app, 'api');
+    const db = new MysqlDatabase(data, 'mysql', BASE);
+    const rules = db.allowConnectionsFrom('sg-client', 'job', 'A later job', api);
+    for (const stack of [data, api]) stack.prepareStack();
+    const dataJson: StackJson = JSON.parse(Testing.synth(data));
+    const apiJson: StackJson = JSON.parse(Testing.synth(api));
+    for (const direction of ['ingress', 'egress']) expect(resources(dataJson, `aws_vpc_security_group_${direction}_rule`)).toEqual([]);
+    expect(rules.ingress.node.scope).toBe(api);
+    const ingress = single(apiJson, 'aws_vpc_security_group_ingress_rule');
+    const dbGroup = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\.outputs\.([^}]+)\}$/.exec(ingress.security_group_id)!;
+    expect(dataJson.output?.[dbGroup[1]].value).toBe(`\${aws_security_group.${resources(dataJson, 'aws_security_group')[0][0]}.id}`);
+    expect(ingress).toMatchObject({ referenced_security_group_id: 'sg-client', from_port: 3306, to_port: 3306, description: 'A later job to RDS for MySQL hits-test on 3306' });
+    expect(single(apiJson, 'aws_vpc_security_group_egress_rule')).toMatchObject({ security_group_id: 'sg-client', referenced_security_group_id: ingress.security_group_id, from_port: 3306, to_port: 3306 });
+  });
 });

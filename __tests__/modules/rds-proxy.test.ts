@@ -199,6 +199,24 @@ describe('RdsProxy helpers', () => {
     expect(egress).toEqual([expect.objectContaining({ referenced_security_group_id: proxySg, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, description: expect.stringMatching(/\S/) })]);
   });
 
+  test('allowConnectionsFrom with a scope: the pair in the scope\'s stack, on this group read across stacks', () => {
+    const app = Testing.app();
+    const data = new TerraformStack(app, 'data');
+    const api = new TerraformStack(app, 'api');
+    const proxy = proxyIn(data);
+    const rules = proxy.allowConnectionsFrom('sg-client', 'later', undefined, api);
+    for (const stack of [data, api]) stack.prepareStack();
+    const dataJson: StackJson = JSON.parse(Testing.synth(data));
+    const apiJson: StackJson = JSON.parse(Testing.synth(api));
+    expect(rules.egress.node.scope).toBe(api);
+    expect(resources(dataJson, 'aws_vpc_security_group_egress_rule').filter(([, r]) => r.security_group_id === 'sg-client')).toEqual([]);
+    const ingress = single(apiJson, 'aws_vpc_security_group_ingress_rule');
+    const proxyGroup = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\.outputs\.([^}]+)\}$/.exec(ingress.security_group_id)!;
+    expect(dataJson.output?.[proxyGroup[1]].value).toBe(sgRef(dataJson));
+    expect(ingress).toMatchObject({ referenced_security_group_id: 'sg-client', from_port: 3306, to_port: 3306, description: 'Clients to the RDS Proxy on 3306' });
+    expect(single(apiJson, 'aws_vpc_security_group_egress_rule')).toMatchObject({ security_group_id: 'sg-client', referenced_security_group_id: ingress.security_group_id });
+  });
+
   test('clientSecurityGroupIds opens one pair per client group', () => {
     const { json } = build({ clientSecurityGroupIds: ['sg-one', 'sg-two'] });
     const proxySg = sgRef(json);

@@ -7,7 +7,7 @@
  */
 import { EnvironmentUnderTest, environmentsUnderTest, StackJson, SynthesizedEnvironment, titleOf } from '../support/synth';
 import { directArmEnabled } from '../../config';
-import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
+import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, resolveRemote, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
 
 interface Case {
   readonly title: string;
@@ -111,8 +111,35 @@ describe('each rule catches what it is about', () => {
   const connectResource = (api: StackJson, fn: any) => JSON.parse(connectPolicy(api, fn).policy).Statement[0].Resource;
   const groupOf = (j: StackJson, namePrefixEnd: string) => `\${aws_security_group.${Object.entries(j.resource!.aws_security_group).find(([, g]: [string, any]) => g.name_prefix.endsWith(namePrefixEnd))![0]}.id}`;
   const DIRECT = 'direct arm: present exactly when the profile enables it (its own API, a hits function and, with tenants, a tenants function straight to the instance); every other function goes through the proxy';
-  const DIRECT_HITS_SG = 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own';
-  const DIRECT_TENANTS_SG = 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own';
+  const DIRECT_HITS_SG = 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own; group and rules in the api stack';
+  const DIRECT_TENANTS_SG = 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own; group and rules in the api stack';
+  /** `value` (an expression of the data stack) as the api stack reads it: through a data output and its remote state. */
+  const readFromData = (env: SynthesizedEnvironment, value: string) => {
+    const name = `mutation-${Object.keys(env.data.output ?? {}).length}`;
+    env.data.output = { ...env.data.output, [name]: { value } };
+    return `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.data.node.id}.outputs.${name}}`;
+  };
+  /**
+   * The layout this arm must not have: one of its groups, with every rule naming it, in the data stack (the
+   * references rewritten as cdktf would write them there), its function reading it across stacks.
+   */
+  const moveGroupToData = (env: SynthesizedEnvironment, namePrefixEnd: string) => {
+    const { api, data } = env;
+    const ref = groupOf(api, namePrefixEnd);
+    const groupName = /^\$\{aws_security_group\.([^.]+)\.id\}$/.exec(ref)![1];
+    data.resource!.aws_security_group[groupName] = api.resource!.aws_security_group[groupName];
+    delete api.resource!.aws_security_group[groupName];
+    for (const type of ['aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule']) {
+      for (const [n, r] of Object.entries(api.resource![type] ?? {}) as Array<[string, any]>) {
+        if (r.security_group_id !== ref && r.referenced_security_group_id !== ref) continue;
+        const local = (v: string | undefined) => (v === undefined ? v : resolveRemote(env, v));
+        (data.resource![type] ??= {})[n] = { ...r, security_group_id: local(r.security_group_id), referenced_security_group_id: local(r.referenced_security_group_id) };
+        delete api.resource![type][n];
+      }
+    }
+    const fromData = readFromData(env, ref);
+    for (const fn of Object.values(api.resource!.aws_lambda_function) as any[]) fn.vpc_config.security_group_ids = fn.vpc_config.security_group_ids.map((g: string) => (g === ref ? fromData : g));
+  };
   const firstPolicy = (json: StackJson, type: string) => {
     const body = first(json, type);
     return { body, doc: JSON.parse(body.policy) };
@@ -325,37 +352,48 @@ describe('each rule catches what it is about', () => {
       const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
       locals[id] = locals[id].replace(/\.resource_id\)\}$/, '.identifier)}');
     }, directOn],
-    [DIRECT_HITS_SG, 'data', (j) => {
+    [DIRECT_HITS_SG, 'api', (j, env) => {
       // The direct arm's hits group given a way to the proxy.
-      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-hits-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], description: 'mutation' };
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-hits-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: readFromData(env, first(env.data, 'aws_db_proxy').vpc_security_group_ids[0]), description: 'mutation' };
     }, directOn],
-    [DIRECT_HITS_SG, 'data', (j) => {
+    [DIRECT_HITS_SG, 'api', (j) => {
       // HTTPS out it does not need.
       j.resource!.aws_vpc_security_group_egress_rule['mutation-https'] = { security_group_id: groupOf(j, '-direct-hits-'), ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0', description: 'mutation' };
     }, directOn],
-    [DIRECT_HITS_SG, 'data', (j) => {
+    [DIRECT_HITS_SG, 'api', (j) => {
       for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_ingress_rule) as Array<[string, any]>) if (r.referenced_security_group_id === groupOf(j, '-direct-hits-') && r.from_port === 3306) delete j.resource!.aws_vpc_security_group_ingress_rule[n];
     }, directOn],
-    [DIRECT_HITS_SG, 'data', (j) => {
+    [DIRECT_HITS_SG, 'api', (j) => {
       // Its way to the cache lost: the direct arm would run without the cache the proxy arm has.
       for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.security_group_id === groupOf(j, '-direct-hits-') && r.from_port === 11211) delete j.resource!.aws_vpc_security_group_egress_rule[n];
     }, directOn],
-    [DIRECT_HITS_SG, 'data', (_j, env) => {
+    [DIRECT_HITS_SG, 'api', (_j, env) => {
       // The direct hits function moved into the app group, which reaches the proxy.
       armFunction(env.api, 'direct', 'hits').vpc_config.security_group_ids = [...armFunction(env.api, 'proxy', 'hits').vpc_config.security_group_ids];
     }, directOn],
-    [DIRECT_TENANTS_SG, 'data', (j) => {
+    // Back in the data stack, every rule still in place: an ordinary deploy that turns the arm off would fail.
+    [DIRECT_HITS_SG, 'api', (_j, env) => moveGroupToData(env, '-direct-hits-'), directOn],
+    [DIRECT_HITS_SG, 'api', (j, env) => {
+      // Only the database's side of its 3306 path in the data stack (read from the api stack's output).
+      const [n, r] = (Object.entries(j.resource!.aws_vpc_security_group_ingress_rule) as Array<[string, any]>).find(([, r]) => r.referenced_security_group_id === groupOf(j, '-direct-hits-') && r.from_port === 3306)!;
+      j.output = { ...j.output, 'mutation-direct-hits': { value: r.referenced_security_group_id } };
+      env.data.resource!.aws_vpc_security_group_ingress_rule[n] = { ...r, security_group_id: resolveRemote(env, r.security_group_id), referenced_security_group_id: `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.api.node.id}.outputs.mutation-direct-hits}` };
+      delete j.resource!.aws_vpc_security_group_ingress_rule[n];
+    }, directOn],
+    [DIRECT_TENANTS_SG, 'api', (j) => {
       for (const [n, r] of Object.entries(j.resource!.aws_vpc_security_group_egress_rule) as Array<[string, any]>) if (r.security_group_id === groupOf(j, '-direct-tenants-') && r.from_port === 443) delete j.resource!.aws_vpc_security_group_egress_rule[n];
     }, directWithTenants],
-    [DIRECT_TENANTS_SG, 'data', (j) => {
-      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-tenants-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], description: 'mutation' };
+    [DIRECT_TENANTS_SG, 'api', (j, env) => {
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy'] = { security_group_id: groupOf(j, '-direct-tenants-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: readFromData(env, first(env.data, 'aws_db_proxy').vpc_security_group_ids[0]), description: 'mutation' };
     }, directWithTenants],
-    [DIRECT_TENANTS_SG, 'data', (_j, env) => {
+    [DIRECT_TENANTS_SG, 'api', (_j, env) => {
       armFunction(env.api, 'direct', 'tenants').vpc_config.security_group_ids = [...armFunction(env.api, 'direct', 'hits').vpc_config.security_group_ids];
     }, directWithTenants],
+    [DIRECT_TENANTS_SG, 'api', (_j, env) => moveGroupToData(env, '-direct-tenants-'), directWithTenants],
     // A direct-arm group admitted to the proxy breaks the proxy's client list.
-    ['sg chain: app → proxy on 3306, by reference', 'data', (j) => {
-      j.resource!.aws_vpc_security_group_ingress_rule['mutation-direct-into-proxy'] = { security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: groupOf(j, '-direct-hits-'), description: 'mutation' };
+    ['sg chain: app → proxy on 3306, by reference', 'data', (_j, env) => {
+      // From the api stack, where the arm's rules live, on the proxy's group read from the data stack.
+      env.api.resource!.aws_vpc_security_group_ingress_rule['mutation-direct-into-proxy'] = { security_group_id: readFromData(env, first(env.data, 'aws_db_proxy').vpc_security_group_ids[0]), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: groupOf(env.api, '-direct-hits-'), description: 'mutation' };
     }, directOn],
     ['api: invoke permission scoped to <API execution_arn>/*/* for the $default function, to its own route for a routed function', 'api', (j) => {
       // The direct function's permission scoped to the proxy arm's API.

@@ -314,13 +314,25 @@ function dataTier(env: SynthesizedEnvironment) {
 }
 
 /**
+ * Every security-group rule of the environment, whatever stack holds it, with its group (`g`) and referenced
+ * group (`ref`) qualified by the stack that creates them: a rule in the api stack on the database's group reads
+ * it across stacks, and still names `data|${aws_security_group.…}`. `where` names the stack.
+ */
+function environmentSgRules(env: SynthesizedEnvironment): Array<SgRule & { kind: StackKind; g: string; ref?: string }> {
+  return STACK_KINDS.flatMap((kind) =>
+    sgRules(env[kind]).map((r) => ({ ...r, where: `${env.stacks[kind].node.id}: ${r.where}`, kind, g: canonical(env, kind, r.group), ref: r.referenced && canonical(env, kind, r.referenced) })),
+  );
+}
+
+/**
  * Violations unless the rules between `client` and `server` on `port` are one ingress (server from client)
  * and one egress (client to server), both by reference, and the server admits no one but `client` and
- * `otherClients` (each checked by a rule of its own).
+ * `otherClients` (each checked by a rule of its own). Rules count wherever they live: a client in a later
+ * stack opens the server's group from its own stack.
  */
 function chain(env: SynthesizedEnvironment, label: string, client: string | undefined, server: string | undefined, port: number, otherClients: readonly (string | undefined)[] = []): string[] {
   if (!client || !server) return [`${label}: cannot find both security groups (client ${client}, server ${server})`];
-  const rules = sgRules(env.data).map((r) => ({ ...r, g: canonical(env, 'data', r.group), ref: r.referenced && canonical(env, 'data', r.referenced) }));
+  const rules = environmentSgRules(env);
   const problems: string[] = [];
   const allowed = [client, ...otherClients.filter((c): c is string => c !== undefined)];
   const into = rules.filter((r) => r.direction === 'ingress' && r.g === server);
@@ -335,6 +347,15 @@ function chain(env: SynthesizedEnvironment, label: string, client: string | unde
     if (r.cidrs.length) problems.push(`${r.where}: uses CIDR ${r.cidrs.join(', ')} instead of a group reference`);
   }
   return problems;
+}
+
+/**
+ * Violations unless `group` (a direct-arm function's) and every rule naming it, on either side, are in the
+ * api stack, where its function is: deleted anywhere else, the group goes before the function lets go of it.
+ */
+function apartFromItsFunction(group: string, rules: ReturnType<typeof environmentSgRules>, what: string): string[] {
+  const problems = group.startsWith('api|') ? [] : [`${what} ${group} is not in the api stack with its function`];
+  return [...problems, ...rules.filter((r) => (r.g === group || r.ref === group) && r.kind !== 'api').map((r) => `${r.where}: a rule naming ${what} outside the api stack`)];
 }
 
 /** AWS-managed policies, in the deploying account's partition (see partitionOf). */
@@ -739,8 +760,10 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
   },
   {
     // The direct arm's hits function signs its IAM tokens locally and calls no AWS API: no HTTPS out.
-    name: 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own',
-    kinds: ['data'],
+    // Its group and every rule naming it live in the api stack with the function, so one deploy creates or
+    // deletes them in order; in the data stack, deployed first, the group would go while the function holds it.
+    name: 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own; group and rules in the api stack',
+    kinds: ['api'],
     when: (env) => directArmEnabled(env.profile),
     check: ({ env }) => {
       const t = dataTier(env);
@@ -749,25 +772,34 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       if (env.profile.cache.enabled) problems.push(...chain(env, 'direct hits → cache', t.directHitsSg, t.cacheSg, 11211, [t.appSg]));
       if ([t.appSg, t.migrationSg, t.tenantsSg, t.directTenantsSg].includes(t.directHitsSg)) problems.push('the direct arm hits function shares a security group with another function');
       const allowed = [t.dbSg, ...(env.profile.cache.enabled ? [t.cacheSg] : [])];
-      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.directHitsSg);
-      const elsewhere = rules.filter((r) => r.direction === 'ingress' || !r.referenced || !allowed.includes(canonical(env, 'data', r.referenced)));
-      const inApi = sgRules(env.api).filter((r) => canonical(env, 'api', r.group) === t.directHitsSg).map((r) => `${r.where}: a rule of the direct arm's hits group outside the data stack`);
-      return [...problems, ...inApi, ...elsewhere.map((r) => `${r.where}: the direct arm's hits group must only send to the database${env.profile.cache.enabled ? ' and the cache' : ''}`)];
+      const rules = environmentSgRules(env);
+      const elsewhere = rules.filter((r) => r.g === t.directHitsSg && (r.direction === 'ingress' || !r.ref || !allowed.includes(r.ref)));
+      return [
+        ...problems,
+        ...apartFromItsFunction(t.directHitsSg, rules, "the direct arm's hits group"),
+        ...elsewhere.map((r) => `${r.where}: the direct arm's hits group must only send to the database${env.profile.cache.enabled ? ' and the cache' : ''}`),
+      ];
     },
   },
   {
-    name: 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own',
-    kinds: ['data'],
+    name: 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own; group and rules in the api stack',
+    kinds: ['api'],
     when: (env) => directArmEnabled(env.profile) && env.profile.tenants.count > 0,
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.directTenantsSg) return ["the api stack has no direct arm tenants function (DB_HOST the instance) in a security group"];
       const problems = chain(env, 'direct tenants → database', t.directTenantsSg, t.dbSg, 3306, [t.proxySg, t.migrationSg, t.directHitsSg]);
       if ([t.appSg, t.migrationSg, t.tenantsSg, t.directHitsSg].includes(t.directTenantsSg)) problems.push('the direct arm tenants function shares a security group with another function');
-      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.directTenantsSg);
-      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
-      const https = rules.some(isHttpsOut) ? [] : ['the direct arm tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS'];
-      return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the direct arm's tenants group must only send to the database, and HTTPS to STS`)];
+      const rules = environmentSgRules(env);
+      const own = rules.filter((r) => r.g === t.directTenantsSg);
+      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.dbSg));
+      const https = own.some(isHttpsOut) ? [] : ['the direct arm tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS'];
+      return [
+        ...problems,
+        ...https,
+        ...apartFromItsFunction(t.directTenantsSg, rules, "the direct arm's tenants group"),
+        ...elsewhere.map((r) => `${r.where}: the direct arm's tenants group must only send to the database, and HTTPS to STS`),
+      ];
     },
   },
   {
@@ -786,7 +818,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg, t.directTenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
+      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
       return sgRules(json)
         .filter((r) => (r.cidrs.length || !r.referenced) && !functionHttpsOut(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);

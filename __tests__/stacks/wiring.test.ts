@@ -112,15 +112,26 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(migrationEgress).toEqual(expect.arrayContaining([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 }), migrationHttps]));
     expect(ingress.filter((r) => r.security_group_id === migration)).toEqual([]);
 
-    // Into the database: the proxy and the migration function, and the direct arm's functions when it is on; nothing else.
-    const direct = [byName('-direct-hits'), byName('-direct-tenants')].filter((g) => g !== undefined).map((g) => `\${aws_security_group.${g}.id}`);
-    expect(direct).toHaveLength(directArmEnabled(profile) ? (profile.tenants.count > 0 ? 2 : 1) : 0);
-    expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306], ...direct.map((g) => [g, 3306, 3306])].sort());
+    // Into the database, from the data stack: the proxy and the migration function; nothing else.
+    expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306]].sort());
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
+    // The direct arm's groups, when it is on, are opened from the api stack, where they and their functions are:
+    // the database to each on 3306, the cache to its hits group on 11211; the data stack has no group of the arm.
+    expect(byName('-direct-hits') ?? byName('-direct-tenants')).toBeUndefined();
+    const apiGroups = Object.fromEntries(resources(api, 'aws_security_group'));
+    const apiGroup = (suffix: string) => Object.keys(apiGroups).filter((n) => apiGroups[n].name_prefix === `${profile.project}-${profile.name}${suffix}-`).map((n) => `\${aws_security_group.${n}.id}`);
+    const directHits = apiGroup('-direct-hits');
+    const direct = [...directHits, ...apiGroup('-direct-tenants')];
+    expect(direct).toHaveLength(directArmEnabled(profile) ? (profile.tenants.count > 0 ? 2 : 1) : 0);
+    const apiIngress = resources(api, 'aws_vpc_security_group_ingress_rule').map(([, r]) => ({ ...r, security_group_id: exported(data, remoteOutput(r.security_group_id, dataId)) }));
+    const intoFromApi = (group: string) => apiIngress.filter((r) => r.security_group_id === group).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort();
+    expect(intoFromApi(db)).toEqual(direct.map((g) => [g, 3306, 3306]).sort());
+    expect(intoFromApi(cache)).toEqual(profile.cache.enabled ? directHits.map((g) => [g, 11211, 11211]) : []);
+    expect(apiIngress.every((r) => [db, ...(profile.cache.enabled ? [cache] : [])].includes(r.security_group_id))).toBe(true);
 
     const appEgress = egress.filter((r) => isRemote(r.security_group_id));
     if (profile.cache.enabled) {
-      const intoCache = ingress.filter((r) => r.security_group_id === cache && !direct.includes(r.referenced_security_group_id));
+      const intoCache = ingress.filter((r) => r.security_group_id === cache);
       expect(intoCache).toHaveLength(1);
       expect(intoCache[0]).toMatchObject({ from_port: 11211, to_port: 11211 });
       expect(appRef(intoCache[0])).toBe(true);
@@ -129,7 +140,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) if (!([migration, tenants, ...direct].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!([migration, tenants].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
   test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
@@ -288,9 +299,11 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     for (const key of Object.keys(proxyVars).filter((k) => !['DB_HOST', 'POWERTOOLS_SERVICE_NAME'].includes(k))) expect([key, directVars[key]]).toEqual([key, proxyVars[key]]);
     expect(fromData(directVars.DB_HOST)).toBe(`\${aws_db_instance.${dbName}.address}`);
     expect(directVars.DB_CA_BUNDLE).toBe('rds');
-    // Its own group, from the data stack, named for the arm.
-    const directGroup = fromData(directHits.vpc_config.security_group_ids[0]);
-    expect(data.resource!.aws_security_group[/^\$\{aws_security_group\.([^.]+)\.id\}$/.exec(directGroup)![1]].name_prefix).toBe(`${profile.project}-${profile.name}-direct-hits-`);
+    // Its own group, in the api stack with it and named for the arm: one deploy creates or deletes both, the function first.
+    const [directGroup] = directHits.vpc_config.security_group_ids;
+    expect(api.resource!.aws_security_group[/^\$\{aws_security_group\.(direct-arm_[^.]+)\.id\}$/.exec(directGroup)![1]].name_prefix).toBe(`${profile.project}-${profile.name}-direct-hits-`);
+    // Nothing of the arm in the data stack: no group, no rule naming one of its groups.
+    expect(directNames(data)).toEqual([]);
     // rds-db:connect on dbuser:<db-resource-id>/<application user>, from the instance's ARN and resource_id.
     const role = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(directHits.role)![1];
     const statements = resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === `\${aws_iam_role.${role}.id}`).flatMap(([, p]) => JSON.parse(p.policy).Statement);
@@ -360,8 +373,39 @@ describe('cache disabled', () => {
     const envOn = hitsFunction(on.api).environment.variables;
     const envOff = hitsFunction(off.api).environment.variables;
     expect(Object.keys(envOn).filter((k) => !(k in envOff)).sort()).toEqual(['CACHE_NODES', 'CACHE_TLS', 'CACHE_TTL_SECONDS']);
-    expect(names(off.api)).toEqual(names(on.api));
+    // … and from the api stack only the direct arm's pair of rules to the cache (when the arm is on): nothing else.
+    const removedFromApi = names(on.api).filter((n) => !names(off.api).includes(n));
+    const onApi = (n: string) => on.api.resource![n.slice(0, n.indexOf('.'))][n.slice(n.indexOf('.') + 1)];
+    expect(removedFromApi.map((n) => [n.slice(0, n.indexOf('.')), onApi(n).from_port]).sort()).toEqual(
+      directArmEnabled(on.profile) ? [['aws_vpc_security_group_egress_rule', 11211], ['aws_vpc_security_group_ingress_rule', 11211]] : [],
+    );
+    expect(names(off.api).every((n) => names(on.api).includes(n))).toBe(true);
   });
+});
+
+describe('direct arm on and off', () => {
+  const withArm = (p: Profile, enabled: boolean): Profile => ({ ...p, directArm: { enabled } });
+  const armOn = synthEnvironments(PROFILES.map((p) => withArm(p, true)), 'arm-on');
+  const armOff = synthEnvironments(PROFILES.map((p) => withArm(p, false)), 'arm-off');
+  const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
+  /** What a deploy of the stack creates, updates or deletes: its resources and its outputs but cdktf's cross-stack ones (values, not things). */
+  const deployed = (s: StackJson) => JSON.stringify({ resource: s.resource, output: Object.fromEntries(Object.entries(s.output ?? {}).filter(([n]) => !n.startsWith('cross-stack-output-'))) });
+
+  test.each(armOff.map((e, i) => [e.profile.name, e, armOn[i]] as const))(
+    '%s: one ordinary deploy turns it on or off: network and data resources unchanged, api adds or loses only the direct-arm construct, ops its dashboard',
+    (_n, off, on) => {
+      // The data stack differs only in values it hands the api stack (the database's and the cache's groups, the instance's connect prefix).
+      expect(deployed(off.data)).toBe(deployed(on.data));
+      expect(off.text[off.stacks.network.node.id]).toBe(on.text[on.stacks.network.node.id]);
+      const added = names(on.api).filter((n) => !names(off.api).includes(n));
+      expect(names(off.api).every((n) => names(on.api).includes(n))).toBe(true);
+      expect(added.length).toBeGreaterThan(0);
+      expect(added.filter((n) => !n.split('.')[1].startsWith('direct-arm_'))).toEqual([]);
+      // Its groups and the rules naming them among what the api stack adds, so they go with its functions.
+      for (const type of ['aws_security_group', 'aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule']) expect(added.some((n) => n.startsWith(`${type}.`))).toBe(true);
+      expect(names(off.ops)).toEqual(names(on.ops));
+    },
+  );
 });
 
 describe('tenants_left_in_place, evaluated by Terraform itself', () => {
