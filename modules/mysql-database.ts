@@ -94,8 +94,6 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
   /** VPC of the database's security group. */
   readonly vpcId: string;
   readonly address: string;
-  /** The same host name as `address`, as every `DatabaseEndpoint` names it. */
-  readonly host: string;
   readonly port: number;
   readonly databaseName: string;
   readonly masterUsername: string;
@@ -250,7 +248,6 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
     this.instanceIdentifier = instance.identifier;
     this.instanceArn = instance.arn;
     this.address = instance.address;
-    this.host = instance.address;
     this.port = 3306;
     this.databaseName = instance.dbName;
     this.masterUsername = instance.username;
@@ -286,6 +283,11 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
       });
     }
     return policy;
+  }
+
+  /** `address`, as every `DatabaseEndpoint` names its host. */
+  get host(): string {
+    return this.address;
   }
 
   /**

@@ -86,8 +86,6 @@ export class RdsProxy extends Construct implements DatabaseEndpoint {
   readonly proxyArn: string;
   /** Host name clients connect to (and mint IAM tokens for). */
   readonly endpoint: string;
-  /** The same host name, as every `DatabaseEndpoint` names it. */
-  readonly host: string;
   /** The `prx-…` resource id (last segment of the ARN), which `rds-db:connect` policies name. */
   readonly resourceId: string;
   /** `arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>`; append `/<db user>` for an `rds-db:connect` resource. */
@@ -286,7 +284,6 @@ export class RdsProxy extends Construct implements DatabaseEndpoint {
     this.proxyName = proxy.name;
     this.proxyArn = proxy.arn;
     this.endpoint = proxy.endpoint;
-    this.host = proxy.endpoint;
     // Named locals, so stacks that consume them get one cross-stack output each, not the whole ARN arithmetic.
     const arn = Fn.split(':', proxy.arn);
     this.resourceId = new TerraformLocal(this, 'resource-id', Fn.element(arn, 6)).asString;
@@ -354,6 +351,11 @@ export class RdsProxy extends Construct implements DatabaseEndpoint {
    */
   metricAvailability(options?: MetricOptions): Metric {
     return metric('AWS/RDS', 'AvailabilityPercentage', { ProxyName: this.proxyName, TargetGroup: this.targetGroupName, TargetRole: 'READ_WRITE' }, { statistic: 'Average' }, options);
+  }
+
+  /** `endpoint`, as every `DatabaseEndpoint` names its host. */
+  get host(): string {
+    return this.endpoint;
   }
 
   /**
