@@ -262,6 +262,16 @@ function tenantsFunctions(env: SynthesizedEnvironment): Array<[string, any]> {
   return resources(env.api, 'aws_lambda_function').filter(([, f]) => isTenantsFunction(f));
 }
 
+/**
+ * The problems `visit` finds in each tenants function (its address and its tenant-access role, as a role of
+ * `json`); one problem when there is none.
+ */
+function eachTenantsFunction(json: StackJson, env: SynthesizedEnvironment, visit: (f: { fn: any; at: string; access: string | undefined }) => string[]): string[] {
+  const fns = tenantsFunctions(env);
+  if (fns.length === 0) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
+  return fns.flatMap(([name, fn]) => visit({ fn, at: addr('aws_lambda_function', name), access: roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN) }));
+}
+
 /** How a function of an api or ops stack reaches the database: the direct arm goes straight to the instance. */
 export type Arm = 'proxy' | 'direct';
 
@@ -1445,11 +1455,7 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ json, env }) => {
-      const fns = tenantsFunctions(env);
-      if (fns.length === 0) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
-      return fns.flatMap(([fnName, fn]) => {
-        const at = addr('aws_lambda_function', fnName);
-        const access = roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN);
+      return eachTenantsFunction(json, env, ({ fn, at, access }) => {
         const { statements } = rolePermissions(json, fn);
         const assumesAccess = (st: Statement) => st.Effect === 'Allow' && JSON.stringify(st.actions) === '["sts:AssumeRole"]' && JSON.stringify(st.resources) === JSON.stringify([refTo('aws_iam_role', access ?? '?', 'arn')]);
         return [
@@ -1464,11 +1470,7 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ json, env }) => {
-      const fns = tenantsFunctions(env);
-      if (fns.length === 0) return ['no tenants function (TENANT_ACCESS_ROLE_ARN set)'];
-      return fns.flatMap(([fnName, fn]) => {
-        const at = addr('aws_lambda_function', fnName);
-        const access = roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN);
+      return eachTenantsFunction(json, env, ({ fn, at, access }) => {
         if (!access) return [`${at}: no tenant-access role (its TENANT_ACCESS_ROLE_ARN)`];
         const statements = policyDocs(json).filter((d) => !d.trust && d.role === access).flatMap((d) => d.statements ?? []);
         const attached = resources(json, 'aws_iam_role_policy_attachment').filter(([, a]) => a.role === refTo('aws_iam_role', access, 'name') || a.role === refTo('aws_iam_role', access, 'id'));
