@@ -51,7 +51,8 @@ function build() {
     packages: 'external',
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    // The toolchain's floor (package.json engines): Node.js 22.19.
+    target: 'node22',
     write: false,
     metafile: true,
     logLevel: 'error',

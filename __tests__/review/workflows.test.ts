@@ -151,3 +151,28 @@ describe('apply.yml applies one environment per job, behind the GitHub environme
     }
   });
 });
+
+describe('one Node.js version for CI, the workflows and the engines range', () => {
+  const nvmrc = fs.readFileSync(path.join(ROOT, '.nvmrc'), 'utf8').trim();
+  const engines = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+
+  it.each(workflows.map((w) => [w.file, w] as const))('%s: every setup-node reads .nvmrc, none names a version of its own', (_f, w) => {
+    const setups = jobsOf(w.doc).flatMap(([, job]) => job.steps.filter((s) => /^actions\/setup-node@/.test(s.uses ?? '')));
+    expect(setups.length).toBeGreaterThan(0);
+    for (const s of setups) expect(s.with).toMatchObject({ 'node-version-file': '.nvmrc' });
+    for (const s of setups) expect(s.with?.['node-version']).toBeUndefined();
+  });
+
+  it(".nvmrc's major is within package.json's engines (>= the floor)", () => {
+    const floor = /^>=\s*(\d+)\.(\d+)\.(\d+)$/.exec(engines);
+    expect(floor).not.toBeNull();
+    expect(Number(nvmrc)).toBeGreaterThanOrEqual(Number(floor![1]));
+  });
+
+  it('.ci/run fetches .nvmrc\'s major when the machine\'s Node.js is older, and prints the version it runs', () => {
+    const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8');
+    expect(ci).toMatch(/want_major="\$\(tr -dc '0-9' < \.nvmrc\)"/);
+    expect(ci).toMatch(/node-linux-\$\{node_arch\}@/);
+    expect(ci).toMatch(/echo "node: \$\(node --version\)/);
+  });
+});

@@ -184,9 +184,12 @@ export class LocalRun {
     return script.pid;
   }
 
-  /** Entries of this run's TMPDIR other than tsx's transform cache (tsx-<uid>). */
+  /**
+   * Entries of this run's TMPDIR other than tsx's transform cache (tsx-<uid>) and npm's own compile cache
+   * (npm's cli.js calls Node's module.enableCompileCache(), which writes `node-compile-cache` there on Node ≥ 22).
+   */
   tmpEntries(): string[] {
-    return readdirSync(this.tmp).filter((e) => !/^tsx-\d+$/.test(e));
+    return readdirSync(this.tmp).filter((e) => !/^tsx-\d+$/.test(e) && e !== 'node-compile-cache');
   }
 
   async dispose(): Promise<void> {
