@@ -4,8 +4,16 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Node.js major version the bundle targets; keep in step with the Lambda runtime (nodejs22.x). */
-export const FUNCTION_NODE_TARGET = 'node22';
+/**
+ * The Node.js major every function runs on. Lambda's `nodejs24.x` is supported to 2028-04-30 and has no
+ * callback handlers (every handler here is async); AWS provider 6.19 and later accept it
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
+ */
+export const FUNCTION_NODE_MAJOR = 24;
+/** The Lambda runtime identifier of FUNCTION_NODE_MAJOR. */
+export const LAMBDA_RUNTIME = `nodejs${FUNCTION_NODE_MAJOR}.x` as const;
+/** What esbuild targets: the runtime's Node.js major, so the bundle uses no syntax that Node lacks and lowers none that it has. */
+export const FUNCTION_NODE_TARGET = `node${FUNCTION_NODE_MAJOR}`;
 
 /**
  * The package a file belongs to: the nearest folder above it that holds a `package.json`. esbuild resolves

@@ -6,7 +6,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { bundleFunction } from './bundle';
+import { bundleFunction, LAMBDA_RUNTIME } from './bundle';
 import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy } from './iam';
 import { metric, type Metric, type MetricOptions } from './metric';
 import { LAMBDA } from '../aws/limits';
@@ -27,8 +27,8 @@ export interface NodeFunctionProps {
   readonly securityGroupIds: readonly string[];
   /** Environment variables. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
-  /** Runtime; the bundle targets the same Node.js major. @default 'nodejs22.x' */
-  readonly runtime?: 'nodejs22.x';
+  /** Runtime; the bundle targets the same Node.js major (modules/bundle.ts). @default 'nodejs24.x' */
+  readonly runtime?: typeof LAMBDA_RUNTIME;
   /** Instruction set. @default 'arm64' */
   readonly architecture?: 'arm64' | 'x86_64';
   /** Memory in MB (128 to 10240). @default 512 */
@@ -126,7 +126,7 @@ export class NodeFunction extends Construct {
     const fn = new LambdaFunction(this, 'function', {
       functionName: name,
       role: this.role.arn,
-      runtime: props.runtime ?? 'nodejs22.x',
+      runtime: props.runtime ?? LAMBDA_RUNTIME,
       architectures: [props.architecture ?? 'arm64'],
       handler: 'index.handler',
       filename: asset.path,

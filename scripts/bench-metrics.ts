@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { EmfWriter } from '../functions/lib/metrics';
-import { bundleOptions } from '../modules/bundle';
+import { bundleOptions, LAMBDA_RUNTIME } from '../modules/bundle';
 import { median, type Metric } from './bench-stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -123,7 +123,7 @@ export async function runPowertoolsBench(samples = 15): Promise<Metric[]> {
       writeFileSync(file, v.code);
       return file;
     });
-    const lambdaEnv = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_LAMBDA_FUNCTION_NAME: 'hits-bench', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LAMBDA_TASK_ROOT: dir, _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
+    const lambdaEnv = { AWS_EXECUTION_ENV: `AWS_Lambda_${LAMBDA_RUNTIME}`, AWS_LAMBDA_FUNCTION_NAME: 'hits-bench', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LAMBDA_TASK_ROOT: dir, _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
     const loads = loadTimes(files, samples, lambdaEnv);
     const metrics: Metric[] = [];
     variants.forEach((v, i) => {

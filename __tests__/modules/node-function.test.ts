@@ -51,10 +51,10 @@ describe('NodeFunction defaults (per its props doc comments)', () => {
   const [logGroupName, logGroup] = resources(json, 'aws_cloudwatch_log_group')[0];
   const [roleName, role] = resources(json, 'aws_iam_role')[0];
 
-  test('nodejs22.x on arm64, handler index.handler, 512 MB, 10 s, tracing Active, no reserved concurrency', () => {
+  test('the runtime of modules/bundle.ts (nodejs24.x) on arm64, handler index.handler, 512 MB, 10 s, tracing Active, no reserved concurrency', () => {
     expect(lambda).toMatchObject({
       function_name: 'echo-test',
-      runtime: 'nodejs22.x',
+      runtime: 'nodejs24.x',
       architectures: ['arm64'],
       handler: 'index.handler',
       memory_size: 512,
