@@ -2,7 +2,7 @@
  * `npm run load` for real: the CLI (as npm runs it) drives Artillery against three loopback arms, a slow
  * one, one failing every third request and one with nothing listening, and the report must show what
  * each did; the page is then opened in Chromium. Every process of the run carries a network guard that
- * records any attempt to reach beyond 127.0.0.1; a run without the telemetry preload shows the guard would
+ * records any attempt to reach beyond 127.0.0.1; a run with telemetry left on shows the guard would
  * see Artillery's telemetry.
  * Bounded: 30 requests/s for 4 s, then 1 request/s for 1 s.
  */
@@ -165,7 +165,7 @@ describe('a short real run against three loopback arms', () => {
   });
 });
 
-test('without the telemetry preload, the guard sees Artillery reach for its telemetry host (so the check above can fail)', async () => {
+test('with telemetry left on, the guard sees Artillery reach for its telemetry host (so the check above can fail)', async () => {
   const scratch = mkdtempSync(path.join(tmpdir(), 'load-telemetry-'));
   try {
     const options = parseOptions(['--arm', `slow=${slow.url}`, '--path', '/x', '--rate', '1', '--duration', '1']);

@@ -1,13 +1,12 @@
 /**
- * Runs the Artillery CLI as a child process: `node <artillery>/bin/run <args>`, with telemetry off twice
- * (the documented variable, and no-telemetry.cjs preloaded, since the variable alone still sends an event).
+ * Runs the Artillery CLI as a child process: `node <artillery>/bin/run <args>`, with telemetry off.
+ * Artillery 2.0.34 honours ARTILLERY_DISABLE_TELEMETRY: `capture()` returns before sending anything
+ * (node_modules/artillery/dist/lib/telemetry.js). 2.0.21 still sent an event with it set, which took a
+ * preloaded shim; the network guard in the e2e tests shows no lookup beyond loopback without one.
  */
 import { spawn } from 'child_process';
 import { createWriteStream } from 'fs';
 import * as path from 'path';
-
-/** The preload that silences Artillery's telemetry client. */
-export const NO_TELEMETRY_SHIM = path.join(__dirname, 'no-telemetry.cjs');
 
 export function artilleryBin(): string {
   return path.join(path.dirname(require.resolve('artillery/package.json')), 'bin', 'run');
@@ -24,7 +23,7 @@ export interface ArtilleryRun {
   readonly timeoutMs?: number;
   /** More modules to preload (tests: a network guard). @default [] */
   readonly preload?: readonly string[];
-  /** Tests only: leave out the telemetry preload, to show what it prevents. @default true */
+  /** Tests only: leave telemetry on, to show what turning it off prevents. @default true */
   readonly silenceTelemetry?: boolean;
   /** Working directory. @default process.cwd() */
   readonly cwd?: string;
@@ -34,10 +33,11 @@ const quote = (file: string) => `"${file.replace(/(["\\])/g, '\\$1')}"`;
 
 /** Resolves with Artillery's exit code (a signal counts as 1); rejects only when it cannot be started. */
 export function runArtillery(run: ArtilleryRun): Promise<number> {
-  const preload = [...(run.silenceTelemetry === false ? [] : [NO_TELEMETRY_SHIM]), ...(run.preload ?? [])];
-  const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...preload.map((file) => `--require ${quote(file)}`)].join(' ').trim();
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...(run.preload ?? []).map((file) => `--require ${quote(file)}`)].join(' ').trim();
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: nodeOptions };
   // https://www.artillery.io/docs/resources/core/telemetry: the documented switch (any value turns it off).
-  const env = { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', NODE_OPTIONS: nodeOptions };
+  if (run.silenceTelemetry === false) delete env.ARTILLERY_DISABLE_TELEMETRY;
+  else env.ARTILLERY_DISABLE_TELEMETRY = 'true';
   return new Promise((resolve, reject) => {
     const log = createWriteStream(run.logFile);
     const child = spawn(process.execPath, [artilleryBin(), ...run.args], { cwd: run.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });

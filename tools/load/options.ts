@@ -2,6 +2,9 @@
  * Command-line options of `npm run load`, checked before anything starts: every bad value is an error that
  * names its option. The bounds keep a typo from becoming a runaway test; README.md lists them.
  */
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
 import { parseThresholds } from './thresholds';
 import { OptionError } from './errors';
 import type { DeployedOutputs } from './outputs';
@@ -188,13 +191,21 @@ function missingReader(): never {
 }
 
 /**
- * The regions `artillery run-fargate --region` accepts (its flag's `options`, node_modules/artillery/lib/cmds/
- * run-fargate.js, from lib/platform/aws-ecs/legacy/util.js). Read from Artillery itself, and only for
- * --on fargate: that module loads the AWS SDK v2. `run-lambda` takes any region.
+ * The regions `artillery run-fargate --region` accepts (its flag's `options`: node_modules/artillery/lib/cmds/
+ * run-fargate.ts, from lib/platform/aws-ecs/legacy/util.ts). Read from Artillery itself, and only for
+ * --on fargate. Artillery is an ES module package that exports none of its internals, so a child Node
+ * imports the built file by path and prints the list. `run-lambda` takes any region.
  */
 function fargateRegions(): readonly string[] {
-  return (require('artillery/lib/platform/aws-ecs/legacy/util') as { supportedRegions: readonly string[] }).supportedRegions;
+  if (fargateRegionsCache) return fargateRegionsCache;
+  const util = path.join(path.dirname(require.resolve('artillery/package.json')), 'dist', 'lib', 'platform', 'aws-ecs', 'legacy', 'util.js');
+  const script = `import(${JSON.stringify(pathToFileURL(util).href)}).then((m) => process.stdout.write(JSON.stringify(m.supportedRegions)))`;
+  fargateRegionsCache = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+  return fargateRegionsCache;
 }
+let fargateRegionsCache: readonly string[] | undefined;
+/** The installed Artillery's version, for messages that quote its behaviour. */
+const ARTILLERY_VERSION = (require('artillery/package.json') as { version: string }).version;
 
 function parseRunner(on: string | undefined, count: string | undefined, region: string | undefined, seconds: number, cloudwatch: boolean): Runner {
   if (on === undefined || on === 'local') {
@@ -208,7 +219,7 @@ function parseRunner(on: string | undefined, count: string | undefined, region: 
   if (region === undefined) throw new OptionError(`--on ${on} needs --region <AWS region the workers run in>`);
   if (!REGION.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
   if (on === 'fargate' && !fargateRegions().includes(region)) {
-    throw new OptionError(`--on fargate: Artillery 2.0.21 runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
+    throw new OptionError(`--on fargate: Artillery ${ARTILLERY_VERSION} runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
   }
   if (on === 'lambda' && seconds > MAX_LAMBDA_SECONDS) {
     throw new OptionError(`--on lambda: --ramp + --duration is ${seconds} s, but Lambda workers stop at 15 minutes; keep it ≤ ${MAX_LAMBDA_SECONDS} s or use --on fargate`);
