@@ -4,8 +4,10 @@
  * reader can re-check it; a stricter rule chosen for this product lives beside the profile setting that
  * applies it, with its reason, never here.
  *
- * Pure data: no imports, so anything may import it (config/, modules/, scripts, tests) without cycles.
+ * Pure data, importing only the dependency-free contracts (contracts/), where the facts the functions and
+ * tools share live: anything may import it (config/, modules/, scripts, tests) without cycles.
  */
+import { LAMBDA_UNRESERVED_CONCURRENCY, MYSQL_USER_NAME_MAX_LENGTH } from '../contracts';
 
 /** An inclusive integer range AWS accepts, with the page that says so. */
 export interface IntRange {
@@ -113,8 +115,8 @@ export const RDS_MYSQL = {
   /** `MasterUsername`: 1 to 16 letters or digits, starting with a letter. */
   masterUsername: /^[A-Za-z][A-Za-z0-9_]{0,15}$/,
   masterUsernameMaxLength: 16,
-  /** MySQL account names are at most 32 characters: https://dev.mysql.com/doc/refman/8.4/en/user-names.html */
-  userNameMaxLength: 32,
+  /** MySQL account names are at most 32 characters (contracts/tenants.ts). */
+  userNameMaxLength: MYSQL_USER_NAME_MAX_LENGTH,
   /** `AllocatedStorage` for gp3 on RDS for MySQL, GiB. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html */
   allocatedStorageGb: { min: 20, max: 65536, source: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html' },
   /** `BackupRetentionPeriod`: 0 (off) to 35 days. */
@@ -154,8 +156,8 @@ export const INSTANCE_MEMORY_GIB: Readonly<Record<string, number>> = {
 export const LAMBDA = {
   memoryMb: { min: 128, max: 10240, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
   timeoutSeconds: { min: 1, max: 900, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
-  /** Concurrent executions AWS keeps unreserved in every account and region. https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html */
-  unreservedConcurrency: 100,
+  /** Concurrent executions AWS keeps unreserved in every account and region (contracts/aws.ts). */
+  unreservedConcurrency: LAMBDA_UNRESERVED_CONCURRENCY,
   /** The account's concurrency quota, "Concurrent executions" in Service Quotas. */
   concurrencyQuotaCode: 'L-B99A9384',
 } as const;

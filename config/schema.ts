@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { HTTP_API, LAMBDA, LOG_RETENTION_DAYS, MEMCACHED, MYSQL_MAJOR_VERSIONS, RDS_MYSQL, RDS_PROXY, RDS_PROXY_SECRETS, type IntRange } from '../aws/limits';
+import { AWS_REGION_PATTERN, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN } from '../contracts';
 
 /**
  * The one description of a profile: its shape, every setting's allowed values and its documentation. The
@@ -79,25 +80,10 @@ const waivers = <K extends string>(...settings: [K, ...K[]]) =>
 
 const LOWER_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const LOWER_NAME_ALLOWED = '1-16 lowercase letters, digits or dashes starting with a letter';
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const REGION_ALLOWED = 'an AWS region such as "eu-west-1"';
 /** MySQL users RDS reserves (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints) plus MySQL's own system accounts. */
 export const RESERVED_DB_USERS = ['admin', 'root', 'rdsadmin', 'rdsrepladmin', 'mysql.sys', 'mysql.session'];
 const notReserved = (user: string) => !RESERVED_DB_USERS.includes(user.toLowerCase());
-/**
- * Tenants: ids 0 … count-1, so a count up to a million keeps an id within 6 digits. The proxy logs in to the
- * database with end-to-end IAM (no secret per tenant), so the count is not bounded by the
- * ${RDS_PROXY_SECRETS.max} secrets a proxy may hold (${RDS_PROXY_SECRETS.source}).
- */
-export const MAX_TENANT_COUNT = 1_000_000;
-const TENANT_ID_DIGITS = String(MAX_TENANT_COUNT - 1).length;
-/**
- * `<prefix><id>` names a tenant's MySQL user (at most 32 characters) and database; the tenants function
- * accepts a prefix of at most 22 lowercase letters, digits or underscores starting with a letter, which
- * with a 6-digit id stays within the user-name limit.
- */
-export const TENANT_PREFIX_MAX_LENGTH = Math.min(22, RDS_MYSQL.userNameMaxLength - TENANT_ID_DIGITS);
-const TENANT_PREFIX = new RegExp(`^[a-z][a-z0-9_]{0,${TENANT_PREFIX_MAX_LENGTH - 1}}$`);
 const MEMCACHED_TLS_VERSION = MEMCACHED.tlsMinVersion.join('.');
 
 function versionAtLeast(version: string, min: readonly [number, number, number]): boolean {
@@ -156,7 +142,7 @@ const cacheSchema = v.pipe(
 
 export const profileSchema = section({
   name: doc(matching(LOWER_NAME, LOWER_NAME_ALLOWED), 'Environment name, used in stack ids (`network-<name>`), resource names and tags.'),
-  region: doc(matching(REGION, REGION_ALLOWED), 'AWS region every stack of this environment deploys to; RDS Proxy must support `database.engineVersion` there.'),
+  region: doc(matching(AWS_REGION_PATTERN, REGION_ALLOWED), 'AWS region every stack of this environment deploys to; RDS Proxy must support `database.engineVersion` there.'),
   project: doc(matching(LOWER_NAME, LOWER_NAME_ALLOWED), 'Short project name prefixed to resource names.'),
   tags: doc(v.pipe(v.record(v.string(), v.string()), meta({ allowed: 'text keys and values' })), "Extra tags added to the provider's `default_tags` (project, environment and managed-by are always set)."),
   network: section({
@@ -245,14 +231,14 @@ export const profileSchema = section({
   }),
   tenants: section({
     count: doc(
-      intIn(0, MAX_TENANT_COUNT, `(ids stay within ${TENANT_ID_DIGITS} digits; end-to-end IAM needs no per-tenant secret, so the proxy's ${RDS_PROXY_SECRETS.max}-secret limit does not apply)`),
+      intIn(0, MAX_TENANT_COUNT, `(ids stay within ${TENANT_ID_MAX_DIGITS} digits; end-to-end IAM needs no per-tenant secret, so the proxy's ${RDS_PROXY_SECRETS.max}-secret limit does not apply)`),
       'Tenants served by `GET /tenants/{tenantId}/items`, ids 0 to count-1, each with its own database and IAM-authenticated MySQL user; 0 creates no tenant resource at all. Raising it provisions the new tenants at the next deploy; lowering it drops nothing.',
     ),
     prefix: doc(
-      matching(TENANT_PREFIX, `1-${TENANT_PREFIX_MAX_LENGTH} lowercase letters, digits or underscores starting with a letter (with the id within MySQL's ${RDS_MYSQL.userNameMaxLength}-character user names)`),
+      matching(TENANT_PREFIX_PATTERN, `1-${TENANT_PREFIX_MAX_LENGTH} lowercase letters, digits or underscores starting with a letter (with the id within MySQL's ${RDS_MYSQL.userNameMaxLength}-character user names)`),
       'Prefix of every tenant\'s database and user name (`<prefix><id>`, e.g. `tenant_7`); the tenant-access role and the proxy may connect as `<prefix>*` only. Usually `tenant_`.',
     ),
-    rowsPerTenant: doc(intIn(0, 100_000), "Rows seeded into a new tenant's table when it is provisioned (an id and five random integers each). Usually 1000."),
+    rowsPerTenant: doc(intIn(0, MAX_TENANT_ROWS), "Rows seeded into a new tenant's table when it is provisioned (an id and five random integers each). Usually 1000."),
   }),
   directArm: optional(
     section({
@@ -268,7 +254,7 @@ export const profileSchema = section({
   stateBackend: optional(
     section({
       bucket: doc(matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'), 'S3 bucket holding the state (must exist, versioning on).'),
-      region: doc(matching(REGION, REGION_ALLOWED), 'Region of the bucket.'),
+      region: doc(matching(AWS_REGION_PATTERN, REGION_ALLOWED), 'Region of the bucket.'),
       keyPrefix: doc(
         satisfying(v.string(), (s) => /^[A-Za-z0-9!_.*'()/-]+$/.test(s) && !s.startsWith('/') && !s.endsWith('/'), 'a non-empty S3 key prefix without leading or trailing "/"'),
         "Key prefix; each stack's state is `<keyPrefix>/<stack id>.tfstate`.",

@@ -1,4 +1,5 @@
 import { LAMBDA, RDS_PROXY_MYSQL_SUPPORT, SMALL_BURSTABLE } from '../aws/limits';
+import { LAMBDA_UNRESERVED_CONCURRENCY as UNRESERVED_CONCURRENCY } from '../contracts';
 import { directArmEnabled, type Profile } from './profile';
 import { shapeProblems } from './schema';
 
@@ -15,8 +16,6 @@ export class ProfileError extends Error {
   }
 }
 
-/** Concurrent executions AWS keeps unreserved in every account and region (Lambda quotas). */
-export const UNRESERVED_CONCURRENCY = LAMBDA.unreservedConcurrency;
 /** Reserved concurrency of the prune function when the environment reserves concurrency: one run at a time. */
 export const PRUNE_RESERVED_CONCURRENCY = 1;
 

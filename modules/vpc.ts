@@ -14,6 +14,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc as AwsVpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { AWS_AVAILABILITY_ZONE_PATTERN } from '../contracts';
 import { accountId, assumeRolePolicy } from './iam';
 import { PropsError, requireLogRetention } from './validation';
 
@@ -78,7 +79,7 @@ export class Vpc extends Construct {
     const octets = props.cidrBlock.split('/')[0].split('.').map(Number);
     if (!m || octets.some((o) => o > 255) || Number(m[2]) < 16 || Number(m[2]) > 20) throw new PropsError(MODULE, 'cidrBlock', `must be an IPv4 CIDR from /16 to /20, got "${props.cidrBlock}"`);
     // Construct ids use the AZ letter, so names must be `<region><letter>` with distinct letters.
-    if (!Array.isArray(azs) || azs.length < 2 || azs.length > 4 || azs.some((az) => !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(az)) || new Set(azs.map((az) => az.slice(-1))).size !== azs.length) {
+    if (!Array.isArray(azs) || azs.length < 2 || azs.length > 4 || azs.some((az) => !AWS_AVAILABILITY_ZONE_PATTERN.test(az)) || new Set(azs.map((az) => az.slice(-1))).size !== azs.length) {
       throw new PropsError(MODULE, 'availabilityZones', `must list 2 to 4 AZ names with distinct letters, like ["eu-west-1a","eu-west-1b"], got ${JSON.stringify(azs)}`);
     }
     if (natMode !== 'per-az' && natMode !== 'single') throw new PropsError(MODULE, 'natGateways', `must be "per-az" or "single", got "${natMode}"`);

@@ -24,6 +24,7 @@ import { loadConfig } from '../functions/lib/config';
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { median, type Metric } from './bench-stats';
 import { MariaDb, migrateLocalDatabase } from './services';
+import { DEFAULT_TENANT_PREFIX } from '../contracts';
 
 export interface TenantsBenchOptions {
   /** Tenants provisioned. @default 1000 */
@@ -64,7 +65,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
     await db.sql("CREATE USER 'master'@'127.0.0.1' IDENTIFIED BY 'master-pw'");
     await db.sql("GRANT ALL ON *.* TO 'master'@'127.0.0.1' WITH GRANT OPTION");
     const master = await createConnection({ host: db.host, port: db.port, user: 'master', password: 'master-pw' });
-    const provision = (count: number) => provisionTenants(master, { count, prefix: 'tenant_', rowsPerTenant: rows, auth: passwordAuth(PASSWORD) });
+    const provision = (count: number) => provisionTenants(master, { count, prefix: DEFAULT_TENANT_PREFIX, rowsPerTenant: rows, auth: passwordAuth(PASSWORD) });
     const fresh = await provision(tenants);
     metrics.push({ name: `tenants: provisioning ${tenants} tenants × ${rows} rows (fresh)`, value: round(fresh.ms / 1000), unit: 's', target: 'well inside the 900 s Lambda timeout' });
     metrics.push({ name: 'tenants: provisioning insert rate', value: Math.round(fresh.rowsInserted / (fresh.ms / 1000)), unit: 'rows/s' });
@@ -80,7 +81,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
 
     const base: TenantsConfig = {
       count: routeTenants,
-      prefix: 'tenant_',
+      prefix: DEFAULT_TENANT_PREFIX,
       auth: 'password',
       password: PASSWORD,
       db: { host: db.host, port: db.port, tls: 'off', connectTimeoutMs: 2000, queryTimeoutMs: 3000 },

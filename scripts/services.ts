@@ -16,6 +16,7 @@ import { MIGRATIONS } from '../functions/migrate/migrations';
 import { migrateAndReconcile, type AppUserReport } from '../functions/migrate/app-user';
 import { passwordAuth, runMigrations, type AuthClause, type Migration, type MigrationResult } from '../functions/migrate/runner';
 import { provisionTenants } from '../functions/migrate/tenants';
+import { DEFAULT_TENANT_PREFIX } from '../contracts';
 
 const run = promisify(execFile);
 
@@ -356,7 +357,7 @@ export async function provisionLocalTenants(
   options: { count?: number; rowsPerTenant?: number; prefix?: string; password?: string } = {},
 ): Promise<LocalTenants> {
   const count = options.count ?? 3;
-  const prefix = options.prefix ?? 'tenant_';
+  const prefix = options.prefix ?? DEFAULT_TENANT_PREFIX;
   const password = options.password ?? 'local-tenant-password';
   const conn = await createConnection({ host: db.host, port: db.port, user: master.user, password: master.password });
   try {

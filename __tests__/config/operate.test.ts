@@ -4,7 +4,8 @@
  * message naming the field and the rule.
  */
 import { PROFILES, type Profile, ProfileError, validateProfile } from '../../config';
-import { PRUNE_RESERVED_CONCURRENCY, UNRESERVED_CONCURRENCY } from '../../config/validate';
+import { PRUNE_RESERVED_CONCURRENCY } from '../../config/validate';
+import { LAMBDA_UNRESERVED_CONCURRENCY as UNRESERVED_CONCURRENCY } from '../../contracts';
 
 type Patch = (p: Profile) => Profile;
 

@@ -1,6 +1,6 @@
 import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, directArmEnabled, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
 import { synthEnvironments } from '../support/synth';
-import { PREFIX_PATTERN as TENANT_PREFIX_PATTERN } from '../../functions/tenants/tenant-id';
+import { MAX_TENANT_COUNT, MYSQL_USER_NAME_MAX_LENGTH, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN } from '../../contracts';
 import { variantProfiles } from '../support/variants';
 
 type Patch = (p: Profile) => Profile;
@@ -110,15 +110,16 @@ test('the direct arm is off unless a profile turns it on: the section may be lef
 });
 
 test('the tenants section accepts a thousand tenants and more (end-to-end IAM: no per-tenant secret), and the prefixes the tenants function accepts', () => {
-  for (const count of [0, 1000, 1_000_000]) expect(() => validateProfile({ ...fixture, tenants: { ...fixture.tenants, count } })).not.toThrow();
+  for (const count of [0, 1000, MAX_TENANT_COUNT]) expect(() => validateProfile({ ...fixture, tenants: { ...fixture.tenants, count } })).not.toThrow();
   // The widest prefix with the widest id is still a MySQL user name (at most 32 characters).
-  const widest = `${'t'.repeat(22)}${1_000_000 - 1}`;
-  expect(widest.length).toBeLessThanOrEqual(32);
-  for (const prefix of ['t', 'tenant_', 'a1_b2', 't'.repeat(22)]) {
+  const widest = `${'t'.repeat(TENANT_PREFIX_MAX_LENGTH)}${MAX_TENANT_COUNT - 1}`;
+  expect(String(MAX_TENANT_COUNT - 1)).toHaveLength(TENANT_ID_MAX_DIGITS);
+  expect(widest.length).toBeLessThanOrEqual(MYSQL_USER_NAME_MAX_LENGTH);
+  for (const prefix of ['t', 'tenant_', 'a1_b2', 't'.repeat(TENANT_PREFIX_MAX_LENGTH)]) {
     expect(() => validateProfile({ ...fixture, tenants: { ...fixture.tenants, prefix } })).not.toThrow();
     expect(TENANT_PREFIX_PATTERN.test(prefix)).toBe(true);
   }
-  for (const prefix of ['T', 'tenant-', '_t', 't'.repeat(23)]) expect(TENANT_PREFIX_PATTERN.test(prefix)).toBe(false);
+  for (const prefix of ['T', 'tenant-', '_t', 't'.repeat(TENANT_PREFIX_MAX_LENGTH + 1)]) expect(TENANT_PREFIX_PATTERN.test(prefix)).toBe(false);
 });
 
 describe('invalid profiles fail with a message naming the field and what is allowed', () => {
@@ -128,9 +129,9 @@ describe('invalid profiles fail with a message naming the field and what is allo
     ['one AZ', (p) => ({ ...p, network: { ...p.network, azCount: 1 } }), /^profile "fixture": network\.azCount must be an integer from 2 to 4, got 1$/],
     ['a negative tenant count', (p) => ({ ...p, tenants: { ...p.tenants, count: -1 } }), /tenants\.count must be an integer from 0 to 1000000 .*got -1/],
     ['a fractional tenant count', (p) => ({ ...p, tenants: { ...p.tenants, count: 2.5 } }), /tenants\.count must be an integer/],
-    ['a tenant prefix with a dash', (p) => ({ ...p, tenants: { ...p.tenants, prefix: 'tenant-' } }), /tenants\.prefix must be 1-22 lowercase letters, digits or underscores starting with a letter .*got "tenant-"/],
+    ['a tenant prefix with a dash', (p) => ({ ...p, tenants: { ...p.tenants, prefix: 'tenant-' } }), new RegExp(`tenants\\.prefix must be 1-${TENANT_PREFIX_MAX_LENGTH} lowercase letters, digits or underscores starting with a letter .*got "tenant-"`)],
     ['a tenant prefix starting with a digit', (p) => ({ ...p, tenants: { ...p.tenants, prefix: '1t_' } }), /tenants\.prefix must be/],
-    ['a 23-character tenant prefix', (p) => ({ ...p, tenants: { ...p.tenants, prefix: 't'.repeat(23) } }), /tenants\.prefix must be 1-22/],
+    [`a ${TENANT_PREFIX_MAX_LENGTH + 1}-character tenant prefix`, (p) => ({ ...p, tenants: { ...p.tenants, prefix: 't'.repeat(TENANT_PREFIX_MAX_LENGTH + 1) } }), new RegExp(`tenants\\.prefix must be 1-${TENANT_PREFIX_MAX_LENGTH}\\b`)],
     ['no rows setting', (p) => ({ ...p, tenants: { count: 1, prefix: 'tenant_' } as never }), /tenants\.rowsPerTenant is required/],
     ['five AZs', (p) => ({ ...p, network: { ...p.network, azCount: 5 } }), /network\.azCount must be an integer from 2 to 4, got 5/],
     ['Lambda timeout of 30 s', (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } }), /function\.timeoutSeconds must be an integer from 1 to 29 \(below the API's 30 s integration limit\), got 30/],

@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import { dependable } from 'cdktf';
+import { LAMBDA_UNRESERVED_CONCURRENCY } from '../../contracts';
 import { AlarmTopic } from '../../modules/alarm-topic';
 import { Dashboard } from '../../modules/dashboard';
 import type { HttpApi } from '../../modules/http-api';
@@ -21,8 +22,6 @@ import { pruneAlarms } from './prune-alarms';
 
 /** What RDS sends to the topic: the events that need a person. */
 export const DB_EVENT_CATEGORIES = ['failover', 'failure', 'low storage', 'maintenance'] as const;
-/** Concurrent executions AWS keeps unreserved per account and region. */
-const UNRESERVED_CONCURRENCY = 100;
 
 export interface ServiceMonitoringProps {
   /** `<project>-<environment>`: the topic is `<prefix>-alarms`, alarms `<prefix>-<alarm>`, the dashboard `<prefix>`. Required. */
@@ -88,7 +87,7 @@ export class ServiceMonitoring {
       database: props.database,
       cache: props.cache,
       prune: props.prune,
-      concurrencyCeiling: hits.reservedConcurrency ?? (props.accountConcurrencyLimit === undefined ? undefined : props.accountConcurrencyLimit - UNRESERVED_CONCURRENCY),
+      concurrencyCeiling: hits.reservedConcurrency ?? (props.accountConcurrencyLimit === undefined ? undefined : props.accountConcurrencyLimit - LAMBDA_UNRESERVED_CONCURRENCY),
       arms: props.arms,
     };
     if (props.arms && props.arms.length < 2) throw new PropsError('ServiceMonitoring', 'arms', `must name at least two arms to compare, got ${props.arms.length}`);

@@ -26,8 +26,7 @@ import { loadConfig, type HitsConfig } from '../lib/config';
 import { connectionBase, login, SecretFormatError, type Login } from '../lib/credentials';
 import { isAuthError, isConnectionError, isSaturationError } from '../lib/db-errors';
 import { ConfigError, wholeNumber, type Env } from '../lib/env';
-import { MAX_TENANT_COUNT } from '../tenants/config';
-import { PREFIX_PATTERN } from '../tenants/tenant-id';
+import { DEFAULT_TENANT_PREFIX, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_PREFIX_PATTERN } from '../../contracts';
 import { createLogger, errorFields, serviceNameFrom } from '../lib/log';
 import { migrateAndReconcile, type Account } from './app-user';
 import { MIGRATIONS } from './migrations';
@@ -57,15 +56,12 @@ export interface TenantsSettings {
   readonly auth: AuthClause;
 }
 
-/** Highest TENANT_ROWS accepted (rows seeded per tenant). */
-export const MAX_TENANT_ROWS = 1_000_000;
-
 /** TENANT_* variables; undefined when tenants are off. */
 function loadTenantsSettings(env: Env, appAuthMode: MigrateConfig['appAuthMode']): TenantsSettings | undefined {
   const count = wholeNumber(env, 'TENANT_COUNT', 0, 0, MAX_TENANT_COUNT);
   if (count === 0) return undefined;
-  const prefix = env.TENANT_PREFIX?.trim() || 'tenant_';
-  if (!PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
+  const prefix = env.TENANT_PREFIX?.trim() || DEFAULT_TENANT_PREFIX;
+  if (!TENANT_PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${TENANT_PREFIX_PATTERN} (with the longest id, a MySQL user name), got "${prefix}"`);
   const rowsPerTenant = wholeNumber(env, 'TENANT_ROWS', 1000, 0, MAX_TENANT_ROWS);
   let auth = IAM_AUTH;
   if (appAuthMode === 'password') {

@@ -13,7 +13,7 @@
  * deploy-time connection as the master user.
  */
 import type { AuthClause, SqlConnection } from './runner';
-import { PREFIX_PATTERN, tenantName } from '../tenants/tenant-id';
+import { MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_PREFIX_PATTERN, tenantName } from '../../contracts';
 
 export interface TenantProvisioningOptions {
   /** Tenants 0 … count-1 are provisioned. */
@@ -44,17 +44,14 @@ export interface TenantProvisioningResult {
   readonly ms: number;
 }
 
-/** Highest tenant count and rows per tenant accepted. */
-const MAX_COUNT = 1_000_000;
-const MAX_ROWS = 1_000_000;
 /** Random values are non-negative 31-bit integers: they fit MySQL's signed INT. */
 const RANDOM_RANGE = 2 ** 31;
 
 function check(options: TenantProvisioningOptions): void {
   const { count, prefix, rowsPerTenant, batchRows = 1000 } = options;
-  if (!Number.isInteger(count) || count < 0 || count > MAX_COUNT) throw new Error(`tenants count must be a whole number between 0 and ${MAX_COUNT}, got ${count}`);
-  if (!PREFIX_PATTERN.test(prefix)) throw new Error(`tenants prefix must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
-  if (!Number.isInteger(rowsPerTenant) || rowsPerTenant < 0 || rowsPerTenant > MAX_ROWS) throw new Error(`tenants rowsPerTenant must be a whole number between 0 and ${MAX_ROWS}, got ${rowsPerTenant}`);
+  if (!Number.isInteger(count) || count < 0 || count > MAX_TENANT_COUNT) throw new Error(`tenants count must be a whole number between 0 and ${MAX_TENANT_COUNT}, got ${count}`);
+  if (!TENANT_PREFIX_PATTERN.test(prefix)) throw new Error(`tenants prefix must match ${TENANT_PREFIX_PATTERN} (with the longest id, a MySQL user name), got "${prefix}"`);
+  if (!Number.isInteger(rowsPerTenant) || rowsPerTenant < 0 || rowsPerTenant > MAX_TENANT_ROWS) throw new Error(`tenants rowsPerTenant must be a whole number between 0 and ${MAX_TENANT_ROWS}, got ${rowsPerTenant}`);
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 10_000) throw new Error(`tenants batchRows must be a whole number between 1 and 10000, got ${batchRows}`);
 }
 

@@ -15,7 +15,8 @@ import { StsAccessDeniedError, StsUnavailableError, TenantCredentials, type Assu
 import { html, json, prefersHtml, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { itemsPage, type Item } from './http';
 import { TenantDbAccessDeniedError, TenantDbUnavailableError, TenantPools, type Login, type LoginFor } from './pools';
-import { parseTenantId, tenantName } from './tenant-id';
+import { tenantName } from '../../contracts';
+import { parseTenantId } from './tenant-id';
 import { TenantTokens, type SignToken } from './tokens';
 
 /** Seconds a client should wait after a 503. */

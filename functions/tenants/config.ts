@@ -21,7 +21,7 @@
  */
 import { readFileSync } from 'fs';
 import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type DbCaBundle, type Env } from '../lib/env';
-import { PREFIX_PATTERN } from './tenant-id';
+import { AWS_REGION_PATTERN, DEFAULT_TENANT_PREFIX, MAX_TENANT_COUNT, TENANT_PREFIX_PATTERN } from '../../contracts';
 
 export type TenantAuth = 'iam' | 'password';
 export type TenantTls = 'verify' | 'off';
@@ -60,8 +60,6 @@ export interface TenantsConfig {
   readonly maxConnections: number;
 }
 
-/** Highest tenant count accepted: ids then stay within 6 digits. */
-export const MAX_TENANT_COUNT = 1_000_000;
 
 /**
  * IAM role ARN (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): partition, a
@@ -78,8 +76,8 @@ const DB_RESOURCE_ID = /^(prx-[0-9a-z]{1,40}|db-[0-9A-Z]{1,40})$/;
 /** Reads and checks the whole configuration; see the file comment for the variables. */
 export function loadTenantsConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): TenantsConfig {
   const count = wholeNumber(env, 'TENANT_COUNT', undefined, 0, MAX_TENANT_COUNT);
-  const prefix = env.TENANT_PREFIX?.trim() || 'tenant_';
-  if (!PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${PREFIX_PATTERN} (a MySQL user name is at most 32 characters), got "${prefix}"`);
+  const prefix = env.TENANT_PREFIX?.trim() || DEFAULT_TENANT_PREFIX;
+  if (!TENANT_PREFIX_PATTERN.test(prefix)) throw new ConfigError('TENANT_PREFIX', `must match ${TENANT_PREFIX_PATTERN} (with the longest id, a MySQL user name), got "${prefix}"`);
   const auth = oneOf<TenantAuth>(env, 'TENANT_AUTH', ['iam', 'password'], 'iam');
   const tls = oneOf<TenantTls>(env, 'DB_TLS', ['verify', 'off'], 'verify');
   if (auth === 'iam' && tls === 'off') throw new ConfigError('DB_TLS', 'TENANT_AUTH=iam requires DB_TLS=verify: the IAM token would travel in clear text');
@@ -96,7 +94,7 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
     }
     const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
     if (!region) throw new ConfigError('AWS_REGION', 'is required for the STS endpoint and the IAM token (Lambda sets it)');
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
+    if (!AWS_REGION_PATTERN.test(region)) throw new ConfigError('AWS_REGION', `must be a region code such as eu-west-1, got "${region}"`);
     // Lambda's role assuming the tenant-access role is role chaining, which caps sessions at one hour:
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
     const sessionSeconds = wholeNumber(env, 'TENANT_SESSION_SECONDS', 3600, 900, 3600);

@@ -9,7 +9,7 @@
  * REFRESH_MARGIN_MS before they expire, and concurrent misses for one tenant share one STS call.
  */
 import type { IamSettings } from './config';
-import { tenantName } from './tenant-id';
+import { tenantName } from '../../contracts';
 
 export interface ScopedCredentials {
   readonly accessKeyId: string;

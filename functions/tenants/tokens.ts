@@ -6,7 +6,7 @@
  * before its credentials' expiry.
  */
 import type { ScopedCredentials, TenantCredentials } from './credentials';
-import { tenantName } from './tenant-id';
+import { tenantName } from '../../contracts';
 
 /** Well inside the token's 15-minute life, so a cached token is never presented expired. */
 export const TOKEN_REUSE_MS = 10 * 60_000;

@@ -5,6 +5,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { AWS_REGION_PATTERN, MAX_TENANT_COUNT } from '../../contracts';
 import { parseThresholds } from './thresholds';
 import { OptionError } from './errors';
 import type { DeployedOutputs } from './outputs';
@@ -24,14 +25,10 @@ export const MAX_SECONDS = 6 * 3600;
 export const MAX_LAMBDA_SECONDS = 14 * 60;
 /** Distributed workers. */
 export const MAX_WORKERS = 100;
-/** Tenant ids are at most 9 digits (functions/tenants/tenant-id.ts), so 0 … 999,999,999. */
-export const MAX_TENANTS = 1_000_000_000;
 
 const ARM_NAME = /^[a-z0-9-]{1,32}$/;
 /** Characters a path may carry besides the `{tenant}` placeholder: RFC 3986 path characters, no query. */
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
-/** AWS region names (us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5…). */
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** `https://<api-id>.execute-api.<region>.amazonaws.com[/…]`: the HTTP API id and region of an arm's URL. */
 export function executeApi(url: string): { apiId: string; region: string } | undefined {
@@ -142,7 +139,7 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
   }
 
   const path = checkPath(single('path') ?? DEFAULTS.path);
-  const tenants = single('tenants') === undefined ? DEFAULTS.tenants : number('tenants', single('tenants'), { min: 1, max: MAX_TENANTS, integer: true });
+  const tenants = single('tenants') === undefined ? DEFAULTS.tenants : number('tenants', single('tenants'), { min: 1, max: MAX_TENANT_COUNT, integer: true });
   const rate = single('rate') === undefined ? DEFAULTS.rate : number('rate', single('rate'), { min: 1, max: MAX_RATE, integer: false });
   const ramp = single('ramp') === undefined ? DEFAULTS.ramp : number('ramp', single('ramp'), { min: 0, max: MAX_SECONDS, integer: true });
   const duration = single('duration') === undefined ? DEFAULTS.duration : number('duration', single('duration'), { min: 1, max: MAX_SECONDS, integer: true });
@@ -177,7 +174,7 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
     }
     if (regions.size > 1) throw new OptionError(`--cloudwatch: the arms are in several regions (${[...regions].join(', ')}); compare arms of one region`);
     const region = [...regions][0] ?? single('region');
-    if (region !== undefined && !REGION.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
+    if (region !== undefined && !AWS_REGION_PATTERN.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
     const dbInstanceIdentifier = single('db-instance') ?? fromFile?.dbInstanceIdentifier;
     const proxyName = single('proxy-name') ?? fromFile?.proxyName;
     cloudwatch = { ...(region ? { region } : {}), arms: targets, ...(dbInstanceIdentifier ? { dbInstanceIdentifier } : {}), ...(proxyName ? { proxyName } : {}) };
@@ -217,7 +214,7 @@ function parseRunner(on: string | undefined, count: string | undefined, region: 
   if (on !== 'lambda' && on !== 'fargate') throw new OptionError(`--on: expected local, lambda or fargate, got ${JSON.stringify(on)}`);
   if (count === undefined) throw new OptionError(`--on ${on} needs --count <workers>`);
   if (region === undefined) throw new OptionError(`--on ${on} needs --region <AWS region the workers run in>`);
-  if (!REGION.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
+  if (!AWS_REGION_PATTERN.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
   if (on === 'fargate' && !fargateRegions().includes(region)) {
     throw new OptionError(`--on fargate: Artillery ${ARTILLERY_VERSION} runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
   }
