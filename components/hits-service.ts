@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { APP_METRICS_NAMESPACE } from '../contracts';
 import { HttpApi } from '../modules/http-api';
 import type { MemcachedCluster } from '../modules/memcached-cluster';
 import type { MysqlDatabase } from '../modules/mysql-database';
@@ -9,8 +10,6 @@ import { projectPath } from './project-path';
 
 /** The function entry point the API serves. */
 export const HITS_ENTRY = projectPath('functions/hits/handler.ts');
-/** CloudWatch namespace of the functions' own (EMF) metrics; per environment through the `service` dimension. */
-export const APP_METRICS_NAMESPACE = 'hits';
 
 export interface DatabaseEnvironmentProps {
   /** Where the functions connect: the RDS Proxy, or the instance itself (the direct arm). Required. */

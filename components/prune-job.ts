@@ -3,7 +3,7 @@ import { LambdaSchedule } from '../modules/lambda-schedule';
 import { NodeFunction } from '../modules/node-function';
 import type { RdsProxy } from '../modules/rds-proxy';
 import type { Vpc } from '../modules/vpc';
-import { APP_METRICS_NAMESPACE } from './hits-service';
+import { APP_METRICS_NAMESPACE } from '../contracts';
 import { projectPath } from './project-path';
 
 /** The prune function's entry: deletes hits older than the retention. */

@@ -6,4 +6,5 @@
  * __tests__/contracts/ walks the layers and shows they accept and refuse the same values.
  */
 export * from './aws';
+export * from './metrics';
 export * from './tenants';

@@ -7,7 +7,7 @@
  * says.
  */
 import { directArmEnabled, PROFILES, type Profile } from '../../config';
-import { METRIC } from '../../functions/lib/metrics';
+import { METRIC } from '../../contracts';
 import { INSTANCE_MEMORY_GIB } from '../../modules/mysql-database';
 import { environmentsUnderTest, resources, single, synthEnvironments, titleOf, type EnvironmentUnderTest, type StackJson, type SynthesizedEnvironment } from '../support/synth';
 import { breaches } from './metric-math';

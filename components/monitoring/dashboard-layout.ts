@@ -2,6 +2,7 @@ import type { DashboardRow } from '../../modules/dashboard';
 import { PRUNE_PERIOD_SECONDS } from '../prune-job';
 import { API_LATENCY_ALARM_MS } from './api-alarms';
 import type { ComparedArm, Watched } from './catalogue';
+import { METRIC } from '../../contracts';
 
 /** The dashboard, top to bottom the way a request travels: API, Lambda, the function's own metrics, proxy, database, cache, prune. */
 export function dashboardRows(watched: Watched): DashboardRow[] {
@@ -65,9 +66,9 @@ function requestPathRows({ api, hits, proxy, database, cache, prune, concurrency
     {
       title: 'Function metrics (EMF)',
       graphs: [
-        { title: 'Requests; database unavailable by reason', metrics: [hits.metricApp('Requests', 'Sum'), hits.metricApp('DbUnavailableSaturated', 'Sum'), hits.metricApp('DbUnavailableUnreachable', 'Sum'), hits.metricApp('DbUnavailableDeadline', 'Sum')] },
-        { title: 'Latency and database time (ms)', metrics: [hits.metricApp('Latency', 'p99', { label: 'latency p99' }), hits.metricApp('DbTime', 'p99', { label: 'database p99' }), hits.metricApp('DbTime', 'p50', { label: 'database p50' })] },
-        ...(cache ? [{ title: 'Cache: hit, miss, bypass', metrics: [hits.metricApp('CacheHit', 'Sum'), hits.metricApp('CacheMiss', 'Sum'), hits.metricApp('CacheBypass', 'Sum')] }] : []),
+        { title: 'Requests; database unavailable by reason', metrics: [hits.metricApp(METRIC.requests, 'Sum'), hits.metricApp(METRIC.dbUnavailable.saturated, 'Sum'), hits.metricApp(METRIC.dbUnavailable.unreachable, 'Sum'), hits.metricApp(METRIC.dbUnavailable.deadline, 'Sum')] },
+        { title: 'Latency and database time (ms)', metrics: [hits.metricApp(METRIC.latency, 'p99', { label: 'latency p99' }), hits.metricApp(METRIC.dbTime, 'p99', { label: 'database p99' }), hits.metricApp(METRIC.dbTime, 'p50', { label: 'database p50' })] },
+        ...(cache ? [{ title: 'Cache: hit, miss, bypass', metrics: [hits.metricApp(METRIC.cacheHit, 'Sum'), hits.metricApp(METRIC.cacheMiss, 'Sum'), hits.metricApp(METRIC.cacheBypass, 'Sum')] }] : []),
       ],
     },
     {
@@ -102,7 +103,7 @@ function requestPathRows({ api, hits, proxy, database, cache, prune, concurrency
     {
       title: `Prune (retention ${prune.retentionDays} days)`,
       graphs: [
-        { title: 'Rows pruned, batches', metrics: [pruneFn.metricApp('PrunedRows', 'Sum', period), pruneFn.metricApp('PruneBatches', 'Sum', period)] },
+        { title: 'Rows pruned, batches', metrics: [pruneFn.metricApp(METRIC.pruned, 'Sum', period), pruneFn.metricApp(METRIC.pruneBatches, 'Sum', period)] },
         { title: 'Runs and errors', metrics: [pruneFn.metricInvocations(period), pruneFn.metricErrors(period)] },
       ],
     },

@@ -1,4 +1,5 @@
 import type { AlarmSpec, Watched } from './catalogue';
+import { METRIC } from '../../contracts';
 
 /** The hits function: Lambda's own metrics, then the function's (EMF) metrics of what it answered. */
 export function functionAlarms({ hits, cache, concurrencyCeiling }: Watched): AlarmSpec[] {
@@ -53,10 +54,10 @@ export function functionAlarms({ hits, cache, concurrencyCeiling }: Watched): Al
     id: 'fn-db-unavailable',
     description: 'More than 1% of requests answered 503 because the database was unavailable (saturated, unreachable or out of time) for 3 of 5 minutes. The reason is in the metric name and the log line\'s dbUnavailable field.',
     metrics: {
-      saturated: hits.metricApp('DbUnavailableSaturated', 'Sum'),
-      unreachable: hits.metricApp('DbUnavailableUnreachable', 'Sum'),
-      deadline: hits.metricApp('DbUnavailableDeadline', 'Sum'),
-      requests: hits.metricApp('Requests', 'Sum'),
+      saturated: hits.metricApp(METRIC.dbUnavailable.saturated, 'Sum'),
+      unreachable: hits.metricApp(METRIC.dbUnavailable.unreachable, 'Sum'),
+      deadline: hits.metricApp(METRIC.dbUnavailable.deadline, 'Sum'),
+      requests: hits.metricApp(METRIC.requests, 'Sum'),
     },
     // Reasoning: each one is a user's request refused; 1% sustained is an outage of the data tier, not a blip.
     expression: 'IF(requests > 0, 100 * (FILL(saturated, 0) + FILL(unreachable, 0) + FILL(deadline, 0)) / requests, 0)',
@@ -71,9 +72,9 @@ export function functionAlarms({ hits, cache, concurrencyCeiling }: Watched): Al
       id: 'fn-cache-bypass',
       description: 'More than half of the cache-aside listings bypassed memcached for 10 minutes: the cache is failing and the database serves every read. Check the "cache call failed" lines and the cache row.',
       metrics: {
-        hit: hits.metricApp('CacheHit', 'Sum', {}, list),
-        miss: hits.metricApp('CacheMiss', 'Sum', {}, list),
-        bypass: hits.metricApp('CacheBypass', 'Sum', {}, list),
+        hit: hits.metricApp(METRIC.cacheHit, 'Sum', {}, list),
+        miss: hits.metricApp(METRIC.cacheMiss, 'Sum', {}, list),
+        bypass: hits.metricApp(METRIC.cacheBypass, 'Sum', {}, list),
       },
       // Reasoning: a healthy cache serves most listings within its TTL; bypass means a failed call, never normal operation.
       expression: 'IF(FILL(hit, 0) + FILL(miss, 0) + FILL(bypass, 0) > 0, 100 * FILL(bypass, 0) / (FILL(hit, 0) + FILL(miss, 0) + FILL(bypass, 0)), 0)',

@@ -6,8 +6,9 @@
  * Node's `code` (https://nodejs.org/api/errors.html#common-system-errors).
  */
 
-/** Why the database is unavailable: each answers 503 with Retry-After. */
-export type DbUnavailableReason = 'saturated' | 'unreachable' | 'deadline';
+import type { DbUnavailableReason } from '../../contracts';
+
+export type { DbUnavailableReason } from '../../contracts';
 
 /** The database cannot be reached, is saturated, or did not answer within the request's deadline: answer 503. */
 export class DbUnavailableError extends Error {

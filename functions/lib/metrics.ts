@@ -10,23 +10,12 @@
  * (`DbUnavailableSaturated`, …) rather than a third dimension that would multiply every other metric.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DbUnavailableReason } from './db-errors';
+import { APP_METRICS_NAMESPACE, METRIC, type DbUnavailableReason } from '../../contracts';
 import { serviceNameFrom } from './log';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
-/** Metric names the function emits; the stacks' dashboard and alarms name the same strings. */
-export const METRIC = {
-  requests: 'Requests',
-  latency: 'Latency',
-  dbTime: 'DbTime',
-  cacheHit: 'CacheHit',
-  cacheMiss: 'CacheMiss',
-  cacheBypass: 'CacheBypass',
-  dbUnavailable: { saturated: 'DbUnavailableSaturated', unreachable: 'DbUnavailableUnreachable', deadline: 'DbUnavailableDeadline' } satisfies Record<DbUnavailableReason, string>,
-  pruned: 'PrunedRows',
-  pruneBatches: 'PruneBatches',
-} as const;
+export { METRIC } from '../../contracts';
 
 /** What the cache did for one request: served it, missed, or was bypassed (not asked, or failed and the database answered). */
 export type CacheUse = 'hit' | 'miss' | 'bypass';
@@ -104,7 +93,7 @@ export class EmfWriter {
 /** Metrics configuration from the environment the stacks set; local defaults otherwise. */
 export function metricsConfigFrom(env: Record<string, string | undefined>): MetricsConfig {
   return {
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'hits',
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || APP_METRICS_NAMESPACE,
     service: serviceNameFrom(env, 'hits-local'),
   };
 }
