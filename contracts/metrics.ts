@@ -24,4 +24,13 @@ export const METRIC = {
   dbUnavailable: { saturated: 'DbUnavailableSaturated', unreachable: 'DbUnavailableUnreachable', deadline: 'DbUnavailableDeadline' } satisfies Record<DbUnavailableReason, string>,
   pruned: 'PrunedRows',
   pruneBatches: 'PruneBatches',
+  /** Tenants route: AssumeRole calls made (cache misses), and those that failed, by reason. */
+  stsCalls: 'StsCalls',
+  stsErrors: { throttled: 'StsThrottled', denied: 'StsDenied', unavailable: 'StsUnavailable' },
+  /** Tenants route: per-tenant pools opened, closed to make room (evicted), and requests refused because every pool was busy at the bound. */
+  poolsOpened: 'PoolsOpened',
+  poolsEvicted: 'PoolsEvicted',
+  poolsRefused: 'PoolsRefused',
+  /** Tenants route: logins the database refused (expired token, changed plugin, revoked grant), before or after the one fresh retry. */
+  loginFailures: 'LoginFailures',
 } as const;
