@@ -7,4 +7,5 @@
  */
 export * from './aws';
 export * from './metrics';
+export * from './outputs';
 export * from './tenants';
