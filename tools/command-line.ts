@@ -31,8 +31,10 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 export interface CommandSpec<S extends OptionSpecs = OptionSpecs> {
-  /** As users type it (`npm run load`): the prefix of every message. */
+  /** As users type it: `npm run load`. */
   readonly name: string;
+  /** What starts each of its messages, before `: `. @default name */
+  readonly prefix?: string;
   /** The forms of the command, one a line, after `usage: `. */
   readonly synopsis: readonly string[];
   readonly options: S;
@@ -175,7 +177,7 @@ export interface CommandIo {
 /**
  * Runs a command's `body` and turns every way it can end into an exit code: `--help` prints the usage (0); an
  * error `expected` says it anticipated (a UsageError always) prints its message (1); any other error prints
- * one line, `<command>: unexpected error: <first line of its message>`, and its stack only with `--debug` (1).
+ * one line, `<prefix>: unexpected error: <first line of its message>`, and its stack only with `--debug` (1).
  */
 export async function runCommand(command: CommandSpec, argv: readonly string[], io: CommandIo, body: () => Promise<number>, expected: (err: unknown) => boolean = () => false): Promise<number> {
   if (wantsHelp(argv)) {
@@ -188,8 +190,9 @@ export async function runCommand(command: CommandSpec, argv: readonly string[], 
   } catch (err) {
     // isNativeError: an error made in another realm (a test's vm context) is one too, though not instanceof this Error.
     const e = types.isNativeError(err) || err instanceof Error ? err : new Error(String(err));
-    if (err instanceof UsageError || expected(err)) io.stderr(`${command.name}: ${e.message}\n${debug && !(err instanceof UsageError) ? `${e.stack}\n` : ''}`);
-    else io.stderr(`${command.name}: unexpected error: ${e.message.split('\n')[0]}${debug ? `\n${e.stack}` : ' (--debug prints its stack)'}\n`);
+    const prefix = command.prefix ?? command.name;
+    if (err instanceof UsageError || expected(err)) io.stderr(`${prefix}: ${e.message}\n${debug && !(err instanceof UsageError) ? `${e.stack}\n` : ''}`);
+    else io.stderr(`${prefix}: unexpected error: ${e.message.split('\n')[0]}${debug ? `\n${e.stack}` : ' (--debug prints its stack)'}\n`);
     return 1;
   }
 }
