@@ -163,6 +163,18 @@ describe('a sequential run: one Artillery run per arm, each arm over its own win
     expect(firstX('direct')).toBeLessThan(firstX('proxy') + 200);
   });
 
+  test('--ensure keeps its meaning per arm: rates over the arm’s own window, not the whole run', () => {
+    const gated = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2', '--order', 'sequential', '--rate', '10', '--duration', '15', '--ensure', 'rps>=9.5,proxy:p99<100']);
+    const { thresholds } = buildReport(runs, gated);
+    // Over the whole run (78 s of it idle between the arms) neither arm would reach 9.5 requests/s.
+    expect(450 / report.window.seconds).toBeLessThan(9.5);
+    expect(thresholds).toEqual([
+      { arm: 'proxy', threshold: 'rps>=9.5', actual: 10, ok: true },
+      { arm: 'direct', threshold: 'rps>=9.5', actual: 10, ok: true },
+      { arm: 'proxy', threshold: 'proxy:p99<100', actual: 60, ok: true },
+    ]);
+  });
+
   test('an arm in no run is an error, not a silent zero', () => {
     expect(() => buildReport(runs.slice(0, 1), sequential)).toThrow(/no Artillery run drove arm direct/);
   });
