@@ -55,7 +55,7 @@ export interface LoadResult {
 const LOCAL_GRACE_MS = 120_000;
 
 /** The Artillery runs of a test: all arms in one (mixed), or each arm alone, in the order given (sequential). */
-export const runsOf = (options: Pick<LoadOptions, 'arms' | 'order'>): (readonly Arm[])[] => (options.order === 'mixed' ? [options.arms] : options.arms.map((arm) => [arm]));
+const runsOf = (options: Pick<LoadOptions, 'arms' | 'order'>): (readonly Arm[])[] => (options.order === 'mixed' ? [options.arms] : options.arms.map((arm) => [arm]));
 
 /** Runs the test and writes `<out>/report.json` and `<out>/report.html`. Throws RunError when no report can be made. */
 export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise<LoadResult> {

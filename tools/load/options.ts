@@ -117,19 +117,18 @@ export const runSeconds = (o: Pick<LoadOptions, 'arms' | 'order' | 'ramp' | 'dur
  */
 function chooseOrder(given: string | undefined, arms: readonly Arm[], outputs: { readonly file: string; readonly deployed: DeployedOutputs } | undefined): { order: Order; orderNote?: string } {
   const id = STACK_OUTPUTS.api.directArmDatabase;
-  const shared = outputs === undefined ? undefined : outputs.deployed.directArmDatabase !== 'own';
-  const why = outputs?.deployed.directArmDatabase
-    ? `${outputs.file} says ${id} = ${outputs.deployed.directArmDatabase}`
-    : `${outputs?.file} has no ${id}: a deployment from before the direct arm could have its own`;
+  const shared = outputs !== undefined && outputs.deployed.directArmDatabase !== 'own';
+  const why = () =>
+    outputs?.deployed.directArmDatabase ? `${outputs.file} says ${id} = ${outputs.deployed.directArmDatabase}` : `${outputs?.file} has no ${id}: a deployment from before the direct arm could have its own`;
   if (given !== undefined) {
     const order = oneOf('order', given, ORDERS);
-    if (order === 'mixed' && shared && arms.length > 1) return { order, orderNote: `--order mixed with arms that share one database (${why}): one arm's load can fail the other's requests; sequential is the fair order here` };
+    if (order === 'mixed' && shared && arms.length > 1) return { order, orderNote: `--order mixed with arms that share one database (${why()}): one arm's load can fail the other's requests; sequential is the fair order here` };
     return { order };
   }
   if (arms.length < 2) return { order: 'sequential' };
   if (outputs === undefined) return { order: 'sequential', orderNote: 'order sequential: --arm does not say whether the arms share a database, so each runs alone in turn (--order mixed runs them together: fair when each has its own)' };
-  if (shared) return { order: 'sequential', orderNote: `order sequential: the arms share one database (${why}), so each runs alone in turn` };
-  return { order: 'mixed', orderNote: `order mixed: each arm has its own database (${why}), so they run together` };
+  if (shared) return { order: 'sequential', orderNote: `order sequential: the arms share one database (${why()}), so each runs alone in turn` };
+  return { order: 'mixed', orderNote: `order mixed: each arm has its own database (${why()}), so they run together` };
 }
 
 /**
@@ -162,7 +161,7 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
   const described = deployed !== undefined && arms.every((arm) => deployedArm(arm) !== undefined);
   const { order, orderNote } = chooseOrder(v.order, arms, described ? { file: v.outputs!, deployed } : undefined);
   if (given.has('cooldown') && order === 'mixed') {
-    throw new OptionError(given.has('order') ? '--cooldown is for --order sequential, not --order mixed' : `--cooldown is for --order sequential; these arms run mixed (each has its own database, per ${armsOption}): add --order sequential`);
+    throw new OptionError(given.has('order') ? '--cooldown is for --order sequential, not --order mixed' : `--cooldown is for --order sequential; these arms run mixed (each has its own database, per --outputs ${v.outputs}): add --order sequential`);
   }
   const cooldown = order === 'mixed' ? 0 : decimal('cooldown', v.cooldown, { min: 0, max: MAX_SECONDS, integer: true });
   const seconds = runSeconds({ arms, order, ramp, duration, cooldown });
