@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { APP_METRICS_NAMESPACE } from '../contracts';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
@@ -78,7 +79,8 @@ export interface TenantsServiceProps {
 /**
  * The bridge model's serving side: the `tenants` function behind `GET /tenants/{tenantId}/items` on the
  * environment's HTTP API, its own security group (and the rules to its endpoint), and the tenant-access
- * role it assumes per tenant.
+ * role it assumes per tenant. It writes its own metrics (EMF) in the application namespace, as the hits
+ * function does, so `function.metricApp()` describes them for the alarms and the dashboard.
  *
  * The function's own role may do one thing beyond running in the VPC: `sts:AssumeRole` on the tenant-access
  * role. That role trusts the function's role alone and may `rds-db:connect` as `<prefix>*` through its
@@ -108,6 +110,7 @@ export class TenantsService {
       memoryMb: props.memoryMb ?? 512,
       timeoutSeconds: props.timeoutSeconds ?? 10,
       logRetentionDays: props.logRetentionDays ?? 14,
+      metricsNamespace: APP_METRICS_NAMESPACE,
     });
     const functionRole = this.function.role;
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { directArmEnabled, Profile, PROFILES } from '../../config';
+import { APP_METRICS_NAMESPACE } from '../../contracts';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
 // Every expectation comes from the profile under test: shipped profiles and generated variants alike.
@@ -251,8 +252,9 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     }
     const [fnName, body] = fn!;
     const vars = body.environment.variables;
-    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_RESOURCE_ID', 'DB_TLS', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
-    expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify' });
+    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_RESOURCE_ID', 'DB_TLS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
+    // Its own metrics in the application's namespace, under its own service name, as the hits function's.
+    expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify', POWERTOOLS_METRICS_NAMESPACE: APP_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME: `${profile.project}-${profile.name}-tenants` });
     expect(exported(data, remoteOutput(vars.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
     expect(exported(data, remoteOutput(vars.DB_RESOURCE_ID, dataId))).toMatch(/^\$\{local\.proxy_resource-id_[^}]+\}$/);
     const accessRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(vars.TENANT_ACCESS_ROLE_ARN)![1];
