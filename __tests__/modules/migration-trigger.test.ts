@@ -20,8 +20,11 @@ import { environmentsUnderTest, single, type StackJson } from '../support/synth'
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.relative(ROOT, MIGRATE_ENTRY);
 
-/** The project's own files esbuild bundles into the migration function (its metafile inputs outside node_modules). */
-const BUNDLED = Object.keys(buildSync(bundleOptions(MIGRATE_ENTRY)).metafile!.inputs).filter((f) => !f.startsWith('node_modules/'));
+/**
+ * The project's own files esbuild bundles into the migration function: its metafile inputs (relative to the
+ * project) but the packages, wherever node_modules is (a fork may link it from outside the project).
+ */
+const BUNDLED = Object.keys(buildSync(bundleOptions(MIGRATE_ENTRY)).metafile!.inputs).filter((f) => !f.startsWith('../') && !f.split('/').includes('node_modules'));
 
 let work: string;
 let copies = 0;
