@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
+import { Fn, forExpression, TerraformLocal, Token } from 'cdktf';
 import { ElasticacheCluster } from '@cdktf/provider-aws/lib/elasticache-cluster';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
@@ -96,7 +96,10 @@ export class MemcachedCluster extends Construct {
     this.cluster = cluster;
     this.numCacheNodes = nodes;
     this.transitEncryption = tls;
-    const endpoints = TerraformIterator.fromComplexList(cluster.cacheNodes, 'id').forExpressionForList('"${val.address}:${val.port}"');
+    // A plain for expression over the list, in node order. Not TerraformIterator.fromComplexList: cdktf 0.21
+    // first turns the list into a map keyed by node id and CDK Terrain does not, so the two engines would
+    // write different text for the same value.
+    const endpoints = forExpression(cluster.cacheNodes, '"${val.address}:${val.port}"');
     this.nodeEndpoints = new TerraformLocal(this, 'node-endpoints', Fn.join(',', Token.asList(endpoints))).asString;
   }
 

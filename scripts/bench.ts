@@ -1,60 +1,19 @@
 /**
- * `npm run bench`: synth time and memory, then the function's benchmarks (scripts/bench-function.ts),
- * then the tenants' (scripts/bench-tenants.ts), then the load harness's ceiling (scripts/bench-load.ts).
- * `npm run bench -- <section>` runs one section: synth, metrics, function, tenants or load.
+ * `npm run bench`: synth time and memory, then both engines side by side (scripts/bench-engines.ts), then
+ * the function's benchmarks (scripts/bench-function.ts), then the tenants' (scripts/bench-tenants.ts), then
+ * the load harness's ceiling (scripts/bench-load.ts).
+ * `npm run bench -- <section>` runs one section: synth, engines, metrics, function, tenants or load.
  * Medians of several runs; targets are printed beside each figure, never asserted in tests.
  * Everything runs on this machine and talks only to 127.0.0.1.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { activeEngine } from '../tools/engine/engines';
+import { measure } from './bench-process';
 import { median, type Metric } from './bench-stats';
 
 const ROOT = path.resolve(__dirname, '..');
-
-
-/** Peak RSS (kB) of a process tree, polled from /proc: VmHWM is each process's high-water mark, so polling misses no peak of a live process. */
-function treePeakKb(rootPid: number, seen: Map<number, number>): void {
-  const children = (pid: number): number[] => {
-    try {
-      return fs
-        .readdirSync(`/proc/${pid}/task`)
-        .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-    } catch {
-      return [];
-    }
-  };
-  const stack = [rootPid];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) seen.set(pid, Math.max(seen.get(pid) ?? 0, Number(m[1])));
-    } catch {
-      /* exited */
-    }
-    stack.push(...children(pid));
-  }
-}
-
-/** Runs a command; returns wall seconds and the largest single-process peak RSS in MB seen in its tree. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMb: number }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const peaks = new Map<number, number>();
-    const timer = setInterval(() => treePeakKb(child.pid!, peaks), 10);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ seconds, peakMb: Math.max(0, ...peaks.values()) / 1024 });
-    });
-  });
-}
 
 async function benchSynth(label: string, command: string, args: string[], runs: number, timeTarget?: string, memTarget?: string): Promise<Metric[]> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
@@ -62,8 +21,8 @@ async function benchSynth(label: string, command: string, args: string[], runs: 
   delete env.TF_STATE_BUCKET;
   const results = [];
   try {
-    await run(command, args, env); // warm the file cache and the esbuild binary
-    for (let i = 0; i < runs; i++) results.push(await run(command, args, env));
+    await measure(command, args, { cwd: ROOT, env }); // warm the file cache and the esbuild binary
+    for (let i = 0; i < runs; i++) results.push(await measure(command, args, { cwd: ROOT, env }));
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -99,7 +58,8 @@ async function main(): Promise<void> {
     // The command `npm run synth` runs (package.json), without npm's own start-up.
     const synthCommand: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.synth;
     const ours = await benchSynth(`npm run synth: ${synthCommand} (${stacks} stacks)`, 'sh', ['-c', synthCommand], 5, undefined, '≤ 350 MB');
-    const cli = await benchSynth(`npx cdktf synth (CLI + app, ${stacks} stacks)`, 'npx', ['cdktf', 'synth'], 3);
+    const cliCommand = activeEngine(ROOT).command;
+    const cli = await benchSynth(`npx ${cliCommand} synth (CLI + app, ${stacks} stacks)`, 'npx', [cliCommand, 'synth'], 3);
     const ratio = naive[0].value / ours[0].value;
     const cliExtra = cli[0].value - ours[0].value;
     print([
@@ -107,8 +67,12 @@ async function main(): Promise<void> {
       ...ours,
       { name: 'synth speed-up: naive 2-stack app time / npm run synth time', value: ratio, unit: '×', target: '≥ 6×' },
       ...cli,
-      { name: 'npx cdktf synth minus npm run synth', value: cliExtra, unit: 's', target: '≤ 1.5 s' },
+      { name: `npx ${cliCommand} synth minus npm run synth`, value: cliExtra, unit: 's', target: '≤ 1.5 s' },
     ]);
+  }
+  if (!only || only === 'engines') {
+    const { runEnginesBench } = await import('./bench-engines');
+    print(await runEnginesBench({ say: (line) => console.log(line) }));
   }
   if (!only || only === 'metrics') {
     const { runMetricsBench, runPowertoolsBench } = await import('./bench-metrics');

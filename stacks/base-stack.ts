@@ -3,6 +3,9 @@ import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Profile } from '../config';
 
+/** The AWS provider's source address in every stack's `required_providers`. */
+export const AWS_PROVIDER_SOURCE = 'hashicorp/aws';
+
 /** Names the stacks of one environment: `network-dev`, `data-dev`, `api-dev`, `ops-dev`. */
 export function stackId(kind: 'network' | 'data' | 'api' | 'ops', profile: Profile): string {
   return `${kind}-${profile.name}`;
@@ -27,6 +30,10 @@ export abstract class BaseStack extends TerraformStack {
       region: profile.region,
       defaultTags: [{ tags: { ...profile.tags, Project: profile.project, Environment: profile.name, ManagedBy: 'cdktf', Stack: id } }],
     });
+    // The source as Terraform's docs spell it (https://developer.hashicorp.com/terraform/language/providers/requirements#source-addresses)
+    // and CDK Terrain's binding writes it; cdktf's writes the bare `aws`. Terraform and OpenTofu read both as
+    // hashicorp/aws on their own registry, so this changes no plan: it makes both engines write the same JSON.
+    this.addOverride('terraform.required_providers.aws.source', AWS_PROVIDER_SOURCE);
     const s3 = profile.stateBackend;
     if (s3) {
       new S3Backend(this, { bucket: s3.bucket, region: s3.region, key: `${s3.keyPrefix}/${id}.tfstate`, encrypt: true });

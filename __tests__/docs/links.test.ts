@@ -1,13 +1,15 @@
 /**
  * The documentation a user reads holds together: every relative link in README.md and docs/ leads to a file
  * that exists (and to a heading that exists, when it names one), every `npm run <script>` that README.md,
- * docs/ or `help` tells you to type is a script in package.json, and no file of the repository points at
+ * docs/ or `help` tells you to type is a script in package.json (or an engine's CLI script: `npm run cdktf`
+ * under cdktf, `npm run cdktn` under CDK Terrain, tools/engine), and no file of the repository points at
  * notes a user who clones it does not have.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ENGINES } from '../../tools/engine/engines';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -165,7 +167,11 @@ describe('documentation links', () => {
 });
 
 describe('commands the documentation mentions', () => {
-  const scripts = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+  // The documentation speaks of both engines' CLI scripts (npm run cdktf, npm run cdktn); a checkout has the active one's.
+  const scripts = [
+    ...Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts),
+    ...Object.values(ENGINES).map((engine) => engine.command),
+  ];
 
   test('every `npm run <script>` in README.md, docs/ and help is a script of package.json', () => {
     const missing: string[] = [];

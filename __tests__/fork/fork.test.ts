@@ -11,6 +11,7 @@ import * as path from 'path';
 import { Profile, PROFILES } from '../../config';
 import { SYNTH_DIR_VARIABLE } from '../support/synth';
 import { strict, withoutCache } from '../support/variants';
+import { activeEngine } from '../../tools/engine/engines';
 
 const ROOT = path.resolve(__dirname, '../..');
 let copy: string;
@@ -134,7 +135,7 @@ describe('a fork edits its profiles', () => {
     expect(r.output).toContain(`profile "${target.name}": network.flowlogs: unknown setting, did you mean flowLogs?`);
   });
 
-  test('a profile with several mistakes names every one, with no stack trace, in npm run synth and in the cdktf CLI', () => {
+  test('a profile with several mistakes names every one, with no stack trace, in npm run synth and in the CLI (cdktf, or cdktn under CDK Terrain)', () => {
     edit(targetFile, /flowLogs: (true|false),/, '$&\n    flowlogs: true,');
     edit(targetFile, /azCount: \d+,/, 'azCount: 1,');
     // The function timeout equal to the proxy's borrow timeout: a rule that relates two settings.
@@ -146,7 +147,7 @@ describe('a fork edits its profiles', () => {
     ];
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fork-cli-'));
     try {
-      for (const r of [synth(), run('npm', ['run', '-s', 'cdktf', '--', 'synth', '--output', outdir])]) {
+      for (const r of [synth(), run('npm', ['run', '-s', activeEngine(ROOT).command, '--', 'synth', '--output', outdir])]) {
         expect(r.status).toBe(1);
         expect(r.output).toContain('3 problems in the profiles:');
         for (const line of expected) expect(r.output).toContain(line);

@@ -1,9 +1,11 @@
 /** The GitHub workflows shipped for users' repositories: thin YAML over the npm scripts, least privilege. */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdktf';
 import { parse } from 'yaml';
 import { deployOrder, readManifest, stacksOfEnvironment } from '../../tools/review/lib/manifest';
+import { cacheDir } from '../../tools/engine/install';
 import { PROFILES } from '../../config';
 import { synthEnvironments, synthInProcess } from '../support/synth';
 import { ROOT, runTool } from './fixture';
@@ -150,6 +152,18 @@ describe('apply.yml applies one environment per job, behind the GitHub environme
       for (const [i, stack] of order.entries()) for (const d of manifest.get(stack)!.dependencies) expect(order.indexOf(d)).toBeLessThan(i);
     }
   });
+});
+
+it.each(workflows.map((w) => [w.file, w] as const))("%s: every job that runs .ci/run (and so npm run parity) first restores the engine cache, keyed by the parked lock files", (_f, w) => {
+  // The directory tools/engine/install.ts keeps the second engine's node_modules in, under the runner's home.
+  const cache = `~/${path.relative(os.homedir(), cacheDir({})).split(path.sep).join('/')}`;
+  for (const [name, job] of jobsOf(w.doc)) {
+    const ci = job.steps.findIndex((s) => /bash \.ci\/run/.test(s.run ?? ''));
+    if (ci < 0) continue;
+    const restore = job.steps.slice(0, ci).find((s) => /^actions\/cache@/.test(s.uses ?? ''));
+    expect({ job: name, path: restore?.with?.path }).toEqual({ job: name, path: cache });
+    expect(String(restore?.with?.key)).toContain(`hashFiles('package.json', 'tools/engine/*.package-lock.json'`);
+  }
 });
 
 describe('one Node.js version for CI, the workflows and the engines range', () => {

@@ -2,8 +2,11 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { Testing, TerraformStack } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { directArmEnabled, Profile, PROFILES } from '../../config';
 import { APP_METRICS_NAMESPACE } from '../../contracts';
+import { AWS_PROVIDER_SOURCE } from '../../stacks/base-stack';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
 // Every expectation comes from the profile under test: shipped profiles and generated variants alike.
@@ -348,6 +351,15 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
   test('outputs for people: API URL and proxy endpoint', () => {
     expect(api.output?.api_url.value).toMatch(/^\$\{aws_apigatewayv2_api\.[^.]+\.api_endpoint\}$/);
     expect(data.output?.proxy_endpoint.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
+  });
+
+  test('the AWS provider: source hashicorp/aws under either engine, the version the engine\'s binding was generated from', () => {
+    // The binding's own record of its provider version (a CDK Terrain binding pins a later one than cdktf's).
+    const pinned = new AwsProvider(new TerraformStack(Testing.app(), 'probe'), 'aws').terraformGeneratorMetadata?.providerVersion;
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const stack of Object.keys(env.stacks).map((kind) => (env as any)[kind] as StackJson)) {
+      expect(stack.terraform.required_providers).toEqual({ aws: { source: AWS_PROVIDER_SOURCE, version: pinned } });
+    }
   });
 
   test('provider default tags name project, environment and tool', () => {

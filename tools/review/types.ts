@@ -36,9 +36,28 @@ export interface Change {
   readonly details?: AttributeDetail[];
 }
 
+/** A provider's source address and version constraint, as a stack's `terraform.required_providers` names it. */
+export interface ProviderRequirement {
+  readonly source: string;
+  readonly version?: string;
+}
+
+/**
+ * (synth) A provider requirement that changed: `terraform init` would install another provider or version
+ * (an engine switch moves the AWS provider from 6.25.0 to 6.66.0). Absent `before`: added; absent `after`: removed.
+ */
+export interface ProviderChange {
+  /** The provider's local name (`aws`). */
+  readonly name: string;
+  readonly before?: ProviderRequirement;
+  readonly after?: ProviderRequirement;
+}
+
 export interface StackReport {
   readonly stack: string;
   readonly status: StackStatus;
+  /** Provider requirements that changed (synth only); a stack with one is `changed` even with no resource change. */
+  readonly providers?: ProviderChange[];
   /** Upstream stacks that must be applied before this one can be planned. */
   readonly waitingFor?: string[];
   readonly changes: Change[];
@@ -73,6 +92,7 @@ export function toJson(report: Report): object {
       status: s.status,
       ...(s.waitingFor ? { waitingFor: s.waitingFor } : {}),
       ...(s.error ? { error: s.error } : {}),
+      ...(s.providers?.length ? { providers: s.providers } : {}),
       changes: s.changes.map((c) => ({
         address: c.address,
         type: c.type,

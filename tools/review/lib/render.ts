@@ -1,5 +1,5 @@
 import { isDestructive } from './risks';
-import { Change, exitCodeOf, Report, StackReport } from '../types';
+import { Change, exitCodeOf, ProviderChange, Report, StackReport } from '../types';
 
 /** Hidden first line: the workflows find and update the one comment that carries it. */
 export const COMMENT_MARKER = '<!-- cdktf-review -->';
@@ -32,6 +32,24 @@ function riskLine(stack: StackReport, c: Change): string {
   const attrs = c.attributes.length ? ` (${c.attributes.slice(0, 4).map(code).join(', ')}${c.attributes.length > 4 ? ', …' : ''})` : '';
   const code_ = c.notes?.find((n) => n.startsWith('function code changed'));
   return `- ${icon} ${code(stack.stack)} ${c.drift ? 'drift: ' : ''}**${c.action}** ${code(c.address)}${attrs}: ${c.risks.join(', ')}${code_ ? ` (${code_})` : ''}`;
+}
+
+/** `provider `aws`: `6.25.0` → `6.66.0`, source `aws` → `hashicorp/aws``: what `terraform init` will install differently. */
+export function providerChangeText(p: ProviderChange): string {
+  const requirement = (r: NonNullable<ProviderChange['before']>) => `${code(r.source)}${r.version ? ` ${code(r.version)}` : ''}`;
+  if (!p.before) return `provider ${code(p.name)} added: ${requirement(p.after!)}`;
+  if (!p.after) return `provider ${code(p.name)} removed (was ${requirement(p.before)})`;
+  const parts: string[] = [];
+  if (p.before.version !== p.after.version) parts.push(`${code(p.before.version ?? 'any version')} → ${code(p.after.version ?? 'any version')}`);
+  if (p.before.source !== p.after.source) parts.push(`source ${code(p.before.source)} → ${code(p.after.source)}`);
+  return `provider ${code(p.name)}: ${parts.join(', ')}`;
+}
+
+/** One line per distinct provider change, with the stacks it applies to (an engine switch changes every stack alike). */
+function providerLines(report: Report): string[] {
+  const stacksByChange = new Map<string, string[]>();
+  for (const s of report.stacks) for (const p of s.providers ?? []) stacksByChange.set(providerChangeText(p), [...(stacksByChange.get(providerChangeText(p)) ?? []), s.stack]);
+  return [...stacksByChange].map(([text, stacks]) => `- ${text} in ${stacks.length === 1 ? 'stack' : `${stacks.length} stacks:`} ${stacks.map(code).join(', ')}`);
 }
 
 function detailsBlock(stack: StackReport, withValues: boolean): string {
@@ -87,6 +105,8 @@ export function renderMarkdown(report: Report, maxChars = GITHUB_COMMENT_LIMIT -
   const errors = failed.map((s) => `> - 🔴 ${code(s.stack)}: ${cell(s.error ?? 'failed')}`);
   if (errors.length) head.splice(4, 0, '', '> [!CAUTION]', `> **${failed.length} ${failed.length === 1 ? 'stack' : 'stacks'} could not be planned or read: this review is incomplete.**`, '>', ...errors);
   if (riskLines.length) head.push('', `**Risks** (${riskLines.length})`, '', ...riskLines);
+  const providers = providerLines(report);
+  if (providers.length) head.push('', '**Providers**: `terraform init` installs another provider or version (an existing working directory needs `init -upgrade`)', '', ...providers);
   let text = head.join('\n');
   if (text.length > maxChars) {
     // Last resort: more risk lines than a comment can hold. Keep as many as fit and say so.

@@ -1,14 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { provideNodeModules } from '../../engine/install';
 import { git, run, synthesize, tempDir } from './processes';
 import { compareSynthOutputs } from './synth-diff';
 import { Report } from '../types';
 
 /**
  * Gives the base revision's worktree the working tree's node_modules when both lockfiles are identical
- * (the usual pull request), else installs from the base's own lockfile.
+ * (the usual pull request), else the base's own tree: from the engine cache when that lock file was installed
+ * before (a working tree switched to the other engine kept the base's there), else `npm ci`.
  */
-function provideDependencies(projectDir: string, baseProjectDir: string): 'linked' | 'installed' {
+function provideDependencies(projectDir: string, baseProjectDir: string): 'linked' | 'cached' | 'installed' {
   const lock = (dir: string) => {
     const file = path.join(dir, 'package-lock.json');
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
@@ -21,9 +23,11 @@ function provideDependencies(projectDir: string, baseProjectDir: string): 'linke
     fs.symlinkSync(ours, theirs, 'dir');
     return 'linked';
   }
-  const r = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: baseProjectDir });
-  if (r.code !== 0) throw new Error(`npm ci in the base revision failed:\n${r.stderr.slice(-4000)}`);
-  return 'installed';
+  try {
+    return provideNodeModules(baseProjectDir);
+  } catch (err) {
+    throw new Error(`installing the base revision's packages failed: ${(err as Error).message}`);
+  }
 }
 
 /**

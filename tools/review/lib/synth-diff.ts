@@ -5,9 +5,13 @@ import { deployOrder, readManifest, StackManifest } from './manifest';
 import { isSensitiveName, MASK } from './mask';
 import { forcedReplacements, REPLACEMENT_ATTRIBUTES } from './replacement-attributes';
 import { risksOf } from './risks';
-import { AttributeDetail, Change, Report, StackReport } from '../types';
+import { AttributeDetail, Change, ProviderChange, ProviderRequirement, Report, StackReport } from '../types';
 
-type StackJson = { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, { value?: unknown; sensitive?: boolean }> };
+type StackJson = {
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value?: unknown; sensitive?: boolean }>;
+  terraform?: { required_providers?: Record<string, ProviderRequirement> };
+};
 
 /** Keys cdktf writes that are not resource arguments: construct metadata and ordering edges. */
 const NOT_ARGUMENTS = new Set(['//', 'depends_on']);
@@ -128,9 +132,29 @@ function outputChanges(before: StackJson, after: StackJson): Change[] {
   return changes;
 }
 
-function stackChanges(base: SynthTree, head: SynthTree, stack: string): Change[] {
-  const before = readStack(base, stack);
-  const after = readStack(head, stack);
+/**
+ * A provider source address in full: `aws` and `hashicorp/aws` both mean `registry.terraform.io/hashicorp/aws`
+ * (https://developer.hashicorp.com/terraform/language/providers/requirements#source-addresses), so a change
+ * from one spelling to the other installs the same provider and is no change.
+ */
+export function fullSourceAddress(source: string): string {
+  const parts = source.toLowerCase().split('/');
+  if (parts.length === 1) return `registry.terraform.io/hashicorp/${parts[0]}`;
+  return parts.length === 2 ? `registry.terraform.io/${parts.join('/')}` : parts.join('/');
+}
+
+/** Providers whose source address or version constraint differs between the two revisions of a stack. */
+export function providerChanges(before: StackJson, after: StackJson): ProviderChange[] {
+  const b = before.terraform?.required_providers ?? {};
+  const a = after.terraform?.required_providers ?? {};
+  const same = (x: ProviderRequirement, y: ProviderRequirement) => fullSourceAddress(x.source) === fullSourceAddress(y.source) && x.version === y.version;
+  return [...new Set([...Object.keys(b), ...Object.keys(a)])]
+    .sort()
+    .filter((name) => !(b[name] && a[name] && same(b[name], a[name])))
+    .map((name) => ({ name, ...(b[name] ? { before: { source: b[name].source, version: b[name].version } } : {}), ...(a[name] ? { after: { source: a[name].source, version: a[name].version } } : {}) }));
+}
+
+function stackChanges(base: SynthTree, head: SynthTree, stack: string, before: StackJson, after: StackJson): Change[] {
   const changes: Change[] = [];
   const types = [...new Set([...Object.keys(before.resource ?? {}), ...Object.keys(after.resource ?? {})])].sort();
   for (const type of types) {
@@ -154,9 +178,13 @@ export function compareSynthOutputs(baseOutDir: string, headOutDir: string, titl
   for (const [name, s] of base.stacks) all.set(name, { dependencies: [...s.dependencies] });
   for (const [name, s] of head.stacks) all.set(name, { dependencies: [...new Set([...(all.get(name)?.dependencies ?? []), ...s.dependencies])] });
   const stacks: StackReport[] = deployOrder(all).map((stack) => {
-    const changes = stackChanges(base, head, stack);
-    const status = !base.stacks.has(stack) ? 'added' : !head.stacks.has(stack) ? 'removed' : changes.length ? 'changed' : 'unchanged';
-    return { stack, status, changes };
+    const before = readStack(base, stack);
+    const after = readStack(head, stack);
+    const changes = stackChanges(base, head, stack, before, after);
+    if (!base.stacks.has(stack)) return { stack, status: 'added', changes };
+    if (!head.stacks.has(stack)) return { stack, status: 'removed', changes };
+    const providers = providerChanges(before, after);
+    return { stack, status: changes.length || providers.length ? 'changed' : 'unchanged', ...(providers.length ? { providers } : {}), changes };
   });
   return { source: 'synth', title, stacks };
 }
