@@ -84,7 +84,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
       prefix: DEFAULT_TENANT_PREFIX,
       auth: 'password',
       password: PASSWORD,
-      db: { host: db.host, port: db.port, tls: 'off', connectTimeoutMs: 2000, queryTimeoutMs: 3000 },
+      db: { host: db.host, port: db.port, tls: 'off', connectTimeoutMs: 3000, idleRebuildMs: 1_800_000, requestBudgetMs: 8000 },
       maxConnections: 8,
     };
     /** `requests` tenant requests round-robin, each followed by a hits listing; both timed, the first round (cold pools) dropped. */
@@ -137,7 +137,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
       };
       const iamApp = await route(`IAM path (signer + credentials cache), ${routeTenants} tenants, bound ${base.maxConnections}`, iamConfig, {
         assumeRole,
-        adaptLogin: (configured) => async (t) => ({ user: (await configured(t)).user, password: PASSWORD }),
+        adaptLogin: (configured) => (t) => ({ ...configured(t), options: async () => ({ user: (await configured(t).options()).user, password: PASSWORD }) }),
       });
       // Counted, not extrapolated: over a run shorter than the credentials' life, every call is a tenant's first.
       metrics.push({ name: `tenants: STS AssumeRole calls per ${requests} requests (${routeTenants} tenants)`, value: assumeRoles, unit: 'calls', target: `≤ ${routeTenants} (one per tenant per credential life)` });
