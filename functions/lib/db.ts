@@ -135,7 +135,11 @@ export class Database {
     };
 
     const work = (async (): Promise<T> => {
-      conn = await (await this.getPool()).getConnection();
+      const pool = await this.getPool();
+      // The login outlived the deadline (a slow secret or STS): the pool it made is sound, and left for the
+      // next request. Going on would connect for nobody, and dropping it could close it under that request.
+      if (expired) throw new DbDeadlineError(budgetMs);
+      conn = await pool.getConnection();
       if (expired) {
         drop(conn);
         throw new DbDeadlineError(budgetMs);
