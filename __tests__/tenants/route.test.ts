@@ -6,7 +6,10 @@
  * caches, signer, the clear-text auth plugin's token) and swap only the final login for the tenant's
  * local password.
  */
-import { rmSync } from 'fs';
+import { execFile } from 'child_process';
+import { rmSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
 import { createConnection } from 'mysql2/promise';
 import { provisionTenants } from '../../functions/migrate/tenants';
 import { passwordAuth } from '../../functions/migrate/runner';
@@ -15,10 +18,12 @@ import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
 import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
 import { emfProblems, metricsOf } from '../support/emf';
 import { FakeSts } from './fake-sts';
 
+const execFileAsync = promisify(execFile);
 const TENANTS = 5;
 const ROWS = 50;
 const PASSWORD = 'tenant-local-password';
@@ -390,5 +395,40 @@ test('each request line carries its EMF metrics: requests by status class, laten
   for (const l of [malformed, unknown, elsewhere]) {
     expect(metricsOf(l).names).toEqual(['Requests', 'Latency']);
     expect(l.tenant).toBeUndefined();
+  }
+});
+
+test('the deployed bundle, run by node as Lambda runs it: the namespace and service the stacks set, and STS throttling told apart by the bundled SDK', async () => {
+  const out = tempDir('tenants-bundle-');
+  try {
+    const file = path.join(out, 'index.js');
+    writeFileSync(file, bundleFunction('functions/tenants/handler.ts').code);
+    // A process of its own: the SDK loads parts of itself with import(), which jest's module sandbox cannot run.
+    const script = `const { handler } = require(${JSON.stringify(file)});
+(async () => {
+  const answers = [];
+  for (const t of [1, ${TENANTS}]) answers.push(await handler({ rawPath: '/tenants/' + t + '/items', headers: {}, requestContext: { requestId: 'bundle-' + t, http: { method: 'GET' } } }));
+  process.stdout.write('ANSWERS ' + JSON.stringify(answers) + '\\n');
+})();`;
+    sts.mode = 'throttled';
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['-e', script], {
+      env: { ...process.env, ...env(), POWERTOOLS_METRICS_NAMESPACE: 'from-env', POWERTOOLS_SERVICE_NAME: 'tenants-env-fn' },
+      timeout: 30_000,
+    });
+    const lines = `${stdout}\n${stderr}`.split('\n');
+    const answers = JSON.parse(lines.find((l) => l.startsWith('ANSWERS '))!.slice('ANSWERS '.length)) as Array<{ statusCode: number; headers: Record<string, string> }>;
+    expect(answers.map((r) => r.statusCode)).toEqual([503, 404]);
+    expect(answers[0].headers['retry-after']).toBe('2');
+    const requests = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+    expect(requests).toHaveLength(2);
+    for (const line of requests) {
+      expect(emfProblems(line)).toEqual([]);
+      expect([line.service, metricsOf(line).namespace]).toEqual(['tenants-env-fn', 'from-env']);
+    }
+    // Errors go to stderr, the rest to stdout: found by request id.
+    expect(requests.find((l) => l.requestId === 'bundle-1')).toMatchObject({ level: 'error', tenant: 1, errorCode: 'STS_THROTTLED', StsThrottled: 1 });
+    expect(sts.calls.map((c) => c.roleSessionName)).toEqual(['tenant_1', 'tenant_1']);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
