@@ -3,7 +3,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { PropsError, requireNonEmpty } from '../modules/validation';
 import { HitsService, type HitsServiceProps } from './hits-service';
-import { TenantsService, tenantsSecurityGroup, type TenantsServiceProps } from './tenants-service';
+import { TenantsService, type TenantsServiceProps } from './tenants-service';
 
 /**
  * The direct arm: the A/B comparison arm without RDS Proxy (profile setting `directArm`). A second HTTP API
@@ -67,21 +67,13 @@ export class DirectArm extends Construct {
     props.cache?.allowConnectionsFrom(hits.id, 'hits-to-cache', "The direct arm's hits function", this);
     this.service = new HitsService(this, { ...shared, namePrefix, database, endpoint: database, securityGroupId: hits.id });
     if (tenants) {
-      const tenantsGroupId = tenantsSecurityGroup(this, {
-        namePrefix,
-        vpc: props.vpc,
-        endpoint: database,
-        endpointRulesId: 'tenants-to-database',
-        endpointRulesScope: this,
-        clientDescription: "The direct arm's tenants function",
-      });
       this.tenants = new TenantsService(this, {
         namePrefix,
         count: tenants.count,
         prefix: tenants.prefix,
         vpc: props.vpc,
-        securityGroupId: tenantsGroupId,
         endpoint: database,
+        clientDescription: "The direct arm's tenants function",
         api: this.service.api,
         memoryMb: props.memoryMb,
         timeoutSeconds: props.timeoutSeconds,

@@ -7,8 +7,6 @@ import { projectPath } from './project-path';
 
 /** The migration function's entry point. */
 export const MIGRATE_ENTRY = projectPath('functions/migrate/handler.ts');
-/** What decides a re-run of the migrations: the migrations, the runner that applies them, and the app-user reconciliation. */
-export const MIGRATION_SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts', 'functions/migrate/app-user.ts'].map(projectPath);
 
 export interface SchemaMigrationsProps {
   /** `<project>-<environment>`: the function is `<prefix>-migrate`. Required. */
@@ -50,7 +48,6 @@ export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps)
   const migration = new DatabaseMigration(scope, 'migration', {
     functionName: `${props.namePrefix}-migrate`,
     entry: MIGRATE_ENTRY,
-    migrationSources: MIGRATION_SOURCES,
     database,
     vpcId: props.vpc.vpcId,
     subnetIds: props.vpc.privateSubnetIds,

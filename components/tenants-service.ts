@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { APP_METRICS_NAMESPACE } from '../contracts';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
@@ -18,34 +19,19 @@ export const TENANTS_ROUTE = 'GET /tenants/{tenantId}/items';
 
 const MODULE = 'TenantsService';
 
-export interface TenantsSecurityGroupProps {
-  /** `<project>-<environment>`: the group is named `<prefix>-tenants-…`. Required. */
-  readonly namePrefix: string;
-  /** The VPC the function runs in. Required. */
-  readonly vpc: Vpc;
-  /** Where the function connects (the proxy, or the instance for the direct arm): it admits the group on its port. Required. */
-  readonly endpoint: DatabaseEndpoint;
-  /** Names the pair of rules to the endpoint (unique in `endpointRulesScope`). @default 'tenants' */
-  readonly endpointRulesId?: string;
-  /** Where the pair of rules to the endpoint is created (see `allowTcp`). @default - the endpoint's own construct, beside its other rules */
-  readonly endpointRulesScope?: Construct;
-  /** Who the endpoint's ingress rule admits, in its description. @default - the endpoint's own ('Clients' for the proxy) */
-  readonly clientDescription?: string;
-}
-
 /**
- * The tenants function's own security group: the endpoint's port (by group reference, through the endpoint's
- * own helper) and HTTPS out through the NAT gateway for STS, whose regional endpoint is outside the VPC
+ * The tenants function's own security group, beside the function: the endpoint's port (by group reference,
+ * through the endpoint's own helper, the pair of rules created here too) and HTTPS out through the NAT
+ * gateway for STS, whose regional endpoint is outside the VPC
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html). Nothing else:
  * no cache, nothing the hits function's app group reaches.
  *
- * The group is created in `scope`. The proxy arm's is in the data stack, its rules beside the proxy's other
- * rules, where it was first deployed (moving it would replace a deployed group). So turning tenants off
- * (count 0) needs the api stack deployed before the data stack: deployed first, the data stack would delete
- * the group while the api stack's tenants function still uses it. The direct arm's is in the api stack with
- * its rules (`endpointRulesScope`) and its function, so one ordinary deploy creates or deletes them in order.
+ * Group, rules and function share one scope, so one stack: turning tenants on or off is one ordinary deploy,
+ * and Terraform, seeing the function use the group, deletes the function first. A group in an earlier stack
+ * (the data stack, deployed first) would be deleted while the function still held network interfaces in it,
+ * which AWS refuses (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html).
  */
-export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGroupProps): string {
+function tenantsSecurityGroup(scope: Construct, props: Pick<TenantsServiceProps, 'namePrefix' | 'vpc' | 'endpoint' | 'clientDescription'>): string {
   const through = props.endpoint.kind === 'proxy' ? 'the RDS Proxy' : 'the database instance';
   const group = new SecurityGroup(scope, 'tenants-security-group', {
     namePrefix: `${props.namePrefix}-tenants-`,
@@ -62,23 +48,24 @@ export function tenantsSecurityGroup(scope: Construct, props: TenantsSecurityGro
     toPort: 443,
     cidrIpv4: '0.0.0.0/0',
   });
-  props.endpoint.allowConnectionsFrom(group.id, props.endpointRulesId ?? 'tenants', props.clientDescription, props.endpointRulesScope);
+  const rulesId = props.endpoint.kind === 'proxy' ? 'tenants-to-proxy' : 'tenants-to-database';
+  props.endpoint.allowConnectionsFrom(group.id, rulesId, props.clientDescription ?? 'The tenants function', scope);
   return group.id;
 }
 
 export interface TenantsServiceProps {
-  /** `<project>-<environment>`: the function is `<prefix>-tenants`, the role `<prefix>-tenant-access`. Required. */
+  /** `<project>-<environment>`: the function is `<prefix>-tenants`, its group `<prefix>-tenants-…`, the role `<prefix>-tenant-access`. Required. */
   readonly namePrefix: string;
   /** Tenants served, ids 0 … count-1 (`TENANT_COUNT`); at least 1 (a count of 0 creates no service). Required. */
   readonly count: number;
   /** Prefix of the tenants' database and user names (`TENANT_PREFIX`). Required. */
   readonly prefix: string;
-  /** The function runs in its private subnets. Required. */
+  /** The function runs in its private subnets, in a security group of its own in this VPC. Required. */
   readonly vpc: Vpc;
-  /** Its security group (tenantsSecurityGroup). Required. */
-  readonly securityGroupId: string;
-  /** Where it connects with a scoped IAM token per tenant: the RDS Proxy, or the instance (the direct arm). Required. */
+  /** Where it connects with a scoped IAM token per tenant: the RDS Proxy, or the instance (the direct arm). It admits the function's group on its port. Required. */
   readonly endpoint: DatabaseEndpoint;
+  /** Who the endpoint's ingress rule admits, in its description. @default 'The tenants function' */
+  readonly clientDescription?: string;
   /** The HTTP API the route is added to. Required. */
   readonly api: HttpApi;
   /** @default 512 */
@@ -91,7 +78,9 @@ export interface TenantsServiceProps {
 
 /**
  * The bridge model's serving side: the `tenants` function behind `GET /tenants/{tenantId}/items` on the
- * environment's HTTP API, and the tenant-access role it assumes per tenant.
+ * environment's HTTP API, its own security group (and the rules to its endpoint), and the tenant-access
+ * role it assumes per tenant. It writes its own metrics (EMF) in the application namespace, as the hits
+ * function does, so `function.metricApp()` describes them for the alarms and the dashboard.
  *
  * The function's own role may do one thing beyond running in the VPC: `sts:AssumeRole` on the tenant-access
  * role. That role trusts the function's role alone and may `rds-db:connect` as `<prefix>*` through its
@@ -103,6 +92,8 @@ export interface TenantsServiceProps {
  */
 export class TenantsService {
   readonly function: NodeFunction;
+  /** The function's own security group. */
+  readonly securityGroupId: string;
   /** The role the function assumes per tenant, with a session policy naming that tenant's user. */
   readonly accessRole: IamRole;
 
@@ -110,14 +101,16 @@ export class TenantsService {
     if (!Number.isInteger(props.count) || props.count < 1) throw new PropsError(MODULE, 'count', `must be an integer of at least 1 (0 means no service), got ${props.count}`);
     if (!/^[a-z][a-z0-9_]*$/.test(props.prefix)) throw new PropsError(MODULE, 'prefix', `must be lowercase letters, digits or underscores starting with a letter, got "${props.prefix}"`);
     const { endpoint } = props;
+    this.securityGroupId = tenantsSecurityGroup(scope, props);
     this.function = new NodeFunction(scope, 'tenants', {
       functionName: `${props.namePrefix}-tenants`,
       entry: TENANTS_ENTRY,
       subnetIds: props.vpc.privateSubnetIds,
-      securityGroupIds: [props.securityGroupId],
+      securityGroupIds: [this.securityGroupId],
       memoryMb: props.memoryMb ?? 512,
       timeoutSeconds: props.timeoutSeconds ?? 10,
       logRetentionDays: props.logRetentionDays ?? 14,
+      metricsNamespace: APP_METRICS_NAMESPACE,
     });
     const functionRole = this.function.role;
 

@@ -1,10 +1,10 @@
 import { dev } from './dev';
 import { prod } from './prod';
 import { Profile, S3StateBackend } from './profile';
-import { validateProfile } from './validate';
+import { ProfileError, profileProblems, type ProfileProblem } from './validate';
 
 export * from './profile';
-export { validateProfile, ProfileError } from './validate';
+export { validateProfile, profileProblems, ProfileError, type ProfileProblem } from './validate';
 
 /** The environments one synth produces, each synthesized into its own four stacks (network, data, api, ops). */
 export const PROFILES: readonly Profile[] = [dev, prod];
@@ -24,13 +24,20 @@ export function stateBackendFromEnv(profile: Profile, env: NodeJS.ProcessEnv): S
   };
 }
 
-/** Every profile with its environment overrides applied, validated; throws ProfileError on the first bad field. */
+/**
+ * Every profile with its environment overrides applied, validated. Throws one ProfileError that names every
+ * problem of every profile (a duplicate name included), so one synth shows all there is to fix.
+ */
 export function loadProfiles(env: NodeJS.ProcessEnv = process.env, profiles: readonly Profile[] = PROFILES): Profile[] {
+  const problems: ProfileProblem[] = [];
   const names = new Set<string>();
-  return profiles.map((p) => {
-    const profile = validateProfile({ ...p, stateBackend: stateBackendFromEnv(p, env) });
-    if (names.has(profile.name)) throw new Error(`profile "${profile.name}": name is used by another profile; stack ids must be unique`);
+  const loaded = profiles.map((p) => {
+    const profile = { ...p, stateBackend: stateBackendFromEnv(p, env) };
+    problems.push(...profileProblems(profile));
+    if (names.has(profile.name)) problems.push({ profile: profile.name, field: 'name', detail: 'is used by another profile; stack ids must be unique' });
     names.add(profile.name);
     return profile;
   });
+  if (problems.length > 0) throw new ProfileError(problems);
+  return loaded;
 }

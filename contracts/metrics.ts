@@ -13,6 +13,12 @@ export const APP_METRICS_NAMESPACE = 'hits';
 export const DB_UNAVAILABLE_REASONS = ['saturated', 'unreachable', 'deadline'] as const;
 export type DbUnavailableReason = (typeof DB_UNAVAILABLE_REASONS)[number];
 
+/**
+ * The `route` dimension value of the tenants function's requests (`GET /tenants/{tenantId}/items`), under
+ * which its alarms and dashboard read `Requests` by status class.
+ */
+export const TENANTS_ROUTE_METRIC = 'items';
+
 /** Metric names. A reason is part of the name, not a dimension, so it does not multiply the other metrics. */
 export const METRIC = {
   requests: 'Requests',

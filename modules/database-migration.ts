@@ -1,26 +1,16 @@
 import { Construct } from 'constructs';
-import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
-import { packageRoot } from './bundle';
 import { MysqlDatabase } from './mysql-database';
 import { NodeFunction } from './node-function';
-import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty, requireNonEmptyList } from './validation';
+import { PropsError, requireIntIn, requireLogRetention, requireNonEmpty } from './validation';
 
 export interface DatabaseMigrationProps {
   /** Name of the migration function (its log group `/aws/lambda/<name>`, role `<name>-lambda`, security group `<name>-…`). Required. */
   readonly functionName: string;
   /** TypeScript entry of the migration function: absolute, or relative to the working directory (see NodeFunctionProps.entry). Required. */
   readonly entry: string;
-  /**
-   * Files (absolute, or relative to the working directory) whose content decides when the migrations run
-   * again (the migrations and their runner): their sha256 is the invocation's trigger. Each is named in the
-   * hash by its path inside its package, so the trigger is the same on every machine. Required, at least one.
-   */
-  readonly migrationSources: readonly string[];
   /**
    * The database the migrations run against, straight to the instance (not through a proxy): the function
    * gets a security group of its own whose one path is to the database's port, may read the database's
@@ -49,32 +39,14 @@ export interface DatabaseMigrationProps {
 const MODULE = 'DatabaseMigration';
 
 /**
- * sha256 (hex) over the names and contents (LF line endings) of `files`, in the order given; each file is
- * named by its path inside its package (e.g. `functions/migrate/migrations.ts`), with `/` separators.
- */
-export function migrationSourcesHash(files: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const file of files) {
-    const absolute = path.resolve(file);
-    if (!fs.existsSync(absolute)) throw new PropsError(MODULE, 'migrationSources', `must name existing files (absolute, or relative to the working directory), got "${file}"`);
-    let root: string;
-    try {
-      root = packageRoot(absolute);
-    } catch {
-      throw new PropsError(MODULE, 'migrationSources', `must name files inside a package (a folder with package.json above them), got "${file}"`);
-    }
-    const name = path.relative(root, absolute).split(path.sep).join('/');
-    // Line endings normalised: a Windows checkout (CRLF) must not re-run the migrations or change the plan.
-    hash.update(`${name}\0`).update(fs.readFileSync(absolute, 'utf8').replace(/\r\n/g, '\n')).update('\0');
-  }
-  return hash.digest('hex');
-}
-
-/**
  * Database migrations run by Terraform at deploy time: a Lambda function (no API route, no invoke
  * permission for anyone but the deployer) that connects straight to the database instance as its master
- * user, and an `aws_lambda_invocation` of it, re-run when the migration sources' hash (or `rerunWhen`)
- * changes. A failed migration fails the invocation and so the apply; the function's answer (the applied
+ * user, and an `aws_lambda_invocation` of it, re-run when the function's bundle (or `rerunWhen`) changes.
+ *
+ * The trigger is the sha256 of the bundle Lambda receives: the migrations, their runner and everything
+ * esbuild bundled with them (shared code, contracts, packages). So any change that reaches the deployed
+ * function re-runs it, and nothing else does (a comment, which minification drops, or a file it does not
+ * import). The bundle carries no machine path, so the trigger is the same on every machine. A failed migration fails the invocation and so the apply; the function's answer (the applied
  * versions) is `result`.
  */
 export class DatabaseMigration extends Construct {
@@ -83,8 +55,6 @@ export class DatabaseMigration extends Construct {
   readonly securityGroupId: string;
   /** The migration function's JSON answer of the last run (e.g. `{"applied":[],"versions":[1,2,3],…}`). */
   readonly result: string;
-  /** sha256 of the migration sources at synth. */
-  readonly sourcesSha256: string;
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationProps) {
     super(scope, id);
@@ -92,14 +62,12 @@ export class DatabaseMigration extends Construct {
     requireNonEmpty(MODULE, 'functionName', props.functionName);
     requireNonEmpty(MODULE, 'entry', props.entry);
     requireNonEmpty(MODULE, 'vpcId', props.vpcId);
-    requireNonEmptyList(MODULE, 'migrationSources', props.migrationSources);
     requireIntIn(MODULE, 'timeoutSeconds', timeout, 60, 900);
     requireLogRetention(MODULE, 'logRetentionDays', props.logRetentionDays ?? 14);
     if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase');
     for (const key of Object.keys(props.rerunWhen ?? {})) {
-      if (key === 'migrations' || !/^[a-z][a-z0-9_]*$/.test(key)) throw new PropsError(MODULE, 'rerunWhen', `keys must be snake_case and not "migrations" (the sources' hash), got "${key}"`);
+      if (key === 'migrations' || !/^[a-z][a-z0-9_]*$/.test(key)) throw new PropsError(MODULE, 'rerunWhen', `keys must be snake_case and not "migrations" (the bundle's hash), got "${key}"`);
     }
-    this.sourcesSha256 = migrationSourcesHash(props.migrationSources);
     const { database } = props;
 
     // A group of its own: the database, and HTTPS for the master secret. Not the app group, which also reaches the cache.
@@ -142,7 +110,7 @@ export class DatabaseMigration extends Construct {
     const invocation = new LambdaInvocation(this, 'invocation', {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
-      triggers: { migrations: this.sourcesSha256, ...props.rerunWhen },
+      triggers: { migrations: this.function.bundleSha256, ...props.rerunWhen },
       dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress, toAwsApis],
     });
     this.result = invocation.result;

@@ -10,7 +10,8 @@
  * 1 to 4 named arms, each on its own port (the first on PORT, the next on PORT+1 and so on; with PORT=0
  * each on any free port), each with its own instances of both functions (their own connection pools and
  * cache clients, as two deployed functions have), all over the same MariaDB and memcached. It prints one
- * `arm <name>=<url>` line per arm. Locally every arm runs the same code with no RDS Proxy in front, so
+ * `arm <name>=<url>` line per arm, and a `npm run load` command that fits them (LOCAL_LOAD: tenants
+ * provisioned, seconds, one arm after another). Locally every arm runs the same code with no RDS Proxy in front, so
  * local load figures test the load harness, not the proxy; it says so. Without LOCAL_ARMS: one unnamed
  * arm on PORT, as before.
  *
@@ -55,6 +56,25 @@ const TENANTS_ROUTE = /^\/tenants\/[^/]+\/items$/;
 const MAX_ARMS = 4;
 /** An arm name: what `npm run load -- --arm <name>=<url>` takes. Not starting with a hyphen, which would read as an option there. */
 const ARM_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/**
+ * The load test local mode prints: seconds, not the ten minutes meant for AWS, at a rate a laptop holds
+ * beside the arms and the database; the arms one after another, since they share one MariaDB
+ * (docs/load-testing.md). No CloudWatch locally, so a short cool-down will do.
+ */
+const LOCAL_LOAD = { rate: 20, duration: 10, cooldown: 5 } as const;
+/** The path of a local load test with the tenants route off: a hits path (each request one row). */
+const LOCAL_HITS_PATH = '/load';
+
+/** The `npm run load` arguments that fit these arms: their URLs, the tenants provisioned, LOCAL_LOAD. */
+function localLoadArgs(arms: readonly { name: string; url: string }[], tenantCount: number): string[] {
+  return [
+    ...arms.flatMap((arm) => ['--arm', `${arm.name}=${arm.url}`]),
+    ...(tenantCount > 0 ? ['--tenants', String(tenantCount)] : ['--path', LOCAL_HITS_PATH]),
+    '--rate', String(LOCAL_LOAD.rate),
+    '--duration', String(LOCAL_LOAD.duration),
+    ...(arms.length > 1 ? ['--order', 'sequential', '--cooldown', String(LOCAL_LOAD.cooldown)] : []),
+  ];
+}
 
 /** A problem the user fixes by changing a setting (PORT, LOCAL_ARMS, LOCAL_TENANTS): printed as one line, no stack trace. */
 class SettingError extends Error {}
@@ -323,7 +343,7 @@ async function main(): Promise<void> {
   );
   const routes = tenantsCode ? `hits function at /, tenants function at ${tenantsPath}` : 'hits function at /; tenants route off (LOCAL_TENANTS=0)';
   for (const arm of arms) say(`arm ${arm.name}=${url(arm)}  (${routes})`);
-  say(`load test: npm run load -- ${arms.map((arm) => `--arm ${arm.name}=${url(arm)}`).join(' ')}`);
+  say(`load test: npm run load -- ${localLoadArgs(arms.map((arm) => ({ name: arm.name!, url: url(arm) })), tenantCount).join(' ')}`);
   // Last: this line says everything is served.
   say(`serving ${arms.length} arm${arms.length === 1 ? '' : 's'}  (${where})`);
 }

@@ -39,12 +39,10 @@ export class ApiStack extends BaseStack {
     const tenants = profile.tenants.count > 0 ? { count: profile.tenants.count, prefix: profile.tenants.prefix } : undefined;
 
     if (tenants) {
-      if (!data.tenantsSecurityGroupId) throw new Error(`${stackId('data', profile)} has no tenants security group although tenants.count is ${tenants.count}`);
       this.tenants = new TenantsService(this, {
         ...tenants,
         namePrefix: this.resourcePrefix,
         vpc: network.vpc,
-        securityGroupId: data.tenantsSecurityGroupId,
         endpoint: data.proxy,
         api: this.service.api,
         memoryMb: f.memoryMb,

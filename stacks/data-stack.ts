@@ -6,7 +6,6 @@ import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
 import { schemaMigrations } from '../components/schema-migrations';
-import { tenantsSecurityGroup } from '../components/tenants-service';
 import { BaseStack, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
 
@@ -19,8 +18,6 @@ export class DataStack extends BaseStack {
   readonly migration: DatabaseMigration;
   /** The application's database user, which the migrations create (a cross-stack value for the api stack). */
   readonly appUsername: string;
-  /** The tenants function's security group; absent when the profile has no tenants. */
-  readonly tenantsSecurityGroupId?: string;
 
   constructor(scope: Construct, profile: Profile, network: NetworkStack) {
     super(scope, stackId('data', profile), profile);
@@ -64,7 +61,6 @@ export class DataStack extends BaseStack {
       logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
-    if (profile.tenants.count > 0) this.tenantsSecurityGroupId = tenantsSecurityGroup(this, { namePrefix: this.resourcePrefix, vpc, endpoint: this.proxy });
     this.migration = schemaMigrations(this, {
       namePrefix: this.resourcePrefix,
       database: this.database,

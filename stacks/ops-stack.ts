@@ -41,6 +41,7 @@ export class OpsStack extends BaseStack {
       region: profile.region,
       api: api.service.api,
       hits: api.service.function,
+      tenants: api.tenants?.function,
       proxy,
       proxyMaxConnectionsPercent: profile.proxy.maxConnectionsPercent,
       database,

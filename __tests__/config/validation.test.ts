@@ -187,6 +187,51 @@ describe('invalid profiles fail with a message naming the field and what is allo
     }
   });
 
+  /** The ProfileError validating `input` throws (fails the test when there is none). */
+  const errorOf = (run: () => unknown): ProfileError => {
+    try {
+      run();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProfileError);
+      return e as ProfileError;
+    }
+    throw new Error('expected a ProfileError');
+  };
+
+  test('a profile with several problems names every one in one error: the schema\'s and the relating rules\'', () => {
+    const borrow = fixture.proxy.connectionBorrowTimeoutSeconds;
+    const bad = patch(fixture, (p) => ({
+      ...p,
+      network: { ...p.network, azCount: 1, flowlogs: true } as Profile['network'],
+      database: { ...p.database, appUsername: p.database.masterUsername },
+      function: { ...p.function, timeoutSeconds: borrow },
+    }));
+    const e = errorOf(() => validateProfile(bad));
+    expect(e.problems.map((x) => x.field)).toEqual(['network.flowlogs', 'network.azCount', 'database.appUsername', 'function.timeoutSeconds']);
+    const lines = e.message.split('\n');
+    expect(lines[0]).toBe('4 problems in the profiles:');
+    expect(lines.slice(1)).toEqual(e.problems.map((x) => expect.stringContaining(`profile "fixture": ${x.field}`)));
+    expect(e).toMatchObject({ profile: 'fixture', field: 'network.flowlogs' });
+  });
+
+  test('a relating rule is not run on a setting the schema already refused (its value cannot be trusted)', () => {
+    const e = errorOf(() => validateProfile(patch(fixture, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 0 } }))));
+    // 0 is below the schema's range, and would also fail the borrow-timeout rule if that rule ran on it.
+    expect(e.problems.map((x) => x.field)).toEqual(['function.timeoutSeconds']);
+    expect(e.message).not.toMatch(/greater than proxy/);
+  });
+
+  test('loadProfiles names the problems of every profile at once, a duplicate name included', () => {
+    const e = errorOf(() =>
+      loadProfiles({}, [
+        patch(fixture, (p) => ({ ...p, network: { ...p.network, azCount: 1 } })),
+        patch(other, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 30 } })),
+        { ...other, name: 'fixture' },
+      ]),
+    );
+    expect(e.problems.map((x) => `${x.profile} ${x.field}`)).toEqual(['fixture network.azCount', 'other function.timeoutSeconds', 'fixture name']);
+  });
+
   test('loadProfiles refuses two profiles with the same name (stack ids must be unique)', () => {
     expect(() => loadProfiles({}, [fixture, { ...other, name: 'fixture' }])).toThrow(/profile "fixture": name is used by another profile; stack ids must be unique/);
   });

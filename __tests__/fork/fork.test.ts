@@ -134,6 +134,29 @@ describe('a fork edits its profiles', () => {
     expect(r.output).toContain(`profile "${target.name}": network.flowlogs: unknown setting, did you mean flowLogs?`);
   });
 
+  test('a profile with several mistakes names every one, with no stack trace, in npm run synth and in the cdktf CLI', () => {
+    edit(targetFile, /flowLogs: (true|false),/, '$&\n    flowlogs: true,');
+    edit(targetFile, /azCount: \d+,/, 'azCount: 1,');
+    // The function timeout equal to the proxy's borrow timeout: a rule that relates two settings.
+    edit(targetFile, /\btimeoutSeconds: \d+,/, `timeoutSeconds: ${target.proxy.connectionBorrowTimeoutSeconds},`);
+    const expected = [
+      `profile "${target.name}": network.flowlogs: unknown setting, did you mean flowLogs?`,
+      `profile "${target.name}": network.azCount must be an integer from 2 to 4, got 1`,
+      `profile "${target.name}": function.timeoutSeconds must be greater than proxy.connectionBorrowTimeoutSeconds`,
+    ];
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fork-cli-'));
+    try {
+      for (const r of [synth(), run('npm', ['run', '-s', 'cdktf', '--', 'synth', '--output', outdir])]) {
+        expect(r.status).toBe(1);
+        expect(r.output).toContain('3 problems in the profiles:');
+        for (const line of expected) expect(r.output).toContain(line);
+        expect(r.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+      }
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   test("rewriting every value of one profile leaves every other environment's JSON byte-identical", () => {
     // A valid profile that differs from the shipped one in every section: strict policies, no cache, 4 AZs, other sizes.
     const mutated = withoutCache(strict(target, target.name));

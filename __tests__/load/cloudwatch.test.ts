@@ -6,6 +6,7 @@ import { parseOptions } from '../../tools/load/options';
 import { deployedOutputs } from '../../tools/load/outputs';
 import type { CloudWatchTargets, LoadReport } from '../../tools/load/types';
 
+/** Arms that share one instance, run mixed (as before the direct arm could have its own). */
 const outputs = {
   'data-dev': { database_identifier: 'app-dev-mysql', proxy_name: 'app-dev-proxy' },
   'api-dev': {
@@ -13,21 +14,27 @@ const outputs = {
     tenants_function_name: 'app-dev-tenants',
     direct_api_url: 'https://zyx987wvut.execute-api.eu-west-1.amazonaws.com/',
     direct_tenants_function_name: 'app-dev-direct-tenants',
+    direct_arm_database: 'shared',
   },
 };
-const options = parseOptions(['--outputs', 'o.json', '--env', 'dev', '--cloudwatch', '--duration', '600'], (f, env) => deployedOutputs(outputs, env, f));
+const options = parseOptions(['--outputs', 'o.json', '--env', 'dev', '--cloudwatch', '--duration', '600', '--order', 'mixed'], (f, env) => deployedOutputs(outputs, env, f));
 const targets = options.cloudwatch as CloudWatchTargets;
 const window = { start: '2026-01-01T12:00:03.500Z', end: '2026-01-01T12:10:20.000Z' };
+/** The one window of a mixed run: every arm. */
+const mixed = [{ arms: ['proxy', 'direct'], ...window }];
 
 const metric = (Namespace: string, MetricName: string, Name: string, Value: string, Stat: string, Period = 60) => ({ MetricStat: { Metric: { Namespace, MetricName, Dimensions: [{ Name, Value }] }, Period, Stat }, ReturnData: true });
 
 describe('--cloudwatch queries', () => {
-  test('per arm: Lambda concurrency and throttles of the function the route runs, the HTTP API’s 5xx and count; the instance; the proxy', () => {
-    const plan = planMetrics(targets, window);
+  test('per arm: Lambda concurrency and throttles of the function the route runs, the HTTP API’s 5xx and count; the instance both share; the proxy', () => {
+    const { windows, notes } = planMetrics(targets, mixed);
+    expect(windows).toHaveLength(1);
+    const [plan] = windows;
     expect(plan.period).toBe(60);
     expect(plan.startTime.toISOString()).toBe('2026-01-01T12:00:00.000Z');
     expect(plan.endTime.toISOString()).toBe('2026-01-01T12:11:00.000Z');
-    expect(plan.notes).toEqual([]);
+    expect(notes).toEqual([]);
+    expect(plan.specs.filter((s) => s.namespace === 'AWS/RDS').map((s) => s.arm)).toEqual([undefined, undefined, 'proxy', 'proxy']);
     expect(metricDataQueries(plan)).toEqual([
       { Id: 'm0', Label: 'Lambda concurrent executions (proxy)', ...metric('AWS/Lambda', 'ConcurrentExecutions', 'FunctionName', 'app-dev-tenants', 'Maximum') },
       { Id: 'm1', Label: 'Lambda throttles (proxy)', ...metric('AWS/Lambda', 'Throttles', 'FunctionName', 'app-dev-tenants', 'Sum') },
@@ -39,14 +46,44 @@ describe('--cloudwatch queries', () => {
       { Id: 'm7', Label: 'API requests (direct)', ...metric('AWS/ApiGateway', 'Count', 'ApiId', 'zyx987wvut', 'Sum') },
       { Id: 'm8', Label: 'Database connections (instance)', ...metric('AWS/RDS', 'DatabaseConnections', 'DBInstanceIdentifier', 'app-dev-mysql', 'Maximum') },
       { Id: 'm9', Label: 'Database CPU', ...metric('AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', 'app-dev-mysql', 'Average') },
-      { Id: 'm10', Label: 'Proxy client connections', ...metric('AWS/RDS', 'ClientConnections', 'ProxyName', 'app-dev-proxy', 'Sum') },
-      { Id: 'm11', Label: 'Proxy database connections', ...metric('AWS/RDS', 'DatabaseConnections', 'ProxyName', 'app-dev-proxy', 'Sum') },
+      { Id: 'm10', Label: 'Proxy client connections (proxy)', ...metric('AWS/RDS', 'ClientConnections', 'ProxyName', 'app-dev-proxy', 'Sum') },
+      { Id: 'm11', Label: 'Proxy database connections (proxy)', ...metric('AWS/RDS', 'DatabaseConnections', 'ProxyName', 'app-dev-proxy', 'Sum') },
     ]);
   });
 
+  test('arms with their own instances, run mixed: one window, each instance’s series its arm’s', () => {
+    const own = parseOptions(['--outputs', 'o.json', '--env', 'dev', '--cloudwatch'], (f, env) =>
+      deployedOutputs({ 'data-dev': { ...outputs['data-dev'], direct_database_identifier: 'app-dev-direct-mysql' }, 'api-dev': { ...outputs['api-dev'], direct_arm_database: 'own' } }, env, f),
+    );
+    expect(own.order).toBe('mixed');
+    const { windows } = planMetrics(own.cloudwatch!, mixed);
+    expect(windows).toHaveLength(1);
+    expect(windows[0].specs.filter((s) => s.metric === 'CPUUtilization').map((s) => [s.arm, s.dimensions.DBInstanceIdentifier])).toEqual([
+      ['proxy', 'app-dev-mysql'],
+      ['direct', 'app-dev-direct-mysql'],
+    ]);
+  });
+
+  test('a sequential run: one window per arm, widened to its whole minutes, each with the arm’s own metrics and the instance it used', () => {
+    const proxyWindow = { arms: ['proxy'], start: '2026-01-01T12:00:03.500Z', end: '2026-01-01T12:10:20.000Z' };
+    const directWindow = { arms: ['direct'], start: '2026-01-01T12:11:25.000Z', end: '2026-01-01T12:21:40.000Z' };
+    const { windows } = planMetrics(targets, [proxyWindow, directWindow]);
+    expect(windows.map((w) => [w.arms, w.startTime.toISOString(), w.endTime.toISOString()])).toEqual([
+      [['proxy'], '2026-01-01T12:00:00.000Z', '2026-01-01T12:11:00.000Z'],
+      [['direct'], '2026-01-01T12:11:00.000Z', '2026-01-01T12:22:00.000Z'],
+    ]);
+    expect(windows.map((w) => w.specs.map((s) => `${s.arm} ${s.metric}`))).toEqual([
+      ['proxy ConcurrentExecutions', 'proxy Throttles', 'proxy 5xx', 'proxy Count', 'proxy DatabaseConnections', 'proxy CPUUtilization', 'proxy ClientConnections', 'proxy DatabaseConnections'],
+      ['direct ConcurrentExecutions', 'direct Throttles', 'direct 5xx', 'direct Count', 'direct DatabaseConnections', 'direct CPUUtilization'],
+    ]);
+    // Query ids stay unique over the windows, so results merge per query.
+    const ids = windows.flatMap((w) => w.specs.map((s) => s.id));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   test('what is not known is not queried, and the report says why', () => {
-    const plan = planMetrics({ arms: { local: {} } }, window);
-    expect(plan.specs).toEqual([]);
+    const plan = planMetrics({ arms: { local: {} } }, [{ arms: ['local'], ...window }]);
+    expect(plan.windows[0].specs).toEqual([]);
     expect(plan.notes).toEqual([
       'arm local: no Lambda function name (--function local=<name>, or --outputs), so no Lambda metrics',
       'arm local: its URL is not an execute-api URL, so no API Gateway metrics',
@@ -56,7 +93,7 @@ describe('--cloudwatch queries', () => {
   });
 
   test('a long window gets longer periods (never under a minute, at most 500 points a series); proxy sums stay per minute', () => {
-    const plan = planMetrics(targets, { start: '2026-01-01T00:00:00Z', end: '2026-01-04T00:00:00Z' });
+    const [plan] = planMetrics(targets, [{ arms: ['proxy', 'direct'], start: '2026-01-01T00:00:00Z', end: '2026-01-04T00:00:00Z' }]).windows;
     expect(plan.period % 60).toBe(0);
     expect(plan.period).toBeGreaterThan(60);
     expect((3 * 86400) / plan.period).toBeLessThanOrEqual(500);
@@ -86,11 +123,11 @@ describe('--cloudwatch reading (GetMetricData against a mocked client)', () => {
         ],
         Messages: [{ Code: 'MaxDatapointsExceeded', Value: 'some data left out' }],
       });
-    const section = await readCloudWatch(targets, window, cw as unknown as CloudWatchClient);
+    const section = await readCloudWatch(targets, mixed, cw as unknown as CloudWatchClient);
 
     const calls = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input as GetMetricDataCommandInput);
     expect(calls).toHaveLength(2);
-    const plan = planMetrics(targets, window);
+    const [plan] = planMetrics(targets, mixed).windows;
     for (const input of calls) {
       expect(input.MetricDataQueries).toEqual(metricDataQueries(plan));
       expect([input.StartTime, input.EndTime, input.ScanBy]).toEqual([plan.startTime, plan.endTime, 'TimestampAscending']);
@@ -106,14 +143,14 @@ describe('--cloudwatch reading (GetMetricData against a mocked client)', () => {
     const proxyClients = section.series.find((s) => s.metric === 'ClientConnections')!;
     const proxyDb = section.series.find((s) => s.metric === 'DatabaseConnections' && s.dimensions.ProxyName)!;
     expect([proxyClients.status, proxyDb.status, proxyDb.points]).toEqual(['PartialData', 'Missing', []]);
-    expect(section.notes).toEqual(['CloudWatch: MaxDatapointsExceeded some data left out', 'Proxy client connections: CloudWatch says PartialData', 'Proxy database connections: no answer from CloudWatch']);
+    expect(section.notes).toEqual(['CloudWatch: MaxDatapointsExceeded some data left out', 'Proxy client connections (proxy): CloudWatch says PartialData', 'Proxy database connections (proxy): no answer from CloudWatch']);
     expect(section.periodSeconds).toBe(60);
     expect(section.region).toBe('eu-west-1');
 
     const report: LoadReport = {
       window: { ...window, seconds: 616.5 },
-      options: { arms: options.arms, path: options.path, tenants: options.tenants, rate: options.rate, ramp: options.ramp, duration: options.duration, ensure: [], runner: options.runner },
-      arms: options.arms.map((a) => ({ name: a.name, url: a.url, requests: 1, rps: 1, throughput: 1, codes: { 200: 1 }, failures: { total: 0, percent: 0, byStatus: {}, byError: {} }, latency: null, series: [] })),
+      options: { arms: options.arms, path: options.path, tenants: options.tenants, rate: options.rate, ramp: options.ramp, duration: options.duration, order: options.order, cooldown: options.cooldown, ensure: [], runner: options.runner },
+      arms: options.arms.map((a) => ({ name: a.name, url: a.url, window: { ...window, seconds: 616.5 }, requests: 1, rps: 1, throughput: 1, codes: { 200: 1 }, failures: { total: 0, percent: 0, byStatus: {}, byError: {} }, latency: null, series: [] })),
       thresholds: [],
       cloudwatch: section,
     };
@@ -122,7 +159,7 @@ describe('--cloudwatch reading (GetMetricData against a mocked client)', () => {
     expect(figure.match(/<g data-series="proxy">.*?<\/g>/)![0].match(/<circle/g)).toHaveLength(3);
     expect(figure.match(/<g data-series="direct">.*?<\/g>/)![0].match(/<circle/g)).toHaveLength(2);
     expect(figure).toContain('<title>proxy: 9 Maximum');
-    expect(html).toContain('Proxy database connections: no answer from CloudWatch');
+    expect(html).toContain('Proxy database connections (proxy): no answer from CloudWatch');
     cw.restore();
   });
 });

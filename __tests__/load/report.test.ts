@@ -2,11 +2,11 @@ import { RunError } from '../../tools/load/errors';
 import { escapeHtml } from '../../functions/lib/http';
 import { renderHtml } from '../../tools/load/html';
 import { parseOptions } from '../../tools/load/options';
-import { buildReport, PERIOD_MS, type ArtilleryOutput } from '../../tools/load/report';
+import { buildReport, CLIENT_ERROR_HINT, clientErrorHint, PERIOD_MS, type ArmsRun, type ArtilleryOutput } from '../../tools/load/report';
 import type { ArmReport } from '../../tools/load/types';
 import { armMetrics, artilleryOutput, merged } from './fixture';
 
-const options = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2/d', '--rate', '20', '--duration', '15', '--ensure', 'p99<100,direct:failures<5%']);
+const options = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2/d', '--order', 'mixed', '--rate', '20', '--duration', '15', '--ensure', 'p99<100,direct:failures<5%']);
 
 const start = Date.UTC(2026, 0, 1, 12, 0, 3); // 3 s into a 10-second period
 const end = start + 15_000;
@@ -17,19 +17,24 @@ const total = {
   proxy: { created: 150, codes: { 200: 149, 404: 1 }, latency: [10, 21, 43, 65, 90] as [number, number, number, number, number] },
   direct: { created: 150, codes: { 200: 140, 503: 8 }, errors: { ETIMEDOUT: 2 }, latency: [12, 27, 60, 140, 400] as [number, number, number, number, number] },
 };
-const raw: ArtilleryOutput = {
+const rawMixed: ArtilleryOutput = {
   aggregate: { ...merged(armMetrics('proxy', total.proxy), armMetrics('direct', total.direct)), firstMetricAt: start, lastMetricAt: end, period: String(p0) },
   intermediate: [
     { ...merged(armMetrics('proxy', first.proxy), armMetrics('direct', first.direct)), period: String(p0) },
     { ...merged(armMetrics('proxy', second.proxy), armMetrics('direct', second.direct)), period: String(p0 + PERIOD_MS) },
   ],
 };
+/** The one Artillery run of a mixed test: both arms. */
+const raw: readonly ArmsRun[] = [{ arms: ['proxy', 'direct'], raw: rawMixed }];
 
 describe('report.json from Artillery output', () => {
   const report = buildReport(raw, options);
 
   test('the run window is Artillery’s first to last metric', () => {
     expect(report.window).toEqual({ start: new Date(start).toISOString(), end: new Date(end).toISOString(), seconds: 15 });
+    // Mixed: every arm's window is the run's.
+    for (const arm of report.arms) expect(arm.window).toEqual(report.window);
+    expect(report.options).toMatchObject({ order: 'mixed', cooldown: 0 });
   });
 
   test('per arm: requests, codes, failures by status (≥ 400) and by error, rates over the window, latency', () => {
@@ -59,7 +64,7 @@ describe('report.json from Artillery output', () => {
   });
 
   test('output without metrics is a run error', () => {
-    expect(() => buildReport({ aggregate: {} }, options)).toThrow(RunError);
+    expect(() => buildReport([{ arms: ['proxy', 'direct'], raw: { aggregate: {} } }], options)).toThrow(RunError);
   });
 });
 
@@ -107,7 +112,7 @@ describe('report.html', () => {
   });
 
   test('an arm with no response shows no data, not a zero-length latency bar', () => {
-    const down = buildReport(artilleryOutput(start, end, { proxy: total.proxy, direct: { created: 150, codes: {}, errors: { ECONNREFUSED: 150 } } }), options);
+    const down = buildReport([{ arms: ['proxy', 'direct'], raw: artilleryOutput(start, end, { proxy: total.proxy, direct: { created: 150, codes: {}, errors: { ECONNREFUSED: 150 } } }) }], options);
     const html = renderHtml(down);
     const p99 = html.split('data-metric="p99"')[1].split('class="glance-metric"')[0];
     expect(p99.split('data-arm="direct"')[1].split('</div>')[0]).toContain('no data');
@@ -116,13 +121,105 @@ describe('report.html', () => {
   });
 
   test('escapes what comes from input', () => {
-    const hostile = { ...raw, aggregate: merged(raw.aggregate, { counters: { 'plugins.metrics-by-endpoint.proxy.errors.<img src=x onerror=alert(1)>': 1 } }) };
-    const report = buildReport({ ...hostile, aggregate: { ...hostile.aggregate, firstMetricAt: start, lastMetricAt: end } }, options);
+    const hostile = { ...rawMixed, aggregate: merged(rawMixed.aggregate, { counters: { 'plugins.metrics-by-endpoint.proxy.errors.<img src=x onerror=alert(1)>': 1 } }) };
+    const report = buildReport([{ arms: ['proxy', 'direct'], raw: { ...hostile, aggregate: { ...hostile.aggregate, firstMetricAt: start, lastMetricAt: end } } }], options);
     const evil = { ...report, options: { ...report.options, path: '/"><script>alert(1)</script>' } };
     const html = renderHtml(evil);
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<script>');
     expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
     expect(html).toContain(escapeHtml('/"><script>alert(1)</script>'));
+  });
+});
+
+describe('a sequential run: one Artillery run per arm, each arm over its own window', () => {
+  const sequential = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2', '--order', 'sequential', '--cooldown', '60', '--rate', '10', '--duration', '15']);
+  const firstEnd = start + 15_000;
+  const secondStart = firstEnd + 63_000; // the cool-down, and Artillery's start
+  const secondEnd = secondStart + 30_000;
+  const runs: ArmsRun[] = [
+    { arms: ['proxy'], raw: artilleryOutput(start, firstEnd, { proxy: { created: 150, codes: { 200: 150 }, latency: [10, 20, 40, 60, 80] } }) },
+    { arms: ['direct'], raw: artilleryOutput(secondStart, secondEnd, { direct: { created: 300, codes: { 200: 300 }, latency: [10, 20, 40, 60, 80] } }) },
+  ];
+  const report = buildReport(runs, sequential);
+
+  test('each arm has its own window, and its rates are over it; the run window spans both', () => {
+    const [proxy, direct] = report.arms;
+    expect(proxy.window).toEqual({ start: new Date(start).toISOString(), end: new Date(firstEnd).toISOString(), seconds: 15 });
+    expect(direct.window).toEqual({ start: new Date(secondStart).toISOString(), end: new Date(secondEnd).toISOString(), seconds: 30 });
+    expect([proxy.rps, direct.rps]).toEqual([150 / 15, 300 / 30]);
+    expect(report.window).toEqual({ start: proxy.window.start, end: direct.window.end, seconds: (secondEnd - start) / 1000 });
+    expect(report.options).toMatchObject({ order: 'sequential', cooldown: 60 });
+  });
+
+  test('the page says the order and shows each arm’s window; its charts start each arm at its own start', () => {
+    const html = renderHtml(report);
+    expect(html).toContain('<dd data-order="sequential">sequential: each arm alone, in the order below, 60 s apart</dd>');
+    for (const arm of report.arms) expect(html).toContain(`<dd data-window="${arm.name}"><time datetime="${arm.window.start}">${arm.window.start}</time> → <time datetime="${arm.window.end}">${arm.window.end}</time> (${arm.window.seconds} s)</dd>`);
+    expect(html).toContain("time from each arm&#39;s start");
+    // Both arms' first points sit in the first seconds of the x axis, though the second ran 78 s later.
+    const throughput = html.split('data-chart="throughput"')[1].split('</figure>')[0];
+    const firstX = (arm: string) => Number(/<circle cx="([0-9.]+)"/.exec(throughput.split(`data-series="${arm}"`)[1])![1]);
+    expect(firstX('direct')).toBeLessThan(firstX('proxy') + 200);
+  });
+
+  test('--ensure keeps its meaning per arm: rates over the arm’s own window, not the whole run', () => {
+    const gated = parseOptions(['--arm', 'proxy=http://127.0.0.1:1', '--arm', 'direct=http://127.0.0.1:2', '--order', 'sequential', '--rate', '10', '--duration', '15', '--ensure', 'rps>=9.5,proxy:p99<100']);
+    const { thresholds } = buildReport(runs, gated);
+    // Over the whole run (78 s of it idle between the arms) neither arm would reach 9.5 requests/s.
+    expect(450 / report.window.seconds).toBeLessThan(9.5);
+    expect(thresholds).toEqual([
+      { arm: 'proxy', threshold: 'rps>=9.5', actual: 10, ok: true },
+      { arm: 'direct', threshold: 'rps>=9.5', actual: 10, ok: true },
+      { arm: 'proxy', threshold: 'proxy:p99<100', actual: 60, ok: true },
+    ]);
+  });
+
+  test('an arm in no run is an error, not a silent zero', () => {
+    expect(() => buildReport(runs.slice(0, 1), sequential)).toThrow(/no Artillery run drove arm direct/);
+  });
+});
+
+describe('the client-error hint', () => {
+  const arm = (requests: number, byStatus: Record<string, number>, errors = 0): Pick<ArmReport, 'name' | 'requests' | 'failures'> => {
+    const total = Object.values(byStatus).reduce((a, b) => a + b, 0) + errors;
+    const byError: Record<string, number> = errors ? { ETIMEDOUT: errors } : {};
+    return { name: 'proxy', requests, failures: { total, percent: Math.round((100 * total * 1000) / requests) / 1000, byStatus, byError } };
+  };
+  const { minFailurePercent, minShareOfFailures } = CLIENT_ERROR_HINT;
+  const requests = 10_000;
+  const atBound = (requests * minFailurePercent) / 100;
+
+  test('the issue’s case: most requests answered 404', () => {
+    expect(clientErrorHint(arm(1000, { 404: 980 }))).toBe('proxy: 98 % of requests answered 404; are --tenants and --path right for this deployment?');
+  });
+
+  test('failures at the share threshold get the hint; one fewer does not', () => {
+    expect(clientErrorHint(arm(requests, { 404: atBound }))).toMatch(/^proxy: 1 % of requests answered 404;/);
+    expect(clientErrorHint(arm(requests, { 404: atBound - 1 }))).toBeUndefined();
+  });
+
+  test('one status must carry more than half the failures: exactly half is not enough, one more is', () => {
+    const failures = 2 * atBound;
+    const half = failures * minShareOfFailures;
+    expect(clientErrorHint(arm(requests, { 404: half, 503: failures - half }))).toBeUndefined();
+    expect(clientErrorHint(arm(requests, { 404: half + 1, 503: failures - half - 1 }))).toMatch(/answered 404/);
+    // Failures with no response count among the failures too.
+    expect(clientErrorHint(arm(requests, { 404: half }, failures - half))).toBeUndefined();
+  });
+
+  test('only client errors (4xx): a run of 503s is the database, not the aim', () => {
+    expect(clientErrorHint(arm(requests, { 503: 5000 }))).toBeUndefined();
+    expect(clientErrorHint(arm(requests, { 429: 6000 }))).toBe("proxy: 60 % of requests answered 429; the API throttled it: is --rate within the stage's throttling (api.throttlingRateLimit, api.throttlingBurstLimit)?");
+    expect(clientErrorHint(arm(requests, { 403: 6000 }))).toBe("proxy: 60 % of requests answered 403; are --path and the arm's URL right for this deployment?");
+    expect(clientErrorHint(arm(requests, { 404: 150 }))).toBe('proxy: 1.5 % of requests answered 404; are --tenants and --path right for this deployment?');
+  });
+
+  test('the report carries it per arm, and the page shows it before the figures', () => {
+    const report = buildReport([{ arms: ['proxy', 'direct'], raw: artilleryOutput(start, end, { proxy: { created: 100, codes: { 200: 2, 404: 98 } }, direct: { created: 100, codes: { 200: 100 } } }) }], options);
+    expect(report.arms.map((a) => a.hint)).toEqual(['proxy: 98 % of requests answered 404; are --tenants and --path right for this deployment?', undefined]);
+    const html = renderHtml(report);
+    expect(html).toContain(`<li class="hint" data-arm="proxy">${escapeHtml(report.arms[0].hint!)}</li>`);
+    expect(html.indexOf('class="hint"')).toBeLessThan(html.indexOf('class="glance"'));
   });
 });

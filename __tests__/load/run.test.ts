@@ -1,10 +1,11 @@
 /**
  * `npm run load` for real: the CLI (as npm runs it) drives Artillery against three loopback arms, a slow
- * one, one failing every third request and one with nothing listening, and the report must show what
+ * one, one failing every third request and one with nothing listening, mixed, and the report must show what
  * each did; the page is then opened in Chromium. Every process of the run carries a network guard that
  * records any attempt to reach beyond 127.0.0.1; a run with telemetry left on shows the guard would
- * see Artillery's telemetry.
- * Bounded: 30 requests/s for 4 s, then 1 request/s for 1 s.
+ * see Artillery's telemetry. Then two arms in turn (--order sequential), their requests timed as they
+ * arrive; and the command lines a user can get wrong, typed as a user types them.
+ * Bounded: 30 requests/s for 4 s; 1 request/s for 1 s; 10 requests/s for 2 s per arm, 2 s apart.
  */
 import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
@@ -14,7 +15,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { runArtillery } from '../../tools/load/artillery';
-import { parseOptions } from '../../tools/load/options';
+import { usage } from '../../tools/command-line';
+import { LOAD_COMMAND, parseOptions } from '../../tools/load/options';
 import { artilleryArgs, buildScript } from '../../tools/load/scenario';
 import type { LoadReport } from '../../tools/load/types';
 import { artifactsDir, launchChromium } from '../support/browser';
@@ -69,7 +71,7 @@ beforeAll(async () => {
   run = await new Promise((resolve) => {
     const child = spawn(
       path.join(ROOT, 'node_modules/.bin/tsx'),
-      ['tools/load/load.ts', '--arm', `slow=${slow.url}`, '--arm', `flaky=${flaky.url}/prefix/`, '--arm', `down=${downUrl}`, '--path', '/tenants/{tenant}/items', '--tenants', '3', '--rate', String(RATE), '--duration', String(DURATION), '--out', path.join(dir, 'out'), '--ensure', 'p99<5000,failures<1%'],
+      ['tools/load/load.ts', '--arm', `slow=${slow.url}`, '--arm', `flaky=${flaky.url}/prefix/`, '--arm', `down=${downUrl}`, '--order', 'mixed', '--path', '/tenants/{tenant}/items', '--tenants', '3', '--rate', String(RATE), '--duration', String(DURATION), '--out', path.join(dir, 'out'), '--ensure', 'p99<5000,failures<1%'],
       { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: `--require ${GUARD}`, NET_GUARD_LOG: path.join(dir, 'net.log') }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -184,4 +186,139 @@ test('with telemetry left on, the guard sees Artillery reach for its telemetry h
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+});
+
+describe('--order sequential against two loopback arms: each alone, one after the other', () => {
+  const SEQ_RATE = 10;
+  const SEQ_DURATION = 2;
+  const COOLDOWN = 2;
+  let first: Arm & { arrivals: number[] };
+  let second: Arm & { arrivals: number[] };
+  let seq: { code: number | null; stdout: string; stderr: string };
+  let seqReport: LoadReport;
+  /** When each of the tool's progress lines reached this process (ms). */
+  const said = new Map<string, number>();
+  const out = () => path.join(dir, 'sequential');
+
+  const timedArm = async () => {
+    const arrivals: number[] = [];
+    const a = await arm((_t, res) => void res.writeHead(200).end('{}'));
+    a.server.on('request', () => arrivals.push(Date.now()));
+    return Object.assign(a, { arrivals });
+  };
+
+  beforeAll(async () => {
+    first = await timedArm();
+    second = await timedArm();
+    seq = await new Promise((resolve) => {
+      const child = spawn(
+        path.join(ROOT, 'node_modules/.bin/tsx'),
+        ['tools/load/load.ts', '--arm', `first=${first.url}`, '--arm', `second=${second.url}`, '--order', 'sequential', '--cooldown', String(COOLDOWN), '--path', '/x', '--rate', String(SEQ_RATE), '--duration', String(SEQ_DURATION), '--out', out()],
+        { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: `--require ${GUARD}`, NET_GUARD_LOG: path.join(dir, 'net-sequential.log') }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        for (const line of String(d).split('\n')) if (line.startsWith('npm run load: ')) said.set(line, Date.now());
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    if (existsSync(path.join(out(), 'report.json'))) seqReport = JSON.parse(readFileSync(path.join(out(), 'report.json'), 'utf8'));
+  });
+
+  afterAll(async () => {
+    for (const a of [first, second]) if (a) await new Promise((resolve) => a.server.close(resolve));
+  });
+
+  test('exits 0; each arm got its full schedule', () => {
+    expect({ code: seq.code, stderr: seq.code === 0 ? '' : seq.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const a of [first, second]) {
+      expect(a.tally.requests).toBeGreaterThanOrEqual(SEQ_RATE * SEQ_DURATION * 0.9);
+      expect(a.tally.requests).toBeLessThanOrEqual(SEQ_RATE * SEQ_DURATION * 1.05 + 1);
+    }
+  });
+
+  test('every request of the first arm arrived before any of the second, the cool-down between them', () => {
+    const lastOfFirst = Math.max(...first.arrivals);
+    const firstOfSecond = Math.min(...second.arrivals);
+    expect(first.arrivals.length).toBeGreaterThan(0);
+    expect(second.arrivals.length).toBeGreaterThan(0);
+    expect(firstOfSecond - lastOfFirst).toBeGreaterThanOrEqual(COOLDOWN * 1000);
+    // The cool-down itself, not only Artillery's start-up: it began after the first arm's last request, and
+    // the second arm began after it (lines timed as they arrived here; 100 ms for the pipe).
+    const cooling = said.get(`npm run load: cooling down ${COOLDOWN} s before arm second`)!;
+    const secondStarts = [...said.entries()].find(([line]) => line.startsWith('npm run load: arm second '))![1];
+    expect(cooling).toBeGreaterThanOrEqual(lastOfFirst);
+    expect(secondStarts - cooling).toBeGreaterThanOrEqual(COOLDOWN * 1000 - 100);
+    expect(firstOfSecond).toBeGreaterThanOrEqual(secondStarts - 100);
+  });
+
+  test('the report says the order and gives each arm its own window, around its own requests', () => {
+    expect(seqReport.options).toMatchObject({ order: 'sequential', cooldown: COOLDOWN });
+    const [a, b] = seqReport.arms;
+    expect([a.name, b.name]).toEqual(['first', 'second']);
+    expect([a.requests, b.requests]).toEqual([first.tally.requests, second.tally.requests]);
+    for (const [r, server] of [[a, first], [b, second]] as const) {
+      expect(Date.parse(r.window.start)).toBeLessThanOrEqual(Math.min(...server.arrivals));
+      expect(Date.parse(r.window.end)).toBeGreaterThanOrEqual(Math.max(...server.arrivals));
+    }
+    expect(Date.parse(b.window.start) - Date.parse(a.window.end)).toBeGreaterThanOrEqual(COOLDOWN * 1000);
+    // Each arm's rate is over its own window: about the full --rate, not half of it.
+    for (const r of [a, b]) expect(r.rps).toBeGreaterThan(SEQ_RATE * 0.75);
+    const html = readFileSync(path.join(out(), 'report.html'), 'utf8');
+    expect(html).toContain('data-order="sequential"');
+    for (const r of [a, b]) expect(html).toContain(`<dd data-window="${r.name}"><time datetime="${r.window.start}">`);
+  });
+
+  test('one Artillery run per arm: its own script and results; one log', () => {
+    for (const name of ['first', 'second']) {
+      const script = JSON.parse(readFileSync(path.join(out(), `scenario-${name}.json`), 'utf8'));
+      expect(script.scenarios.map((sc: { name: string }) => sc.name)).toEqual([name]);
+      expect(statSync(path.join(out(), `raw-${name}.json`)).size).toBeGreaterThan(100);
+    }
+    expect(readFileSync(path.join(out(), 'artillery.log'), 'utf8').match(/All VUs finished/g)).toHaveLength(2);
+    expect(seq.stderr).toMatch(/npm run load: arm first \(1 of 2\) alone at 10 requests\/s\n[\s\S]*npm run load: cooling down 2 s before arm second\n[\s\S]*npm run load: arm second \(2 of 2\)/);
+  });
+
+  test('nothing in the run tried to leave 127.0.0.1', () => {
+    const log = path.join(dir, 'net-sequential.log');
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
+  });
+});
+
+describe('command lines as a user types them: npm run load -- …', () => {
+  /**
+   * `npm run load -- <args>`: exit code and the tool's own lines (npm's banner on stdout aside). The arms are
+   * execute-api URLs (the region check needs them): should a command be accepted after all, the guard ends
+   * it at its first lookup beyond loopback, and --duration 1 bounds it anyway.
+   */
+  const npmRunLoad = (args: readonly string[]) =>
+    new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+      const env = { ...process.env, NODE_OPTIONS: `--require ${GUARD}`, NET_GUARD_LOG: path.join(dir, 'net-cli.log'), NET_GUARD_EXIT: '97', npm_config_update_notifier: 'false' };
+      const child = spawn('npm', ['run', 'load', '--', '--duration', '1', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const arms = ['--arm', 'proxy=https://abc123defg.execute-api.eu-west-1.amazonaws.com', '--arm', 'direct=https://zyx987wvut.execute-api.eu-west-1.amazonaws.com'];
+
+  test.each([
+    ['a hexadecimal rate', [...arms, '--rate', '0x10'], 'npm run load: --rate: expected a decimal number such as 30 or 12.5, got "0x10"'],
+    ['an unknown option', [...arms, '--rates', '10'], 'npm run load: unknown option --rates (npm run load -- --help lists the options)'],
+    ['a region that contradicts the arm URLs', [...arms, '--cloudwatch', '--region', 'us-east-1'], "npm run load: --region us-east-1 contradicts --arm: arm proxy's URL is in eu-west-1, where --cloudwatch reads the metrics; drop --region"],
+  ])('%s: exit 1, one line naming the option', async (_what, args, line) => {
+    const r = await npmRunLoad(args);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `${line}\n` });
+  });
+
+  test('--help: exit 0, the synopsis and the options', async () => {
+    const r = await npmRunLoad(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`\n${usage(LOAD_COMMAND)}\n`);
+    expect(r.stderr).toBe('');
+  });
 });

@@ -6,6 +6,7 @@ function arm(name: string, over: Partial<ArmReport> = {}): ArmReport {
   return {
     name,
     url: `http://127.0.0.1/${name}`,
+    window: { start: '2026-01-01T12:00:00.000Z', end: '2026-01-01T12:00:10.000Z', seconds: 10 },
     requests: 200,
     rps: 20,
     throughput: 19,

@@ -9,6 +9,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { promisify } from 'util';
 import { binary } from '../../scripts/services';
+import { parseOptions, runSeconds } from '../../tools/load/options';
 import { accepting, bindable, limitConcurrency, LocalRun, processTree, type ProcessEntry, type Serving } from '../support/local-run';
 import { expectNothingLeft } from './leftovers';
 
@@ -65,8 +66,13 @@ describe('two arms over one database', () => {
       const [proxy, direct] = serving.arms;
       expect([proxy.name, direct.name]).toEqual(['proxy', 'direct']);
       expect(proxy.port).not.toBe(direct.port);
-      // What the user pastes into the load test, and the plain statement of what local figures mean.
-      expect(run.stdout).toContain(`\nload test: npm run load -- --arm proxy=http://127.0.0.1:${proxy.port} --arm direct=http://127.0.0.1:${direct.port}\n`);
+      // What the user pastes into the load test, read by the load tool's own parser: both arms, the tenants
+      // this run provisioned, the arms in turn (they share the database), seconds rather than minutes.
+      const provisioned = Number(/^tenants function on every arm: \/tenants\/\{0\.\.(\d+)\}\/items/m.exec(run.stdout)![1]) + 1;
+      const load = parseOptions(/^load test: npm run load -- (.*)$/m.exec(run.stdout)![1].split(' '));
+      expect(load).toMatchObject({ arms: [{ name: 'proxy', url: `http://127.0.0.1:${proxy.port}` }, { name: 'direct', url: `http://127.0.0.1:${direct.port}` }], tenants: provisioned, order: 'sequential' });
+      expect(load.orderNote).toBeUndefined();
+      expect(runSeconds(load)).toBeLessThanOrEqual(60);
       expect(run.stdout).toMatch(/^Locally both arms run the same code against the same MariaDB and memcached, with no RDS Proxy in front, .*: local load figures test the load harness, not the proxy\.$/m);
       // One database and one cache for both arms.
       expect(named(serving.processes, /mariadbd /)).toHaveLength(1);

@@ -5,11 +5,11 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { DatabaseMigration, DatabaseMigrationProps, migrationSourcesHash } from '../../modules/database-migration';
+import { strFromU8, unzipSync } from 'fflate';
+import { bundleFunction } from '../../modules/bundle';
+import { DatabaseMigration, DatabaseMigrationProps } from '../../modules/database-migration';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { accountId, assumeRolePolicy, awsManagedPolicyArn, GrantPolicy, partition, region } from '../../modules/iam';
 import { MysqlDatabase, MysqlDatabaseProps } from '../../modules/mysql-database';
@@ -170,11 +170,9 @@ describe('RdsProxy end-to-end IAM', () => {
 });
 
 describe('DatabaseMigration', () => {
-  const SOURCES = ['functions/migrate/migrations.ts', 'functions/migrate/runner.ts'];
   const BASE: Omit<DatabaseMigrationProps, 'database'> = {
     functionName: 'hits-test-migrate',
     entry: 'functions/migrate/handler.ts',
-    migrationSources: SOURCES,
     vpcId: 'vpc-1',
     subnetIds: ['subnet-a', 'subnet-b'],
     environment: { APP_DB_USER: 'hits_app' },
@@ -187,10 +185,10 @@ describe('DatabaseMigration', () => {
   };
   const named = (json: StackJson, type: string, prefix: string) => resources(json, type).find(([n]) => n.startsWith(prefix))!;
 
-  test('invokes its function once per change of the sources, after the instance, its grant and its path to the database; no one else may invoke it', () => {
+  test('invokes its function once per change of its deployed code, after the instance, its grant and its path to the database; no one else may invoke it', () => {
     const { migration, json } = build({ rerunWhen: { app_user: 'hits_app' } });
-    const expected = createHash('sha256');
-    for (const f of SOURCES) expected.update(`${f}\0`).update(fs.readFileSync(path.resolve(__dirname, '../..', f))).update('\0');
+    // The trigger is the sha256 of the code inside the zip Lambda receives (what changes when anything bundled changes: __tests__/modules/migration-trigger.test.ts).
+    const deployed = strFromU8(unzipSync(fs.readFileSync(bundleFunction(BASE.entry).archivePath))['index.js']);
     const [fnName, fn] = resources(json, 'aws_lambda_function')[0];
     const [instance] = resources(json, 'aws_db_instance')[0];
     const [grant] = named(json, 'aws_iam_role_policy', 'migration_function_role-read-master-secret');
@@ -200,7 +198,7 @@ describe('DatabaseMigration', () => {
     const invocation = single(json, 'aws_lambda_invocation');
     expect(invocation).toMatchObject({
       function_name: `\${aws_lambda_function.${fnName}.function_name}`,
-      triggers: { migrations: expected.digest('hex'), app_user: 'hits_app' },
+      triggers: { migrations: createHash('sha256').update(deployed).digest('hex'), app_user: 'hits_app' },
     });
     expect([...invocation.depends_on].sort()).toEqual([`aws_db_instance.${instance}`, `aws_iam_role_policy.${grant}`, `aws_vpc_security_group_ingress_rule.${ingress}`, `aws_vpc_security_group_egress_rule.${egress}`, `aws_vpc_security_group_egress_rule.${https}`].sort());
     expect(migration.result).toMatch(/^\$\{TfToken\[/);
@@ -244,47 +242,13 @@ describe('DatabaseMigration', () => {
     expect(JSON.stringify(plain)).not.toContain('rds-db:connect');
   });
 
-  test('the trigger names each source by its path inside the package: absolute and working-directory-relative paths give the same hash', () => {
-    const absolute = SOURCES.map((f) => path.resolve(__dirname, '../..', f));
-    expect(migrationSourcesHash(absolute)).toBe(migrationSourcesHash(SOURCES));
-    const expected = createHash('sha256');
-    for (const f of SOURCES) expected.update(`${f}\0`).update(fs.readFileSync(path.resolve(__dirname, '../..', f), 'utf8').replace(/\r\n/g, '\n')).update('\0');
-    expect(migrationSourcesHash(absolute)).toBe(expected.digest('hex'));
-  });
-
-  test('the trigger follows the sources: another content gives another hash', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migration-sources-'));
-    try {
-      // Outside any package the file has no stable name: refused, naming the field.
-      fs.writeFileSync(path.join(dir, 'loose.ts'), 'x');
-      if (!fs.existsSync(path.join(os.tmpdir(), 'package.json'))) expect(() => migrationSourcesHash([path.join(dir, 'loose.ts')])).toThrow(/DatabaseMigration: migrationSources must name files inside a package/);
-      fs.writeFileSync(path.join(dir, 'package.json'), '{}');
-      const file = path.join(dir, 'migrations.ts');
-      fs.writeFileSync(file, 'export const MIGRATIONS = [];');
-      const first = migrationSourcesHash([file]);
-      expect(migrationSourcesHash([file])).toBe(first);
-      fs.writeFileSync(file, 'export const MIGRATIONS = [1];');
-      const second = migrationSourcesHash([file]);
-      expect(second).not.toBe(first);
-      // A CRLF checkout of the same text (git on Windows) must not re-run the migrations.
-      fs.writeFileSync(file, 'export const MIGRATIONS = [\r\n1];');
-      const crlf = migrationSourcesHash([file]);
-      fs.writeFileSync(file, 'export const MIGRATIONS = [\n1];');
-      expect(migrationSourcesHash([file])).toBe(crlf);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   test.each<[string, Partial<DatabaseMigrationProps>, RegExp]>([
     ['no function name', { functionName: '' }, /DatabaseMigration: functionName/],
     ['no VPC', { vpcId: '' }, /DatabaseMigration: vpcId/],
     ['no database construct', { database: 'hits-test' as never }, /DatabaseMigration: database must be a MysqlDatabase/],
-    ['no sources', { migrationSources: [] }, /migrationSources.*at least 1/],
-    ['a missing source file', { migrationSources: ['functions/migrate/nope.ts'] }, /migrationSources.*existing files/],
     ['a timeout too short to wait for a new database', { timeoutSeconds: 10 }, /timeoutSeconds.*60 to 900/],
     ['a timeout above Lambda\'s 900 s', { timeoutSeconds: 901 }, /timeoutSeconds.*60 to 900/],
-    ['a rerunWhen key that would hide the sources hash', { rerunWhen: { migrations: 'x' } }, /rerunWhen/],
+    ['a rerunWhen key that would hide the bundle hash', { rerunWhen: { migrations: 'x' } }, /rerunWhen/],
     ['a bad log retention', { logRetentionDays: 2 }, /logRetentionDays/],
   ])('refuses %s, naming the field', (_what, props, error) => {
     expect(() => build(props)).toThrow(error);

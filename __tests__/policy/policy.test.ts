@@ -7,7 +7,7 @@
  */
 import { EnvironmentUnderTest, environmentsUnderTest, StackJson, SynthesizedEnvironment, titleOf } from '../support/synth';
 import { directArmEnabled } from '../../config';
-import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, resolveRemote, Rule, RULES, STACK_KINDS, StackKind, Waiver, WAIVABLE, waiversOf } from './rules';
+import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, resolveRemote, Rule, RULES, STACK_KINDS, StackKind, TENANTS_SG_RULE, Waiver, WAIVABLE, waiversOf } from './rules';
 
 interface Case {
   readonly title: string;
@@ -112,6 +112,8 @@ describe('each rule catches what it is about', () => {
   const groupOf = (j: StackJson, namePrefixEnd: string) => `\${aws_security_group.${Object.entries(j.resource!.aws_security_group).find(([, g]: [string, any]) => g.name_prefix.endsWith(namePrefixEnd))![0]}.id}`;
   const DIRECT = 'direct arm: present exactly when the profile enables it (its own API, a hits function and, with tenants, a tenants function straight to the instance); every other function goes through the proxy';
   const DIRECT_HITS_SG = 'sg chain: direct arm hits function → database on 3306 (and the cache on 11211 when on), nothing else, in a group of its own; group and rules in the api stack';
+  /** The end of the proxy arm's tenants group's name prefix (`<project>-<env>-tenants-`; the direct arm's is `…-direct-tenants-`). */
+  const proxyTenantsGroup = `-${withTenants.profile.name}-tenants-`;
   const DIRECT_TENANTS_SG = 'sg chain: direct arm tenants function → database on 3306, HTTPS out for STS, nothing else, in a group of its own; group and rules in the api stack';
   /** `value` (an expression of the data stack) as the api stack reads it: through a data output and its remote state. */
   const readFromData = (env: SynthesizedEnvironment, value: string) => {
@@ -223,18 +225,27 @@ describe('each rule catches what it is about', () => {
       delete rule.referenced_security_group_id;
       rule.cidr_ipv4 = '10.20.0.0/16';
     }],
-    // The tenants group: reaching the database itself, losing its way to STS, or the hits function moved into it.
-    ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (j) => {
-      const group = `\${aws_security_group.${Object.keys(j.resource!.aws_security_group).find((n) => n.startsWith('tenants-'))}.id}`;
-      const dbGroup = first(j, 'aws_db_instance').vpc_security_group_ids[0];
-      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-db'] = { security_group_id: group, ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: dbGroup, description: 'mutation' };
+    // The tenants group: reaching the database itself, losing its way to STS, the hits function moved into it,
+    // or the group back in the data stack.
+    [TENANTS_SG_RULE, 'api', (j, env) => {
+      const dbGroup = readFromData(env, first(env.data, 'aws_db_instance').vpc_security_group_ids[0]);
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-db'] = { security_group_id: groupOf(j, proxyTenantsGroup), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: dbGroup, description: 'mutation' };
     }, withTenants],
-    ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (j) => delete j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'], withTenants],
-    ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (j) => (j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'].from_port = 0), withTenants],
-    ['sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own', 'data', (_j, env) => {
+    [TENANTS_SG_RULE, 'api', (j) => delete j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'], withTenants],
+    [TENANTS_SG_RULE, 'api', (j) => (j.resource!.aws_vpc_security_group_egress_rule['tenants-egress-https'].from_port = 0), withTenants],
+    [TENANTS_SG_RULE, 'api', (_j, env) => {
       const hits = armFunction(env.api, 'proxy', 'hits');
       const tenants = armFunction(env.api, 'proxy', 'tenants');
       tenants.vpc_config.security_group_ids = [...hits.vpc_config.security_group_ids];
+    }, withTenants],
+    // Back in the data stack with every rule (the layout before): turning tenants off would take two deploys again.
+    [TENANTS_SG_RULE, 'api', (_j, env) => moveGroupToData(env, proxyTenantsGroup), withTenants],
+    [TENANTS_SG_RULE, 'api', (j, env) => {
+      // Only the proxy's side of its 3306 path in the data stack (read from the api stack's output).
+      const [n, r] = (Object.entries(j.resource!.aws_vpc_security_group_ingress_rule) as Array<[string, any]>).find(([, r]) => r.referenced_security_group_id === groupOf(j, proxyTenantsGroup))!;
+      j.output = { ...j.output, 'mutation-tenants': { value: r.referenced_security_group_id } };
+      env.data.resource!.aws_vpc_security_group_ingress_rule[n] = { ...r, security_group_id: resolveRemote(env, r.security_group_id), referenced_security_group_id: `\${data.terraform_remote_state.cross-stack-reference-input-${env.stacks.api.node.id}.outputs.mutation-tenants}` };
+      delete j.resource!.aws_vpc_security_group_ingress_rule[n];
     }, withTenants],
     ['sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own', 'data', (j) => {
       const group = first(j, 'aws_lambda_function').vpc_config.security_group_ids[0];

@@ -360,8 +360,9 @@ function chain(env: SynthesizedEnvironment, label: string, client: string | unde
 }
 
 /**
- * Violations unless `group` (a direct-arm function's) and every rule naming it, on either side, are in the
- * api stack, where its function is: deleted anywhere else, the group goes before the function lets go of it.
+ * Violations unless `group` (a function's of the api stack: the tenants function's, the direct arm's) and
+ * every rule naming it, on either side, are in the api stack, where its function is: deleted anywhere else,
+ * the group goes before the function lets go of it.
  */
 function apartFromItsFunction(group: string, rules: ReturnType<typeof environmentSgRules>, what: string): string[] {
   const problems = group.startsWith('api|') ? [] : [`${what} ${group} is not in the api stack with its function`];
@@ -457,6 +458,9 @@ function connectPrefixFor(env: SynthesizedEnvironment, localName: string, arm: A
 // The rules
 
 const EVERY: readonly StackKind[] = STACK_KINDS;
+
+/** The proxy arm's tenants group rule (named by the mutation tests). */
+export const TENANTS_SG_RULE = 'sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own; group and rules in the api stack';
 
 const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) => string[]): Rule => ({
   name,
@@ -744,20 +748,28 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
-    name: 'sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own',
-    kinds: ['data'],
+    // Its group and every rule naming it live in the api stack with the function, as the direct arm's do, so
+    // one deploy turns tenants on or off; in the data stack, deployed first, the group would go while the
+    // function still holds it.
+    name: TENANTS_SG_RULE,
+    kinds: ['api'],
     when: (env) => env.profile.tenants.count > 0,
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.tenantsSg) return ['the api stack has no tenants function in a security group'];
       const problems = chain(env, 'tenants → proxy', t.tenantsSg, t.proxySg, 3306, [t.appSg]);
       if ([t.appSg, t.migrationSg, t.directHitsSg, t.directTenantsSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
-      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.tenantsSg);
+      const rules = environmentSgRules(env);
+      const own = rules.filter((r) => r.g === t.tenantsSg);
       // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
-      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.proxySg));
-      const https = rules.some(isHttpsOut) ? [] : ['the tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails'];
-      const inApi = sgRules(env.api).filter((r) => canonical(env, 'api', r.group) === t.tenantsSg).map((r) => `${r.where}: a rule of the tenants group outside the data stack`);
-      return [...problems, ...https, ...inApi, ...elsewhere.map((r) => `${r.where}: the tenants group must only send to the proxy, and HTTPS to STS`)];
+      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.proxySg));
+      const https = own.some(isHttpsOut) ? [] : ['the tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails'];
+      return [
+        ...problems,
+        ...https,
+        ...apartFromItsFunction(t.tenantsSg, rules, 'the tenants group'),
+        ...elsewhere.map((r) => `${r.where}: the tenants group must only send to the proxy, and HTTPS to STS`),
+      ];
     },
   },
   {
@@ -822,13 +834,13 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
-    // The migration and tenants functions' groups live in the data stack but are compute, not data tier:
-    // their one HTTPS egress (Secrets Manager, STS through the NAT) is held to exactly that by their chain rules.
+    // The migration function's group lives in the data stack but is compute, not data tier: its one HTTPS
+    // egress (Secrets Manager through the NAT) is held to exactly that by its chain rule.
     name: 'sg chain: no data-tier rule uses a CIDR',
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      const functionHttpsOut = (r: SgRule) => [t.migrationSg, t.tenantsSg].includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
+      const functionHttpsOut = (r: SgRule) => canonical(env, 'data', r.group) === t.migrationSg && isHttpsOut(r);
       return sgRules(json)
         .filter((r) => (r.cidrs.length || !r.referenced) && !functionHttpsOut(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);

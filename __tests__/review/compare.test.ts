@@ -1,10 +1,14 @@
-/** The synth comparison on the fixture: added and removed stacks, replacement from the table, and drift from a plan. */
+/** The synth comparison on the fixture: added and removed stacks, replacement from the table, and drift from a plan; then the command lines through npm. */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { planToStackReport } from '../../tools/review/lib/plan-json';
 import { synthesize } from '../../tools/review/lib/processes';
-import { FIXTURE_APP, readJson, runTool } from './fixture';
+import { usage } from '../../tools/command-line';
+import { PLAN_COMMAND } from '../../tools/review/plan';
+import { REVIEW_COMMAND } from '../../tools/review/review';
+import { FIXTURE_APP, readJson, ROOT, runTool } from './fixture';
 
 jest.setTimeout(120000);
 
@@ -65,4 +69,34 @@ it('reports resource_drift as drift, apart from the changes the plan makes, with
   expect(report.status).toBe('unchanged'); // drift alone is not a change this plan makes
   expect(report.changes).toEqual([expect.objectContaining({ drift: true, action: 'update', attributes: ['instance_class', 'password'], risks: ['cost'] })]);
   expect(JSON.stringify(report)).not.toMatch(/password-value/);
+});
+
+describe('the command lines as a user types them', () => {
+  /** `npm run <script> -- <args>` from the project root: exit code and output (npm's banner is on stdout). */
+  const npmRun = (script: 'review' | 'plan', args: string[]) => {
+    const r = spawnSync('npm', ['run', script, '--', ...args], { cwd: ROOT, encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it.each([
+    ['review', REVIEW_COMMAND],
+    ['plan', PLAN_COMMAND],
+  ] as const)('npm run %s -- --help: exit 0 with the synopsis and the options', (script, command) => {
+    const r = npmRun(script, ['--help']);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`\n${usage(command)}\n`);
+    expect(r.stdout).toMatch(new RegExp(`\\nusage: npm run ${script}`));
+  });
+
+  it('npm run review with two sources: exit 1, one line naming both', () => {
+    expect(npmRun('review', ['--base', 'HEAD', '--plans', 'plans'])).toMatchObject({ code: 1, stderr: 'review: --base and --plans contradict each other: give exactly one of --base, --plans, --compare\n' });
+  });
+
+  it('npm run review on a plan it cannot read: one line, no stack', () => {
+    const file = path.join(work, 'odd.plan.json');
+    fs.writeFileSync(file, JSON.stringify({ format_version: '1.2', resource_changes: [null] }));
+    const r = npmRun('review', ['--plans', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^review: unexpected error: [^\n]+ \(--debug prints its stack\)\n$/);
+  });
 });

@@ -169,18 +169,20 @@ it('applies one environment at a time: only its stacks, in manifest order, and l
   const envs = path.join(work, 'environments');
   const envOut = ['--project', FIXTURE_APP, '--cdktf-out', path.join(envs, 'cdktf.out'), '--out', path.join(envs, 'plans')];
   const env = { FIXTURE_ENVIRONMENTS: 'green,blue' };
-  const listed = await plan([...envOut, '--list-environments'], env);
+  // Each option once: the command line refuses a second --out (the helper plan() sets its own).
+  const planEnvironments = (extra: string[]) => runTool('plan', [...envOut, ...extra], { env: { ...baseEnv, ...env } });
+  const listed = await planEnvironments(['--list-environments']);
   expect(listed.code).toBe(0);
   // Manifest order: the environments in the order of their first stack, whatever the synth order.
   expect(JSON.parse(listed.stdout)).toEqual(['blue', 'green']);
 
-  const r = await plan([...envOut, '--no-synth', '--apply', '--environment', 'green'], env);
+  const r = await planEnvironments(['--no-synth', '--apply', '--environment', 'green']);
   expect(r.code).toBe(2);
   expect(r.stderr.match(/plan: ([\w-]+): applied/g)).toEqual(['plan: upstream-green: applied', 'plan: midstream-green: applied', 'plan: downstream-green: applied']);
   expect(fs.readdirSync(envs).filter((f) => f.endsWith('.tfstate')).sort()).toEqual(['terraform.downstream-green.tfstate', 'terraform.midstream-green.tfstate', 'terraform.upstream-green.tfstate']);
   expect(readJson(path.join(envs, 'plans', 'plan-summary.json')).stacks.map((s: any) => s.stack)).toEqual(['upstream-green', 'midstream-green', 'downstream-green']);
 
-  const unknown = await plan([...envOut, '--no-synth', '--environment', 'purple'], env);
+  const unknown = await planEnvironments(['--no-synth', '--environment', 'purple']);
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toMatch(/no stack of environment purple .*\(environments: blue, green\)/);
 });

@@ -1,5 +1,5 @@
 /** The metric-math evaluator the alarm tests rely on: CloudWatch's rules for missing data, precedence, and what it refuses. */
-import { alarmValue, breaches, divisions, parseMetricMath } from './metric-math';
+import { alarmValue, breaches, divisions, inAlarmAfter, parseMetricMath } from './metric-math';
 
 const alarm = (expression: string, threshold = 0, comparison = 'GreaterThanThreshold') => ({
   alarm_name: 'a',
@@ -39,4 +39,16 @@ test('refuses what it cannot read, and ids it was given no value for', () => {
   expect(() => parseMetricMath('a $ b')).toThrow(/cannot tokenize/);
   expect(() => parseMetricMath('(a + b')).toThrow(/expected "\)"/);
   expect(() => alarmValue(alarm('a + c'), { a: 1 })).toThrow(/no value given for metric id "c"/);
+});
+
+test('M out of N: enough breaching periods among the last N raise the alarm; a missing period counts as treat_missing_data says', () => {
+  const threeOfFive = (missing: string) => ({ ...alarm('a', 10), evaluation_periods: 5, datapoints_to_alarm: 3, treat_missing_data: missing });
+  const [high, low, none] = [{ a: 11 }, { a: 1 }, { a: undefined }];
+  expect(inAlarmAfter(threeOfFive('notBreaching'), [high, low, high, low, high])).toBe(true);
+  expect(inAlarmAfter(threeOfFive('notBreaching'), [high, low, none, low, high])).toBe(false);
+  expect(inAlarmAfter(threeOfFive('breaching'), [high, low, none, low, high])).toBe(true);
+  // Only the last N count: older breaches are out of the window.
+  expect(inAlarmAfter(threeOfFive('notBreaching'), [high, high, high, low, low, low, low, low])).toBe(false);
+  expect(() => inAlarmAfter(threeOfFive('notBreaching'), [high])).toThrow(/evaluates 5 periods/);
+  expect(() => inAlarmAfter(threeOfFive('ignore'), [high, high, high, high, high])).toThrow(/not modelled/);
 });

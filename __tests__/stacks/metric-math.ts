@@ -180,3 +180,19 @@ export function divisions(node: Node): Array<{ dividend: string[]; divisor: stri
     default: return [];
   }
 }
+
+/**
+ * Whether the alarm is in ALARM after these consecutive periods (oldest first), as CloudWatch decides it:
+ * among the last `evaluation_periods`, at least `datapoints_to_alarm` breach, a missing period counting as
+ * `treat_missing_data` says ("M out of N",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html). Only
+ * `notBreaching` and `breaching` are modelled: `ignore` and `missing` depend on the state before.
+ */
+export function inAlarmAfter(alarm: any, periods: ReadonlyArray<Readonly<Record<string, Value>>>): boolean {
+  const n = alarm.evaluation_periods;
+  const m = alarm.datapoints_to_alarm ?? n;
+  if (periods.length < n) throw new Error(`alarm ${alarm.alarm_name} evaluates ${n} periods, ${periods.length} given`);
+  if (!['notBreaching', 'breaching'].includes(alarm.treat_missing_data)) throw new Error(`treat_missing_data ${alarm.treat_missing_data} is not modelled`);
+  const breaching = periods.slice(-n).filter((values) => breaches(alarm, values) ?? alarm.treat_missing_data === 'breaching').length;
+  return breaching >= m;
+}

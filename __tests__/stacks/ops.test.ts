@@ -7,10 +7,11 @@
  * says.
  */
 import { directArmEnabled, PROFILES, type Profile } from '../../config';
-import { METRIC } from '../../contracts';
+import { APP_METRICS_NAMESPACE, METRIC, TENANTS_ROUTE_METRIC } from '../../contracts';
+import { SERVER_ERROR_SHARE_PERCENT } from '../../components/monitoring/api-alarms';
 import { INSTANCE_MEMORY_GIB } from '../../modules/mysql-database';
 import { environmentsUnderTest, resources, single, synthEnvironments, titleOf, type EnvironmentUnderTest, type StackJson, type SynthesizedEnvironment } from '../support/synth';
-import { breaches } from './metric-math';
+import { breaches, inAlarmAfter } from './metric-math';
 
 type StackKind = 'network' | 'data' | 'api' | 'ops';
 
@@ -44,8 +45,10 @@ const VALID: Record<string, Record<string, string[][]>> = {
     AvailabilityPercentage: [PROXY_SET_4],
   },
   'AWS/ElastiCache': { CPUUtilization: MEMCACHED_NODE, Evictions: MEMCACHED_NODE, CurrConnections: MEMCACHED_NODE, GetHits: MEMCACHED_NODE, GetMisses: MEMCACHED_NODE },
-  hits: {
+  [APP_METRICS_NAMESPACE]: {
     ...Object.fromEntries([METRIC.requests, METRIC.latency, METRIC.dbTime, METRIC.cacheHit, METRIC.cacheMiss, METRIC.cacheBypass, ...Object.values(METRIC.dbUnavailable)].map((n) => [n, APP])),
+    // The tenants function's own, in the same request line (so under the same two dimension sets).
+    ...Object.fromEntries([METRIC.stsCalls, ...Object.values(METRIC.stsErrors), METRIC.poolsOpened, METRIC.poolsEvicted, METRIC.poolsRefused, METRIC.loginFailures].map((n) => [n, APP])),
     [METRIC.pruned]: [['service']],
     [METRIC.pruneBatches]: [['service']],
   },
@@ -62,7 +65,7 @@ const DIMENSION_TARGET: Record<string, { type: string; attr: RegExp } | { litera
   TargetRole: { literal: /^(READ_WRITE|READ_ONLY)$/ },
   CacheClusterId: { type: 'aws_elasticache_cluster', attr: /^cluster_id$/ },
   CacheNodeId: { type: 'aws_elasticache_cluster', attr: /^cache_nodes\[(\d+)\]\.id$/ },
-  route: { literal: /^(health|list|record|invalid)$/ },
+  route: { literal: new RegExp(`^(health|list|record|invalid|${TENANTS_ROUTE_METRIC})$`) },
   statusClass: { literal: /^[1-5]xx$/ },
 };
 
@@ -295,19 +298,33 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
       'AWS/RDS/AvailabilityPercentage',
       'AWS/RDS/CPUUtilization',
       'AWS/RDS/FreeStorageSpace',
-      'hits/DbUnavailableSaturated',
+      `${APP_METRICS_NAMESPACE}/${METRIC.dbUnavailable.saturated}`,
     ]) {
       expect(namespaces).toContain(required);
     }
-    const cacheMetrics = [...namespaces].filter((n) => n.startsWith('AWS/ElastiCache/') || n === 'hits/CacheBypass');
-    if (profile.cache.enabled) expect(cacheMetrics.sort()).toEqual(['AWS/ElastiCache/CPUUtilization', 'AWS/ElastiCache/CurrConnections', 'AWS/ElastiCache/Evictions', 'hits/CacheBypass']);
+    // With tenants, the tenants function's own failures too: refused logins and every STS error.
+    const tenantMetrics = [...namespaces].filter((n) => [METRIC.loginFailures, ...Object.values(METRIC.stsErrors)].some((m) => n === `${APP_METRICS_NAMESPACE}/${m}`));
+    expect(tenantMetrics).toHaveLength(profile.tenants.count > 0 ? 1 + Object.keys(METRIC.stsErrors).length : 0);
+    const cacheMetrics = [...namespaces].filter((n) => n.startsWith('AWS/ElastiCache/') || n === `${APP_METRICS_NAMESPACE}/${METRIC.cacheBypass}`);
+    if (profile.cache.enabled) expect(cacheMetrics.sort()).toEqual(['AWS/ElastiCache/CPUUtilization', 'AWS/ElastiCache/CurrConnections', 'AWS/ElastiCache/Evictions', `${APP_METRICS_NAMESPACE}/${METRIC.cacheBypass}`]);
     else expect(cacheMetrics).toEqual([]);
   });
 
   test('the dashboard follows a request: API, Lambda, function, proxy, database, (cache), prune', () => {
     const body = JSON.parse(single(ops, 'aws_cloudwatch_dashboard').dashboard_body);
     const headings = body.widgets.filter((w: any) => w.type === 'text').map((w: any) => w.properties.markdown);
-    const expected = ['API', 'Lambda', 'Function metrics', 'RDS Proxy', 'RDS for MySQL', ...(profile.cache.enabled ? ['ElastiCache'] : []), 'Prune', ...(directArmEnabled(profile) ? ['A/B', 'A/B'] : [])];
+    const expected = [
+      'API',
+      'Lambda: hits',
+      'Function metrics',
+      // The tenants function's rows beside the hits function's, in their shape.
+      ...(profile.tenants.count > 0 ? ['Lambda: tenants', 'Tenants function metrics'] : []),
+      'RDS Proxy',
+      'RDS for MySQL',
+      ...(profile.cache.enabled ? ['ElastiCache'] : []),
+      'Prune',
+      ...(directArmEnabled(profile) ? ['A/B', 'A/B'] : []),
+    ];
     expect(headings.map((h: string) => expected.find((e) => h.startsWith(`## ${e}`)))).toStrictEqual(expected);
     for (const w of body.widgets) {
       expect(w.x + w.width).toBeLessThanOrEqual(24);
@@ -350,6 +367,95 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     // No alarm watches the direct arm: a temporary experiment, read here and in the load report.
     const directNames = resources(env.api, 'aws_lambda_function').filter(([n]) => n.startsWith('direct-arm_')).map(([n]) => n);
     expect(JSON.stringify(alarms)).not.toMatch(new RegExp(directNames.join('|')));
+  });
+
+  // --- the tenants function (proxy arm) ---------------------------------------------------------------
+  const tenantsAlarms = alarms.filter((a) => a.alarm_name.startsWith(`${profile.project}-${profile.name}-tenants-`));
+  /** The api stack's function a dimension value (FunctionName, service) names, through the api stack's outputs. */
+  const functionNamed = (value: string) => {
+    const m = REMOTE.exec(value);
+    const ref = m && m[1] === env.stacks.api.node.id ? env.api.output?.[m[2]]?.value : undefined;
+    const name = /^\$\{aws_lambda_function\.([^.]+)\.function_name\}$/.exec(ref ?? '')?.[1];
+    return name === undefined ? undefined : ([name, env.api.resource!.aws_lambda_function[name]] as [string, any]);
+  };
+  const isProxyTenants = (fn: [string, any] | undefined) => !!fn && !fn[0].startsWith('direct-arm_') && fn[1].environment.variables.TENANT_ACCESS_ROLE_ARN !== undefined;
+
+  test(`tenants alarms: ${profile.tenants.count > 0 ? "5xx share, throttles, refused logins, STS errors, on the proxy arm's tenants function only" : 'none, no tenants'}`, () => {
+    expect(tenantsAlarms.map((a) => a.alarm_name.slice(`${profile.project}-${profile.name}-`.length)).sort()).toEqual(
+      profile.tenants.count > 0 ? ['tenants-5xx-rate', 'tenants-login-failures', 'tenants-sts-errors', 'tenants-throttles'] : [],
+    );
+    for (const a of tenantsAlarms) {
+      for (const q of a.metric_query.filter((q: any) => q.metric)) {
+        const value = q.metric.dimensions.FunctionName ?? q.metric.dimensions.service;
+        expect([a.alarm_name, q.id, isProxyTenants(functionNamed(value))]).toEqual([a.alarm_name, q.id, true]);
+      }
+    }
+  });
+
+  const periods = <T,>(values: T, times: number): T[] => Array.from({ length: times }, () => values);
+  const tenantsAlarm = (suffix: string) => tenantsAlarms.find((a) => a.alarm_name.endsWith(`-tenants-${suffix}`));
+
+  test('tenants-5xx-rate: fires on the share of failed tenant requests, crashes included, sustained, not on a blip', () => {
+    const alarm = tenantsAlarm('5xx-rate');
+    if (profile.tenants.count === 0) return expect(alarm).toBeUndefined();
+    const share = (failed: number) => ({ requests: 1000, failed: (failed / 100) * 1000, crashed: undefined });
+    expect(breaches(alarm, share(SERVER_ERROR_SHARE_PERCENT / 2))).toBe(false);
+    expect(breaches(alarm, share(SERVER_ERROR_SHARE_PERCENT * 2))).toBe(true);
+    // Every invocation crashed or timed out: no request line, so no request metric at all; the API answered 5xx.
+    expect(breaches(alarm, { requests: undefined, failed: undefined, crashed: 20 })).toBe(true);
+    expect(breaches(alarm, { requests: 1000, failed: undefined, crashed: (SERVER_ERROR_SHARE_PERCENT * 2 * 1000) / 100 })).toBe(true);
+    expect(breaches(alarm, { requests: undefined, failed: undefined, crashed: undefined })).not.toBe(true);
+    const [bad, good] = [share(SERVER_ERROR_SHARE_PERCENT * 2), share(0)];
+    expect(inAlarmAfter(alarm, [bad, good, bad, good, good])).toBe(false);
+    expect(inAlarmAfter(alarm, [bad, good, bad, good, bad])).toBe(true);
+  });
+
+  test.each(['lambda-throttles', 'tenants-throttles'])('%s: fires when invocations are throttled, even when every one was (no Invocations at all)', (suffix) => {
+    const alarm = alarmNamed(suffix);
+    if (suffix.startsWith('tenants-') && profile.tenants.count === 0) return expect(alarm).toBeUndefined();
+    expect(breaches(alarm, { invocations: 1000, throttles: undefined })).toBe(false);
+    expect(breaches(alarm, { invocations: 1000, throttles: 1 })).toBe(false);
+    expect(breaches(alarm, { invocations: 1000, throttles: 100 })).toBe(true);
+    expect(breaches(alarm, { invocations: undefined, throttles: 50 })).toBe(true);
+    expect(breaches(alarm, { invocations: undefined, throttles: undefined })).not.toBe(true);
+  });
+
+  test('tenants-login-failures: fires when the database keeps refusing tenant logins, not on a stray refusal the retry absorbs', () => {
+    const alarm = tenantsAlarm('login-failures');
+    if (profile.tenants.count === 0) return expect(alarm).toBeUndefined();
+    expect(breaches(alarm, { requests: 1000, refused: undefined })).toBe(false);
+    expect(breaches(alarm, { requests: 1000, refused: 2 })).toBe(false);
+    expect(breaches(alarm, { requests: 1000, refused: 100 })).toBe(true);
+    expect(inAlarmAfter(alarm, [...periods({ requests: 1000, refused: 100 }, 2), ...periods({ requests: 1000, refused: undefined }, 3)])).toBe(false);
+    expect(inAlarmAfter(alarm, [...periods({ requests: 1000, refused: undefined }, 2), ...periods({ requests: 1000, refused: 100 }, 3)])).toBe(true);
+  });
+
+  test('tenants-sts-errors: every STS error counts, throttled, denied or unavailable; errors in 3 of 5 minutes fire, one minute does not', () => {
+    const alarm = tenantsAlarm('sts-errors');
+    if (profile.tenants.count === 0) return expect(alarm).toBeUndefined();
+    const queries = alarm.metric_query.filter((q: any) => q.metric);
+    expect(queries.map((q: any) => q.metric.metric_name).sort()).toEqual(Object.values(METRIC.stsErrors).sort());
+    const none = Object.fromEntries(queries.map((q: any) => [q.id, undefined]));
+    expect(breaches(alarm, none)).not.toBe(true);
+    for (const q of queries) {
+      const one = { ...none, [q.id]: 1 };
+      expect([q.metric.metric_name, inAlarmAfter(alarm, [none, none, one, none, none])]).toEqual([q.metric.metric_name, false]);
+      expect([q.metric.metric_name, inAlarmAfter(alarm, [one, none, one, none, one])]).toEqual([q.metric.metric_name, true]);
+    }
+  });
+
+  test(`the dashboard ${profile.tenants.count > 0 ? "shows the proxy arm's tenants function in two rows after the hits rows" : 'has no tenants row'}`, () => {
+    const body = JSON.parse(single(ops, 'aws_cloudwatch_dashboard').dashboard_body);
+    const headings = body.widgets.filter((w: any) => w.type === 'text');
+    const start = headings.find((w: any) => w.properties.markdown === '## Lambda: tenants function')?.y;
+    if (profile.tenants.count === 0) return expect(start).toBeUndefined();
+    const end = headings.find((w: any) => w.properties.markdown === '## RDS Proxy').y;
+    const lines = body.widgets.filter((w: any) => w.type === 'metric' && w.y > start && w.y < end).flatMap((w: any) => w.properties.metrics);
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    // Every line of these rows is the proxy arm's tenants function (by FunctionName or service), never the hits or a direct-arm function.
+    for (const line of lines) expect([line[1], isProxyTenants(functionNamed(line[3]))]).toEqual([line[1], true]);
+    const names = new Set(lines.map((l: any[]) => l[1]));
+    for (const m of [METRIC.requests, METRIC.latency, METRIC.stsCalls, ...Object.values(METRIC.stsErrors), METRIC.poolsOpened, METRIC.poolsEvicted, METRIC.poolsRefused, METRIC.loginFailures, 'Invocations', 'Throttles']) expect(names).toContain(m);
   });
 
   test('the topic is encrypted with its own key, whose policy lets CloudWatch and RDS events use it; e-mail only when the profile names one', () => {
@@ -408,6 +514,37 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
       expect(Object.keys(env[kind].data?.terraform_remote_state ?? {})).not.toContain(`cross-stack-reference-input-${env.stacks.ops.node.id}`);
     }
   });
+});
+
+describe('tenants on and off: the ops stack', () => {
+  const withTenants = (p: Profile, count: number): Profile => ({ ...p, tenants: { ...p.tenants, count } });
+  // The same sets as the wiring suite's (synthesized once per run).
+  const tenantsOn = synthEnvironments(PROFILES.map((p) => withTenants(p, p.tenants.count || 5)), 'tenants-on');
+  const tenantsOff = synthEnvironments(PROFILES.map((p) => withTenants(p, 0)), 'tenants-off');
+  const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
+  const widgets = (s: StackJson) => JSON.parse(single(s, 'aws_cloudwatch_dashboard').dashboard_body).widgets as any[];
+  const place = (w: any) => ({ x: w.x, y: w.y, width: w.width, height: w.height, title: w.properties.title ?? w.properties.markdown });
+
+  test.each(tenantsOff.map((e, i) => [e.profile.name, e, tenantsOn[i]] as const))(
+    '%s: turning tenants on adds only the tenants alarms and rows; the rows above keep their places, the rows below move down by the rows added',
+    (_n, off, on) => {
+      const added = names(on.ops).filter((n) => !names(off.ops).includes(n));
+      expect(names(off.ops).every((n) => names(on.ops).includes(n))).toBe(true);
+      expect(added.map((n) => n.slice(0, n.indexOf('.')))).toEqual(added.map(() => 'aws_cloudwatch_metric_alarm'));
+      const prefix = `${on.profile.project}-${on.profile.name}-`;
+      expect(added.map((n) => on.ops.resource!.aws_cloudwatch_metric_alarm[n.slice(n.indexOf('.') + 1)].alarm_name.slice(prefix.length)).sort()).toEqual(
+        ['tenants-5xx-rate', 'tenants-login-failures', 'tenants-sts-errors', 'tenants-throttles'],
+      );
+      const before = widgets(off.ops).map(place);
+      const after = widgets(on.ops).map(place);
+      const first = after.findIndex((w) => w.title === '## Lambda: tenants function');
+      const rows = after.slice(first).findIndex((w) => w.title === '## RDS Proxy');
+      const inserted = after.slice(first, first + rows);
+      const shift = Math.max(...inserted.map((w) => w.y + w.height)) - inserted[0].y;
+      expect(after.slice(0, first)).toEqual(before.slice(0, first));
+      expect(after.slice(first + rows)).toEqual(before.slice(first).map((w) => ({ ...w, y: w.y + shift })));
+    },
+  );
 });
 
 describe('the database-connections check can fail', () => {

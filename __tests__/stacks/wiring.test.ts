@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { directArmEnabled, Profile, PROFILES } from '../../config';
+import { APP_METRICS_NAMESPACE } from '../../contracts';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
 
 // Every expectation comes from the profile under test: shipped profiles and generated variants alike.
@@ -86,21 +87,10 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
     const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
 
-    // Into the proxy: the app group (from the network stack), and the tenants group when there are tenants.
+    // Into the proxy, from the data stack: the app group (from the network stack), nothing else.
     const migration = single(data, 'aws_lambda_function').vpc_config.security_group_ids[0];
-    const tenantsGroup = byName('-tenants');
-    const tenants = tenantsGroup && `\${aws_security_group.${tenantsGroup}.id}`;
-    expect(tenantsGroup !== undefined).toBe(profile.tenants.count > 0);
-    const intoProxy = ingress.filter((r) => r.security_group_id === proxy && r.referenced_security_group_id !== tenants);
+    const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
     expect(intoProxy).toHaveLength(1);
-    if (tenants) {
-      // The tenants function's own group: the proxy by reference, HTTPS out for STS, nothing in.
-      expect(ingress.filter((r) => r.referenced_security_group_id === tenants)).toEqual([expect.objectContaining({ security_group_id: proxy, from_port: 3306, to_port: 3306, ip_protocol: 'tcp' })]);
-      expect(egress.filter((r) => r.security_group_id === tenants).map((r) => [r.referenced_security_group_id ?? r.cidr_ipv4, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], ['0.0.0.0/0', 443, 443]].sort());
-      expect(ingress.filter((r) => r.security_group_id === tenants)).toEqual([]);
-      expect(remoteOutput(tenantsFunction(api)![1].vpc_config.security_group_ids[0], dataId)).toBeDefined();
-      expect(exported(data, remoteOutput(tenantsFunction(api)![1].vpc_config.security_group_ids[0], dataId))).toBe(tenants);
-    }
     expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
     expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
     // The migration function's own group: straight to the database (not through the proxy), and HTTPS
@@ -115,19 +105,31 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     // Into the database, from the data stack: the proxy and the migration function; nothing else.
     expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306]].sort());
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
-    // The direct arm's groups, when it is on, are opened from the api stack, where they and their functions are:
-    // the database to each on 3306, the cache to its hits group on 11211; the data stack has no group of the arm.
-    expect(byName('-direct-hits') ?? byName('-direct-tenants')).toBeUndefined();
+    // The tenants function's group and the direct arm's groups live in the api stack, with their functions, and
+    // are opened from there: the proxy to the tenants group on 3306, the database to each direct group on 3306,
+    // the cache to the direct hits group on 11211. The data stack has none of them.
+    expect(byName('-tenants') ?? byName('-direct-hits') ?? byName('-direct-tenants')).toBeUndefined();
     const apiGroups = Object.fromEntries(resources(api, 'aws_security_group'));
     const apiGroup = (suffix: string) => Object.keys(apiGroups).filter((n) => apiGroups[n].name_prefix === `${profile.project}-${profile.name}${suffix}-`).map((n) => `\${aws_security_group.${n}.id}`);
+    const tenants = apiGroup('-tenants');
+    expect(tenants).toHaveLength(profile.tenants.count > 0 ? 1 : 0);
     const directHits = apiGroup('-direct-hits');
     const direct = [...directHits, ...apiGroup('-direct-tenants')];
     expect(direct).toHaveLength(directArmEnabled(profile) ? (profile.tenants.count > 0 ? 2 : 1) : 0);
     const apiIngress = resources(api, 'aws_vpc_security_group_ingress_rule').map(([, r]) => ({ ...r, security_group_id: exported(data, remoteOutput(r.security_group_id, dataId)) }));
+    const apiEgress = resources(api, 'aws_vpc_security_group_egress_rule').map(([, r]) => r);
     const intoFromApi = (group: string) => apiIngress.filter((r) => r.security_group_id === group).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort();
+    expect(intoFromApi(proxy)).toEqual(tenants.map((g) => [g, 3306, 3306]));
     expect(intoFromApi(db)).toEqual(direct.map((g) => [g, 3306, 3306]).sort());
     expect(intoFromApi(cache)).toEqual(profile.cache.enabled ? directHits.map((g) => [g, 11211, 11211]) : []);
-    expect(apiIngress.every((r) => [db, ...(profile.cache.enabled ? [cache] : [])].includes(r.security_group_id))).toBe(true);
+    expect(apiIngress.every((r) => [proxy, db, ...(profile.cache.enabled ? [cache] : [])].includes(r.security_group_id))).toBe(true);
+    for (const group of tenants) {
+      // The tenants function's own group: the proxy by reference, HTTPS out for STS, nothing in; the function in it, in the same stack.
+      const out = apiEgress.filter((r) => r.security_group_id === group).map((r) => [r.referenced_security_group_id ? exported(data, remoteOutput(r.referenced_security_group_id, dataId)) : r.cidr_ipv4, r.from_port, r.to_port]);
+      expect(out.sort()).toEqual([[proxy, 3306, 3306], ['0.0.0.0/0', 443, 443]].sort());
+      expect(apiIngress.filter((r) => r.security_group_id === group)).toEqual([]);
+      expect(tenantsFunction(api)![1].vpc_config.security_group_ids).toEqual([group]);
+    }
 
     const appEgress = egress.filter((r) => isRemote(r.security_group_id));
     if (profile.cache.enabled) {
@@ -140,7 +142,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) if (!([migration, tenants].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!(rule.security_group_id === migration && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
   test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
@@ -250,8 +252,9 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     }
     const [fnName, body] = fn!;
     const vars = body.environment.variables;
-    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_RESOURCE_ID', 'DB_TLS', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
-    expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify' });
+    expect(Object.keys(vars).sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_RESOURCE_ID', 'DB_TLS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'TENANT_ACCESS_ROLE_ARN', 'TENANT_COUNT', 'TENANT_PREFIX']);
+    // Its own metrics in the application's namespace, under its own service name, as the hits function's.
+    expect(vars).toMatchObject({ TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, DB_PORT: '3306', DB_TLS: 'verify', POWERTOOLS_METRICS_NAMESPACE: APP_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME: `${profile.project}-${profile.name}-tenants` });
     expect(exported(data, remoteOutput(vars.DB_HOST, dataId))).toMatch(/^\$\{aws_db_proxy\.[^.]+\.endpoint\}$/);
     expect(exported(data, remoteOutput(vars.DB_RESOURCE_ID, dataId))).toMatch(/^\$\{local\.proxy_resource-id_[^}]+\}$/);
     const accessRole = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(vars.TENANT_ACCESS_ROLE_ARN)![1];
@@ -406,6 +409,69 @@ describe('direct arm on and off', () => {
       expect(names(off.ops)).toEqual(names(on.ops));
     },
   );
+});
+
+/** The paths (`a.b.c`) at which two JSON values differ: a leaf that differs, or a key only one side has. */
+function differences(a: unknown, b: unknown, at = ''): string[] {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => differences((a as any)[k], (b as any)[k], at ? `${at}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [at];
+}
+
+describe('tenants on and off', () => {
+  const withTenants = (p: Profile, count: number): Profile => ({ ...p, tenants: { ...p.tenants, count } });
+  // Each shipped profile with tenants on (its own count, or 5 where it has none) and off.
+  const tenantsOn = synthEnvironments(PROFILES.map((p) => withTenants(p, p.tenants.count || 5)), 'tenants-on');
+  const tenantsOff = synthEnvironments(PROFILES.map((p) => withTenants(p, 0)), 'tenants-off');
+  const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
+  const body = (s: StackJson, address: string) => s.resource![address.slice(0, address.indexOf('.'))][address.slice(address.indexOf('.') + 1)];
+  /** What a deploy of the stack creates, updates or deletes: its resources and its outputs but cdktf's cross-stack ones (values, not things). */
+  const deployed = (s: StackJson) => ({ resource: s.resource, output: Object.fromEntries(Object.entries(s.output ?? {}).filter(([n]) => !n.startsWith('cross-stack-output-'))) });
+
+  describe.each(tenantsOff.map((e, i) => [e.profile.name, e, tenantsOn[i]] as const))('%s', (_n, off, on) => {
+    const { prefix, count, rowsPerTenant } = on.profile.tenants;
+
+    test('the network stack does not change', () => {
+      expect(off.text[off.stacks.network.node.id]).toBe(on.text[on.stacks.network.node.id]);
+    });
+
+    test('the data stack changes only in the tenant grants: the proxy\'s end-to-end IAM users and the migration\'s tenant settings', () => {
+      const [proxyPolicy] = resources(on.data, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))!;
+      const [migration] = resources(on.data, 'aws_lambda_function')[0];
+      const [invocation] = resources(on.data, 'aws_lambda_invocation')[0];
+      expect(differences(deployed(off.data), deployed(on.data)).sort()).toEqual(
+        [
+          `resource.aws_iam_role_policy.${proxyPolicy}.policy`,
+          ...['TENANT_COUNT', 'TENANT_PREFIX', 'TENANT_ROWS'].map((k) => `resource.aws_lambda_function.${migration}.environment.variables.${k}`),
+          ...['tenant_count', 'tenant_prefix', 'tenant_rows'].map((k) => `resource.aws_lambda_invocation.${invocation}.triggers.${k}`),
+        ].sort(),
+      );
+      // The proxy logs in as the tenant users too (one IAM grant for all of them), and the migration provisions them.
+      const users = (s: StackJson) => JSON.parse(body(s, `aws_iam_role_policy.${proxyPolicy}`).policy).Statement[0].Resource.map((r: string) => r.replace(/^.*\//, ''));
+      expect(users(on.data)).toEqual([...users(off.data), `${prefix}*`]);
+      expect(body(on.data, `aws_lambda_function.${migration}`).environment.variables).toMatchObject({ TENANT_COUNT: String(count), TENANT_PREFIX: prefix, TENANT_ROWS: String(rowsPerTenant) });
+    });
+
+    test('the api stack adds or deletes the tenants functions together with their security groups and rules; nothing else of it changes', () => {
+      const added = names(on.api).filter((n) => !names(off.api).includes(n));
+      expect(names(off.api).every((n) => names(on.api).includes(n))).toBe(true);
+      for (const n of names(off.api)) expect([n, body(on.api, n)]).toEqual([n, body(off.api, n)]);
+      const ofType = (type: string) => added.filter((n) => n.startsWith(`${type}.`)).map((n) => n.slice(type.length + 1));
+      const functions = ofType('aws_lambda_function');
+      const groups = ofType('aws_security_group').map((g) => `\${aws_security_group.${g}.id}`);
+      // One tenants function per arm, each in a group added with it, and each added group used by one of them:
+      // Terraform sees the function use its group, so deletes the function first, then the group, in one deploy.
+      expect(functions).toHaveLength(directArmEnabled(on.profile) ? 2 : 1);
+      expect(functions.map((f) => body(on.api, `aws_lambda_function.${f}`).vpc_config.security_group_ids).sort()).toEqual(groups.map((g) => [g]).sort());
+      // Every added rule names an added group (so goes with it), and no rule left behind names one.
+      const rules = [...ofType('aws_vpc_security_group_ingress_rule').map((r) => `aws_vpc_security_group_ingress_rule.${r}`), ...ofType('aws_vpc_security_group_egress_rule').map((r) => `aws_vpc_security_group_egress_rule.${r}`)];
+      expect(rules.length).toBeGreaterThanOrEqual(3 * groups.length);
+      for (const r of rules) expect([r, groups.some((g) => [body(on.api, r).security_group_id, body(on.api, r).referenced_security_group_id].includes(g))]).toEqual([r, true]);
+      expect(JSON.stringify(off.api)).not.toMatch(/tenant/i);
+    });
+  });
 });
 
 describe('tenants_left_in_place, evaluated by Terraform itself', () => {

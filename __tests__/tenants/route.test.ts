@@ -183,7 +183,7 @@ test('tenantId: malformed is 400, unknown is 404, both before any STS or databas
     ['/tenants/1%20/items', 400],
     ['/tenants//items', 400],
     ['/tenants/1e0/items', 400],
-    // Well-formed, but longer than any tenant id: no tenant (contracts/tenants.ts).
+    // Well-formed but longer than any tenant id (contracts/tenants.ts): unknown, never parsed into a rounded number.
     ['/tenants/99999999999999999999/items', 404],
     [`/tenants/${TENANTS}/items`, 404],
     ['/tenants/123456/items', 404],

@@ -1,5 +1,11 @@
 import type { AlarmSpec, Watched } from './catalogue';
 
+/**
+ * The share of requests (%) answered 5xx above which a 5xx alarm fires: AWS's Recommended alarms watch API
+ * Gateway 5XXError at Average > 0.05 (HTTP APIs name the metric 5xx).
+ */
+export const SERVER_ERROR_SHARE_PERCENT = 5;
+
 /** The p99 latency the API alarm fires above (also drawn on the dashboard). */
 export const API_LATENCY_ALARM_MS = 2500;
 
@@ -8,12 +14,11 @@ export function apiAlarms({ api }: Watched): AlarmSpec[] {
   return [
     {
       id: 'api-5xx-rate',
-      description: 'More than 5% of API requests answered 5xx for 3 of 5 minutes. First check the function log group for "level":"error" lines (dbUnavailable, errorCode).',
+      description: `More than ${SERVER_ERROR_SHARE_PERCENT}% of API requests answered 5xx for 3 of 5 minutes. First check the function log group for "level":"error" lines (dbUnavailable, errorCode).`,
       metrics: { errors: api.metricServerErrors(), requests: api.metricCount() },
-      // 5%: AWS's Recommended alarms (API Gateway 5XXError, Average > 0.05); HTTP APIs name the metric 5xx.
       expression: 'IF(requests > 0, 100 * errors / requests, 0)',
       comparison: 'GreaterThanThreshold',
-      threshold: 5,
+      threshold: SERVER_ERROR_SHARE_PERCENT,
       datapointsToAlarm: 3,
       treatMissingData: 'notBreaching',
     },

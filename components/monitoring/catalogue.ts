@@ -19,6 +19,8 @@ export interface ComparedArm {
 export interface Watched {
   readonly api: HttpApi;
   readonly hits: NodeFunction;
+  /** The proxy arm's tenants function; absent without tenants. */
+  readonly tenants?: NodeFunction;
   readonly proxy: RdsProxy;
   /** The proxy's `max_connections_percent`: its pool is this share of the database's max_connections. */
   readonly proxyMaxConnectionsPercent: number;

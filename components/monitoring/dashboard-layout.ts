@@ -2,9 +2,13 @@ import type { DashboardRow } from '../../modules/dashboard';
 import { PRUNE_PERIOD_SECONDS } from '../prune-job';
 import { API_LATENCY_ALARM_MS } from './api-alarms';
 import type { ComparedArm, Watched } from './catalogue';
-import { METRIC } from '../../contracts';
+import { METRIC, TENANTS_ROUTE_METRIC } from '../../contracts';
+import type { NodeFunction } from '../../modules/node-function';
 
-/** The dashboard, top to bottom the way a request travels: API, Lambda, the function's own metrics, proxy, database, cache, prune. */
+/**
+ * The dashboard, top to bottom the way a request travels: API, Lambda, the function's own metrics (the hits
+ * function's, then the tenants function's when there are tenants), proxy, database, cache, prune.
+ */
 export function dashboardRows(watched: Watched): DashboardRow[] {
   return [...requestPathRows(watched), ...(watched.arms ? abComparisonRows(watched.arms, watched) : [])];
 }
@@ -43,8 +47,42 @@ export function abComparisonRows(arms: readonly ComparedArm[], { proxy, database
   ];
 }
 
+/**
+ * The proxy arm's tenants function, beside the hits rows and in their shape: Lambda's view, then its own
+ * metrics (EMF): requests and failures, latency, STS, pools and logins.
+ */
+export function tenantsRows(tenants: NodeFunction): DashboardRow[] {
+  const items = { route: TENANTS_ROUTE_METRIC };
+  return [
+    {
+      title: 'Lambda: tenants function',
+      graphs: [
+        { title: 'Invocations, errors, throttles', metrics: [tenants.metricInvocations(), tenants.metricErrors(), tenants.metricThrottles()] },
+        { title: 'Duration (ms)', metrics: [tenants.metricDuration({ statistic: 'p50', label: 'p50' }), tenants.metricDuration({ label: 'p99' })], annotations: [{ label: 'timeout', value: tenants.timeoutSeconds * 1000 }] },
+        { title: 'Concurrent executions', metrics: [tenants.metricConcurrentExecutions()] },
+      ],
+    },
+    {
+      title: 'Tenants function metrics (EMF)',
+      graphs: [
+        {
+          title: 'Requests, 5xx; database unavailable by reason',
+          metrics: [
+            tenants.metricApp(METRIC.requests, 'Sum'),
+            tenants.metricApp(METRIC.requests, 'Sum', { label: '5xx' }, { ...items, statusClass: '5xx' }),
+            ...Object.values(METRIC.dbUnavailable).map((name) => tenants.metricApp(name, 'Sum')),
+          ],
+        },
+        { title: 'Latency (ms)', metrics: [tenants.metricApp(METRIC.latency, 'p50', { label: 'latency p50' }), tenants.metricApp(METRIC.latency, 'p99', { label: 'latency p99' })] },
+        { title: 'STS: AssumeRole calls and errors', metrics: [METRIC.stsCalls, ...Object.values(METRIC.stsErrors)].map((name) => tenants.metricApp(name, 'Sum')) },
+        { title: 'Pools opened, evicted, refused; refused logins', metrics: [METRIC.poolsOpened, METRIC.poolsEvicted, METRIC.poolsRefused, METRIC.loginFailures].map((name) => tenants.metricApp(name, 'Sum')) },
+      ],
+    },
+  ];
+}
+
 /** The request path of the proxy arm, top to bottom. */
-function requestPathRows({ api, hits, proxy, database, cache, prune, concurrencyCeiling }: Watched): DashboardRow[] {
+function requestPathRows({ api, hits, tenants, proxy, database, cache, prune, concurrencyCeiling }: Watched): DashboardRow[] {
   const pruneFn = prune.function;
   const period = { periodSeconds: PRUNE_PERIOD_SECONDS };
   return [
@@ -71,6 +109,7 @@ function requestPathRows({ api, hits, proxy, database, cache, prune, concurrency
         ...(cache ? [{ title: 'Cache: hit, miss, bypass', metrics: [hits.metricApp(METRIC.cacheHit, 'Sum'), hits.metricApp(METRIC.cacheMiss, 'Sum'), hits.metricApp(METRIC.cacheBypass, 'Sum')] }] : []),
       ],
     },
+    ...(tenants ? tenantsRows(tenants) : []),
     {
       title: 'RDS Proxy',
       graphs: [

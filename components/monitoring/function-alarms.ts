@@ -1,5 +1,26 @@
 import type { AlarmSpec, Watched } from './catalogue';
 import { METRIC } from '../../contracts';
+import type { NodeFunction } from '../../modules/node-function';
+
+/**
+ * More than 1% of `fn`'s invocations throttled, 3 of 5 minutes. Lambda does not count a throttled request
+ * in `Invocations` (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html), so a minute
+ * in which every request was throttled can have no `Invocations` at all: FILL keeps that minute breaching
+ * instead of missing (which counts as not breaching).
+ */
+export function throttleAlarm(id: string, fn: NodeFunction, description: string): AlarmSpec {
+  return {
+    id,
+    description,
+    metrics: { throttles: fn.metricThrottles(), invocations: fn.metricInvocations() },
+    // Reasoning: a throttled request never reaches the function; 1% means the concurrency is the bottleneck, not a blip.
+    expression: 'IF(FILL(invocations, 0) + FILL(throttles, 0) > 0, 100 * FILL(throttles, 0) / (FILL(invocations, 0) + FILL(throttles, 0)), 0)',
+    comparison: 'GreaterThanThreshold',
+    threshold: 1,
+    datapointsToAlarm: 3,
+    treatMissingData: 'notBreaching',
+  };
+}
 
 /** The hits function: Lambda's own metrics, then the function's (EMF) metrics of what it answered. */
 export function functionAlarms({ hits, cache, concurrencyCeiling }: Watched): AlarmSpec[] {
@@ -15,17 +36,7 @@ export function functionAlarms({ hits, cache, concurrencyCeiling }: Watched): Al
       datapointsToAlarm: 3,
       treatMissingData: 'notBreaching',
     },
-    {
-      id: 'lambda-throttles',
-      description: 'More than 1% of invocations of the hits function were throttled for 3 of 5 minutes: concurrency is exhausted. Check ConcurrentExecutions against the reservation and the account quota (aws lambda get-account-settings).',
-      metrics: { throttles: hits.metricThrottles(), invocations: hits.metricInvocations() },
-      // Reasoning: a throttled request never reaches the function; 1% means the reservation is the bottleneck, not a blip.
-      expression: 'IF(invocations + throttles > 0, 100 * throttles / (invocations + throttles), 0)',
-      comparison: 'GreaterThanThreshold',
-      threshold: 1,
-      datapointsToAlarm: 3,
-      treatMissingData: 'notBreaching',
-    },
+    throttleAlarm('lambda-throttles', hits, 'More than 1% of invocations of the hits function were throttled for 3 of 5 minutes: concurrency is exhausted. Check ConcurrentExecutions against the reservation and the account quota (aws lambda get-account-settings).'),
     {
       id: 'lambda-duration-p99',
       description: `Hits function p99 duration above 80% of its ${hits.timeoutSeconds} s timeout for 3 of 5 minutes: requests are about to time out. Check DbTime on the dashboard and the proxy's borrow latency.`,

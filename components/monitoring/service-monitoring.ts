@@ -19,6 +19,7 @@ import { databaseAlarms } from './database-alarms';
 import { functionAlarms } from './function-alarms';
 import { proxyAlarms } from './proxy-alarms';
 import { pruneAlarms } from './prune-alarms';
+import { tenantsAlarms } from './tenants-alarms';
 
 /** What RDS sends to the topic: the events that need a person. */
 export const DB_EVENT_CATEGORIES = ['failover', 'failure', 'low storage', 'maintenance'] as const;
@@ -32,6 +33,8 @@ export interface ServiceMonitoringProps {
   readonly api: HttpApi;
   /** The hits function. Required. */
   readonly hits: NodeFunction;
+  /** The proxy arm's tenants function (its metrics namespace set). @default - no tenants: no tenants alarm or row */
+  readonly tenants?: NodeFunction;
   /** Required. */
   readonly proxy: RdsProxy;
   /** The proxy's `max_connections_percent`, from which the database's max_connections is read. @default 90 (RdsProxy's default) */
@@ -82,6 +85,7 @@ export class ServiceMonitoring {
     const watched: Watched = {
       api: props.api,
       hits,
+      tenants: props.tenants,
       proxy: props.proxy,
       proxyMaxConnectionsPercent,
       database: props.database,
@@ -92,7 +96,15 @@ export class ServiceMonitoring {
     };
     if (props.arms && props.arms.length < 2) throw new PropsError('ServiceMonitoring', 'arms', `must name at least two arms to compare, got ${props.arms.length}`);
     if (props.arms?.some((a) => a.functions.length === 0)) throw new PropsError('ServiceMonitoring', 'arms', 'must give every arm at least one function');
-    const catalogue: AlarmSpec[] = [...apiAlarms(watched), ...functionAlarms(watched), ...proxyAlarms(watched), ...databaseAlarms(watched), ...cacheAlarms(watched), ...pruneAlarms(watched)];
+    const catalogue: AlarmSpec[] = [
+      ...apiAlarms(watched),
+      ...functionAlarms(watched),
+      ...tenantsAlarms(watched),
+      ...proxyAlarms(watched),
+      ...databaseAlarms(watched),
+      ...cacheAlarms(watched),
+      ...pruneAlarms(watched),
+    ];
     this.alarms = catalogue.map(({ id, ...spec }) =>
       new MetricAlarm(scope, id, { ...spec, name: `${prefix}-${id}`, actionArns: [this.topic.topicArn], actionsEnabled: props.alarmActionsEnabled ?? true }),
     );

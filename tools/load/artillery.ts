@@ -15,7 +15,7 @@ export function artilleryBin(): string {
 export interface ArtilleryRun {
   /** Artillery's arguments (scenario.ts: artilleryArgs). */
   readonly args: readonly string[];
-  /** Everything Artillery prints goes here too. */
+  /** Everything Artillery prints is appended here too (a sequential test's runs share one log). */
   readonly logFile: string;
   /** Each chunk Artillery prints, as it comes. @default nothing */
   readonly onOutput?: (chunk: string) => void;
@@ -39,7 +39,7 @@ export function runArtillery(run: ArtilleryRun): Promise<number> {
   if (run.silenceTelemetry === false) delete env.ARTILLERY_DISABLE_TELEMETRY;
   else env.ARTILLERY_DISABLE_TELEMETRY = 'true';
   return new Promise((resolve, reject) => {
-    const log = createWriteStream(run.logFile);
+    const log = createWriteStream(run.logFile, { flags: 'a' });
     const child = spawn(process.execPath, [artilleryBin(), ...run.args], { cwd: run.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (chunk: Buffer) => {
       log.write(chunk);

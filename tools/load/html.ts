@@ -40,10 +40,15 @@ function clock(ms: number, origin: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}`;
 }
 
-/** Where the x axis starts and ends: the run window, widened to any point outside it (CloudWatch minutes). */
+/**
+ * Where the x axis starts and ends, in ms from each arm's own start (the run's, when the arms ran mixed), so a
+ * sequential run's arms lie over each other; widened to any point outside it (CloudWatch minutes).
+ */
 interface Span {
   readonly from: number;
   readonly to: number;
+  /** The x axis' caption. */
+  readonly label: string;
 }
 
 /** A legend entry: a line style and what it stands for. */
@@ -81,14 +86,13 @@ function chart(id: string, title: string, unit: string, lines: readonly Line[], 
     })
     .join('');
   const legend = (keys ?? lines).map((l) => `<span class="key"><svg width="22" height="10" aria-hidden="true"><line x1="0" x2="22" y1="5" y2="5" stroke="${l.colour}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/></svg>${escapeHtml(l.label)}</span>`).join('');
-  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}${yLabel}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">time from start</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
+  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)} <small>(${escapeHtml(unit)})</small></figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}">${grid}${yLabel}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" class="axis"/>${ticks}<text x="${W - R}" y="${H - 4}" text-anchor="end">${escapeHtml(span.label)}</text>${paths}</svg><div class="legend">${legend}</div></figure>`;
 }
 
-/** A period's point sits at its middle, so a 3-second run is not drawn at second 0. */
-const mid = (start: string, seconds: number, windowStart: number) => Math.max(Date.parse(start), windowStart) + (seconds * 1000) / 2;
+/** A period's point sits at its middle, so a 3-second run is not drawn at second 0; in ms from the arm's start. */
+const mid = (start: string, seconds: number, armStart: number) => Math.max(Date.parse(start), armStart) + (seconds * 1000) / 2 - armStart;
 
 function armLines(report: LoadReport, pick: (p: ArmReport['series'][number]) => number | null, dash?: string, suffix = ''): Line[] {
-  const origin = Date.parse(report.window.start);
   return report.arms.map((arm, i) => ({
     label: `${arm.name}${suffix}`,
     arm: arm.name,
@@ -96,7 +100,7 @@ function armLines(report: LoadReport, pick: (p: ArmReport['series'][number]) => 
     ...(dash ? { dash } : {}),
     points: arm.series.flatMap((p) => {
       const v = pick(p);
-      return v === null ? [] : [{ t: mid(p.start, p.seconds, origin), v }];
+      return v === null ? [] : [{ t: mid(p.start, p.seconds, Date.parse(arm.window.start)), v }];
     }),
   }));
 }
@@ -175,13 +179,15 @@ function cloudwatchCharts(section: CloudWatchSection, report: LoadReport): strin
   const byLabel = new Map<string, MetricSeries[]>();
   for (const s of section.series) byLabel.set(s.label, [...(byLabel.get(s.label) ?? []), s]);
   const armIndex = (arm?: string) => report.arms.findIndex((a) => a.name === arm);
+  // An arm's series is drawn from its arm's start, a shared one (arms that ran together) from the run's.
+  const origin = (arm?: string) => Date.parse(report.arms.find((a) => a.name === arm)?.window.start ?? report.window.start);
   const charts = [...byLabel.entries()]
     .map(([label, series]) =>
       chart(
         `cw:${label}`,
         label,
         series[0].stat,
-        series.map((s, i) => ({ label: s.arm ?? Object.values(s.dimensions).join(' '), arm: s.arm, colour: s.arm ? armColour(armIndex(s.arm)) : armColour(i + report.arms.length), points: s.points.map((p) => ({ t: Date.parse(p.at), v: p.value })) })),
+        series.map((s, i) => ({ label: s.arm ?? Object.values(s.dimensions).join(' '), arm: s.arm, colour: s.arm ? armColour(armIndex(s.arm)) : armColour(i + report.arms.length), points: s.points.map((p) => ({ t: Date.parse(p.at) - origin(s.arm), v: p.value })) })),
         span,
       ),
     )
@@ -205,6 +211,7 @@ tr.breach{background:#fff1f0}td.bad{color:#b42318;font-weight:600}.code{display:
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}.key{white-space:nowrap}.key svg{vertical-align:middle;margin-right:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}dt{color:#57606a}dd{margin:0}
 .empty{color:#57606a;font-style:italic}
+.notices{list-style:none;padding:0;margin:12px 0}.notices li{padding:8px 12px;border-radius:6px;margin:4px 0}.notices .hint{background:#fff8c5;color:#4d2d00}.notices .note{background:#ddf4ff;color:#0a3069}
 .glance{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px 24px}
 .glance-metric{border:1px solid #d8dee4;border-radius:8px;padding:10px 12px}.glance-title{font-weight:600;margin-bottom:6px}.glance-title small{font-weight:normal;color:#57606a}
 .row{display:grid;grid-template-columns:110px 1fr 190px;align-items:center;gap:8px;margin:3px 0}.name{font-weight:600;overflow:hidden;text-overflow:ellipsis}
@@ -212,7 +219,35 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
 .value{font-variant-numeric:tabular-nums}.ratio{color:#57606a;font-size:12px}
 `;
 
-const windowSpan = (report: LoadReport): Span => ({ from: Date.parse(report.window.start), to: Date.parse(report.window.end) });
+const windowSpan = (report: LoadReport): Span => ({
+  from: 0,
+  to: 1000 * Math.max(...report.arms.map((a) => a.window.seconds)),
+  label: report.options.order === 'mixed' ? 'time from start' : "time from each arm's start",
+});
+
+const time = (iso: string) => `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso)}</time>`;
+
+/** The order and the windows: one for a mixed run, each arm's own for a sequential one. */
+function orderAndWindows(report: LoadReport): string {
+  const o = report.options;
+  if (o.order === 'mixed') {
+    return `<dt>order</dt><dd data-order="mixed">mixed: each virtual user picks one arm at random, so the arms share the load and the time</dd>
+<dt>window</dt><dd data-window="run">${time(report.window.start)} → ${time(report.window.end)} (${escapeHtml(report.window.seconds)} s)</dd>`;
+  }
+  const windows = report.arms
+    .map((a) => `<dt>window of ${escapeHtml(a.name)}</dt><dd data-window="${escapeHtml(a.name)}">${time(a.window.start)} → ${time(a.window.end)} (${escapeHtml(a.window.seconds)} s)</dd>`)
+    .join('\n');
+  return `<dt>order</dt><dd data-order="sequential">sequential: each arm alone, in the order below, ${escapeHtml(o.cooldown)} s apart</dd>\n${windows}`;
+}
+
+/** What to read first: why the run has its order (when the tool chose it, or it goes against the deployment), and each arm's client-error hint. */
+function notices(report: LoadReport): string {
+  const items = [
+    ...(report.options.orderNote ? [`<li class="note" data-note="order">${escapeHtml(report.options.orderNote)}</li>`] : []),
+    ...report.arms.filter((a) => a.hint).map((a) => `<li class="hint" data-arm="${escapeHtml(a.name)}">${escapeHtml(a.hint)}</li>`),
+  ];
+  return items.length ? `<ul class="notices">${items.join('')}</ul>` : '';
+}
 
 export function renderHtml(report: LoadReport): string {
   const span = windowSpan(report);
@@ -233,11 +268,12 @@ export function renderHtml(report: LoadReport): string {
 <body>
 <h1>Load test: ${escapeHtml(armNames)}</h1>
 <dl>
-<dt>window</dt><dd>${escapeHtml(report.window.start)} → ${escapeHtml(report.window.end)} (${escapeHtml(report.window.seconds)} s)</dd>
-<dt>load</dt><dd>${escapeHtml(o.rate)} requests/s over all arms${o.ramp ? `, after ${escapeHtml(o.ramp)} s of warm-up` : ''}, for ${escapeHtml(o.duration)} s; each virtual user picks one arm at random</dd>
+${orderAndWindows(report)}
+<dt>load</dt><dd>${escapeHtml(o.rate)} requests/s ${o.order === 'mixed' ? 'over all arms' : 'to each arm in its turn'}${o.ramp ? `, after ${escapeHtml(o.ramp)} s of warm-up` : ''}, for ${escapeHtml(o.duration)} s${o.order === 'mixed' ? '' : ' each'}</dd>
 <dt>request</dt><dd><code>GET ${escapeHtml(o.path)}</code>${o.path.includes('{tenant}') ? ` with {tenant} from 0 to ${escapeHtml(o.tenants - 1)}` : ''}</dd>
 <dt>generated on</dt><dd>${escapeHtml(runner)}</dd>
 </dl>
+${notices(report)}
 <h2>At a glance</h2>${glance(report)}
 <h2>Thresholds</h2>${thresholdsTable(report)}
 <h2>Summary</h2>${summaryTable(report)}

@@ -1,26 +1,37 @@
 /**
- * Command-line options of `npm run load`, checked before anything starts: every bad value is an error that
- * names its option. The bounds keep a typo from becoming a runaway test; README.md lists them.
+ * Command-line options of `npm run load`, declared once (LOAD_COMMAND: type, default, help text; `--help`
+ * prints them) and checked before anything starts: every bad value is an error that names its option, and
+ * options that contradict each other are refused naming both. The bounds keep a typo from becoming a runaway
+ * test; README.md lists them.
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { AWS_REGION_PATTERN, MAX_TENANT_COUNT } from '../../contracts';
+import { AWS_REGION_PATTERN, MAX_TENANT_COUNT, STACK_OUTPUTS } from '../../contracts';
+import { decimal, oneOf, parseCommandLine, type CommandSpec } from '../command-line';
 import { parseThresholds } from './thresholds';
 import { OptionError } from './errors';
 import type { DeployedOutputs } from './outputs';
-import type { Arm, CloudWatchTargets, LoadOptions, Runner } from './types';
+import { ORDERS, type Arm, type ArmTargets, type CloudWatchTargets, type LoadOptions, type Order, type Runner } from './types';
 
-export const DEFAULTS = { path: '/tenants/{tenant}/items', tenants: 200, rate: 140, ramp: 0, duration: 600, out: 'load-report' } as const;
+/**
+ * Seconds between two arms of a sequential run. CloudWatch's metrics come in 60-second periods
+ * (cloudwatch.ts), so with at least this much between them no minute holds requests of two arms: each arm's
+ * database and proxy figures are its own, even on an instance the arms share.
+ */
+export const DEFAULT_COOLDOWN_SECONDS = 60;
+
+export const DEFAULTS = { path: '/tenants/{tenant}/items', tenants: 200, rate: 140, ramp: 0, duration: 600, cooldown: DEFAULT_COOLDOWN_SECONDS, out: 'load-report', on: 'local' } as const;
 
 /** Requests per second over all arms: far above one machine's ceiling (see `npm run bench -- load`), low enough that a slip of the keyboard cannot flood an API. */
 export const MAX_RATE = 5000;
-/** ramp + duration, seconds: 6 hours. */
+/** The whole run, seconds: ramp + duration, and for a sequential run every arm's plus the cool-downs between them. 6 hours. */
 export const MAX_SECONDS = 6 * 3600;
 /**
- * ramp + duration on `--on lambda`: Lambda stops a function at 15 minutes
+ * ramp + duration of one Artillery run on `--on lambda`: Lambda stops a function at 15 minutes
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html); a worker also needs time to
- * start Artillery and send its last report, so the load itself gets 14.
+ * start Artillery and send its last report, so the load itself gets 14. A sequential run starts fresh
+ * workers for each arm (one `artillery run-lambda` per arm), so the bound is per arm.
  */
 export const MAX_LAMBDA_SECONDS = 14 * 60;
 /** Distributed workers. */
@@ -29,6 +40,34 @@ export const MAX_WORKERS = 100;
 const ARM_NAME = /^[a-z0-9-]{1,32}$/;
 /** Characters a path may carry besides the `{tenant}` placeholder: RFC 3986 path characters, no query. */
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+
+/** Every option of `npm run load`, once: what it takes, its default and its line in --help. */
+export const LOAD_COMMAND = {
+  name: 'npm run load',
+  synopsis: ['npm run load -- --arm <name>=<url> [--arm <name>=<url> …] [options]', 'npm run load -- --outputs <file> --env <env> [options]'],
+  options: {
+    arm: { type: 'string', multiple: true, value: '<name>=<url>', help: 'an arm and its base URL (name: 1-32 of a-z 0-9 -); replaces the arms of --outputs' },
+    outputs: { type: 'string', value: '<file>', help: 'what `cdktf deploy --outputs-file` wrote: the arms, whether they share a database, the names --cloudwatch needs (with --env)' },
+    env: { type: 'string', value: '<env>', help: 'the environment of --outputs: stacks api-<env> and data-<env>' },
+    path: { type: 'string', value: '<path>', default: DEFAULTS.path, help: "appended to each arm's URL; {tenant} becomes a random tenant id" },
+    tenants: { type: 'string', value: '<n>', default: String(DEFAULTS.tenants), help: `tenant ids drawn from 0 to n-1, n from 1 to ${MAX_TENANT_COUNT}` },
+    rate: { type: 'string', value: '<req/s>', default: String(DEFAULTS.rate), help: `requests per second, up to ${MAX_RATE}: over all arms (mixed), to each arm in its turn (sequential)` },
+    ramp: { type: 'string', value: '<s>', default: String(DEFAULTS.ramp), help: 'seconds of linear warm-up from 1 request/s to --rate, before --duration' },
+    duration: { type: 'string', value: '<s>', default: String(DEFAULTS.duration), help: 'seconds at --rate (each arm, when sequential)' },
+    order: { type: 'string', value: ORDERS.join('|'), help: 'mixed: each request to an arm at random; sequential: each arm alone, one after another (default: mixed when --outputs says each arm has its own database, else sequential)' },
+    cooldown: { type: 'string', value: '<s>', default: String(DEFAULTS.cooldown), help: "with --order sequential: seconds between one arm's run and the next" },
+    out: { type: 'string', value: '<dir>', default: DEFAULTS.out, help: 'where report.html, report.json and the raw files go' },
+    ensure: { type: 'string', multiple: true, value: '<terms>', help: "thresholds checked per arm, e.g. 'p99<800,failures<1%' (exit 2 when one is breached)" },
+    cloudwatch: { type: 'boolean', help: "add each arm's AWS metrics over its window (needs credentials allowed cloudwatch:GetMetricData)" },
+    function: { type: 'string', multiple: true, value: '<arm>=<name>', help: "with --cloudwatch: the arm's Lambda function (default: from --outputs)" },
+    'db-instance': { type: 'string', value: '<id>', help: "with --cloudwatch: the DB instance of every arm (default: each arm's, from --outputs)" },
+    'proxy-name': { type: 'string', value: '<name>', help: 'with --cloudwatch: the RDS Proxy of every arm (default: the proxy arm’s, from --outputs)' },
+    on: { type: 'string', value: 'local|lambda|fargate', default: DEFAULTS.on, help: "where Artillery runs: this machine, or Artillery's workers in your AWS account" },
+    count: { type: 'string', value: '<n>', help: `with --on lambda|fargate: workers, 1 to ${MAX_WORKERS}` },
+    region: { type: 'string', value: '<region>', help: "with --on lambda|fargate: the workers' region; with --cloudwatch and arms whose URLs name none: the metrics' region" },
+  },
+  epilogue: ['exit: 0 every threshold holds, 2 one is breached, 1 an error (a bad option, Artillery failed, an arm got no request)', 'more: tools/load/README.md (options, files, report fields), docs/load-testing.md (the experiment)'],
+} as const satisfies CommandSpec;
 
 /** `https://<api-id>.execute-api.<region>.amazonaws.com[/…]`: the HTTP API id and region of an arm's URL. */
 export function executeApi(url: string): { apiId: string; region: string } | undefined {
@@ -53,14 +92,6 @@ export function parseArm(text: string): Arm {
   return { name, url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
 }
 
-function number(option: string, text: string | undefined, { min, max, integer }: { min: number; max: number; integer: boolean }): number {
-  if (text === undefined || text.trim() === '' || !Number.isFinite(Number(text))) throw new OptionError(`--${option}: expected a number, got ${JSON.stringify(text ?? '')}`);
-  const value = Number(text);
-  if (integer && !Number.isInteger(value)) throw new OptionError(`--${option}: expected a whole number, got ${text}`);
-  if (value < min || value > max) throw new OptionError(`--${option}: ${text} is outside ${min}…${max}`);
-  return value;
-}
-
 export function checkPath(path: string): string {
   const literal = path.split('{tenant}').join('');
   if (!PATH.test(literal) || literal.includes('{') || literal.includes('}')) {
@@ -69,68 +100,57 @@ export function checkPath(path: string): string {
   return path;
 }
 
-/** What `npm run load -- --help` prints: the synopsis; tools/load/README.md has the rest. */
-export const USAGE = `usage: npm run load -- --arm <name>=<url> [--arm …] [--path /tenants/{tenant}/items] [--tenants 200] [--rate 140]
-                      [--ramp 0] [--duration 600] [--out load-report] [--ensure <terms>, e.g. p99<800,failures<1%]
-                      [--cloudwatch [--outputs <cdktf outputs file> --env <env>] [--function <arm>=<name>] [--db-instance <id>] [--proxy-name <name>] [--region <r>]]
-                      [--on lambda|fargate --count <n> --region <r>]
-exit: 0 every threshold holds, 2 one is breached, 1 an error. Options, files and fields: tools/load/README.md`;
-
-/** `--help` or `-h` anywhere: print USAGE and run nothing. */
-export const wantsHelp = (argv: readonly string[]): boolean => argv.some((a) => a === '--help' || a === '-h');
-
-/** Options that take a value; the rest are switches. */
-const VALUED = new Set(['arm', 'path', 'tenants', 'rate', 'ramp', 'duration', 'out', 'ensure', 'on', 'count', 'region', 'outputs', 'env', 'function', 'db-instance', 'proxy-name']);
-const SWITCHES = new Set(['cloudwatch']);
-
-/** Every `--name value` (or `--name=value`) of argv, in order; unknown options are errors. */
-function tokens(argv: readonly string[]): { name: string; value?: string }[] {
-  const out: { name: string; value?: string }[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new OptionError(`unexpected argument ${JSON.stringify(arg)} (options start with --; see tools/load/README.md)`);
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    if (SWITCHES.has(name)) {
-      if (eq >= 0) throw new OptionError(`--${name} takes no value`);
-      out.push({ name });
-    } else if (VALUED.has(name)) {
-      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new OptionError(`--${name} needs a value`);
-      out.push({ name, value });
-    } else {
-      throw new OptionError(`unknown option --${name} (see tools/load/README.md)`);
-    }
-  }
-  return out;
-}
-
 /** Reads `--outputs <file> --env <name>` (outputs.ts: readOutputsFile). */
 export type OutputsReader = (file: string, env: string) => DeployedOutputs;
 
 /** The tenant route runs the tenants function; every other path the hits function. */
 export const routeFunction = (path: string): 'tenants' | 'hits' => (path.startsWith('/tenants/') ? 'tenants' : 'hits');
 
+/** Seconds a run takes at its schedule: one Artillery run (mixed), or one per arm with the cool-downs between them (sequential). */
+export const runSeconds = (o: Pick<LoadOptions, 'arms' | 'order' | 'ramp' | 'duration' | 'cooldown'>): number =>
+  o.order === 'mixed' ? o.ramp + o.duration : o.arms.length * (o.ramp + o.duration) + (o.arms.length - 1) * o.cooldown;
+
+/**
+ * The order of the arms, and why when the tool chose it or the choice goes against the deployment: mixed is
+ * fair only when each arm has its own database (docs/load-testing.md). `outputs`: the file, when it describes
+ * every arm of the run (arms given by --arm that it does not list are unknown to it).
+ */
+function chooseOrder(given: string | undefined, arms: readonly Arm[], outputs: { readonly file: string; readonly deployed: DeployedOutputs } | undefined): { order: Order; orderNote?: string } {
+  const id = STACK_OUTPUTS.api.directArmDatabase;
+  const shared = outputs !== undefined && outputs.deployed.directArmDatabase !== 'own';
+  const why = () =>
+    outputs?.deployed.directArmDatabase ? `${outputs.file} says ${id} = ${outputs.deployed.directArmDatabase}` : `${outputs?.file} has no ${id}: a deployment from before the direct arm could have its own`;
+  if (given !== undefined) {
+    const order = oneOf('order', given, ORDERS);
+    if (order === 'mixed' && shared && arms.length > 1) return { order, orderNote: `--order mixed with arms that share one database (${why()}): one arm's load can fail the other's requests; sequential is the fair order here` };
+    return { order };
+  }
+  if (arms.length < 2) return { order: 'sequential' };
+  if (outputs === undefined) return { order: 'sequential', orderNote: 'order sequential: --arm does not say whether the arms share a database, so each runs alone in turn (--order mixed runs them together: fair when each has its own)' };
+  if (shared) return { order: 'sequential', orderNote: `order sequential: the arms share one database (${why()}), so each runs alone in turn` };
+  return { order: 'mixed', orderNote: `order mixed: each arm has its own database (${why()}), so they run together` };
+}
+
 /**
  * argv (after `npm run load --`) → options. `readOutputs` reads `--outputs <file> --env <name>` (injected so
  * this stays a pure function in tests).
  */
 export function parseOptions(argv: readonly string[], readOutputs?: OutputsReader): LoadOptions {
-  const all = tokens(argv);
-  const values = (name: string) => all.filter((t) => t.name === name).map((t) => t.value!);
-  const single = (name: string): string | undefined => {
-    const v = values(name);
-    if (v.length > 1) throw new OptionError(`--${name} given ${v.length} times; give it once`);
-    return v[0];
-  };
+  const { values: v, given } = parseCommandLine(LOAD_COMMAND, argv);
+  // Values that need nothing else first, so a malformed one is named whatever else is missing.
+  const path = checkPath(v.path);
+  const tenants = decimal('tenants', v.tenants, { min: 1, max: MAX_TENANT_COUNT, integer: true });
+  const rate = decimal('rate', v.rate, { min: 1, max: MAX_RATE, integer: false });
+  const ramp = decimal('ramp', v.ramp, { min: 0, max: MAX_SECONDS, integer: true });
+  const duration = decimal('duration', v.duration, { min: 1, max: MAX_SECONDS, integer: true });
 
-  const outputsFile = single('outputs');
-  const env = single('env');
-  if ((outputsFile === undefined) !== (env === undefined)) throw new OptionError('--outputs and --env go together: --outputs <cdktf outputs file> --env <environment, e.g. dev>');
-  const fromOutputs = outputsFile && env ? (readOutputs ?? missingReader)(outputsFile, env) : undefined;
+  if ((v.outputs === undefined) !== (v.env === undefined)) throw new OptionError('--outputs and --env go together: --outputs <cdktf outputs file> --env <environment, e.g. dev>');
+  const deployed = v.outputs !== undefined && v.env !== undefined ? (readOutputs ?? missingReader)(v.outputs, v.env) : undefined;
 
-  let arms = values('arm').map(parseArm);
-  if (arms.length === 0 && fromOutputs) arms = fromOutputs.arms;
+  const arms = v.arm.length === 0 && deployed !== undefined ? deployed.arms : v.arm.map(parseArm);
+  const armsOption = v.arm.length === 0 ? `--outputs ${v.outputs}` : '--arm';
+  /** What --outputs says of an arm, when it is one of the deployment's (same name and URL). */
+  const deployedArm = (arm: Arm) => (deployed?.arms.some((d) => d.name === arm.name && d.url === arm.url) ? deployed.resources[arm.name] : undefined);
   if (arms.length === 0) throw new OptionError('--arm: name at least one arm, e.g. --arm proxy=<url> --arm direct=<url> (or --outputs <file> --env <name>)');
   const seen = new Set<string>();
   for (const arm of arms) {
@@ -138,49 +158,62 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
     seen.add(arm.name);
   }
 
-  const path = checkPath(single('path') ?? DEFAULTS.path);
-  const tenants = single('tenants') === undefined ? DEFAULTS.tenants : number('tenants', single('tenants'), { min: 1, max: MAX_TENANT_COUNT, integer: true });
-  const rate = single('rate') === undefined ? DEFAULTS.rate : number('rate', single('rate'), { min: 1, max: MAX_RATE, integer: false });
-  const ramp = single('ramp') === undefined ? DEFAULTS.ramp : number('ramp', single('ramp'), { min: 0, max: MAX_SECONDS, integer: true });
-  const duration = single('duration') === undefined ? DEFAULTS.duration : number('duration', single('duration'), { min: 1, max: MAX_SECONDS, integer: true });
-  if (ramp + duration > MAX_SECONDS) throw new OptionError(`--ramp + --duration: ${ramp + duration} s is more than ${MAX_SECONDS} s`);
-  const out = single('out') ?? DEFAULTS.out;
-  if (out.trim() === '') throw new OptionError('--out: expected a directory');
-  const ensure = values('ensure').flatMap((text) => parseThresholds(text, arms.map((a) => a.name)));
+  const described = deployed !== undefined && arms.every((arm) => deployedArm(arm) !== undefined);
+  const { order, orderNote } = chooseOrder(v.order, arms, described ? { file: v.outputs!, deployed } : undefined);
+  if (given.has('cooldown') && order === 'mixed') {
+    throw new OptionError(given.has('order') ? '--cooldown is for --order sequential, not --order mixed' : `--cooldown is for --order sequential; these arms run mixed (each has its own database, per --outputs ${v.outputs}): add --order sequential`);
+  }
+  const cooldown = order === 'mixed' ? 0 : decimal('cooldown', v.cooldown, { min: 0, max: MAX_SECONDS, integer: true });
+  const seconds = runSeconds({ arms, order, ramp, duration, cooldown });
+  if (seconds > MAX_SECONDS) {
+    throw new OptionError(
+      order === 'mixed'
+        ? `--ramp + --duration: ${seconds} s is more than ${MAX_SECONDS} s`
+        : `--ramp, --duration and --cooldown: ${arms.length} arms in turn take ${arms.length} × (${ramp} + ${duration}) + ${arms.length - 1} × ${cooldown} = ${seconds} s, more than ${MAX_SECONDS} s`,
+    );
+  }
+  if (v.out.trim() === '') throw new OptionError('--out: expected a directory');
+  const ensure = v.ensure.flatMap((text) => parseThresholds(text, arms.map((a) => a.name)));
 
-  const cloudwatchSwitch = all.some((t) => t.name === 'cloudwatch');
-  const runner = parseRunner(single('on'), single('count'), single('region'), ramp + duration, cloudwatchSwitch);
+  const runner = parseRunner(v.on, v.count, v.region, ramp + duration, v.cloudwatch);
 
   const explicitFunctions = Object.fromEntries(
-    values('function').map((text) => {
+    v.function.map((text) => {
       const eq = text.indexOf('=');
       const arm = text.slice(0, eq);
       if (eq < 0 || !seen.has(arm) || eq === text.length - 1) throw new OptionError(`--function ${JSON.stringify(text)}: expected <arm>=<Lambda function name> for one of the arms (${[...seen].join(', ')})`);
       return [arm, text.slice(eq + 1)];
     }),
   );
-  const cloudwatchInputs = ['function', 'db-instance', 'proxy-name'].filter((n) => values(n).length > 0);
-  if (!cloudwatchSwitch && cloudwatchInputs.length) throw new OptionError(`--${cloudwatchInputs[0]} is for --cloudwatch; add --cloudwatch`);
+  const cloudwatchInputs = ['function', 'db-instance', 'proxy-name'].filter((n) => given.has(n));
+  if (!v.cloudwatch && cloudwatchInputs.length) throw new OptionError(`--${cloudwatchInputs[0]} is for --cloudwatch; add --cloudwatch`);
   let cloudwatch: CloudWatchTargets | undefined;
-  if (cloudwatchSwitch) {
-    const fromFile = fromOutputs;
-    const targets: Record<string, { functionName?: string; apiId?: string }> = {};
-    const regions = new Set<string>();
+  if (v.cloudwatch) {
+    const targets: Record<string, ArmTargets> = {};
+    const regions = new Map<string, string>();
     for (const arm of arms) {
       const api = executeApi(arm.url);
-      if (api) regions.add(api.region);
-      const functionName = explicitFunctions[arm.name] ?? fromFile?.functions[arm.name]?.[routeFunction(path)];
-      targets[arm.name] = { ...(functionName ? { functionName } : {}), ...(api ? { apiId: api.apiId } : {}) };
+      if (api && !regions.has(api.region)) regions.set(api.region, arm.name);
+      const file = deployedArm(arm);
+      const found: ArmTargets = {
+        functionName: explicitFunctions[arm.name] ?? file?.[routeFunction(path)],
+        apiId: api?.apiId,
+        dbInstanceIdentifier: v['db-instance'] ?? file?.dbInstanceIdentifier,
+        proxyName: v['proxy-name'] ?? file?.proxyName,
+      };
+      targets[arm.name] = Object.fromEntries(Object.entries(found).filter(([, value]) => value !== undefined));
     }
-    if (regions.size > 1) throw new OptionError(`--cloudwatch: the arms are in several regions (${[...regions].join(', ')}); compare arms of one region`);
-    const region = [...regions][0] ?? single('region');
+    if (regions.size > 1) throw new OptionError(`--cloudwatch: the arms are in several regions (${[...regions.keys()].join(', ')}); compare arms of one region`);
+    const [armsRegion] = [...regions.keys()];
+    if (armsRegion !== undefined && v.region !== undefined && runner.on === 'local' && v.region !== armsRegion) {
+      throw new OptionError(`--region ${v.region} contradicts ${armsOption}: arm ${regions.get(armsRegion)}'s URL is in ${armsRegion}, where --cloudwatch reads the metrics; drop --region`);
+    }
+    const region = armsRegion ?? v.region;
     if (region !== undefined && !AWS_REGION_PATTERN.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
-    const dbInstanceIdentifier = single('db-instance') ?? fromFile?.dbInstanceIdentifier;
-    const proxyName = single('proxy-name') ?? fromFile?.proxyName;
-    cloudwatch = { ...(region ? { region } : {}), arms: targets, ...(dbInstanceIdentifier ? { dbInstanceIdentifier } : {}), ...(proxyName ? { proxyName } : {}) };
+    cloudwatch = { ...(region ? { region } : {}), arms: targets };
   }
 
-  return { arms, path, tenants, rate, ramp, duration, out, ensure, runner, ...(cloudwatch ? { cloudwatch } : {}) };
+  return { arms, path, tenants, rate, ramp, duration, order, cooldown, ...(orderNote ? { orderNote } : {}), out: v.out, ensure, runner, ...(cloudwatch ? { cloudwatch } : {}) };
 }
 
 function missingReader(): never {
@@ -204,14 +237,15 @@ let fargateRegionsCache: readonly string[] | undefined;
 /** The installed Artillery's version, for messages that quote its behaviour. */
 const ARTILLERY_VERSION = (require('artillery/package.json') as { version: string }).version;
 
-function parseRunner(on: string | undefined, count: string | undefined, region: string | undefined, seconds: number, cloudwatch: boolean): Runner {
-  if (on === undefined || on === 'local') {
+/** `seconds`: one Artillery run's ramp + duration (a sequential run has one per arm). */
+function parseRunner(onText: string, count: string | undefined, region: string | undefined, seconds: number, cloudwatch: boolean): Runner {
+  const on = oneOf('on', onText, ['local', 'lambda', 'fargate'] as const);
+  if (on === 'local') {
     if (count !== undefined) throw new OptionError('--count is for --on lambda or --on fargate');
     // A region nothing reads would look as if it had been used.
     if (region !== undefined && !cloudwatch) throw new OptionError('--region is for --on lambda|fargate (where the workers run) or --cloudwatch (where the metrics are)');
     return { on: 'local' };
   }
-  if (on !== 'lambda' && on !== 'fargate') throw new OptionError(`--on: expected local, lambda or fargate, got ${JSON.stringify(on)}`);
   if (count === undefined) throw new OptionError(`--on ${on} needs --count <workers>`);
   if (region === undefined) throw new OptionError(`--on ${on} needs --region <AWS region the workers run in>`);
   if (!AWS_REGION_PATTERN.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
@@ -221,5 +255,5 @@ function parseRunner(on: string | undefined, count: string | undefined, region: 
   if (on === 'lambda' && seconds > MAX_LAMBDA_SECONDS) {
     throw new OptionError(`--on lambda: --ramp + --duration is ${seconds} s, but Lambda workers stop at 15 minutes; keep it ≤ ${MAX_LAMBDA_SECONDS} s or use --on fargate`);
   }
-  return { on, count: number('count', count, { min: 1, max: MAX_WORKERS, integer: true }), region };
+  return { on, count: decimal('count', count, { min: 1, max: MAX_WORKERS, integer: true }), region };
 }

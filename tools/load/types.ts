@@ -24,14 +24,31 @@ export interface Threshold {
   readonly value: number;
 }
 
-/** What `--cloudwatch` queries, per arm and shared; every name optional (what is missing is not queried). */
-export interface CloudWatchTargets {
-  readonly region?: string;
-  /** Per arm name: the Lambda function the arm's route runs and the HTTP API id (from the execute-api URL). */
-  readonly arms: Readonly<Record<string, { readonly functionName?: string; readonly apiId?: string }>>;
+/** What `--cloudwatch` queries for one arm; every name optional (what is missing is not queried). */
+export interface ArmTargets {
+  /** The Lambda function the arm's route runs. */
+  readonly functionName?: string;
+  /** The HTTP API id, from the arm's execute-api URL. */
+  readonly apiId?: string;
+  /** The DB instance the arm's requests reach: its own, or one it shares with other arms. */
   readonly dbInstanceIdentifier?: string;
+  /** The RDS Proxy the arm's requests go through, if any. */
   readonly proxyName?: string;
 }
+
+/** What `--cloudwatch` queries, per arm name. A resource two arms name is one shared series when they run together. */
+export interface CloudWatchTargets {
+  readonly region?: string;
+  readonly arms: Readonly<Record<string, ArmTargets>>;
+}
+
+/**
+ * How the arms share the run: `mixed`, one Artillery run in which every virtual user picks an arm at random
+ * (both under load at once: fair when each arm has its own database); `sequential`, one run per arm, each
+ * alone at the full rate, one after another (fair when they share one).
+ */
+export const ORDERS = ['mixed', 'sequential'] as const;
+export type Order = (typeof ORDERS)[number];
 
 export interface LoadOptions {
   /** At least one; names unique. */
@@ -40,12 +57,18 @@ export interface LoadOptions {
   readonly path: string;
   /** Tenant ids drawn uniformly from 0 to tenants-1. @default 200 */
   readonly tenants: number;
-  /** Requests per second over all arms, once warmed up. @default 140 */
+  /** Requests per second once warmed up: over all arms together (`mixed`), or to each arm in its turn (`sequential`). @default 140 */
   readonly rate: number;
   /** Seconds of linear warm-up from 1 request/s to `rate`, before `duration`. @default 0 */
   readonly ramp: number;
-  /** Seconds at `rate`. @default 600 */
+  /** Seconds at `rate` (each arm's, when `sequential`). @default 600 */
   readonly duration: number;
+  /** @default 'mixed' when the arms come from `--outputs` and each has its own database; 'sequential' otherwise */
+  readonly order: Order;
+  /** With `sequential`: seconds between one arm's run and the next. @default 60 (0 with `mixed`) */
+  readonly cooldown: number;
+  /** Why the run has this order, when the tool chose it or the choice goes against what `--outputs` says. @default undefined */
+  readonly orderNote?: string;
   /** Directory of report.json, report.html, raw.json, scenario.json and artillery.log. @default 'load-report' */
   readonly out: string;
   /** Thresholds checked per arm after the run. @default [] */
@@ -90,9 +113,20 @@ export interface Period {
   readonly latency: Latency | null;
 }
 
+/** A stretch of time: the first to the last metric Artillery recorded. */
+export interface Window {
+  /** ISO time. */
+  readonly start: string;
+  /** ISO time. */
+  readonly end: string;
+  readonly seconds: number;
+}
+
 export interface ArmReport {
   readonly name: string;
   readonly url: string;
+  /** This arm's run: the run window with `mixed`, the arm's own with `sequential`. Its rates are over it. */
+  readonly window: Window;
   /** Requests sent (one per virtual user). */
   readonly requests: number;
   /** Requests sent per second over the run window: the schedule this arm actually received. */
@@ -105,6 +139,11 @@ export interface ArmReport {
   /** Time to first byte from sending the request (connection set-up excluded), over every response (any status), ms; null when none arrived. */
   readonly latency: Latency | null;
   readonly series: readonly Period[];
+  /**
+   * When most of the arm's failures carry one client-error status, what that suggests
+   * (`proxy: 98 % of requests answered 404; are --tenants and --path right for this deployment?`); report.ts: clientErrorHint.
+   */
+  readonly hint?: string;
 }
 
 export interface ThresholdResult {
@@ -118,7 +157,7 @@ export interface ThresholdResult {
 export interface MetricIdentity {
   /** What it is, for people: `Lambda concurrent executions`. */
   readonly label: string;
-  /** The arm it belongs to; undefined for shared resources (database, proxy). */
+  /** The arm it belongs to, and whose window it covers; undefined for a resource arms running together share (database, proxy). */
   readonly arm?: string;
   readonly namespace: string;
   readonly metric: string;
@@ -142,9 +181,9 @@ export interface CloudWatchSection {
 }
 
 export interface LoadReport {
-  /** The run window (first and last metric Artillery recorded), for CloudWatch and people. */
-  readonly window: { readonly start: string; readonly end: string; readonly seconds: number };
-  /** The options of the run, thresholds as written. */
+  /** The whole run: the first arm's start to the last arm's end (each arm's own is in `arms[].window`). */
+  readonly window: Window;
+  /** The options of the run (order and cool-down included), thresholds as written. */
   readonly options: Omit<LoadOptions, 'out' | 'ensure' | 'cloudwatch'> & { readonly ensure: readonly string[] };
   readonly arms: readonly ArmReport[];
   readonly thresholds: readonly ThresholdResult[];

@@ -1,59 +1,71 @@
 /**
- * npm run plan                  synthesize once, then per stack in manifest order: terraform init, plan, show -json
- * npm run plan -- --apply       the same, applying each stack's saved plan before planning the next
- *   --out <dir>                 where plans and `show -json` files go (default: plans/). They hold values in clear:
- *                               never upload them; render them with `npm run review -- --plans <dir>`
- *   --cdktf-out <dir>           synth output (default: cdktf.out)
- *   --project <dir>             the cdktf project (default: the current directory)
- *   --no-synth                  plan an existing synth output
- *   --allow-replace             with --apply: go on even when a stateful resource would be replaced or deleted
- *   --environment <env>         only the stacks of one environment (stacks are named <kind>-<env>), in manifest order
- *   --list-environments         synthesize (unless --no-synth) and print the environments as a JSON array, in
- *                               manifest order: the apply workflow's matrix
+ * `npm run plan`: synthesize once, then per stack in manifest order `terraform init`, `plan`, `show -json`
+ * (with `--apply`, applying each stack's saved plan before planning the next). Options are declared once
+ * (PLAN_COMMAND; `--help` prints them); README.md beside this file has the rest.
  *
  * A stack whose upstream stack has no state yet, or lacks an output it reads, is reported as waiting for it
  * (and so are its dependants): it does not fail the run. Exit codes: 0 no changes, 2 changes or waiting, 1 error.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseCommandLine, runCommand, UsageError, type CommandSpec } from '../command-line';
 import { applyRefusal } from './lib/apply-guard';
 import { deployOrder, environmentsOf, readManifest, stacksOfEnvironment } from './lib/manifest';
 import { PLAN_SUMMARY_FILE, PlanJson } from './lib/plan-json';
 import { run, synthesize, terraformEnv } from './lib/processes';
+import { isReviewError } from './review';
 import { Io, PlanSummary, PROCESS_IO } from './types';
 
-interface Options {
-  project: string;
-  out: string;
-  cdktfOut: string;
-  synth: boolean;
-  apply: boolean;
-  allowReplace: boolean;
-  environment?: string;
-  listEnvironments: boolean;
+export const PLAN_COMMAND = {
+  name: 'npm run plan',
+  prefix: 'plan',
+  synopsis: [
+    'npm run plan [-- options]                     synthesize, then terraform init, plan and show -json of every stack, in manifest order',
+    'npm run plan -- --apply [--allow-replace]     the same, applying each stack before planning the next',
+    'npm run plan -- --list-environments           print the environments as a JSON array, in manifest order',
+  ],
+  options: {
+    out: { type: 'string', value: '<dir>', help: 'where plans and `show -json` files go (default: plans/ in --project); they hold values in clear: never upload them' },
+    'cdktf-out': { type: 'string', value: '<dir>', help: 'the synth output (default: cdktf.out in --project)' },
+    project: { type: 'string', value: '<dir>', help: 'the cdktf project (default: the current directory)' },
+    'no-synth': { type: 'boolean', help: 'plan an existing synth output' },
+    apply: { type: 'boolean', help: "apply each stack's saved plan before planning the next" },
+    'allow-replace': { type: 'boolean', help: 'with --apply: go on when a stateful resource would be replaced or deleted' },
+    environment: { type: 'string', value: '<env>', help: 'only the stacks of one environment (stacks named <kind>-<env>), in manifest order' },
+    'list-environments': { type: 'boolean', help: "print the environments as a JSON array and stop (the apply workflow's matrix)" },
+  },
+  epilogue: ['exit: 0 no changes, 2 changes or stacks waiting for an upstream apply, 1 an error', 'render the plans: npm run review -- --plans <dir>; more: tools/review/README.md, docs/reviewing-changes.md'],
+} as const satisfies CommandSpec;
+
+export interface PlanOptions {
+  readonly project: string;
+  readonly out: string;
+  readonly cdktfOut: string;
+  readonly synth: boolean;
+  readonly apply: boolean;
+  readonly allowReplace: boolean;
+  readonly environment?: string;
+  readonly listEnvironments: boolean;
 }
 
-function parse(argv: string[]): Options {
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (['--project', '--out', '--cdktf-out', '--environment'].includes(arg)) {
-      if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
-      values.set(arg, arg === '--environment' ? argv[++i] : path.resolve(argv[++i]));
-    } else if (['--no-synth', '--apply', '--allow-replace', '--list-environments'].includes(arg)) flags.add(arg);
-    else throw new Error(`unknown argument ${arg} (see the comment at the top of tools/review/plan.ts)`);
+/** argv (after `npm run plan --`) → options; a UsageError names what is wrong, or the two options that contradict each other. */
+export function parsePlanOptions(argv: readonly string[]): PlanOptions {
+  const { values: v } = parseCommandLine(PLAN_COMMAND, argv);
+  if (v['allow-replace'] && !v.apply) throw new UsageError('--allow-replace is for --apply: a plan without --apply replaces nothing');
+  if (v['list-environments']) {
+    const other = (['apply', 'allow-replace', 'environment'] as const).find((name) => (name === 'environment' ? v.environment !== undefined : v[name]));
+    if (other) throw new UsageError(`--list-environments and --${other} contradict each other: --list-environments prints the environments and plans nothing`);
   }
-  const project = values.get('--project') ?? process.cwd();
+  const project = path.resolve(v.project ?? process.cwd());
   return {
     project,
-    out: values.get('--out') ?? path.join(project, 'plans'),
-    cdktfOut: values.get('--cdktf-out') ?? path.join(project, 'cdktf.out'),
-    synth: !flags.has('--no-synth'),
-    apply: flags.has('--apply'),
-    allowReplace: flags.has('--allow-replace'),
-    environment: values.get('--environment'),
-    listEnvironments: flags.has('--list-environments'),
+    out: v.out !== undefined ? path.resolve(v.out) : path.join(project, 'plans'),
+    cdktfOut: v['cdktf-out'] !== undefined ? path.resolve(v['cdktf-out']) : path.join(project, 'cdktf.out'),
+    synth: !v['no-synth'],
+    apply: v.apply,
+    allowReplace: v['allow-replace'],
+    ...(v.environment !== undefined ? { environment: v.environment } : {}),
+    listEnvironments: v['list-environments'],
   };
 }
 
@@ -72,15 +84,10 @@ function lastLines(text: string, n = 12): string {
 
 /** The command: returns its exit code (0 no changes, 2 changes or waiting, 1 error) and never throws. */
 export async function plan(argv: readonly string[], io: Io = PROCESS_IO): Promise<0 | 1 | 2> {
-  try {
-    return await planStacks(parse([...argv]), io);
-  } catch (err) {
-    io.stderr(`plan: ${(err as Error).message}\n`);
-    return 1;
-  }
+  return (await runCommand(PLAN_COMMAND, argv, io, () => planStacks(parsePlanOptions(argv), io), isReviewError)) as 0 | 1 | 2;
 }
 
-async function planStacks(options: Options, io: Io): Promise<0 | 1 | 2> {
+async function planStacks(options: PlanOptions, io: Io): Promise<0 | 1 | 2> {
   const log = (line: string) => io.stderr(`plan: ${line}\n`);
   if (!options.listEnvironments && run('terraform', ['version'], { cwd: options.project, env: terraformEnv() }).code !== 0) throw new Error('terraform is not on PATH');
   if (options.synth) {
