@@ -391,7 +391,7 @@ test('each request line carries its EMF metrics: requests by status class, laten
   // Refused before STS and the database: counted by status class, no database time, no tenant.
   expect(malformed).toMatchObject({ route: 'items', statusClass: '4xx', status: 400, Requests: 1 });
   expect(unknown).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
-  expect(elsewhere).toMatchObject({ route: 'unmatched', statusClass: '4xx', status: 404 });
+  expect(elsewhere).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
   for (const l of [malformed, unknown, elsewhere]) {
     expect(metricsOf(l).names).toEqual(['Requests', 'Latency']);
     expect(l.tenant).toBeUndefined();
