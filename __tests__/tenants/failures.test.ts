@@ -493,6 +493,8 @@ describe('connections', () => {
       expect(count(res.line, 'DbUnavailableSaturated')).toBe(1);
       await served(h, 4);
       await holder.end();
+      // The server counts the holder until it has processed its disconnect.
+      await until('the holder to disconnect', async () => (await connectionsOf('tenant_3')) === 0);
       await served(h, 3);
     } finally {
       await holder.end().catch(() => undefined);
