@@ -4,7 +4,7 @@
  * speaks the Secrets Manager JSON protocol (the real SDK client talks to it), and MariaDB's PAM
  * plugin asking for mysql_clear_password the way RDS Proxy does for IAM auth.
  */
-import { rmSync, writeFileSync, chmodSync, readFileSync, existsSync, accessSync, constants, unlinkSync } from 'fs';
+import { rmSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { Signer } from '@aws-sdk/rds-signer';
@@ -12,6 +12,7 @@ import { loadConfig, ConfigError } from '../../functions/lib/config';
 import { pamAuth } from '../../functions/migrate/runner';
 import { MariaDb, Memcached, makeCerts, migrateLocalDatabase, tempDir, type TestCerts } from '../../scripts/services';
 import { asEntryPoint, closeApps, makeApp, sleep } from '../support/hits';
+import { canWritePam, iamTest, installPamService } from '../support/pam';
 
 const FAKE_AWS = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLEHITSTEST', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-key' };
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hits-db-AbCdEf';
@@ -26,18 +27,9 @@ const savedEnv = { ...process.env };
 // PAM: the server asks the client for a clear-text password and hands it to this service, whose
 // pam_exec script logs the token and accepts it when it has the shape of an RDS IAM token.
 const pamService = `hits-iam-test-${process.pid}`;
-const pamFile = `/etc/pam.d/${pamService}`;
+let removePamService = () => undefined as void;
 let pamAvailable = false;
 let tokenLog: string;
-
-function canWritePam(): boolean {
-  try {
-    accessSync('/etc/pam.d', constants.W_OK);
-    return process.getuid?.() === 0 && existsSync('/usr/lib/mysql/plugin/auth_pam.so');
-  } catch {
-    return false;
-  }
-}
 
 // Local Secrets Manager endpoint (JSON 1.1 protocol, GetSecretValue only).
 let secretServer: http.Server;
@@ -63,7 +55,7 @@ exit 1
 `,
     );
     chmodSync(script, 0o755);
-    writeFileSync(pamFile, `auth required pam_exec.so expose_authtok quiet ${script}\naccount required pam_permit.so\n`);
+    removePamService = installPamService(pamService, script);
   }
   [db, mc] = await Promise.all([
     MariaDb.start({ dir: path.join(dir), tls: certs, pam: pamAvailable }),
@@ -115,7 +107,7 @@ afterAll(async () => {
   process.env = savedEnv;
   await new Promise((r) => secretServer?.close(r));
   await Promise.all([db?.stop(), mc?.stop()]);
-  if (pamAvailable && existsSync(pamFile)) unlinkSync(pamFile);
+  removePamService();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -250,21 +242,6 @@ describe('iam mode', () => {
     expect(JSON.parse(lines.find((l) => l.includes('invalid configuration'))!)).toMatchObject({ level: 'error', variable: 'DB_TLS' });
     expect(await db.globalStatus('Connections')).toBe(connections);
   });
-
-  // Needs root to add a PAM service (and MariaDB's auth_pam plugin). Without them: skipped on a
-  // developer's machine, but a failure with the reason when HITS_REQUIRE_IAM_TEST=1 (.ci/run as root).
-  const iamTest: (name: string, fn: () => Promise<void>) => void = canWritePam()
-    ? test
-    : process.env.HITS_REQUIRE_IAM_TEST === '1'
-      ? (name) =>
-          test(name, () => {
-            throw new Error(
-              process.getuid?.() === 0
-                ? 'the IAM test needs MariaDB\'s auth_pam plugin (/usr/lib/mysql/plugin/auth_pam.so); install mariadb-server'
-                : 'the IAM test needs root (it writes /etc/pam.d); run .ci/run as root',
-            );
-          })
-      : test.skip;
 
   iamTest('mints one RDS IAM token per new connection and sends it with mysql_clear_password over TLS', async () => {
     if (existsSync(tokenLog)) rmSync(tokenLog);

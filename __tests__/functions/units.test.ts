@@ -1,7 +1,7 @@
 /** Pure parts of the function runtime: configuration, content negotiation, escaping, the hash ring, error classes, budgets. */
-import { DEADLINE_MARGIN_MS, requestBudgetMs } from '../../functions/hits/app';
 import { ConfigError, loadConfig } from '../../functions/lib/config';
-import { Deadline, isAuthError, isConnectionError, isDeadlineError, isSaturationError } from '../../functions/lib/db';
+import { isAuthError, isConnectionError, isDeadlineError, isSaturationError } from '../../functions/lib/db-errors';
+import { Deadline, DEADLINE_MARGIN_MS, requestBudgetMs } from '../../functions/lib/deadline';
 import { HashRing } from '../../functions/lib/cache';
 import { escapeHtml, prefersHtml } from '../../functions/lib/http';
 

@@ -21,13 +21,21 @@ export interface AssumeRoleCall {
   readonly issued?: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date };
 }
 
-export type FakeStsMode = 'ok' | 'denied' | 'down';
+/**
+ * - `denied`: 403 AccessDenied, as STS refuses a role it does not (yet) let the caller assume;
+ * - `throttled`: 400 `Throttling` "Rate exceeded", what STS answers above its request rate (observed answers:
+ *   https://github.com/aws/aws-sdk-go-v2/issues/2481, https://github.com/jlevers/selling-partner-api/issues/278);
+ * - `down`: 503 ServiceUnavailable.
+ */
+export type FakeStsMode = 'ok' | 'denied' | 'throttled' | 'down';
 
 export class FakeSts {
   readonly calls: AssumeRoleCall[] = [];
   mode: FakeStsMode = 'ok';
   /** Milliseconds each answer is delayed (to widen the window for concurrent misses). */
   delayMs = 0;
+  /** The clock credentials expire by (a test that moves the function's clock moves this one too). */
+  now: () => number = Date.now;
   private seq = 0;
 
   private constructor(private readonly server: Server) {}
@@ -67,6 +75,11 @@ export class FakeSts {
       signedBy: cred?.[1] ?? '',
       scope: cred?.[2] ?? '',
     };
+    if (this.mode === 'throttled') {
+      this.calls.push(call);
+      res.writeHead(400, { 'content-type': 'text/xml' }).end(error('Throttling', 'Sender', 'Rate exceeded'));
+      return;
+    }
     if (this.mode === 'down') {
       this.calls.push(call);
       res.writeHead(503, { 'content-type': 'text/xml' }).end(error('ServiceUnavailable', 'Receiver', 'fake STS is down'));
@@ -82,7 +95,7 @@ export class FakeSts {
       accessKeyId: `ASIAFAKESTS${String(n).padStart(8, '0')}`,
       secretAccessKey: `fake-secret-${n}`,
       sessionToken: `fake-session-token-${n}`,
-      expiration: new Date(Math.floor(Date.now() / 1000) * 1000 + call.durationSeconds * 1000),
+      expiration: new Date(Math.floor(this.now() / 1000) * 1000 + call.durationSeconds * 1000),
     };
     this.calls.push({ ...call, issued });
     res.writeHead(200, { 'content-type': 'text/xml' }).end(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">

@@ -6,7 +6,10 @@
  * caches, signer, the clear-text auth plugin's token) and swap only the final login for the tenant's
  * local password.
  */
-import { rmSync } from 'fs';
+import { execFile } from 'child_process';
+import { rmSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
 import { createConnection } from 'mysql2/promise';
 import { provisionTenants } from '../../functions/migrate/tenants';
 import { passwordAuth } from '../../functions/migrate/runner';
@@ -15,9 +18,12 @@ import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
 import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
+import { emfProblems, metricsOf } from '../support/emf';
 import { FakeSts } from './fake-sts';
 
+const execFileAsync = promisify(execFile);
 const TENANTS = 5;
 const ROWS = 50;
 const PASSWORD = 'tenant-local-password';
@@ -81,7 +87,10 @@ const PASSWORD_ENV = { TENANT_AUTH: 'password', TENANT_PASSWORD: PASSWORD, DB_TL
 
 interface Harness {
   app: TenantsApp;
+  /** The request lines, one per request. */
   logs: Array<Record<string, any>>;
+  /** Every line written, the request lines and the others (retries). */
+  lines: Array<Record<string, any>>;
   /** Logins the IAM path produced: user, and the token its clear-text auth plugin answered with. */
   logins: Array<{ tenant: number; user: string; token: string }>;
   get(path: string, headers?: Record<string, string>): Promise<{ statusCode: number; headers: Record<string, string>; body: string; json: any }>;
@@ -92,25 +101,33 @@ interface Harness {
  * auth plugin) and then log in with the local password; `mixUp` logs in as another tenant than asked.
  */
 function harness(e: Record<string, string>, options: TenantsAppOptions & { mixUp?: (t: number) => number } = {}): Harness {
-  const logs: Array<Record<string, any>> = [];
+  const lines: Array<Record<string, any>> = [];
   const logins: Harness['logins'] = [];
-  const adaptLogin = (configured: LoginFor): LoginFor => async (asked) => {
+  const adaptLogin = (configured: LoginFor): LoginFor => (asked) => {
     const tenant = options.mixUp ? options.mixUp(asked) : asked;
-    const login = await configured(tenant);
-    const plugin = login.authPlugins?.mysql_clear_password;
-    if (plugin) {
-      const answer = await (plugin as any)({})(Buffer.alloc(0));
-      logins.push({ tenant, user: String(login.user), token: Buffer.from(answer).toString().replace(/\0$/, '') });
-      return { user: login.user, password: PASSWORD };
-    }
-    return login;
+    const login = configured(tenant);
+    return {
+      async options() {
+        const given = await login.options();
+        const plugin = given.authPlugins?.mysql_clear_password;
+        if (!plugin) return given;
+        const answer = await (plugin as any)({})(Buffer.alloc(0));
+        logins.push({ tenant, user: String(given.user), token: Buffer.from(answer).toString().replace(/\0$/, '') });
+        return { user: given.user, password: PASSWORD };
+      },
+      invalidate: () => login.invalidate(),
+      secretFetches: 0,
+    };
   };
-  const app = createTenantsApp(loadTenantsConfig(e), { log: (l) => logs.push(JSON.parse(l)), adaptLogin, ...options });
+  const app = createTenantsApp(loadTenantsConfig(e), { log: (l) => lines.push(JSON.parse(l)), adaptLogin, ...options });
   apps.push(app);
   let seq = 0;
   return {
     app,
-    logs,
+    get logs() {
+      return lines.filter((l) => l.msg === 'request');
+    },
+    lines,
     logins,
     async get(path, headers = {}) {
       const res = await app.handler({ rawPath: path, headers, requestContext: { requestId: `r-${++seq}`, http: { method: 'GET' } } });
@@ -254,7 +271,7 @@ test('the direct arm: the same code names the instance (DB_RESOURCE_ID db-…) i
   const bundleOnly = harness(env({ DB_RESOURCE_ID: instanceId, DB_CA_BUNDLE: 'rds', DB_CA_FILE: '' }));
   const refused = await bundleOnly.get('/tenants/0/items');
   expect(refused.statusCode).toBe(503);
-  expect(bundleOnly.logs.at(-1)).toMatchObject({ status: 503, errorCode: 'DB_UNAVAILABLE' });
+  expect(bundleOnly.logs.at(-1)).toMatchObject({ status: 503, dbUnavailable: 'unreachable' });
   expect(JSON.stringify(bundleOnly.logs.at(-1))).toMatch(/certificate/i);
 });
 
@@ -311,41 +328,23 @@ test('password mode: mixed-tenant load with more tenants than connections stays 
   expect(await tenantConnections()).toBeLessThanOrEqual(3);
 });
 
-test('a login mixed up between tenants is refused by MySQL: 500, an error code in the log, nothing tenant-identifying in the body', async () => {
+test('a login mixed up between tenants is refused by MySQL: 500 at once (a fresh login cannot grant a table), an error code in the log, nothing tenant-identifying in the body', async () => {
   const h = harness(env({ ...PASSWORD_ENV }), { mixUp: (t) => (t + 1) % TENANTS });
   const res = await h.get('/tenants/2/items');
   expect(res.statusCode).toBe(500);
   expect(Object.keys(res.json).sort()).toEqual(['error', 'requestId']);
   expect(res.body).not.toMatch(/tenant|\b2\b|denied/i);
-  expect(h.logs.at(-1)).toMatchObject({ status: 500, tenant: 2, errorCode: 'DB_ACCESS_DENIED' });
+  expect(h.logs.at(-1)).toMatchObject({ status: 500, tenant: 2, errorCode: 'ER_TABLEACCESS_DENIED_ERROR' });
   expect(h.logs.at(-1)!.error).toMatch(/tenant_3/);
+  expect(h.lines.filter((l) => /retrying/.test(l.msg))).toEqual([]);
 });
 
-test('STS refusing AssumeRole: 500 without tenant details; STS down: 503 with Retry-After; both logged with a code', async () => {
-  const h = harness(env());
-  sts.mode = 'denied';
-  const denied = await h.get('/tenants/1/items');
-  expect(denied.statusCode).toBe(500);
-  expect(denied.body).not.toMatch(/tenant|arn|sts|denied/i);
-  expect(h.logs.at(-1)).toMatchObject({ tenant: 1, errorCode: 'STS_ACCESS_DENIED' });
-
-  sts.mode = 'down';
-  const down = await h.get('/tenants/1/items');
-  expect(down.statusCode).toBe(503);
-  expect(down.headers['retry-after']).toMatch(/^\d+$/);
-  expect(h.logs.at(-1)).toMatchObject({ tenant: 1, errorCode: 'STS_UNAVAILABLE' });
-
-  // Nothing cached from failures: once STS answers, the tenant is served.
-  sts.mode = 'ok';
-  expect((await h.get('/tenants/1/items')).statusCode).toBe(200);
-});
-
-test('database unreachable: 503 with Retry-After, logged as DB_UNAVAILABLE', async () => {
+test('database unreachable: 503 with Retry-After, logged as unreachable with the connection error', async () => {
   const h = harness(env({ ...PASSWORD_ENV, DB_PORT: String(await freePort()), DB_CONNECT_TIMEOUT_MS: '500' }));
   const res = await h.get('/tenants/0/items');
   expect(res.statusCode).toBe(503);
   expect(res.headers['retry-after']).toMatch(/^\d+$/);
-  expect(h.logs.at(-1)).toMatchObject({ status: 503, errorCode: 'DB_UNAVAILABLE' });
+  expect(h.logs.at(-1)).toMatchObject({ status: 503, errorCode: 'ECONNREFUSED', dbUnavailable: 'unreachable' });
 });
 
 test('browsers get an HTML table of the same rows; JSON otherwise', async () => {
@@ -362,8 +361,74 @@ test('the log line of a request is one JSON object with status, latency, tenant 
   const h = harness(env());
   await h.get('/tenants/0/items');
   await h.get('/tenants/0/items');
-  expect(h.logs).toHaveLength(2);
+  expect(h.lines).toHaveLength(2);
   expect(h.logs[0]).toMatchObject({ level: 'info', msg: 'request', requestId: 'r-1', method: 'GET', path: '/tenants/0/items', status: 200, tenant: 0, stsCalls: 1, poolsOpened: 1, items: 5 });
   expect(h.logs[1]).toMatchObject({ status: 200, tenant: 0, stsCalls: 0, poolsOpened: 0 });
-  expect(typeof h.logs[0].ms).toBe('number');
+  expect(typeof h.logs[0].latencyMs).toBe('number');
+});
+
+test('each request line carries its EMF metrics: requests by status class, latency, database time, STS calls and pools opened and evicted, under the service and route; the tenant only in the line', async () => {
+  const metrics = { namespace: 'tenants-route-test', service: 'tenants-route-fn' };
+  // One connection for two tenants: the third request evicts the second's pool and reopens the first's.
+  const h = harness(env({ TENANT_MAX_CONNECTIONS: '1' }), { metrics });
+  for (const path of ['/tenants/0/items', '/tenants/1/items', '/tenants/0/items', '/tenants/01/items', '/tenants/9/items', '/elsewhere']) await h.get(path);
+  const lines = h.logs;
+  for (const l of lines) {
+    expect(emfProblems(l)).toEqual([]);
+    const m = metricsOf(l);
+    expect([m.namespace, m.dimensions]).toEqual([metrics.namespace, [['service'], ['service', 'route', 'statusClass']]]);
+    expect(l.service).toBe(metrics.service);
+    expect(l.Latency).toBe(l.latencyMs);
+  }
+  const [first, second, third, malformed, unknown, elsewhere] = lines;
+  expect(first).toMatchObject({ tenant: 0, route: 'items', statusClass: '2xx', Requests: 1, StsCalls: 1, PoolsOpened: 1 });
+  expect(metricsOf(first).names).not.toContain('PoolsEvicted');
+  expect(second).toMatchObject({ tenant: 1, StsCalls: 1, PoolsOpened: 1, PoolsEvicted: 1 });
+  // Tenant 0's credentials and token are cached: its pool reopens without STS.
+  expect(third).toMatchObject({ tenant: 0, PoolsOpened: 1, PoolsEvicted: 1 });
+  expect(metricsOf(third).names).not.toContain('StsCalls');
+  for (const l of [first, second, third]) expect(l.DbTime).toBeGreaterThan(0);
+  // Refused before STS and the database: counted by status class, no database time, no tenant.
+  expect(malformed).toMatchObject({ route: 'items', statusClass: '4xx', status: 400, Requests: 1 });
+  expect(unknown).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
+  expect(elsewhere).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
+  for (const l of [malformed, unknown, elsewhere]) {
+    expect(metricsOf(l).names).toEqual(['Requests', 'Latency']);
+    expect(l.tenant).toBeUndefined();
+  }
+});
+
+test('the deployed bundle, run by node as Lambda runs it: the namespace and service the stacks set, and STS throttling told apart by the bundled SDK', async () => {
+  const out = tempDir('tenants-bundle-');
+  try {
+    const file = path.join(out, 'index.js');
+    writeFileSync(file, bundleFunction('functions/tenants/handler.ts').code);
+    // A process of its own: the SDK loads parts of itself with import(), which jest's module sandbox cannot run.
+    const script = `const { handler } = require(${JSON.stringify(file)});
+(async () => {
+  const answers = [];
+  for (const t of [1, ${TENANTS}]) answers.push(await handler({ rawPath: '/tenants/' + t + '/items', headers: {}, requestContext: { requestId: 'bundle-' + t, http: { method: 'GET' } } }));
+  process.stdout.write('ANSWERS ' + JSON.stringify(answers) + '\\n');
+})();`;
+    sts.mode = 'throttled';
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['-e', script], {
+      env: { ...process.env, ...env(), POWERTOOLS_METRICS_NAMESPACE: 'from-env', POWERTOOLS_SERVICE_NAME: 'tenants-env-fn' },
+      timeout: 30_000,
+    });
+    const lines = `${stdout}\n${stderr}`.split('\n');
+    const answers = JSON.parse(lines.find((l) => l.startsWith('ANSWERS '))!.slice('ANSWERS '.length)) as Array<{ statusCode: number; headers: Record<string, string> }>;
+    expect(answers.map((r) => r.statusCode)).toEqual([503, 404]);
+    expect(answers[0].headers['retry-after']).toBe('2');
+    const requests = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+    expect(requests).toHaveLength(2);
+    for (const line of requests) {
+      expect(emfProblems(line)).toEqual([]);
+      expect([line.service, metricsOf(line).namespace]).toEqual(['tenants-env-fn', 'from-env']);
+    }
+    // Errors go to stderr, the rest to stdout: found by request id.
+    expect(requests.find((l) => l.requestId === 'bundle-1')).toMatchObject({ level: 'error', tenant: 1, errorCode: 'STS_THROTTLED', StsThrottled: 1 });
+    expect(sts.calls.map((c) => c.roleSessionName)).toEqual(['tenant_1', 'tenant_1']);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -38,7 +38,7 @@ describe('loadTenantsConfig', () => {
       auth: 'iam',
       iam: { roleArn: IAM_ENV.TENANT_ACCESS_ROLE_ARN, partition: 'aws-cn', account: '210987654321', region: 'cn-north-1', dbResourceId: 'prx-0abc', sessionSeconds: 3600 },
       password: undefined,
-      db: { host: 'proxy.example', port: 3306, tls: 'verify', ca: undefined, caBundle: undefined, connectTimeoutMs: 2000, queryTimeoutMs: 3000 },
+      db: { host: 'proxy.example', port: 3306, tls: 'verify', ca: undefined, caBundle: undefined, connectTimeoutMs: 3000, idleRebuildMs: 1_800_000, requestBudgetMs: 8000 },
       maxConnections: 8,
     });
   });
@@ -72,6 +72,9 @@ describe('loadTenantsConfig', () => {
     ['TENANT_SESSION_SECONDS', { TENANT_SESSION_SECONDS: '60' }],
     ['TENANT_PASSWORD', { TENANT_AUTH: 'password', DB_TLS: 'off' }],
     ['DB_CA_FILE', { DB_CA_FILE: '/nonexistent/ca.pem' }],
+    ['DB_CONNECT_TIMEOUT_MS', { DB_CONNECT_TIMEOUT_MS: '5000' }],
+    ['DB_REQUEST_BUDGET_MS', { DB_REQUEST_BUDGET_MS: '50' }],
+    ['DB_IDLE_REBUILD_SECONDS', { DB_IDLE_REBUILD_SECONDS: 'soon' }],
   ])('%s: a bad value is refused naming the variable (%p)', (variable, over) => {
     const env = { ...IAM_ENV, ...over };
     let error: unknown;
@@ -138,18 +141,21 @@ describe('Lambda entry point', () => {
     jest.restoreAllMocks();
   });
 
-  function captureStdout(): string[] {
+  /** Lines written to stdout and stderr (the logger writes info to one, errors to the other; Lambda keeps both). */
+  function captureOutput(): string[] {
     const lines: string[] = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        return true;
+      });
+    }
     return lines;
   }
 
   test('reads the configuration once at load and answers from it', async () => {
-    Object.assign(process.env, { TENANT_COUNT: '2', TENANT_AUTH: 'password', TENANT_PASSWORD: 'pw', DB_TLS: 'off', DB_HOST: '127.0.0.1' });
-    const lines = captureStdout();
+    Object.assign(process.env, { TENANT_COUNT: '2', TENANT_AUTH: 'password', TENANT_PASSWORD: 'pw', DB_TLS: 'off', DB_HOST: '127.0.0.1', POWERTOOLS_SERVICE_NAME: 'tenants-fn', POWERTOOLS_METRICS_NAMESPACE: 'ns-from-env' });
+    const lines = captureOutput();
     let handler!: typeof import('../../functions/tenants/handler').handler;
     jest.isolateModules(() => {
       handler = require('../../functions/tenants/handler').handler;
@@ -158,19 +164,24 @@ describe('Lambda entry point', () => {
     process.env.TENANT_COUNT = '10';
     expect((await handler({ rawPath: '/tenants/2/items', requestContext: { http: { method: 'GET' } } })).statusCode).toBe(404);
     expect((await handler({ rawPath: '/tenants/01/items', requestContext: { http: { method: 'GET' } } })).statusCode).toBe(400);
-    expect(lines.map((l) => JSON.parse(l).status)).toEqual([404, 400]);
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed.map((l) => l.status)).toEqual([404, 400]);
+    // The service and namespace the stacks set (POWERTOOLS_*), as the hits function reads them.
+    for (const l of parsed) expect(l).toMatchObject({ msg: 'request', service: 'tenants-fn', _aws: { CloudWatchMetrics: [{ Namespace: 'ns-from-env' }] } });
   });
 
   test('a bad configuration fails the cold start, logging the variable', () => {
     Object.assign(process.env, { TENANT_COUNT: '2', DB_HOST: 'proxy.example', AWS_REGION: 'eu-west-1', DB_RESOURCE_ID: 'prx-1' });
     delete process.env.TENANT_ACCESS_ROLE_ARN;
-    const lines = captureStdout();
+    delete process.env.POWERTOOLS_SERVICE_NAME;
+    delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+    const lines = captureOutput();
     expect(() =>
       jest.isolateModules(() => {
         require('../../functions/tenants/handler');
       }),
     ).toThrow(/^invalid configuration: TENANT_ACCESS_ROLE_ARN: is required/);
-    expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', msg: 'invalid configuration', variable: 'TENANT_ACCESS_ROLE_ARN' });
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', msg: 'invalid configuration', service: 'tenants-local', variable: 'TENANT_ACCESS_ROLE_ARN' });
   });
 });
 

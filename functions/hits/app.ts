@@ -7,9 +7,10 @@ import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
-import { Database, Deadline, type DatabaseOptions } from '../lib/db';
+import { Database, type DatabaseOptions } from '../lib/db';
 import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
-import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { Deadline, requestBudgetMs } from '../lib/deadline';
+import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, RETRY_AFTER_SECONDS, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type LogSink } from '../lib/log';
 import { EmfWriter, metricsConfigFrom, type CacheUse, type MetricsConfig } from '../lib/metrics';
 import { isMissingTable, sqlUtc } from '../lib/sql';
@@ -21,24 +22,6 @@ export const CACHE_KEY = 'hits:recent:v1';
 export const FAVICON_PATH = '/favicon.ico';
 /** How long a browser may keep the empty favicon answer (one day) before asking again. */
 export const FAVICON_MAX_AGE_SECONDS = 86400;
-/** Seconds a client should wait after a 503. */
-export const RETRY_AFTER_SECONDS = 2;
-/**
- * Time kept back from Lambda's remaining invocation time when deriving a request's database
- * deadline: enough to answer 503 and write the log line before Lambda ends the invocation.
- */
-export const DEADLINE_MARGIN_MS = 1000;
-
-/**
- * The database budget of one request: DB_REQUEST_BUDGET_MS, lowered to the invocation's remaining
- * time less DEADLINE_MARGIN_MS when the Lambda context says how much is left.
- */
-export function requestBudgetMs(configuredMs: number, context?: LambdaContext): number {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return configuredMs;
-  return Math.max(0, Math.min(configuredMs, remaining - DEADLINE_MARGIN_MS));
-}
-
 const INSERT_HIT = 'INSERT INTO hits (path, method, created_at) VALUES (?, ?, ?)';
 const SELECT_RECENT = 'SELECT id, path, method, created_at FROM hits ORDER BY id DESC LIMIT ?';
 /** Health reads the table, not just `SELECT 1`: a database without the schema cannot serve a request. */

@@ -126,9 +126,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       ca,
       caBundle,
       region,
-      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
-      idleRebuildMs: wholeNumber(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
-      requestBudgetMs: wholeNumber(env, 'DB_REQUEST_BUDGET_MS', 8000, 100, 900000),
+      ...dbTiming(env),
     },
     cache: {
       nodes: parseNodes(env.CACHE_NODES),
@@ -137,6 +135,23 @@ export function loadConfig(env: Env, readFile: (path: string) => string = defaul
       timeoutMs: wholeNumber(env, 'CACHE_TIMEOUT_MS', 150, 10, 200),
       ca,
     },
+  };
+}
+
+/**
+ * How long one connect, one request and an idle gap may be: the same variables and bounds for every function
+ * that serves requests (hits, tenants).
+ * - DB_CONNECT_TIMEOUT_MS (default and maximum 3000): one new connection, TLS and login included;
+ * - DB_IDLE_REBUILD_SECONDS (default 1800, RDS Proxy's default idle client timeout): an environment idle
+ *   longer than this rebuilds its pool rather than find its connection closed by the proxy;
+ * - DB_REQUEST_BUDGET_MS (default 8000): the database time of one request, retry included, lowered further
+ *   by the invocation's remaining time (deadline.ts).
+ */
+export function dbTiming(env: Env): { connectTimeoutMs: number; idleRebuildMs: number; requestBudgetMs: number } {
+  return {
+    connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 3000),
+    idleRebuildMs: wholeNumber(env, 'DB_IDLE_REBUILD_SECONDS', 1800, 0, 86400) * 1000,
+    requestBudgetMs: wholeNumber(env, 'DB_REQUEST_BUDGET_MS', 8000, 100, 900000),
   };
 }
 

@@ -1,7 +1,9 @@
 /**
- * How a function proves who it is to the database, and how it checks who the database is:
+ * How a function proves who it is to the database, and how it checks who the database is. Shared by every
+ * function that connects (hits, prune, tenants), so TLS and tokens work one way:
  * - `iam`: a fresh RDS IAM auth token for every new connection, sent with the `mysql_clear_password`
  *   plugin over verified TLS (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.Connecting.html);
+ *   the tenants function signs it with a tenant's scoped credentials instead of its own;
  * - `secret`: the user and password of a Secrets Manager secret (JSON with `username` and `password`, as
  *   RDS-managed master secrets are: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html),
  *   fetched once and kept until the database refuses them (a rotation);
@@ -92,23 +94,54 @@ export class SecretCredentials {
   }
 }
 
-/** Mints an RDS IAM auth token (local signing, no network) for the configured endpoint and user. */
-export function iamTokenMinter(config: DbConfig): () => Promise<string> {
-  let signer: { getAuthToken(): Promise<string> } | undefined;
-  return async () => {
-    if (!signer) {
-      const { Signer } = await import('@aws-sdk/rds-signer');
-      signer = new Signer({ hostname: config.host, port: config.port, username: config.user, region: config.region });
-    }
-    return signer.getAuthToken();
-  };
+/** AWS credentials: the function's own (from its environment) or a tenant's scoped ones (STS AssumeRole). */
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
 }
 
-/** The login part of mysql2's options for one auth mode, and how to forget what it cached. */
+/** What an RDS IAM auth token is made for: the endpoint the client connects to, the database user, the region. */
+export interface TokenRequest {
+  readonly hostname: string;
+  readonly port: number;
+  readonly username: string;
+  readonly region?: string;
+  /** Signs as these instead of the function's own credentials (the default provider chain). */
+  readonly credentials?: AwsCredentials;
+}
+
+export type SignToken = (request: TokenRequest) => Promise<string>;
+
+/**
+ * Signs an RDS IAM auth token with @aws-sdk/rds-signer: local signing, no network call. The token lives 15
+ * minutes and is checked only when a connection opens. Loaded on first use, so the other auth modes never load it.
+ */
+export const signRdsToken: SignToken = async (request) => {
+  const { Signer } = await import('@aws-sdk/rds-signer');
+  return new Signer({ ...request }).getAuthToken();
+};
+
+/** Mints a token for the configured endpoint and user, as the function itself. */
+export function iamTokenMinter(config: DbConfig, sign: SignToken = signRdsToken): () => Promise<string> {
+  return () => sign({ hostname: config.host, port: config.port, username: config.user, region: config.region });
+}
+
+/**
+ * mysql2's `authPlugins` answering the server's `mysql_clear_password` request with `token()`. Supplying this
+ * plugin is mysql2's opt-in to clear-text passwords: only ever over verified TLS (both configurations refuse
+ * iam without it). It runs once per new connection, so every connection presents the token `token()` gives then.
+ */
+export function clearPasswordPlugin(token: () => Promise<string>): NonNullable<ConnectionOptions['authPlugins']> {
+  return { mysql_clear_password: () => async () => Buffer.from(`${await token()}\0`) };
+}
+
+/** The login part of mysql2's options, and how to forget what it cached. */
 export interface Login {
   /** `user` and `password`, or `user` and the token plugin (iam). */
   options(): Promise<Pick<ConnectionOptions, 'user' | 'password' | 'authPlugins'>>;
-  /** After an access denial: the next `options()` fetches the secret again (a rotation). */
+  /** After the database refused a login: the next `options()` gets fresh credentials (a secret again, a new token). */
   invalidate(): void;
   /** Secrets Manager calls made (secret mode). */
   readonly secretFetches: number;
@@ -140,34 +173,50 @@ export function login(config: DbConfig, options: LoginOptions = {}): Login {
     }
     case 'iam': {
       const mint = options.mintToken ?? iamTokenMinter(config);
-      return {
-        options: async () => ({
-          user: config.user,
-          // Supplying this plugin is mysql2's opt-in to clear-text passwords (only ever over verified
-          // TLS: config refuses iam without it). It runs once per new connection: one fresh token each.
-          authPlugins: {
-            mysql_clear_password: () => async () => {
-              options.onTokenMinted?.();
-              return Buffer.from(`${await mint()}\0`);
-            },
-          },
-        }),
-        invalidate: () => undefined,
-        secretFetches: 0,
-      };
+      const plugin = clearPasswordPlugin(async () => {
+        options.onTokenMinted?.();
+        return mint();
+      });
+      // Nothing to forget: every connection mints its own token.
+      return { options: async () => ({ user: config.user, authPlugins: plugin }), invalidate: () => undefined, secretFetches: 0 };
     }
   }
 }
 
+/** Where to connect and how to check the server: what every function's database settings have in common. */
+export interface DbEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** Default schema of the connection; none when absent (the tenants name their tables fully). */
+  readonly name?: string;
+  readonly tls: 'verify' | 'off';
+  readonly ca?: string;
+  readonly caBundle?: DbConfig['caBundle'];
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * One options object per endpoint object. mysql2 keys its TLS context (which parses every trusted
+ * certificate: about 140 roots, or the RDS bundle) and its TLS session cache on the identity of the `ssl`
+ * object, so every connection of an execution environment, whichever pool or tenant it serves, reuses one
+ * context and can resume the last TLS session instead of a full handshake.
+ */
+const bases = new WeakMap<DbEndpoint, ConnectionOptions>();
+
 /** Everything mysql2 needs to open one connection as the configuration says, except the login. */
-export function connectionBase(config: DbConfig): ConnectionOptions {
-  return {
-    host: config.host,
-    port: config.port,
-    database: config.name,
-    connectTimeout: config.connectTimeoutMs,
-    charset: 'UTF8MB4_UNICODE_CI',
-    multipleStatements: false,
-    ssl: tlsOptions(config),
-  };
+export function connectionBase(config: DbEndpoint): ConnectionOptions {
+  let base = bases.get(config);
+  if (!base) {
+    base = {
+      host: config.host,
+      port: config.port,
+      database: config.name,
+      connectTimeout: config.connectTimeoutMs,
+      charset: 'UTF8MB4_UNICODE_CI',
+      multipleStatements: false,
+      ssl: tlsOptions(config),
+    };
+    bases.set(config, base);
+  }
+  return base;
 }

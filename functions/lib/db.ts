@@ -1,47 +1,42 @@
 /**
- * Database access for a function: one mysql2 pool of one connection per execution environment, reused
- * across invocations.
+ * Database access for a function: one mysql2 pool of one connection, reused across invocations. The hits
+ * function keeps one per execution environment; the tenants function one per tenant (functions/tenants/pools.ts),
+ * each with that tenant's login. Both routes go through `Database.query`, so they fail and retry alike.
  *
  * Rules: `query()` with placeholders only (never `execute()`, which prepares statements and pins RDS
  * Proxy sessions: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html), no SET,
  * no user variables, no multi-statements; the pool is rebuilt after an idle gap longer than the proxy's
- * idle client timeout; an IAM token is minted for every new connection (credentials.ts).
+ * idle client timeout; a login is asked for every new pool, and an IAM token for every new connection
+ * (credentials.ts).
  *
- * Failure handling, by error class (db-errors.ts):
- * - saturation (too many connections, RDS Proxy borrow timeout): DbUnavailableError at once, no
- *   retry: a retry would only queue behind the same limit and outlive the invocation;
+ * The retry policy, by error class (db-errors.ts), and why:
+ * - saturation (too many connections, the user's connection limit, RDS Proxy borrow timeout):
+ *   DbUnavailableError at once, no retry: a retry would only queue behind the same limit, add load to a
+ *   database already out of connections, and outlive the invocation;
  * - connection-class (network, server gone, connection killed, TLS): the pool is dropped and the
  *   statement retried once on a new connection, if the request's deadline leaves at least a
- *   connect timeout for it; otherwise, or when the retry fails too, DbUnavailableError;
- * - access denied: the pool (and in secret mode the cached secret) is dropped and the statement
- *   retried once with fresh credentials; a second denial is DbAuthError (a misconfiguration, not
- *   an outage);
- * - every attempt is bounded by the request's Deadline (one timer around connecting and the
+ *   connect timeout for it (a dead pooled connection is the usual cause, and a new one fixes it);
+ *   otherwise, or when the retry fails too, DbUnavailableError;
+ * - a refused login (access denied): the pool is dropped, the login told to forget what it cached (the
+ *   secret, a tenant's token and credentials) and the statement retried once with fresh credentials
+ *   (a rotated secret, an expired token, revoked session credentials); a second refusal is DbAuthError
+ *   (a misconfiguration, not an outage);
+ * - every attempt is bounded by the request's Deadline (one timer around credentials, connecting and the
  *   statement): when it runs out, the connection is destroyed and DbUnavailableError, no retry.
- * Anything else (SQL errors) propagates unchanged.
+ * Anything else (SQL errors, an STS failure while logging in) propagates unchanged.
  */
 import { createPool, type Pool, type PoolConnection } from 'mysql2/promise';
 import type { HitsConfig } from './config';
-import { connectionBase, login, type Login } from './credentials';
+import { connectionBase, login, type DbEndpoint, type Login } from './credentials';
+import { Deadline } from './deadline';
 import { DbAuthError, DbDeadlineError, DbUnavailableError, isAuthError, isConnectionError, isDeadlineError, isSaturationError } from './db-errors';
 
-export { DbAuthError, DbDeadlineError, DbUnavailableError, isAuthError, isConnectionError, isDeadlineError, isSaturationError, type DbUnavailableReason } from './db-errors';
-
-/** A point in time (monotonic clock) by which the database work of one request must be done. */
-export class Deadline {
-  private readonly at: number;
-
-  constructor(
-    readonly budgetMs: number,
-    private readonly clock: () => number = () => performance.now(),
-  ) {
-    this.at = clock() + Math.max(0, budgetMs);
-  }
-
-  /** Whole milliseconds left, never negative. */
-  remainingMs(): number {
-    return Math.max(0, Math.floor(this.at - this.clock()));
-  }
+/** Where a Database connects, and the time it may take: what the hits and tenants configurations share. */
+export interface DbSettings extends DbEndpoint {
+  /** An environment idle for longer than this rebuilds its pool (the proxy's idle client timeout). */
+  readonly idleRebuildMs: number;
+  /** Database time of one request, retry included, when the caller gives no Deadline. */
+  readonly requestBudgetMs: number;
 }
 
 export interface DbHooks {
@@ -49,11 +44,15 @@ export interface DbHooks {
   onPoolCreated?: (reason: string) => void;
   /** Called for every error that is retried: a connection-class error or a first access denial. */
   onRetry?: (err: unknown, kind: 'connection' | 'auth') => void;
+  /** Called for every login the database refused, the retried one and the final one alike. */
+  onLoginRefused?: (err: unknown) => void;
   /** Called after every `query()`, success or failure, with its wall time in ms (retries included): the request's database time. */
   onQueryDone?: (elapsedMs: number) => void;
 }
 
 export interface DatabaseOptions {
+  /** How to log in. @default the login DB_AUTH names (credentials.ts `login`) */
+  login?: Login;
   /** Overrides token minting in iam mode (tests with a fixed clock). */
   mintToken?: () => Promise<string>;
   hooks?: DbHooks;
@@ -70,12 +69,15 @@ export class Database {
   /** Attempts made (statements sent or connections tried), retries included. */
   attempts = 0;
 
+  /** With the hits configuration, the login its DB_AUTH names; with bare settings, the login given. */
+  constructor(config: HitsConfig['db'], options?: DatabaseOptions);
+  constructor(config: DbSettings, options: DatabaseOptions & { login: Login });
   constructor(
-    private readonly config: HitsConfig['db'],
+    private readonly config: DbSettings,
     private readonly options: DatabaseOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.login = login(config, { mintToken: options.mintToken, onTokenMinted: () => this.tokensMinted++ });
+    this.login = options.login ?? login(config as HitsConfig['db'], { mintToken: options.mintToken, onTokenMinted: () => this.tokensMinted++ });
   }
 
   get secretFetches(): number {
@@ -88,10 +90,13 @@ export class Database {
       this.discardPool();
       this.options.hooks?.onPoolCreated?.('idle');
     }
+    const auth = this.pool ? undefined : await this.login.options();
+    // Checked again after the login: a concurrent query may have created the pool meanwhile, and a second
+    // one would hold a second connection that nothing ever closes.
     if (!this.pool) {
       const pool = createPool({
         ...connectionBase(this.config),
-        ...(await this.login.options()),
+        ...auth,
         connectionLimit: 1,
         maxIdle: 1,
         queueLimit: 0,
@@ -130,7 +135,11 @@ export class Database {
     };
 
     const work = (async (): Promise<T> => {
-      conn = await (await this.getPool()).getConnection();
+      const pool = await this.getPool();
+      // The login outlived the deadline (a slow secret or STS): the pool it made is sound, and left for the
+      // next request. Going on would connect for nobody, and dropping it could close it under that request.
+      if (expired) throw new DbDeadlineError(budgetMs);
+      conn = await pool.getConnection();
       if (expired) {
         drop(conn);
         throw new DbDeadlineError(budgetMs);
@@ -184,6 +193,7 @@ export class Database {
           }
           const auth = isAuthError(err);
           if (!auth && !isConnectionError(err)) throw err;
+          if (auth) this.options.hooks?.onLoginRefused?.(err);
           this.discardPool();
           if (auth) this.login.invalidate();
           if (attempt >= 2) throw auth ? new DbAuthError(err) : new DbUnavailableError(err, 'unreachable');

@@ -19,6 +19,12 @@ export interface LambdaContext {
   getRemainingTimeInMillis?(): number;
 }
 
+/**
+ * Seconds a client should wait after a 503: the database or STS was unavailable, saturated or out of time.
+ * Every route answers with the same value.
+ */
+export const RETRY_AFTER_SECONDS = 2;
+
 export interface HttpResult {
   statusCode: number;
   headers: Record<string, string>;

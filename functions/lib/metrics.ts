@@ -17,6 +17,18 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
 export { METRIC } from '../../contracts';
 
+/**
+ * The tenants route's counts: AssumeRole calls and their failures, per-tenant pools opened, evicted and
+ * refused, logins the database refused. Each is emitted, under the request's dimensions, when above zero.
+ */
+export type CountMetric =
+  | typeof METRIC.stsCalls
+  | (typeof METRIC.stsErrors)[keyof typeof METRIC.stsErrors]
+  | typeof METRIC.poolsOpened
+  | typeof METRIC.poolsEvicted
+  | typeof METRIC.poolsRefused
+  | typeof METRIC.loginFailures;
+
 /** What the cache did for one request: served it, missed, or was bypassed (not asked, or failed and the database answered). */
 export type CacheUse = 'hit' | 'miss' | 'bypass';
 
@@ -29,6 +41,8 @@ export interface RequestMeasurements {
   /** Absent when no cache is configured. */
   readonly cache?: CacheUse;
   readonly dbUnavailable?: DbUnavailableReason;
+  /** What the request caused beside the database time (the tenants route). */
+  readonly counts?: Readonly<Partial<Record<CountMetric, number>>>;
 }
 
 export interface MetricsConfig {
@@ -62,6 +76,7 @@ export class EmfWriter {
       if (m.dbMs !== undefined) add(METRIC.dbTime, MetricUnit.Milliseconds, m.dbMs);
       if (m.cache) add(m.cache === 'hit' ? METRIC.cacheHit : m.cache === 'miss' ? METRIC.cacheMiss : METRIC.cacheBypass, MetricUnit.Count, 1);
       if (m.dbUnavailable) add(METRIC.dbUnavailable[m.dbUnavailable], MetricUnit.Count, 1);
+      for (const [name, n] of Object.entries(m.counts ?? {})) if (n) add(name, MetricUnit.Count, n);
     });
   }
 
@@ -90,10 +105,13 @@ export class EmfWriter {
   }
 }
 
-/** Metrics configuration from the environment the stacks set; local defaults otherwise. */
-export function metricsConfigFrom(env: Record<string, string | undefined>): MetricsConfig {
+/**
+ * Metrics configuration from the environment the stacks set; local defaults otherwise (the application's
+ * namespace, and `localService` as the service: `hits-local`, `tenants-local`).
+ */
+export function metricsConfigFrom(env: Record<string, string | undefined>, localService = 'hits-local'): MetricsConfig {
   return {
     namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || APP_METRICS_NAMESPACE,
-    service: serviceNameFrom(env, 'hits-local'),
+    service: serviceNameFrom(env, localService),
   };
 }

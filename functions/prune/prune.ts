@@ -9,7 +9,8 @@
  * there. Rows a skewed clock wrote slightly out of order are left for the next run, never deleted early:
  * every DELETE also requires `created_at < cutoff`.
  */
-import { Deadline, type Database } from '../lib/db';
+import type { Database } from '../lib/db';
+import { Deadline } from '../lib/deadline';
 import { isMissingTable, sqlUtc } from '../lib/sql';
 
 export interface PruneOptions {

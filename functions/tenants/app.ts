@@ -4,41 +4,67 @@
  * instance per execution environment; tests and benchmarks build instances from explicit configurations.
  *
  * Order of work per request: route, then the tenant id (400 invalid, 404 unknown), and only then STS and
- * the database. Errors: STS or the database unavailable → 503 with Retry-After; access refused (by STS or
- * MySQL) or the tenant's table missing → 500 whose body names neither the tenant nor the cause (the log
- * line has both, with an error code).
+ * the database, within one deadline taken from the invocation's remaining time (functions/lib/deadline.ts).
+ * Errors, and what each answers (docs/tenants.md lists them with what the log line says):
+ * - STS throttles or is unavailable, the database unreachable, saturated, out of time, or every pool of
+ *   the environment busy: 503 with Retry-After;
+ * - STS refuses the AssumeRole, or the database refuses the tenant's login twice (the second time with a
+ *   fresh token signed with fresh credentials): 500, a misconfiguration, unless the environment is younger
+ *   than IAM_PROPAGATION_MS: then 503 with Retry-After, since IAM may still be propagating the deploy;
+ * - the tenant's table missing, anything else: 500.
+ * A 500's body names neither the tenant nor the cause; the request's log line has both, with an error code.
+ *
+ * Logging and metrics are the hits function's: Powertools Logger through functions/lib/log.ts, one request
+ * line carrying the request's Embedded Metric Format metrics (functions/lib/metrics.ts). The tenant is in
+ * the line, never a metric dimension: tenants are unbounded, each dimension value a metric of its own.
  */
 import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import type { TenantsConfig } from './config';
 import { StsAccessDeniedError, StsUnavailableError, TenantCredentials, type AssumeRole } from './credentials';
-import { html, json, prefersHtml, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { clearPasswordPlugin, type SignToken } from '../lib/credentials';
+import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
+import { Deadline, requestBudgetMs } from '../lib/deadline';
+import { html, json, prefersHtml, RETRY_AFTER_SECONDS, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { createLogger, errorFields, type LogSink } from '../lib/log';
+import { EmfWriter, METRIC, metricsConfigFrom, type CountMetric, type MetricsConfig } from '../lib/metrics';
 import { itemsPage, type Item } from './http';
-import { TenantDbAccessDeniedError, TenantDbUnavailableError, TenantPools, type Login, type LoginFor } from './pools';
-import { tenantName } from '../../contracts';
+import { TenantPools, type LoginFor } from './pools';
+import { TENANTS_ROUTE_METRIC, tenantName } from '../../contracts';
 import { parseTenantId } from './tenant-id';
-import { TenantTokens, type SignToken } from './tokens';
+import { TenantTokens } from './tokens';
 
-/** Seconds a client should wait after a 503. */
-export const RETRY_AFTER_SECONDS = 2;
 export const ITEMS_PER_RESPONSE = 5;
 const ROUTE = /^\/tenants\/([^/]*)\/items$/;
 /** `??` is the tenant's database: a fully qualified name, no default schema on the connection. */
 const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
 
-export type LogSink = (line: string) => void;
+/**
+ * How long after its start an execution environment answers an IAM refusal (STS AccessDenied, or a login
+ * refused twice) with 503 and Retry-After rather than 500. IAM is eventually consistent: a role or policy a
+ * deploy just created may be refused for a while, and AWS gives no signal that tells this apart from a
+ * real denial (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+ * AWS publishes no figure; two minutes is how long the Terraform AWS provider waits for IAM changes to
+ * propagate (hashicorp/terraform-provider-aws, internal/service/iam/wait.go, `propagationTimeout`). A deploy
+ * that changes the tenants' IAM also replaces the function, so only environments that young can see it.
+ */
+export const IAM_PROPAGATION_MS = 120_000;
 
 export interface TenantsAppOptions {
-  /** Where the JSON log lines go (default: stdout). */
+  /** Where log lines go (default: stdout for info, stderr for warnings and errors, as Powertools writes them). */
   log?: LogSink;
+  /** Namespace and `service` dimension of the EMF metrics in each request line (default: local names). */
+  metrics?: MetricsConfig;
   /** AssumeRole implementation (default: @aws-sdk/client-sts on the regional endpoint). */
   assumeRole?: AssumeRole;
-  /** Token signer (default: @aws-sdk/rds-signer). */
+  /** Token signer (default: functions/lib/credentials.ts `signRdsToken`). */
   sign?: SignToken;
+  /** Wall clock of credentials, tokens, idle gaps and the IAM propagation window (tests move it). */
   now?: () => number;
   /**
-   * Changes how a tenant logs in, given the configured login. Tests use it to keep the whole IAM path
-   * (STS, cache, signer) while logging in to MariaDB, which has no AWSAuthenticationPlugin, with a password.
+   * Changes how a tenant logs in, given the configured login. Tests and the benchmark use it to keep the
+   * whole IAM path (STS, caches, signer) while logging in to MariaDB, which has no AWSAuthenticationPlugin,
+   * with a password.
    */
   adaptLogin?: (configured: LoginFor) => LoginFor;
 }
@@ -52,107 +78,151 @@ export interface TenantsApp {
   close(): Promise<void>;
 }
 
-/** `iam` login: the user and a clear-text auth plugin answering with the tenant's cached token. */
+/** `iam` login: the tenant's user, and the clear-text auth plugin answering with the tenant's cached token. */
 export function iamLogin(prefix: string, tokens: TenantTokens): LoginFor {
-  return async (tenant) => {
-    // Fetched now, before the pool connects, so an STS failure is reported as one, not as a failed handshake.
-    await tokens.get(tenant);
-    const login: Login = {
-      user: tenantName(prefix, tenant),
-      // Supplying this plugin is mysql2's opt-in to clear-text passwords, only ever over verified TLS (config
-      // refuses iam without it). It runs per new connection, with the token cached for less than its life.
-      authPlugins: { mysql_clear_password: () => async () => Buffer.from(`${await tokens.get(tenant)}\0`) },
-    };
-    return login;
-  };
+  return (tenant) => ({
+    async options() {
+      // Fetched now, before the pool connects, so an STS failure is reported as one, not as a failed handshake.
+      await tokens.get(tenant);
+      return { user: tenantName(prefix, tenant), authPlugins: clearPasswordPlugin(() => tokens.get(tenant)) };
+    },
+    invalidate: () => tokens.invalidate(tenant),
+    secretFetches: 0,
+  });
 }
 
 export function passwordLogin(prefix: string, password: string): LoginFor {
-  return async (tenant) => ({ user: tenantName(prefix, tenant), password });
+  return (tenant) => ({ options: async () => ({ user: tenantName(prefix, tenant), password }), invalidate: () => undefined, secretFetches: 0 });
+}
+
+/** What one request caused, counted in its own async context: exact even when requests overlap (local mode). */
+type RequestUsage = Record<CountMetric, number> & { dbMs: number; dbCalls: number };
+
+function freshUsage(): RequestUsage {
+  const counts = { [METRIC.stsCalls]: 0, [METRIC.poolsOpened]: 0, [METRIC.poolsEvicted]: 0, [METRIC.poolsRefused]: 0, [METRIC.loginFailures]: 0 };
+  return { ...counts, [METRIC.stsErrors.throttled]: 0, [METRIC.stsErrors.denied]: 0, [METRIC.stsErrors.unavailable]: 0, dbMs: 0, dbCalls: 0 } as RequestUsage;
 }
 
 export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptions = {}): TenantsApp {
-  const sink = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
-  // What each request caused, counted in its own async context: exact even when requests overlap (local mode).
-  const usage = new AsyncLocalStorage<{ stsCalls: number; poolsOpened: number }>();
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const metrics = options.metrics ?? metricsConfigFrom({}, 'tenants-local');
+  // One service name for the line and the EMF dimension it carries.
+  const log = createLogger({ service: metrics.service, sink: options.log });
+  const emf = new EmfWriter(metrics);
+  const usage = new AsyncLocalStorage<RequestUsage>();
+  /** Whether this environment is still inside the IAM propagation window (see IAM_PROPAGATION_MS). */
+  const settling = () => now() - startedAt < IAM_PROPAGATION_MS;
+  const count = (metric: CountMetric) => {
+    const u = usage.getStore();
+    if (u) u[metric]++;
+  };
+
   let credentials: TenantCredentials | undefined;
   let tokens: TenantTokens | undefined;
   let login: LoginFor;
   if (config.auth === 'iam') {
     const iam = config.iam!;
-    credentials = new TenantCredentials(iam, config.prefix, {
-      assumeRole: options.assumeRole,
-      now: options.now,
-      onAssumeRole: () => void (usage.getStore() && usage.getStore()!.stsCalls++),
-    });
-    tokens = new TenantTokens({ host: config.db.host, port: config.db.port, region: iam.region, prefix: config.prefix }, credentials, { sign: options.sign, now: options.now });
+    credentials = new TenantCredentials(iam, config.prefix, { assumeRole: options.assumeRole, now, onAssumeRole: () => count(METRIC.stsCalls) });
+    tokens = new TenantTokens({ host: config.db.host, port: config.db.port, region: iam.region, prefix: config.prefix }, credentials, { sign: options.sign, now });
     login = iamLogin(config.prefix, tokens);
   } else {
     login = passwordLogin(config.prefix, config.password!);
   }
-  const pools = new TenantPools(config, options.adaptLogin ? options.adaptLogin(login) : login, {
-    onPool: (event) => void (event === 'open' && usage.getStore() && usage.getStore()!.poolsOpened++),
+  const poolEvents = { open: METRIC.poolsOpened, evict: METRIC.poolsEvicted, refuse: METRIC.poolsRefused } as const;
+  const pools = new TenantPools(config.db, config.maxConnections, options.adaptLogin ? options.adaptLogin(login) : login, {
+    now,
+    onPool: (event) => count(poolEvents[event]),
+    hooks: (tenant) => ({
+      onRetry: (err, kind) =>
+        kind === 'auth'
+          ? log.warn("database refused the tenant's login, retrying once with a fresh token and credentials", { tenant, ...errorFields(err) })
+          : log.warn('database connection error, retrying once', { tenant, ...errorFields(err) }),
+      onLoginRefused: () => count(METRIC.loginFailures),
+      onQueryDone: (ms) => {
+        const u = usage.getStore();
+        if (u) {
+          u.dbMs += ms;
+          u.dbCalls++;
+        }
+      },
+    }),
   });
 
-  async function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
+  function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
+    return usage.run(freshUsage(), () => handle(event, context));
+  }
+
+  async function handle(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     const started = performance.now();
+    // STS and the database share one deadline, so the function answers (503) and logs before Lambda's timeout.
+    const deadline = new Deadline(requestBudgetMs(config.db.requestBudgetMs, context));
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
-    const method = event.requestContext?.http?.method ?? 'GET';
-    const path = event.rawPath ?? '/';
-    const used = { stsCalls: 0, poolsOpened: 0 };
-    const fields: Record<string, unknown> = {};
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+    const match = ROUTE.exec(path);
+    // The API routes only GET /tenants/{tenantId}/items here: one route value, which the alarms read.
+    const route = TENANTS_ROUTE_METRIC;
+    let tenant: number | undefined;
+    let items: number | undefined;
+    let failure: unknown;
     let result: HttpResult;
     try {
-      result = await usage.run(used, route);
-    } catch (err) {
-      result = failure(err, fields);
-    }
-    sink(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        level: result.statusCode >= 500 ? 'error' : 'info',
-        msg: 'request',
-        requestId,
-        method,
-        // Bounded: the path is whatever the client sent.
-        path: path.slice(0, 200),
-        status: result.statusCode,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        stsCalls: used.stsCalls,
-        poolsOpened: used.poolsOpened,
-        ...fields,
-      }),
-    );
-    return result;
-
-    async function route(): Promise<HttpResult> {
-      const match = ROUTE.exec(path);
-      if (!match) return json(404, { error: 'not found', requestId });
-      if (method !== 'GET') return json(405, { error: 'method not allowed', requestId }, { allow: 'GET' });
-      const id = parseTenantId(match[1], config.count);
-      if (id.kind === 'invalid') return json(400, { error: 'tenantId must be a decimal integer without sign or leading zeros', requestId });
-      if (id.kind === 'unknown') return json(404, { error: 'no such tenant', requestId });
-      fields.tenant = id.tenant;
-      const rows = await pools.query<Record<string, unknown>>(id.tenant, RANDOM_ITEMS, [tenantName(config.prefix, id.tenant), ITEMS_PER_RESPONSE]);
-      const items: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
-      fields.items = items.length;
-      if (prefersHtml(event.headers?.accept)) return html(200, itemsPage(id.tenant, items));
-      return json(200, { tenant: id.tenant, items });
-    }
-
-    function failure(err: unknown, into: Record<string, unknown>): HttpResult {
-      const e = err as { code?: unknown; message?: unknown; name?: unknown };
-      into.errorCode = typeof e?.code === 'string' ? e.code : 'INTERNAL';
-      into.error = String(e?.message ?? err);
-      into.errorName = e?.name;
-      if (err instanceof StsUnavailableError || err instanceof TenantDbUnavailableError) {
-        return json(503, { error: 'temporarily unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      if (!match) result = json(404, { error: 'not found', requestId });
+      else if (method !== 'GET') result = json(405, { error: 'method not allowed', requestId }, { allow: 'GET' });
+      else {
+        const id = parseTenantId(match[1], config.count);
+        if (id.kind === 'invalid') result = json(400, { error: 'tenantId must be a decimal integer without sign or leading zeros', requestId });
+        else if (id.kind === 'unknown') result = json(404, { error: 'no such tenant', requestId });
+        else {
+          tenant = id.tenant;
+          const rows = await pools.query<Array<Record<string, unknown>>>(tenant, RANDOM_ITEMS, [tenantName(config.prefix, tenant), ITEMS_PER_RESPONSE], deadline);
+          const found: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
+          items = found.length;
+          result = prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(200, itemsPage(tenant, found)) : json(200, { tenant, items: found });
+        }
       }
-      if (err instanceof StsAccessDeniedError || err instanceof TenantDbAccessDeniedError) into.errorCode = err.code;
-      else if (e?.code === 'ER_NO_SUCH_TABLE' || e?.code === 'ER_BAD_DB_ERROR') into.errorCode = 'TENANT_NOT_PROVISIONED';
-      // Nothing about the tenant or the cause in the body: the log line carries both.
-      return json(500, { error: 'internal error', requestId });
+    } catch (err) {
+      failure = err;
+      result = answer(err, requestId);
     }
+    result.headers['x-request-id'] = requestId;
+
+    const u = usage.getStore()!;
+    if (failure instanceof StsUnavailableError) u[failure.reason === 'throttled' ? METRIC.stsErrors.throttled : METRIC.stsErrors.unavailable]++;
+    if (failure instanceof StsAccessDeniedError) u[METRIC.stsErrors.denied]++;
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const dbUnavailable = failure instanceof DbUnavailableError ? failure.reason : undefined;
+    const { dbMs, dbCalls, ...counts } = u;
+    const fields = {
+      requestId,
+      method,
+      // Bounded: the path is whatever the client sent.
+      path: path.slice(0, 200),
+      route,
+      status: result.statusCode,
+      latencyMs,
+      tenant,
+      items,
+      stsCalls: u[METRIC.stsCalls],
+      poolsOpened: u[METRIC.poolsOpened],
+      ...(failure ? errorFields(failure) : {}),
+      ...(isNotProvisioned(failure) ? { errorCode: 'TENANT_NOT_PROVISIONED' } : {}),
+      ...(dbUnavailable ? { dbUnavailable } : {}),
+      ...(failure && iamRefusal(failure) && settling() ? { iamPropagation: true } : {}),
+      ...emf.request({ route, status: result.statusCode, latencyMs, dbMs: dbCalls > 0 ? Math.round(dbMs * 10) / 10 : undefined, dbUnavailable, counts }),
+    };
+    if (result.statusCode >= 500) log.error('request', fields);
+    else log.info('request', fields);
+    return result;
+  }
+
+  function answer(err: unknown, requestId: string): HttpResult {
+    const retryLater = () => json(503, { error: 'temporarily unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+    if (err instanceof StsUnavailableError || err instanceof DbUnavailableError) return retryLater();
+    if (iamRefusal(err) && settling()) return retryLater();
+    // Nothing about the tenant or the cause in the body: the log line carries both.
+    return json(500, { error: 'internal error', requestId });
   }
 
   return {
@@ -161,7 +231,20 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
     credentials,
     tokens,
     close: async () => {
+      // See functions/hits/app.ts: a closed app's AsyncLocalStorage must not slow down the apps that live on.
+      usage.disable();
       await Promise.all([pools.close(), credentials?.close()]);
     },
   };
+}
+
+/** STS or the database refused who the function said it was: what IAM still propagating looks like. */
+function iamRefusal(err: unknown): boolean {
+  return err instanceof StsAccessDeniedError || err instanceof DbAuthError;
+}
+
+/** The tenant's database or table is missing: provisioning (the deploy-time migration) has not reached it. */
+function isNotProvisioned(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR';
 }

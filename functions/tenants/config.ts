@@ -17,10 +17,12 @@
  * | `DB_CA_BUNDLE` | `rds`: trust the RDS CA bundle instead of the public roots (an instance's certificate chains to an RDS CA) |
  * | `TENANT_MAX_CONNECTIONS` | connections one execution environment may hold across all tenants (default 8) |
  * | `TENANT_SESSION_SECONDS` | lifetime asked of STS for scoped credentials (default and maximum 3600, minimum 900) |
- * | `DB_CONNECT_TIMEOUT_MS`, `DB_QUERY_TIMEOUT_MS` | bounds of one connect and one statement (defaults 2000, 3000) |
+ * | `DB_CONNECT_TIMEOUT_MS`, `DB_REQUEST_BUDGET_MS`, `DB_IDLE_REBUILD_SECONDS` | one connect, one request's database time (STS included), the idle gap that rebuilds a pool: the hits function's variables and bounds (functions/lib/config.ts `dbTiming`) |
  */
 import { readFileSync } from 'fs';
-import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type DbCaBundle, type Env } from '../lib/env';
+import { dbTiming } from '../lib/config';
+import type { DbSettings } from '../lib/db';
+import { caBundleSetting, caFileBundle, ConfigError, oneOf, required, wholeNumber, type Env } from '../lib/env';
 import { AWS_REGION_PATTERN, DEFAULT_TENANT_PREFIX, MAX_TENANT_COUNT, TENANT_PREFIX_PATTERN } from '../../contracts';
 
 export type TenantAuth = 'iam' | 'password';
@@ -46,17 +48,12 @@ export interface TenantsConfig {
   readonly iam?: IamSettings;
   /** Set exactly when auth is `password`. */
   readonly password?: string;
-  readonly db: {
-    readonly host: string;
-    readonly port: number;
-    readonly tls: TenantTls;
-    /** PEM bundle added to the trusted roots (DB_CA_FILE), already read. */
-    readonly ca?: string;
-    /** DB_CA_BUNDLE: the RDS CA bundle instead of the public roots (straight to an instance). */
-    readonly caBundle?: DbCaBundle;
-    readonly connectTimeoutMs: number;
-    readonly queryTimeoutMs: number;
-  };
+  /**
+   * Where every tenant's pool connects (no default schema: statements name `<tenant>.items`) and the time a
+   * connect and a request may take. One object per environment: every tenant's connections share its TLS
+   * context and session cache (functions/lib/credentials.ts `connectionBase`).
+   */
+  readonly db: DbSettings & { readonly tls: TenantTls };
   readonly maxConnections: number;
 }
 
@@ -119,8 +116,7 @@ export function loadTenantsConfig(env: Env, readFile: (path: string) => string =
       tls,
       ca,
       caBundle,
-      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 3000),
-      queryTimeoutMs: wholeNumber(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 25000),
+      ...dbTiming(env),
     },
     maxConnections: wholeNumber(env, 'TENANT_MAX_CONNECTIONS', 8, 1, 1000),
   };

@@ -8,12 +8,13 @@
  * AWS advises against calling AssumeRole per request: credentials are cached per tenant until
  * REFRESH_MARGIN_MS before they expire, and concurrent misses for one tenant share one STS call.
  */
+import { isThrottlingError } from '@smithy/core/retry';
+import type { AwsCredentials } from '../lib/credentials';
 import type { IamSettings } from './config';
 import { tenantName } from '../../contracts';
 
-export interface ScopedCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
+/** What AssumeRole answers: temporary credentials, always with a session token and an expiry. */
+export interface ScopedCredentials extends AwsCredentials {
   readonly sessionToken: string;
   readonly expiration: Date;
 }
@@ -25,16 +26,28 @@ export interface ScopedCredentials {
  */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
-/** STS (or the network to it) failed in a way a later retry may not: throttling, 5xx, timeouts. Answer 503. */
+/**
+ * STS (or the network to it) failed in a way a later request may not: throttling, 5xx, timeouts. Answer 503
+ * with Retry-After. `throttled` when STS refused the rate (its `Throttling` error, HTTP 400), as the SDK's own
+ * retry strategy classifies it (`isThrottlingError`, the same list of codes it backs off on).
+ */
 export class StsUnavailableError extends Error {
-  readonly code = 'STS_UNAVAILABLE';
-  constructor(readonly cause: unknown) {
-    super(`STS unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+  readonly code: 'STS_THROTTLED' | 'STS_UNAVAILABLE';
+  constructor(
+    readonly cause: unknown,
+    readonly reason: 'throttled' | 'unavailable' = 'unavailable',
+  ) {
+    super(`STS ${reason === 'throttled' ? 'throttled AssumeRole' : 'unavailable'}: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'StsUnavailableError';
+    this.code = reason === 'throttled' ? 'STS_THROTTLED' : 'STS_UNAVAILABLE';
   }
 }
 
-/** STS refused the AssumeRole (trust policy, missing sts:AssumeRole, policy too large): a misconfiguration. Answer 500. */
+/**
+ * STS refused the AssumeRole (trust policy, missing sts:AssumeRole, policy too large): a misconfiguration,
+ * answered 500, unless the environment is young enough that the refusal may be IAM still propagating a
+ * deploy's change (functions/tenants/app.ts, IAM_PROPAGATION_MS).
+ */
 export class StsAccessDeniedError extends Error {
   readonly code = 'STS_ACCESS_DENIED';
   constructor(readonly cause: unknown) {
@@ -84,6 +97,13 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolic
 export function isStsDenial(err: unknown): boolean {
   const e = err as { name?: unknown; Code?: unknown } | null;
   return DENIED.has(String(e?.name)) || DENIED.has(String(e?.Code));
+}
+
+/** The StsUnavailableError or StsAccessDeniedError an AssumeRole failure is answered with. */
+export function stsFailure(err: unknown): StsUnavailableError | StsAccessDeniedError {
+  if (isStsDenial(err)) return new StsAccessDeniedError(err);
+  const throttled = typeof err === 'object' && err !== null && isThrottlingError(err as Parameters<typeof isThrottlingError>[0]);
+  return new StsUnavailableError(err, throttled ? 'throttled' : 'unavailable');
 }
 
 /**
@@ -196,7 +216,7 @@ export class TenantCredentials {
         DurationSeconds: this.iam.sessionSeconds,
       });
     } catch (err) {
-      throw isStsDenial(err) ? new StsAccessDeniedError(err) : new StsUnavailableError(err);
+      throw stsFailure(err);
     }
     this.cached.set(tenant, creds);
     return creds;

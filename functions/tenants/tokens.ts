@@ -1,11 +1,13 @@
 /**
- * RDS IAM auth tokens per tenant, signed locally with the tenant's scoped credentials (no network call).
- * A token is valid for 15 minutes and only when a connection opens
- * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html), and never after
- * the credentials that signed it expire: it is kept for TOKEN_REUSE_MS at most, and not past a minute
- * before its credentials' expiry.
+ * RDS IAM auth tokens per tenant, signed with the tenant's scoped credentials by the functions' one token
+ * signer (functions/lib/credentials.ts: local signing, no network call). A token is valid for 15 minutes and
+ * only when a connection opens (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html),
+ * and never after the credentials that signed it expire: it is kept for TOKEN_REUSE_MS at most, and not past
+ * a minute before its credentials' expiry. When the database refuses a login, `invalidate` forgets both the
+ * token and the credentials, so the one fresh login presents a new token signed with new credentials.
  */
-import type { ScopedCredentials, TenantCredentials } from './credentials';
+import { signRdsToken, type SignToken } from '../lib/credentials';
+import type { TenantCredentials } from './credentials';
 import { tenantName } from '../../contracts';
 
 /** Well inside the token's 15-minute life, so a cached token is never presented expired. */
@@ -13,23 +15,8 @@ export const TOKEN_REUSE_MS = 10 * 60_000;
 /** A token is not reused in the last minute of its signing credentials. */
 const CREDENTIALS_EXPIRY_SLACK_MS = 60_000;
 
-export interface SignerInput {
-  readonly hostname: string;
-  readonly port: number;
-  readonly username: string;
-  readonly region: string;
-  readonly credentials: ScopedCredentials;
-}
-
-export type SignToken = (input: SignerInput) => Promise<string>;
-
-/** @aws-sdk/rds-signer, loaded on first use so `password` mode never loads it. */
-export const rdsSigner: SignToken = async (input) => {
-  const { Signer } = await import('@aws-sdk/rds-signer');
-  return new Signer({ ...input }).getAuthToken();
-};
-
 export interface TenantTokensOptions {
+  /** @default signRdsToken (functions/lib/credentials.ts) */
   readonly sign?: SignToken;
   readonly now?: () => number;
 }
@@ -46,7 +33,7 @@ export class TenantTokens {
     private readonly credentials: TenantCredentials,
     options: TenantTokensOptions = {},
   ) {
-    this.sign = options.sign ?? rdsSigner;
+    this.sign = options.sign ?? signRdsToken;
     this.now = options.now ?? Date.now;
   }
 
@@ -62,7 +49,7 @@ export class TenantTokens {
     return token;
   }
 
-  /** Forgets tenant `t`'s token and credentials (the database refused them). */
+  /** Forgets tenant `t`'s token and credentials (the database refused a login made with them). */
   invalidate(tenant: number): void {
     this.cached.delete(tenant);
     this.credentials.invalidate(tenant);
