@@ -3,7 +3,7 @@
  * all, so any valid profile (a new environment, the cache off, one NAT, four AZs) passes once its snapshots
  * are accepted, not only the profiles that ship.
  */
-import { Profile, PROFILES } from '../../config';
+import { directArmDatabase, Profile, PROFILES } from '../../config';
 
 export interface Variant {
   /** What the variant changes, for test titles. */
@@ -108,6 +108,16 @@ export function variantProfiles(bases: readonly Profile[] = PROFILES): Variant[]
     add(`${base.name} with the direct arm ${on ? 'off' : 'on'}`, (name) =>
       derive(base, name, (p) => {
         p.directArm = { enabled: !on };
+      }),
+    );
+  }
+  // Then the arm on with the database its toggle leaves out (the profile's own choice flipped, or, where the
+  // arm is off, the one its default is not), so both layouts are covered whatever each profile ships.
+  for (const base of bases) {
+    const database = directArmDatabase({ directArm: { ...base.directArm, enabled: true } }) === 'own' ? 'shared' : 'own';
+    add(`${base.name} with the direct arm on, database ${database}`, (name) =>
+      derive(base, name, (p) => {
+        p.directArm = { enabled: true, database };
       }),
     );
   }
