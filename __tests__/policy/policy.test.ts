@@ -98,8 +98,16 @@ describe('each rule catches what it is about', () => {
   const directOn = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.cache.enabled)!;
   const directWithTenants = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.tenants.count > 0)!;
   // The direct arm on an instance of its own (the rules it is about hold whatever the profile waives), and on the proxy arm's.
-  const ownDatabase = environments.find((e) => directArmDatabase(e.profile) === 'own' && e.profile.tenants.count > 0 && e.profile.cache.enabled)!;
-  const sharedDatabase = environments.find((e) => directArmDatabase(e.profile) === 'shared')!;
+  // (support/variants.ts generates both, with tenants, whatever the profiles ship: a missing one is an error, not a fallback.)
+  const withDatabase = (database: 'own' | 'shared') => {
+    const found = environments.find((e) => directArmDatabase(e.profile) === database && e.profile.tenants.count > 0);
+    if (!found) throw new Error(`no environment under test has the direct arm on database ${database} with tenants`);
+    return found;
+  };
+  const ownDatabase = withDatabase('own');
+  const sharedDatabase = withDatabase('shared');
+  /** The connect-prefix local of the instance the direct arm connects to (`mysql_…`, or `direct-mysql_…` when it has its own). */
+  const isInstanceConnectPrefix = (local: string) => /^(direct-)?mysql_connect-arn-prefix/.test(local);
   /** The one resource of `type` whose name starts with `prefix` (the direct arm's instance is under `direct-mysql`, its migrations under `direct-migration`). */
   const named = (json: StackJson, type: string, prefix: string) => {
     const found = Object.entries(json.resource![type]).filter(([n]) => n.startsWith(prefix)) as Array<[string, any]>;
@@ -364,13 +372,13 @@ describe('each rule catches what it is about', () => {
     [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
       // The instance's prefix built on element 5 ("db") of its ARN instead of the account.
       const locals = env.data.locals!;
-      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      const id = Object.keys(locals).find(isInstanceConnectPrefix)!;
       locals[id] = locals[id].replace(/arn\), 4\)/, 'arn), 5)');
     }, directOn],
     [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
       // The instance's identifier where its resource id belongs.
       const locals = env.data.locals!;
-      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      const id = Object.keys(locals).find(isInstanceConnectPrefix)!;
       locals[id] = locals[id].replace(/\.resource_id\)\}$/, '.identifier)}');
     }, directOn],
     [DIRECT_HITS_SG, 'api', (j, env) => {

@@ -337,7 +337,7 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect([...directNames(data), ...directNames(api), ...directNames(env.ops)]).toEqual([]);
       expect(Object.keys(api.output ?? {}).filter((o) => o.startsWith('direct_'))).toEqual([]);
       expect(JSON.stringify(api)).not.toMatch(/DB_CA_BUNDLE|rds-instance-connect/);
-      expect(Object.keys(data.locals ?? {}).filter((l) => l.startsWith('mysql_connect-arn-prefix'))).toEqual([]);
+      expect(Object.keys(data.locals ?? {}).filter((l) => /^(direct-)?mysql_connect-arn-prefix/.test(l))).toEqual([]);
       expect(Object.keys(data.output ?? {}).filter((o) => o.startsWith('direct_'))).toEqual([]);
       return;
     }

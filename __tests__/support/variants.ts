@@ -3,7 +3,8 @@
  * all, so any valid profile (a new environment, the cache off, one NAT, four AZs) passes once its snapshots
  * are accepted, not only the profiles that ship.
  */
-import { directArmDatabase, Profile, PROFILES } from '../../config';
+import { Profile, PROFILES } from '../../config';
+import { DIRECT_ARM_DATABASES } from '../../contracts';
 
 export interface Variant {
   /** What the variant changes, for test titles. */
@@ -111,13 +112,13 @@ export function variantProfiles(bases: readonly Profile[] = PROFILES): Variant[]
       }),
     );
   }
-  // Then the arm on with the database its toggle leaves out (the profile's own choice flipped, or, where the
-  // arm is off, the one its default is not), so both layouts are covered whatever each profile ships.
-  for (const base of bases) {
-    const database = directArmDatabase({ directArm: { ...base.directArm, enabled: true } }) === 'own' ? 'shared' : 'own';
-    add(`${base.name} with the direct arm on, database ${database}`, (name) =>
-      derive(base, name, (p) => {
+  // Then the arm on each database, with tenants, on the first profile: both layouts (and the second instance's
+  // tenant provisioning) are covered whatever each profile ships.
+  for (const database of DIRECT_ARM_DATABASES) {
+    add(`${bases[0].name} with the direct arm on, database ${database}, tenants on`, (name) =>
+      derive(bases[0], name, (p) => {
         p.directArm = { enabled: true, database };
+        if (p.tenants.count === 0) p.tenants = { count: 5, prefix: 'acme_', rowsPerTenant: 10 };
       }),
     );
   }
