@@ -8,7 +8,8 @@ import { TenantsService, type TenantsServiceProps } from './tenants-service';
 /**
  * The direct arm: the A/B comparison arm without RDS Proxy (profile setting `directArm`). A second HTTP API
  * whose functions are the proxy arm's (same bundles, same settings, same application and tenant users,
- * same cache) but connect straight to the database instance: IAM tokens for `dbuser:<db-resource-id>/<user>`
+ * same cache) but connect straight to a database instance, an identical one of its own or the proxy arm's:
+ * IAM tokens for `dbuser:<db-resource-id>/<user>`
  * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html), TLS verified
  * against the RDS CA bundle. So the two arms differ in one thing only, the proxy, and a load test that
  * splits the same traffic between them measures what the proxy does.
@@ -45,6 +46,8 @@ export interface DirectArmProps extends Omit<HitsServiceProps, 'endpoint' | 'sec
  * the other's way in.
  */
 export class DirectArm extends Construct {
+  /** The instance the arm connects to: its own, or the proxy arm's when the profile shares it. */
+  readonly database: MysqlDatabase;
   readonly service: HitsService;
   /** Absent without tenants. */
   readonly tenants?: TenantsService;
@@ -54,6 +57,7 @@ export class DirectArm extends Construct {
     requireNonEmpty(MODULE, 'namePrefix', props.namePrefix);
     if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase (the arm connects straight to the instance)');
     const { database, tenants, ...shared } = props;
+    this.database = database;
     const namePrefix = `${props.namePrefix}-${DIRECT_ARM_NAME}`;
     const hits = new SecurityGroup(this, 'hits-security-group', {
       namePrefix: `${namePrefix}-hits-`,

@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import { Fn, TerraformOutput } from 'cdktf';
 import { DatabaseMigration } from '../modules/database-migration';
 import type { MysqlDatabase } from '../modules/mysql-database';
+import { PropsError } from '../modules/validation';
 import type { Vpc } from '../modules/vpc';
 import { projectPath } from './project-path';
 
@@ -21,6 +22,13 @@ export interface SchemaMigrationsProps {
   readonly tenants: { readonly count: number; readonly prefix: string; readonly rowsPerTenant: number };
   /** Retention of the function's log group. @default 14 */
   readonly logRetentionDays?: number;
+  /**
+   * Tells a second set of migrations in the same stack apart (the direct arm's own instance): its construct id
+   * becomes `<qualifier>-migration` and its outputs `<qualifier>_applied_migrations` and
+   * `<qualifier>_tenants_left_in_place`. Lowercase letters only.
+   * @default - none: `migration`, `applied_migrations`, `tenants_left_in_place`, the ids the data stack always gave them
+   */
+  readonly qualifier?: string;
 }
 
 /**
@@ -33,10 +41,13 @@ export interface SchemaMigrationsProps {
  * is also how long it retries a database that is not reachable yet.
  *
  * Not a Construct of its own: the migration keeps the id (`migration`) and outputs the data stack always gave
- * it, because cdktf derives Terraform addresses from the construct path.
+ * it, because cdktf derives Terraform addresses from the construct path. A second instance's migrations (the
+ * direct arm's own) take a `qualifier`: the same function bundle, environment and re-run rule, on that instance.
  */
 export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps): DatabaseMigration {
-  const { database, tenants } = props;
+  const { database, tenants, qualifier } = props;
+  if (qualifier !== undefined && !/^[a-z]+$/.test(qualifier)) throw new PropsError('SchemaMigrations', 'qualifier', `must be lowercase letters, got "${qualifier}"`);
+  const id = (name: string, separator: string) => (qualifier === undefined ? name : `${qualifier}${separator}${name}`);
   // The provisioning contract (functions/migrate/tenants.ts): the same values re-run it, so raising the count
   // provisions the new tenants at the next apply. Without tenants none of it is set: an environment that
   // never had tenants sees no change (no re-run), and the migration reads an absent TENANT_COUNT as 0.
@@ -45,7 +56,7 @@ export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps)
   const tenantTriggers: Record<string, string> =
     tenants.count > 0 ? { tenant_count: tenantEnvironment.TENANT_COUNT, tenant_prefix: tenantEnvironment.TENANT_PREFIX, tenant_rows: tenantEnvironment.TENANT_ROWS } : {};
 
-  const migration = new DatabaseMigration(scope, 'migration', {
+  const migration = new DatabaseMigration(scope, id('migration', '-'), {
     functionName: `${props.namePrefix}-migrate`,
     entry: MIGRATE_ENTRY,
     database,
@@ -70,10 +81,10 @@ export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps)
     logRetentionDays: props.logRetentionDays,
   });
 
-  new TerraformOutput(scope, 'applied_migrations', { value: migration.result, description: 'Answer of the last migration run: {"applied":[…this run],"versions":[…all],…}' });
+  new TerraformOutput(scope, id('applied_migrations', '_'), { value: migration.result, description: 'Answer of the last migration run: {"applied":[…this run],"versions":[…all],…}' });
   // The answer carries `tenants.leftInPlace` (tenants above the count, kept: lowering the count drops
   // nothing); `try` keeps the output valid when the answer has no tenants part, or a null one.
-  new TerraformOutput(scope, 'tenants_left_in_place', {
+  new TerraformOutput(scope, id('tenants_left_in_place', '_'), {
     value: Fn.try([Fn.lookupNested(Fn.jsondecode(migration.result), ['tenants', 'leftInPlace']), []]),
     description: 'Tenants above tenants.count that the migration kept (their databases and users); empty when none or tenants are off',
   });

@@ -84,6 +84,10 @@ export const dev: Profile = {
   // On so the A/B arm is synthesized and tested with every change; idle it costs nothing (Lambda and HTTP API bill per request).
   directArm: {
     enabled: true,
+    // Shared, because dev keeps the arm on: an instance of its own would be a second db.t4g.micro with its
+    // storage, billed every hour whether anyone tests or not (the figure: docs/cost.md). On a shared instance
+    // `npm run load` runs the arms one after another; set 'own' for a load test that runs them together.
+    database: 'shared',
   },
   logRetentionDays: 14,
 };

@@ -1,6 +1,7 @@
 import type * as v from 'valibot';
 import { HTTP_API } from '../aws/limits';
-import type { profileSchema } from './schema';
+import type { DirectArmDatabase } from '../contracts';
+import { DIRECT_ARM_DATABASE_DEFAULT, type profileSchema } from './schema';
 
 /**
  * An environment profile: every setting that differs between environments, in one typed object. Its type
@@ -23,6 +24,14 @@ export type S3StateBackend = NonNullable<Profile['stateBackend']>;
 /** Whether the profile adds the direct arm (the A/B comparison arm without the proxy); absent means off. */
 export function directArmEnabled(profile: Pick<Profile, 'directArm'>): boolean {
   return profile.directArm?.enabled === true;
+}
+
+/**
+ * The instance the direct arm connects to: `own` (a second, identical instance) or `shared` (the proxy arm's);
+ * `directArm.database`, or its default when left out. Undefined when the profile has no direct arm.
+ */
+export function directArmDatabase(profile: Pick<Profile, 'directArm'>): DirectArmDatabase | undefined {
+  return directArmEnabled(profile) ? (profile.directArm?.database ?? DIRECT_ARM_DATABASE_DEFAULT) : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { HTTP_API, LAMBDA, LOG_RETENTION_DAYS, MEMCACHED, MYSQL_MAJOR_VERSIONS, RDS_MYSQL, RDS_PROXY, RDS_PROXY_SECRETS, type IntRange } from '../aws/limits';
-import { AWS_REGION_PATTERN, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN } from '../contracts';
+import { AWS_REGION_PATTERN, DIRECT_ARM_DATABASES, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN, type DirectArmDatabase } from '../contracts';
 
 /**
  * The one description of a profile: its shape, every setting's allowed values and its documentation. The
@@ -77,6 +77,14 @@ const waivers = <K extends string>(...settings: [K, ...K[]]) =>
     'Production policies this environment breaks on purpose, keyed by the setting that breaks them, each with the reason. Kept beside the settings so a copied profile carries its intent; the policy suite fails on a stale waiver and on an unwaived failure.',
     'no waiver',
   );
+
+/**
+ * `directArm.database` when a profile leaves it out: the direct arm gets an instance of its own, the fair
+ * layout. Not valibot's optional-with-default: that would make the inferred `Profile` require the key (the
+ * output type has every default filled in), yet `validateProfile` returns the profile as written, so the
+ * default would never be applied. The key stays optional; `directArmDatabase()` (profile.ts) reads it.
+ */
+export const DIRECT_ARM_DATABASE_DEFAULT: DirectArmDatabase = 'own';
 
 const LOWER_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const LOWER_NAME_ALLOWED = '1-16 lowercase letters, digits or dashes starting with a letter';
@@ -244,7 +252,12 @@ export const profileSchema = section({
     section({
       enabled: doc(
         v.boolean(),
-        '`true` adds the direct arm: a second HTTP API (output `direct_api_url`) whose functions run the same bundles as the proxy arm but connect straight to the database instance with IAM tokens over TLS verified against the RDS CA bundle. Same VPC, database, application and tenant users, cache and function settings: the two arms differ in the proxy only. For A/B load tests that split the same traffic between `api_url` and `direct_api_url`; turn it off again when done.',
+        '`true` adds the direct arm: a second HTTP API (output `direct_api_url`) whose functions run the same bundles as the proxy arm but connect straight to a database instance with IAM tokens over TLS verified against the RDS CA bundle. Same VPC, application and tenant users, cache and function settings: the two arms differ in the proxy only. For A/B load tests that split the same traffic between `api_url` and `direct_api_url`; turn it off again when done.',
+      ),
+      database: optional(
+        v.picklist(DIRECT_ARM_DATABASES),
+        "Which instance the direct arm connects to. `own`: a second instance built from the same `database` settings (engine, class, storage, parameters, TLS, IAM), with its own migration run (schema, application user, tenants) and outputs (`direct_database_identifier`): each arm's load and failures stay its own, so `npm run load` runs the arms together. `shared`: the proxy arm's instance, no second instance to pay for; the arms then run one after another (docs/load-testing.md).",
+        `\`${DIRECT_ARM_DATABASE_DEFAULT}\``,
       ),
     }),
     'The A/B comparison arm without RDS Proxy: the same functions and routes, connected straight to the database instance, to measure what the proxy does under load.',

@@ -68,6 +68,9 @@ export interface MysqlDatabaseProps {
   readonly logRetentionDays?: number;
 }
 
+/** The instance's metrics in `AWS/RDS` that the alarms and the dashboard read. */
+export type MysqlMetricName = 'CPUUtilization' | 'FreeStorageSpace' | 'FreeableMemory' | 'DatabaseConnections' | 'IamDbAuthConnectionRequests' | 'IamDbAuthConnectionFailure';
+
 /** The log types RDS for MySQL can export. */
 export type MysqlLogExport = 'error' | 'slowquery' | 'general' | 'audit' | 'iam-db-auth-error';
 const MYSQL_LOG_EXPORTS: readonly MysqlLogExport[] = RDS_MYSQL.logExports;
@@ -338,7 +341,7 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
   }
 
   /** A metric of this instance in `AWS/RDS` (dimension `DBInstanceIdentifier`). */
-  metric(metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'FreeableMemory' | 'DatabaseConnections', statistic: Metric['statistic'], options: MetricOptions = {}): Metric {
+  metric(metricName: MysqlMetricName, statistic: Metric['statistic'], options: MetricOptions = {}): Metric {
     return metric('AWS/RDS', metricName, { DBInstanceIdentifier: this.instanceIdentifier }, { statistic }, options);
   }
 
@@ -360,6 +363,26 @@ export class MysqlDatabase extends Construct implements DatabaseEndpoint {
   /** Client connections to the instance (behind the proxy: the proxy's pool). @default Maximum per minute */
   metricDatabaseConnections(options?: MetricOptions): Metric {
     return this.metric('DatabaseConnections', 'Maximum', options);
+  }
+
+  /**
+   * Connection requests made with IAM database authentication: every new connection of a client that logs in
+   * with a token (behind end-to-end IAM, the proxy's own logins), from "IAM DB authentication CloudWatch
+   * metrics" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.Troubleshooting.html).
+   * AWS suggests IAM authentication below about 200 new connections per second
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html). @default Sum per minute
+   */
+  metricIamAuthRequests(options?: MetricOptions): Metric {
+    return this.metric('IamDbAuthConnectionRequests', 'Sum', options);
+  }
+
+  /**
+   * IAM logins the instance refused, every cause (invalid or expired token, missing `rds-db:connect`,
+   * throttling, server error), from the same page; each is also a line of the exported `iam-db-auth-error`
+   * log, which says why. @default Sum per minute
+   */
+  metricIamAuthFailures(options?: MetricOptions): Metric {
+    return this.metric('IamDbAuthConnectionFailure', 'Sum', options);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
-import { directArmEnabled, Profile } from '../config';
+import { directArmDatabase, Profile } from '../config';
+import { STACK_OUTPUTS } from '../contracts';
 import { DirectArm } from '../components/direct-arm';
 import { HitsService } from '../components/hits-service';
 import { TenantsService } from '../components/tenants-service';
@@ -19,7 +20,9 @@ export class ApiStack extends BaseStack {
   constructor(scope: Construct, profile: Profile, network: NetworkStack, data: DataStack) {
     super(scope, stackId('api', profile), profile);
     const f = profile.function;
-    // Everything both arms share: they differ in the way to the database only.
+    const OUT = STACK_OUTPUTS.api;
+    // Everything both arms share: they differ in the way to the database only (and, with `directArm.database:
+    // 'own'`, in the instance behind it, identical but their own).
     const shared = {
       namePrefix: this.resourcePrefix,
       vpc: network.vpc,
@@ -49,18 +52,23 @@ export class ApiStack extends BaseStack {
         timeoutSeconds: f.timeoutSeconds,
         logRetentionDays: profile.logRetentionDays,
       });
-      new TerraformOutput(this, 'tenants_function_name', { value: this.tenants.function.functionName, description: 'The tenants function (logs in /aws/lambda/<name>)' });
+      new TerraformOutput(this, OUT.tenantsFunctionName, { value: this.tenants.function.functionName, description: 'The tenants function (logs in /aws/lambda/<name>)' });
     }
 
-    new TerraformOutput(this, 'api_url', { value: this.service.api.url, description: 'Open it in a browser: every request is recorded and listed' });
-    new TerraformOutput(this, 'function_name', { value: this.service.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
+    new TerraformOutput(this, OUT.apiUrl, { value: this.service.api.url, description: 'Open it in a browser: every request is recorded and listed' });
+    new TerraformOutput(this, OUT.functionName, { value: this.service.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
 
-    if (directArmEnabled(profile)) {
-      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, tenants });
+    const armDatabase = directArmDatabase(profile);
+    if (armDatabase) {
+      // Its own instance when the profile gives it one, otherwise the proxy arm's.
+      const database = armDatabase === 'own' ? data.directDatabase : data.database;
+      if (!database) throw new Error(`${data.node.id} has no instance of the direct arm's own: build it from the same profile as ${this.node.id}`);
+      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, database, tenants });
       const arm = this.directArm;
-      new TerraformOutput(this, 'direct_api_url', { value: arm.service.api.url, description: 'The direct arm (no proxy) of the A/B load test: the same routes, straight to the instance' });
-      new TerraformOutput(this, 'direct_function_name', { value: arm.service.function.functionName, description: "The direct arm's hits function" });
-      if (arm.tenants) new TerraformOutput(this, 'direct_tenants_function_name', { value: arm.tenants.function.functionName, description: "The direct arm's tenants function" });
+      new TerraformOutput(this, OUT.directApiUrl, { value: arm.service.api.url, description: 'The direct arm (no proxy) of the A/B load test: the same routes, straight to the instance' });
+      new TerraformOutput(this, OUT.directFunctionName, { value: arm.service.function.functionName, description: "The direct arm's hits function" });
+      if (arm.tenants) new TerraformOutput(this, OUT.directTenantsFunctionName, { value: arm.tenants.function.functionName, description: "The direct arm's tenants function" });
+      new TerraformOutput(this, OUT.directArmDatabase, { value: armDatabase, description: "own: the direct arm has its own instance (npm run load runs the arms together); shared: it uses the proxy arm's (one arm after the other)" });
     }
   }
 }

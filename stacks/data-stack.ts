@@ -1,21 +1,59 @@
 import { Construct } from 'constructs';
 import { TerraformLocal, TerraformOutput } from 'cdktf';
-import { Profile } from '../config';
+import { directArmDatabase, Profile } from '../config';
+import { STACK_OUTPUTS } from '../contracts';
 import type { DatabaseMigration } from '../modules/database-migration';
 import { MemcachedCluster } from '../modules/memcached-cluster';
-import { MysqlDatabase } from '../modules/mysql-database';
+import { MysqlDatabase, type MysqlDatabaseProps } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
+import type { Vpc } from '../modules/vpc';
+import { DIRECT_ARM_NAME } from '../components/direct-arm';
 import { schemaMigrations } from '../components/schema-migrations';
 import { BaseStack, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
 
-/** The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached. */
+/**
+ * An instance of the profile's `database` settings named `name`: one description for the proxy arm's
+ * instance and the direct arm's own, so the two differ in their names only (and the resources that carry
+ * them: subnet group, parameter group, security group, log groups).
+ */
+function databaseProps(profile: Profile, name: string, vpc: Vpc): MysqlDatabaseProps {
+  const d = profile.database;
+  return {
+    name,
+    vpcId: vpc.vpcId,
+    subnetIds: vpc.dataSubnetIds,
+    engineVersion: d.engineVersion,
+    instanceClass: d.instanceClass,
+    allocatedStorageGb: d.allocatedStorageGb,
+    maxAllocatedStorageGb: d.maxAllocatedStorageGb,
+    multiAz: d.multiAz,
+    deletionProtection: d.deletionProtection,
+    skipFinalSnapshot: d.skipFinalSnapshot,
+    backupRetentionDays: d.backupRetentionDays,
+    performanceInsights: d.performanceInsights,
+    monitoringIntervalSeconds: d.monitoringIntervalSeconds,
+    databaseName: d.databaseName,
+    masterUsername: d.masterUsername,
+    logRetentionDays: profile.logRetentionDays,
+  };
+}
+
+/**
+ * The data tier of one environment: MySQL, the RDS Proxy in front of it and, when enabled, memcached; with the
+ * direct arm on its own database (`directArm.database: 'own'`), a second, identical instance that no proxy
+ * targets, with its own migrations.
+ */
 export class DataStack extends BaseStack {
   readonly database: MysqlDatabase;
   readonly proxy: RdsProxy;
   /** Absent when the profile's cache is disabled. */
   readonly cache?: MemcachedCluster;
   readonly migration: DatabaseMigration;
+  /** The direct arm's own instance; absent unless the arm is on with `database: 'own'`. */
+  readonly directDatabase?: MysqlDatabase;
+  /** The migrations of `directDatabase`; absent with it. */
+  readonly directMigration?: DatabaseMigration;
   /** The application's database user, which the migrations create (a cross-stack value for the api stack). */
   readonly appUsername: string;
 
@@ -23,24 +61,7 @@ export class DataStack extends BaseStack {
     super(scope, stackId('data', profile), profile);
     const { vpc } = network;
     const d = profile.database;
-    this.database = new MysqlDatabase(this, 'mysql', {
-      name: this.resourcePrefix,
-      vpcId: vpc.vpcId,
-      subnetIds: vpc.dataSubnetIds,
-      engineVersion: d.engineVersion,
-      instanceClass: d.instanceClass,
-      allocatedStorageGb: d.allocatedStorageGb,
-      maxAllocatedStorageGb: d.maxAllocatedStorageGb,
-      multiAz: d.multiAz,
-      deletionProtection: d.deletionProtection,
-      skipFinalSnapshot: d.skipFinalSnapshot,
-      backupRetentionDays: d.backupRetentionDays,
-      performanceInsights: d.performanceInsights,
-      monitoringIntervalSeconds: d.monitoringIntervalSeconds,
-      databaseName: d.databaseName,
-      masterUsername: d.masterUsername,
-      logRetentionDays: profile.logRetentionDays,
-    });
+    this.database = new MysqlDatabase(this, 'mysql', databaseProps(profile, this.resourcePrefix, vpc));
 
     const p = profile.proxy;
     this.proxy = new RdsProxy(this, 'proxy', {
@@ -61,14 +82,14 @@ export class DataStack extends BaseStack {
       logRetentionDays: profile.logRetentionDays,
     });
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
-    this.migration = schemaMigrations(this, {
-      namePrefix: this.resourcePrefix,
-      database: this.database,
-      vpc,
-      appUsername: this.appUsername,
-      tenants: profile.tenants,
-      logRetentionDays: profile.logRetentionDays,
-    });
+    const migrations = { vpc, appUsername: this.appUsername, tenants: profile.tenants, logRetentionDays: profile.logRetentionDays };
+    this.migration = schemaMigrations(this, { ...migrations, namePrefix: this.resourcePrefix, database: this.database });
+    if (directArmDatabase(profile) === 'own') {
+      // New construct ids: everything of the proxy arm's instance keeps its address.
+      const name = `${this.resourcePrefix}-${DIRECT_ARM_NAME}`;
+      this.directDatabase = new MysqlDatabase(this, `${DIRECT_ARM_NAME}-mysql`, databaseProps(profile, name, vpc));
+      this.directMigration = schemaMigrations(this, { ...migrations, namePrefix: name, database: this.directDatabase, qualifier: DIRECT_ARM_NAME });
+    }
 
     const c = profile.cache;
     if (c.enabled) {
@@ -85,9 +106,14 @@ export class DataStack extends BaseStack {
       });
     }
 
+    const OUT = STACK_OUTPUTS.data;
     new TerraformOutput(this, 'proxy_endpoint', { value: this.proxy.endpoint, description: 'RDS Proxy endpoint the function connects to (TLS + IAM token)' });
-    new TerraformOutput(this, 'database_identifier', { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
-    new TerraformOutput(this, 'proxy_name', { value: this.proxy.proxyName, description: 'RDS Proxy name (the ProxyName dimension of its CloudWatch metrics)' });
+    new TerraformOutput(this, OUT.databaseIdentifier, { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
+    new TerraformOutput(this, OUT.proxyName, { value: this.proxy.proxyName, description: 'RDS Proxy name (the ProxyName dimension of its CloudWatch metrics)' });
     new TerraformOutput(this, 'master_user_secret_arn', { value: this.database.masterUserSecretArn, description: 'RDS-managed secret with the master credentials (rotated by RDS)' });
+    if (this.directDatabase) {
+      new TerraformOutput(this, OUT.directDatabaseIdentifier, { value: this.directDatabase.instanceIdentifier, description: "The direct arm's own RDS instance (no proxy in front)" });
+      new TerraformOutput(this, 'direct_master_user_secret_arn', { value: this.directDatabase.masterUserSecretArn, description: "RDS-managed secret with the master credentials of the direct arm's instance" });
+    }
   }
 }

@@ -51,8 +51,8 @@ export class OpsStack extends BaseStack {
       alarmEmail: profile.alarms.email,
       alarmActionsEnabled: profile.alarms.enabled,
       arms: api.directArm && [
-        { label: 'proxy', api: api.service.api, functions: armFunctions(api.service, api.tenants) },
-        { label: 'direct', api: api.directArm.service.api, functions: armFunctions(api.directArm.service, api.directArm.tenants) },
+        { label: 'proxy', api: api.service.api, database, functions: armFunctions(api.service, api.tenants) },
+        { label: 'direct', api: api.directArm.service.api, database: api.directArm.database, functions: armFunctions(api.directArm.service, api.directArm.tenants) },
       ],
     });
 

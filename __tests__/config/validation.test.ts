@@ -1,6 +1,7 @@
-import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, directArmEnabled, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
+import { API_INTEGRATION_TIMEOUT_LIMIT_SECONDS, directArmDatabase, directArmEnabled, loadProfiles, Profile, ProfileError, PROFILES, stateBackendFromEnv, validateProfile } from '../../config';
+import { DIRECT_ARM_DATABASE_DEFAULT, settingDocs } from '../../config/schema';
 import { synthEnvironments } from '../support/synth';
-import { MAX_TENANT_COUNT, MYSQL_USER_NAME_MAX_LENGTH, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN } from '../../contracts';
+import { DIRECT_ARM_DATABASES, MAX_TENANT_COUNT, MYSQL_USER_NAME_MAX_LENGTH, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN } from '../../contracts';
 import { variantProfiles } from '../support/variants';
 
 type Patch = (p: Profile) => Profile;
@@ -107,6 +108,22 @@ test('the direct arm is off unless a profile turns it on: the section may be lef
   expect(directArmEnabled(validateProfile(fixture))).toBe(false);
   expect(directArmEnabled(validateProfile({ ...fixture, directArm: { enabled: false } }))).toBe(false);
   expect(directArmEnabled(validateProfile({ ...fixture, directArm: { enabled: true } }))).toBe(true);
+});
+
+test("directArm.database: the schema's default is an instance of the arm's own; 'shared' is the proxy arm's; anything else names the field", () => {
+  // Issue 21: left out, the arm gets an identical instance of its own.
+  expect(directArmDatabase(validateProfile({ ...fixture, directArm: { enabled: true } }))).toBe('own');
+  for (const database of DIRECT_ARM_DATABASES) expect(directArmDatabase(validateProfile({ ...fixture, directArm: { enabled: true, database } }))).toBe(database);
+  // No arm, no database of it, whatever the section says.
+  expect(directArmDatabase(validateProfile({ ...fixture, directArm: { enabled: false, database: 'own' } }))).toBeUndefined();
+  const bad = { ...fixture, directArm: { enabled: true, database: 'separate' } };
+  expect(() => validateProfile(bad)).toThrow('profile "fixture": directArm.database must be one of "own", "shared", got "separate"');
+  // The settings table says what leaving it out means, from the same constant.
+  expect(settingDocs().find((d) => d.path === 'directArm.database')).toMatchObject({ required: false, absent: `\`${DIRECT_ARM_DATABASE_DEFAULT}\`` });
+});
+
+test('the shipped profiles that turn the direct arm on say which database it uses', () => {
+  for (const profile of PROFILES.filter(directArmEnabled)) expect([profile.name, profile.directArm?.database]).toEqual([profile.name, expect.stringMatching(/^(own|shared)$/)]);
 });
 
 test('the tenants section accepts a thousand tenants and more (end-to-end IAM: no per-tenant secret), and the prefixes the tenants function accepts', () => {

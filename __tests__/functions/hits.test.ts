@@ -175,6 +175,29 @@ test('cache-aside: a miss reads the database once, hits read nothing; writes ref
   expect(fresh.json.hits[0].path).toBe('/behind-the-cache');
 });
 
+test('two instances behind one cache: each listing is its own database\'s (the direct arm on an instance of its own)', async () => {
+  // A second MariaDB with the same schema and user, as the direct arm's own instance is the proxy arm's twin.
+  const other = await MariaDb.start();
+  try {
+    const otherEnv = { ...(await migrateLocalDatabase(other, { database: 'hits', appUser: APP_USER, appPassword: 'test-password' })).env, CACHE_NODES: mc.node, CACHE_TTL_SECONDS: '60' };
+    await mc.flush();
+    const proxyArm = makeApp({ ...cacheEnv, CACHE_TTL_SECONDS: '60' });
+    const directArm = makeApp(otherEnv);
+    await proxyArm.call('GET', '/only-on-the-first');
+    await directArm.call('GET', '/only-on-the-second');
+    // Each read is served from the cache, and each from its own database's listing.
+    for (const [app, own, others] of [[proxyArm, '/only-on-the-first', '/only-on-the-second'], [directArm, '/only-on-the-second', '/only-on-the-first']] as const) {
+      const listed = await app.call('GET', '/_/hits');
+      expect(listed.json.cache).toBe('hit');
+      const paths = listed.json.hits.map((h: { path: string }) => h.path);
+      expect(paths[0]).toBe(own);
+      expect(paths).not.toContain(others);
+    }
+  } finally {
+    await other.destroy();
+  }
+});
+
 test('concurrent writes from several environments are all persisted exactly once', async () => {
   const apps = [makeApp(env), makeApp(env), makeApp(env), makeApp(env)];
   await Promise.all(apps.map((a) => a.call('GET', '/_/health')));

@@ -8,6 +8,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { DirectArm } from '../../components/direct-arm';
 import { databaseEnvironment } from '../../components/hits-service';
 import { ServiceMonitoring } from '../../components/monitoring';
+import { schemaMigrations } from '../../components/schema-migrations';
 import type { DatabaseEndpoint } from '../../modules/database-endpoint';
 import { MemcachedCluster } from '../../modules/memcached-cluster';
 import { MysqlDatabase } from '../../modules/mysql-database';
@@ -114,5 +115,37 @@ describe('direct-arm components name the field they refuse', () => {
     const { stack, db } = setup();
     const props = (arms: any) => ({ namePrefix: 'hits-test', region: 'eu-west-1', api: {} as never, hits: {} as never, proxy: {} as never, database: db, prune: {} as never, arms });
     expect(() => new ServiceMonitoring(stack, props([{ label: 'proxy', api: {}, functions: [{}] }]))).toThrow(/ServiceMonitoring: arms must name at least two arms/);
+  });
+});
+
+describe('schemaMigrations for a second instance (the direct arm on its own)', () => {
+  const vpc = (stack: TerraformStack) => new Vpc(stack, 'vpc', { name: 'hits-test', cidrBlock: '10.10.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
+  const tenants = { count: 2, prefix: 'tenant_', rowsPerTenant: 5 };
+
+  test('a qualifier gives it construct ids and outputs of its own, beside the first set, which keeps its own', () => {
+    const { stack, db } = setup();
+    const network = vpc(stack);
+    const second = new MysqlDatabase(stack, 'direct-mysql', { name: 'hits-test-direct', vpcId: 'vpc-123', subnetIds: ['subnet-a', 'subnet-b'] });
+    schemaMigrations(stack, { namePrefix: 'hits-test', database: db, vpc: network, appUsername: 'hits_app', tenants });
+    schemaMigrations(stack, { namePrefix: 'hits-test-direct', database: second, vpc: network, appUsername: 'hits_app', tenants, qualifier: 'direct' });
+    const json: StackJson = JSON.parse(Testing.synth(stack));
+    const invocations = resources(json, 'aws_lambda_invocation').map(([n]) => n);
+    expect(invocations.map((n) => n.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual(['direct-migration_invocation', 'migration_invocation']);
+    const outputOf = (id: string) => json.output![id].value as string;
+    for (const [qualified, invocation] of [['', invocations.find((n) => n.startsWith('migration_'))], ['direct_', invocations.find((n) => n.startsWith('direct-migration_'))]]) {
+      expect(outputOf(`${qualified}applied_migrations`)).toBe(`\${aws_lambda_invocation.${invocation}.result}`);
+      expect(outputOf(`${qualified}tenants_left_in_place`)).toContain(`aws_lambda_invocation.${invocation}.result`);
+    }
+    // Each function runs on its own instance.
+    const hosts = resources(json, 'aws_lambda_function').map(([, f]) => [f.function_name, f.environment.variables.DB_HOST]);
+    expect(hosts.sort()).toEqual([
+      ['hits-test-direct-migrate', `\${aws_db_instance.${resources(json, 'aws_db_instance').find(([n]) => n.startsWith('direct-mysql_'))![0]}.address}`],
+      ['hits-test-migrate', `\${aws_db_instance.${resources(json, 'aws_db_instance').find(([n]) => n.startsWith('mysql_'))![0]}.address}`],
+    ]);
+  });
+
+  test.each([['Direct'], ['direct-arm'], ['']])('refuses the qualifier %j, naming the field', (qualifier) => {
+    const { stack, db } = setup();
+    expect(() => schemaMigrations(stack, { namePrefix: 'hits-test', database: db, vpc: vpc(stack), appUsername: 'hits_app', tenants, qualifier })).toThrow(/SchemaMigrations: qualifier must be lowercase letters/);
   });
 });

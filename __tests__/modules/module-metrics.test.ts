@@ -63,6 +63,8 @@ test('HttpApi, RdsProxy, MysqlDatabase and MemcachedCluster name their metrics a
     errors5xx: api.metricServerErrors(),
     latency: api.metricLatency(),
     storage: db.metricFreeStorageSpace(),
+    iamFailures: db.metricIamAuthFailures(),
+    iamRequests: db.metricIamAuthRequests({ label: 'new IAM connections' }),
     availability: proxy.metricAvailability(),
     borrow: proxy.metricDatabaseConnectionsBorrowLatency(),
     evictions: cache.metricPerNode('Evictions', 'Sum'),
@@ -72,6 +74,9 @@ test('HttpApi, RdsProxy, MysqlDatabase and MemcachedCluster name their metrics a
   expect(out.errors5xx).toMatchObject({ namespace: 'AWS/ApiGateway', metricName: '5xx', statistic: 'Sum', dimensions: { ApiId: ref('aws_apigatewayv2_api', 'id') } });
   expect(out.latency.statistic).toBe('p99');
   expect(out.storage).toMatchObject({ namespace: 'AWS/RDS', metricName: 'FreeStorageSpace', statistic: 'Minimum', dimensions: { DBInstanceIdentifier: ref('aws_db_instance', 'identifier') } });
+  // IAM logins the instance took and refused: counts, so summed per minute, per instance.
+  expect(out.iamFailures).toEqual({ namespace: 'AWS/RDS', metricName: 'IamDbAuthConnectionFailure', statistic: 'Sum', periodSeconds: 60, dimensions: { DBInstanceIdentifier: ref('aws_db_instance', 'identifier') } });
+  expect(out.iamRequests).toMatchObject({ metricName: 'IamDbAuthConnectionRequests', statistic: 'Sum', label: 'new IAM connections', dimensions: { DBInstanceIdentifier: ref('aws_db_instance', 'identifier') } });
   expect(out.availability).toMatchObject({
     metricName: 'AvailabilityPercentage',
     dimensions: { ProxyName: ref('aws_db_proxy', 'name'), TargetGroup: ref('aws_db_proxy_default_target_group', 'name'), TargetRole: 'READ_WRITE' },

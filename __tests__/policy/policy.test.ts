@@ -6,8 +6,8 @@
  * waiver can hide a real gap.
  */
 import { EnvironmentUnderTest, environmentsUnderTest, StackJson, SynthesizedEnvironment, titleOf } from '../support/synth';
-import { directArmEnabled } from '../../config';
-import { LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, resolveRemote, Rule, RULES, STACK_KINDS, StackKind, TENANTS_SG_RULE, Waiver, WAIVABLE, waiversOf } from './rules';
+import { directArmDatabase, directArmEnabled } from '../../config';
+import { DIRECT_DATABASE_RULE, DIRECT_REACH_RULE, LAMBDA_CONNECT_RULE, LAMBDA_ENVIRONMENT_RULE, PolicyContext, resolveRemote, Rule, RULES, STACK_KINDS, StackKind, TENANTS_SG_RULE, TENANT_RESOURCE_ID_RULE, Waiver, WAIVABLE, waiversOf } from './rules';
 
 interface Case {
   readonly title: string;
@@ -97,6 +97,24 @@ describe('each rule catches what it is about', () => {
   const directOff = environments.find((e) => !directArmEnabled(e.profile))!;
   const directOn = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.cache.enabled)!;
   const directWithTenants = strictEnvs.find((e) => directArmEnabled(e.profile) && e.profile.tenants.count > 0)!;
+  // The direct arm on an instance of its own (the rules it is about hold whatever the profile waives), and on the proxy arm's.
+  // (support/variants.ts generates both, with tenants, whatever the profiles ship: a missing one is an error, not a fallback.)
+  const withDatabase = (database: 'own' | 'shared') => {
+    const found = environments.find((e) => directArmDatabase(e.profile) === database && e.profile.tenants.count > 0);
+    if (!found) throw new Error(`no environment under test has the direct arm on database ${database} with tenants`);
+    return found;
+  };
+  const ownDatabase = withDatabase('own');
+  const sharedDatabase = withDatabase('shared');
+  /** The connect-prefix local of the instance the direct arm connects to (`mysql_…`, or `direct-mysql_…` when it has its own). */
+  const isInstanceConnectPrefix = (local: string) => /^(direct-)?mysql_connect-arn-prefix/.test(local);
+  /** The one resource of `type` whose name starts with `prefix` (the direct arm's instance is under `direct-mysql`, its migrations under `direct-migration`). */
+  const named = (json: StackJson, type: string, prefix: string) => {
+    const found = Object.entries(json.resource![type]).filter(([n]) => n.startsWith(prefix)) as Array<[string, any]>;
+    expect(found.map(([n]) => n)).toHaveLength(1);
+    return found[0];
+  };
+  const ref = (json: StackJson, type: string, prefix: string, attr: string) => `\${${type}.${named(json, type, prefix)[0]}.${attr}}`;
   /** One arm's function (the direct arm's live under its `direct-arm` construct). */
   const armFunction = (api: StackJson, arm: 'proxy' | 'direct', pick: 'hits' | 'tenants') =>
     (Object.entries(api.resource!.aws_lambda_function) as Array<[string, any]>).find(([n, f]) => n.startsWith('direct-arm_') === (arm === 'direct') && (f.environment.variables.TENANT_ACCESS_ROLE_ARN !== undefined) === (pick === 'tenants'))![1];
@@ -354,13 +372,13 @@ describe('each rule catches what it is about', () => {
     [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
       // The instance's prefix built on element 5 ("db") of its ARN instead of the account.
       const locals = env.data.locals!;
-      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      const id = Object.keys(locals).find(isInstanceConnectPrefix)!;
       locals[id] = locals[id].replace(/arn\), 4\)/, 'arn), 5)');
     }, directOn],
     [LAMBDA_CONNECT_RULE, 'api', (_j, env) => {
       // The instance's identifier where its resource id belongs.
       const locals = env.data.locals!;
-      const id = Object.keys(locals).find((k) => k.startsWith('mysql_connect-arn-prefix'))!;
+      const id = Object.keys(locals).find(isInstanceConnectPrefix)!;
       locals[id] = locals[id].replace(/\.resource_id\)\}$/, '.identifier)}');
     }, directOn],
     [DIRECT_HITS_SG, 'api', (j, env) => {
@@ -413,6 +431,53 @@ describe('each rule catches what it is about', () => {
       permission.source_arn = `\${aws_apigatewayv2_api.${proxyApi}.execution_arn}/*/*`;
     }, directOn],
     ['cache disabled: no cache resource, 11211 rule or CACHE_* variable', 'data', (j) => (first(j, 'aws_vpc_security_group_ingress_rule').from_port = 11211), prodNoCache],
+    // The arms' databases: with its own instance, no way from the proxy to it, and the direct arm's functions on it alone.
+    [DIRECT_DATABASE_RULE, 'data', (j) => (first(j, 'aws_db_proxy_target').db_instance_identifier = ref(j, 'aws_db_instance', 'direct-mysql_', 'identifier')), ownDatabase],
+    [DIRECT_DATABASE_RULE, 'data', (j) => {
+      // A second target: the proxy pooling for the direct arm's instance too.
+      j.resource!.aws_db_proxy_target['mutation-second-target'] = { ...first(j, 'aws_db_proxy_target'), db_instance_identifier: ref(j, 'aws_db_instance', 'direct-mysql_', 'identifier') };
+    }, ownDatabase],
+    [DIRECT_DATABASE_RULE, 'data', (j) => {
+      // The proxy's end-to-end IAM logins granted on the direct arm's instance.
+      const [name, local] = (Object.entries(j.locals!) as Array<[string, string]>).find(([n]) => n.startsWith('proxy_database-connect-arn-prefix'))!;
+      j.locals![name] = local.replaceAll(named(j, 'aws_db_instance', 'mysql_')[0], named(j, 'aws_db_instance', 'direct-mysql_')[0]);
+    }, ownDatabase],
+    [DIRECT_DATABASE_RULE, 'data', (j) => {
+      // The proxy's group given a way to the direct arm's instance.
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-proxy-to-direct'] = { security_group_id: first(j, 'aws_db_proxy').vpc_security_group_ids[0], ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: ref(j, 'aws_security_group', 'direct-mysql_', 'id'), description: 'mutation' };
+    }, ownDatabase],
+    // The direct arm's instance without its migrations: no schema, no application user, no tenants there.
+    [DIRECT_DATABASE_RULE, 'data', (j) => delete j.resource!.aws_lambda_invocation[named(j, 'aws_lambda_invocation', 'direct-migration_')[0]], ownDatabase],
+    // Its migrations sent to the proxy arm's instance: that one migrated twice, its own never.
+    [DIRECT_DATABASE_RULE, 'data', (j) => (named(j, 'aws_lambda_function', 'direct-migration_')[1].environment.variables.DB_HOST = ref(j, 'aws_db_instance', 'mysql_', 'address')), ownDatabase],
+    // A profile that shares the instance, with a second one anyway.
+    [DIRECT_DATABASE_RULE, 'data', (j) => (j.resource!.aws_db_instance['mutation-second'] = { ...first(j, 'aws_db_instance'), identifier: 'mutation-second' }), sharedDatabase],
+    [DIRECT_REACH_RULE, 'api', (j, env) => (armFunction(j, 'direct', 'hits').environment.variables.DB_HOST = readFromData(env, ref(env.data, 'aws_db_instance', 'mysql_', 'address'))), ownDatabase],
+    [DIRECT_REACH_RULE, 'api', (j, env) => (armFunction(j, 'direct', 'hits').environment.variables.DB_NAME = readFromData(env, ref(env.data, 'aws_db_instance', 'mysql_', 'db_name'))), ownDatabase],
+    [DIRECT_REACH_RULE, 'api', (j, env) => (armFunction(j, 'direct', 'tenants').environment.variables.DB_RESOURCE_ID = readFromData(env, ref(env.data, 'aws_db_instance', 'mysql_', 'resource_id'))), ownDatabase],
+    [DIRECT_REACH_RULE, 'api', (_j, env) => {
+      // The direct arm's connect prefix (its hits role's and its tenant-access role's grants) built on the proxy arm's instance.
+      const [name, local] = (Object.entries(env.data.locals!) as Array<[string, string]>).find(([n]) => n.startsWith('direct-mysql_connect-arn-prefix'))!;
+      env.data.locals![name] = local.replaceAll(named(env.data, 'aws_db_instance', 'direct-mysql_')[0], named(env.data, 'aws_db_instance', 'mysql_')[0]);
+    }, ownDatabase],
+    [DIRECT_REACH_RULE, 'api', (j, env) => {
+      // The direct hits group admitted to the proxy arm's instance as well.
+      j.resource!.aws_vpc_security_group_ingress_rule['mutation-into-proxy-db'] = { security_group_id: readFromData(env, ref(env.data, 'aws_security_group', 'mysql_', 'id')), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: groupOf(j, '-direct-hits-'), description: 'mutation' };
+    }, ownDatabase],
+    // The rules that name the direct arm's instance follow the profile's choice: on its own instance, the proxy arm's is another's.
+    [DIRECT_TENANTS_SG, 'api', (j, env) => {
+      j.resource!.aws_vpc_security_group_egress_rule['mutation-to-proxy-db'] = { security_group_id: groupOf(j, '-direct-tenants-'), ip_protocol: 'tcp', from_port: 3306, to_port: 3306, referenced_security_group_id: readFromData(env, ref(env.data, 'aws_security_group', 'mysql_', 'id')), description: 'mutation' };
+    }, ownDatabase],
+    [TENANT_RESOURCE_ID_RULE, 'api', (j, env) => (armFunction(j, 'direct', 'tenants').environment.variables.DB_RESOURCE_ID = readFromData(env, ref(env.data, 'aws_db_instance', 'mysql_', 'resource_id'))), ownDatabase],
+    ['migration: function unreachable from any API; its role is VPC access, X-Ray and GetSecretValue on the master secret only; straight to the instance over verified TLS', 'data', (j) => {
+      // The direct arm's migrations reading the proxy arm's instance's secret.
+      named(j, 'aws_lambda_function', 'direct-migration_')[1].environment.variables.DB_SECRET_ARN = `\${${ref(j, 'aws_db_instance', 'mysql_', 'master_user_secret').slice(2, -1)}[0].secret_arn}`;
+    }, ownDatabase],
+    ['migration: invoked at deploy by aws_lambda_invocation after the instance, its grant and its security-group path (not the proxy), re-run when the migrations change, result as an output', 'data', (j) => {
+      // Invoked before its own instance exists.
+      const [, invocation] = named(j, 'aws_lambda_invocation', 'direct-migration_');
+      invocation.depends_on = invocation.depends_on.filter((d: string) => !d.startsWith('aws_db_instance.'));
+    }, ownDatabase],
   ];
 
   test.each(mutations.map(([rule, kind, mutate, base], i) => [`${rule} [${kind}] #${i + 1}`, rule, kind, mutate, base ?? prodEnv] as const))('%s', (_t, ruleName, kind, mutate, base) => {

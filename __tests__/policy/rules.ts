@@ -4,7 +4,7 @@
  * its violations, each naming the resource; an empty list passes. Rules read only literal JSON, as the
  * scanners do: a value they cannot read (a policy that is not JSON text) is a violation, not a pass.
  */
-import { declaredWaivers, directArmEnabled, type Profile } from '../../config';
+import { declaredWaivers, directArmDatabase, directArmEnabled, type Profile } from '../../config';
 import { resources, SynthesizedEnvironment, StackJson } from '../support/synth';
 import { divisions, parseMetricMath } from '../stacks/metric-math';
 
@@ -70,6 +70,12 @@ export function waiversOf(profile: Profile): Waiver[] {
 
 const addr = (type: string, name: string) => `${type}.${name}`;
 const refTo = (type: string, name: string, attr: string) => `\${${type}.${name}.${attr}}`;
+
+/** Violations unless the proxy targets one instance of the stack; otherwise runs `f` on it. */
+function ofProxyInstance(json: StackJson, f: (name: string, body: any) => string[]): string[] {
+  const db = proxyInstance(json);
+  return db ? f(db[0], db[1]) : [`the proxy's target (aws_db_proxy_target) is not one aws_db_instance of this stack`];
+}
 
 /** Violations unless there is exactly one resource of `type`; otherwise runs `f` on it. */
 function one(json: StackJson, type: string, f: (name: string, body: any) => string[]): string[] {
@@ -272,17 +278,54 @@ function eachTenantsFunction(json: StackJson, env: SynthesizedEnvironment, visit
   return fns.flatMap(([name, fn]) => visit({ fn, at: addr('aws_lambda_function', name), access: roleRef(json, fn.environment.variables.TENANT_ACCESS_ROLE_ARN) }));
 }
 
-/** How a function of an api or ops stack reaches the database: the direct arm goes straight to the instance. */
+/** How a function of an api or ops stack reaches the database: the direct arm goes straight to an instance. */
 export type Arm = 'proxy' | 'direct';
 
-/** The arm of `fn` (in stack `kind`), by its DB_HOST: the proxy's endpoint, or the instance's address; undefined for anything else. */
+/** The arm of `fn` (in stack `kind`), by its DB_HOST: the proxy's endpoint, or an instance's address; undefined for anything else. */
 export function armOf(env: SynthesizedEnvironment, kind: StackKind, fn: any): Arm | undefined {
   const host = canonical(env, kind, fn?.environment?.variables?.DB_HOST);
   const proxy = resources(env.data, 'aws_db_proxy')[0];
-  const db = resources(env.data, 'aws_db_instance')[0];
   if (proxy && host === `data|${refTo('aws_db_proxy', proxy[0], 'endpoint')}`) return 'proxy';
-  if (db && host === `data|${refTo('aws_db_instance', db[0], 'address')}`) return 'direct';
+  if (resources(env.data, 'aws_db_instance').some(([n]) => host === `data|${refTo('aws_db_instance', n, 'address')}`)) return 'direct';
   return undefined;
+}
+
+/** The instance the proxy targets (its one aws_db_proxy_target), found through the target, not by name; without a proxy target, the only instance. */
+export function proxyInstance(data: StackJson): [string, any] | undefined {
+  const instances = resources(data, 'aws_db_instance');
+  const targets = resources(data, 'aws_db_proxy_target');
+  if (targets.length === 0) return instances.length === 1 ? instances[0] : undefined;
+  return instances.find(([n]) => targets[0][1].db_instance_identifier === refTo('aws_db_instance', n, 'identifier'));
+}
+
+/**
+ * The instance the direct arm must connect to, as the profile says: with `directArm.database: 'own'` the one
+ * instance no proxy targets, otherwise the proxy's. Undefined when there is no such single instance.
+ */
+export function directInstance(env: SynthesizedEnvironment): [string, any] | undefined {
+  const proxyDb = proxyInstance(env.data);
+  if (directArmDatabase(env.profile) !== 'own') return proxyDb;
+  const others = resources(env.data, 'aws_db_instance').filter(([n]) => n !== proxyDb?.[0]);
+  return others.length === 1 ? others[0] : undefined;
+}
+
+/** The data stack's migration functions (those an aws_lambda_invocation invokes), each with its invocation. */
+function migrations(data: StackJson): Array<{ invocation: [string, any]; fn: [string, any] | undefined }> {
+  return resources(data, 'aws_lambda_invocation').map((invocation) => ({
+    invocation,
+    fn: resources(data, 'aws_lambda_function').find(([n]) => invocation[1].function_name === refTo('aws_lambda_function', n, 'function_name')),
+  }));
+}
+
+/** The instance a data-stack migration function runs on: the one its DB_HOST names. */
+function instanceOfMigration(data: StackJson, fn: any): [string, any] | undefined {
+  return resources(data, 'aws_db_instance').find(([n]) => fn?.environment?.variables?.DB_HOST === refTo('aws_db_instance', n, 'address'));
+}
+
+/** The migration function of `instance` (the invoked function whose DB_HOST is its address), when there is exactly one. */
+function migrationOf(data: StackJson, instance: [string, any] | undefined): [string, any] | undefined {
+  const fns = migrations(data).filter((m) => instance && instanceOfMigration(data, m.fn?.[1])?.[0] === instance[0]);
+  return fns.length === 1 ? fns[0].fn : undefined;
 }
 
 /** The api stack's function of `arm` that `pick` selects (app: hits; tenants), when there is exactly one. */
@@ -291,10 +334,15 @@ function armFunction(env: SynthesizedEnvironment, arm: Arm, pick: 'app' | 'tenan
   return fns.length === 1 ? fns[0] : undefined;
 }
 
-/** The data stack's pieces by role, found through the resources that use them (not by name). */
+/**
+ * The data stack's pieces by role, found through the resources that use them (not by name): the proxy's
+ * instance by the proxy's target, the direct arm's by the profile's `directArm.database` (the proxy's, or
+ * the one no proxy targets), each migration by the instance its DB_HOST names.
+ */
 function dataTier(env: SynthesizedEnvironment) {
   const data = env.data;
-  const db = resources(data, 'aws_db_instance')[0];
+  const db = proxyInstance(data);
+  const directDb = directInstance(env);
   const proxy = resources(data, 'aws_db_proxy')[0];
   const cache = resources(data, 'aws_elasticache_cluster')[0];
   const q = (v: string | undefined) => (v === undefined ? undefined : canonical(env, 'data', v));
@@ -303,11 +351,18 @@ function dataTier(env: SynthesizedEnvironment) {
   const directFn = armFunction(env, 'direct', 'app');
   const directTenantsFn = armFunction(env, 'direct', 'tenants');
   const sgOf = (f: [string, any] | undefined) => (f ? canonical(env, 'api', f[1].vpc_config?.security_group_ids?.[0]) : undefined);
-  return {
+  const dbSgOf = (i: [string, any] | undefined) => q(i?.[1].vpc_security_group_ids?.[0]);
+  const migrationSgOf = (i: [string, any] | undefined) => q(migrationOf(data, i)?.[1].vpc_config?.security_group_ids?.[0]);
+  const t = {
     db,
+    /** The instance the direct arm connects to: its own, or `db` when it shares it. */
+    directDb,
+    /** Whether the direct arm has an instance of its own (then `directDb` is not `db`). */
+    ownDirectDb: directArmDatabase(env.profile) === 'own',
     proxy,
     cache,
-    dbSg: q(db?.[1].vpc_security_group_ids?.[0]),
+    dbSg: dbSgOf(db),
+    directDbSg: dbSgOf(directDb),
     proxySg: q(proxy?.[1].vpc_security_group_ids?.[0]),
     cacheSg: q(cache?.[1].security_group_ids?.[0]),
     /** The app group, as the proxy arm's hits function uses it. */
@@ -318,9 +373,31 @@ function dataTier(env: SynthesizedEnvironment) {
     directHitsSg: sgOf(directFn),
     /** The direct arm's tenants function's group, when there is a direct arm with tenants. */
     directTenantsSg: sgOf(directTenantsFn),
-    /** The deploy-time migration function's own group (the data stack's function). */
-    migrationSg: q(resources(data, 'aws_lambda_function')[0]?.[1].vpc_config?.security_group_ids?.[0]),
+    /** The deploy-time migration function's own group (the data stack's function that runs on `db`). */
+    migrationSg: migrationSgOf(db),
+    /** The group of the migration that runs on `directDb` (`migrationSg` when the arm shares `db`). */
+    directMigrationSg: migrationSgOf(directDb),
+    /** Every migration function's group, whichever instance it runs on. */
+    migrationSgs: migrations(data).map((m) => q(m.fn?.[1].vpc_config?.security_group_ids?.[0])),
   };
+  return {
+    ...t,
+    /**
+     * Every client group an instance's group may admit on 3306: the proxy arm's instance the proxy and its
+     * migration; the direct arm's instance its migration and the arm's functions (on a shared instance, all of them).
+     */
+    clientsOf(instanceSg: string | undefined): Array<string | undefined> {
+      const proxyArm = instanceSg === t.dbSg ? [t.proxySg, t.migrationSg] : [];
+      const directArm = instanceSg === t.directDbSg ? [t.directMigrationSg, t.directHitsSg, t.directTenantsSg] : [];
+      return [...new Set([...proxyArm, ...directArm])];
+    },
+  };
+}
+
+/** `chain(client → server)` where the server's group admits exactly the clients `dataTier` allows it. */
+function chainTo(env: SynthesizedEnvironment, label: string, client: string | undefined, server: string | undefined, port = 3306): string[] {
+  const others = dataTier(env).clientsOf(server).filter((c) => c !== client);
+  return chain(env, label, client, server, port, others);
 }
 
 /**
@@ -447,8 +524,9 @@ const EXPECTED_CONNECT_PREFIX: Record<Arm, string> = {
 function connectPrefixFor(env: SynthesizedEnvironment, localName: string, arm: Arm): string {
   const locals = env.data.locals ?? {};
   const proxy = resources(env.data, 'aws_db_proxy')[0];
-  const db = resources(env.data, 'aws_db_instance')[0];
-  if (!proxy || !db) return '<the data stack has no proxy or database>';
+  // The direct arm's own instance (or the proxy arm's, when shared): a prefix built on the other instance evaluates to something else.
+  const db = directInstance(env);
+  if (!proxy || !db) return "<the data stack has no proxy, or no instance the profile's direct arm may use>";
   return arm === 'proxy'
     ? evaluateConnectPrefix(locals, localName, { type: 'aws_db_proxy', name: proxy[0] }, SAMPLE_PROXY_ARN)
     : evaluateConnectPrefix(locals, localName, { type: 'aws_db_instance', name: db[0] }, SAMPLE_INSTANCE_ARN, { resource_id: SAMPLE_INSTANCE_RESOURCE_ID });
@@ -462,10 +540,15 @@ const EVERY: readonly StackKind[] = STACK_KINDS;
 /** The proxy arm's tenants group rule (named by the mutation tests). */
 export const TENANTS_SG_RULE = 'sg chain: tenants function → proxy on 3306, HTTPS out for STS, nothing else, in a group of its own; group and rules in the api stack';
 
+/** A rule for every instance of the data stack: the proxy arm's, and the direct arm's own when it has one. */
 const dbRule = (name: string, f: (db: any, dbName: string, ctx: PolicyContext) => string[]): Rule => ({
   name,
   kinds: ['data'],
-  check: (ctx) => one(ctx.json, 'aws_db_instance', (n, db) => f(db, n, ctx).map((v) => `${addr('aws_db_instance', n)}: ${v}`)),
+  check: (ctx) => {
+    const instances = resources(ctx.json, 'aws_db_instance');
+    if (instances.length === 0) return ['no aws_db_instance'];
+    return instances.flatMap(([n, db]) => f(db, n, ctx).map((v) => `${addr('aws_db_instance', n)}: ${v}`));
+  },
 });
 
 /**
@@ -489,6 +572,23 @@ const expectThat = (ok: boolean, problem: string): string[] => (ok ? [] : [probl
 
 export const LAMBDA_ENVIRONMENT_RULE = 'lambda: environment DB_AUTH=iam, DB_TLS=verify, DB_HOST the proxy endpoint (the direct arm: the instance, TLS against the RDS CA bundle), no password';
 export const LAMBDA_CONNECT_RULE = 'lambda role: inline permissions are exactly rds-db:connect on dbuser:<proxy resource id>/<db user> (the direct arm: dbuser:<db resource id>/<db user>, never the proxy\'s)';
+
+export const DIRECT_DATABASE_RULE = "direct arm's database: with directArm.database own a second instance that no proxy reaches (target, login grant, security group); otherwise one instance; each instance with a migration of its own";
+export const DIRECT_REACH_RULE = "direct arm: its functions reach their own instance only (the second with own, the proxy arm's when shared): DB_HOST, DB_NAME, DB_RESOURCE_ID, their roles' rds-db:connect and their groups' rules";
+
+/** The names of the data stack's instances that `value` mentions, followed through remote state and the data stack's locals. */
+function instancesIn(env: SynthesizedEnvironment, kind: StackKind, value: unknown): string[] {
+  let text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+  if (kind !== 'data') text = resolveRemote(env, text);
+  // References resolved from remote state are in the data stack's terms, its locals included (e.g. a connect prefix).
+  for (let depth = 0; depth < 3; depth++) text = text.replace(/\$\{local\.([^}]+)\}/g, (whole, name: string) => String(env.data.locals?.[name] ?? whole));
+  return [...new Set([...text.matchAll(/aws_db_instance\.([A-Za-z0-9_-]+)\./g)].map((m) => m[1]))];
+}
+
+/** Each instance's security group (as `canonical` writes it) → the instance's name. */
+function instanceOfGroup(env: SynthesizedEnvironment): Map<string, string> {
+  return new Map(resources(env.data, 'aws_db_instance').map(([n, db]) => [canonical(env, 'data', db.vpc_security_group_ids?.[0]), n]));
+}
 
 const SECURITY_MODEL_RULES: readonly Rule[] = [
   // --- everywhere -------------------------------------------------------------------------------------
@@ -646,7 +746,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (n, p) =>
-        one(json, 'aws_db_instance', (dbName) => {
+        ofProxyInstance(json, (dbName) => {
           const auth: any[] = p.auth ?? [];
           if (p.default_auth_scheme !== 'IAM_AUTH' && auth.length === 0) return [`${addr('aws_db_proxy', n)}: default_auth_scheme is ${p.default_auth_scheme} and there is no auth entry`];
           return auth.flatMap((a, i) => [
@@ -698,7 +798,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ json }) =>
       one(json, 'aws_db_proxy', (_n, p) =>
-        one(json, 'aws_db_instance', (dbName) => {
+        ofProxyInstance(json, (dbName) => {
           const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
           if (!role) return [`proxy role ${p.role_arn} is not a role of this stack`];
           const secret = `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`;
@@ -732,19 +832,27 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
-    // The deploy-time migration connects straight to the instance, not through the proxy.
+    // Each deploy-time migration connects straight to its instance, not through the proxy.
     name: 'sg chain: migration function → database on 3306, HTTPS out for Secrets Manager, nothing else, in a group of its own',
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      if (!t.migrationSg) return ['the data stack has no migration function in a security group'];
-      const problems = chain(env, 'migration → database', t.migrationSg, t.dbSg, 3306, [t.proxySg, t.directHitsSg, t.directTenantsSg]);
-      if (t.migrationSg === t.appSg) problems.push('the migration function shares the app security group (which also reaches the proxy and the cache)');
-      const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === t.migrationSg);
-      // GetSecretValue goes to Secrets Manager's regional endpoint through the NAT gateway: HTTPS out, and only that.
-      const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== t.dbSg));
-      const https = rules.some(isHttpsOut) ? [] : ['the migration group has no HTTPS egress (tcp 443): GetSecretValue cannot reach Secrets Manager and every deploy fails'];
-      return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the migration group must only send to the database, and HTTPS to AWS APIs`)];
+      const instances = resources(env.data, 'aws_db_instance');
+      if (instances.length === 0) return ['the data stack has no database'];
+      return instances.flatMap((instance) => {
+        const migrationSg = canonical(env, 'data', migrationOf(env.data, instance)?.[1].vpc_config?.security_group_ids?.[0]);
+        const dbSg = canonical(env, 'data', instance[1].vpc_security_group_ids?.[0]);
+        const label = `migration → ${addr('aws_db_instance', instance[0])}`;
+        if (!migrationOf(env.data, instance)) return [`${label}: no migration function (invoked, DB_HOST its address) in a security group`];
+        const problems = chainTo(env, label, migrationSg, dbSg);
+        if ([t.appSg, t.directHitsSg, t.directTenantsSg].includes(migrationSg)) problems.push(`${label}: the migration function shares a security group with a function of the request path`);
+        if (t.migrationSgs.filter((g) => g === migrationSg).length > 1) problems.push(`${label}: the migration shares its security group with another instance's migration`);
+        const rules = sgRules(env.data).filter((r) => canonical(env, 'data', r.group) === migrationSg);
+        // GetSecretValue goes to Secrets Manager's regional endpoint through the NAT gateway: HTTPS out, and only that.
+        const elsewhere = rules.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || (r.referenced && canonical(env, 'data', r.referenced)) !== dbSg));
+        const https = rules.some(isHttpsOut) ? [] : [`${label}: the migration group has no HTTPS egress (tcp 443): GetSecretValue cannot reach Secrets Manager and every deploy fails`];
+        return [...problems, ...https, ...elsewhere.map((r) => `${r.where}: the migration group must only send to its database, and HTTPS to AWS APIs`)];
+      });
     },
   },
   {
@@ -758,7 +866,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       const t = dataTier(env);
       if (!t.tenantsSg) return ['the api stack has no tenants function in a security group'];
       const problems = chain(env, 'tenants → proxy', t.tenantsSg, t.proxySg, 3306, [t.appSg]);
-      if ([t.appSg, t.migrationSg, t.directHitsSg, t.directTenantsSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
+      if ([t.appSg, ...t.migrationSgs, t.directHitsSg, t.directTenantsSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
       const rules = environmentSgRules(env);
       const own = rules.filter((r) => r.g === t.tenantsSg);
       // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
@@ -777,7 +885,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ env }) => {
       const t = dataTier(env);
-      return chain(env, 'proxy → database', t.proxySg, t.dbSg, 3306, [t.migrationSg, t.directHitsSg, t.directTenantsSg]);
+      return chainTo(env, 'proxy → database', t.proxySg, t.dbSg);
     },
   },
   {
@@ -790,10 +898,11 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.directHitsSg) return ["the api stack has no direct arm hits function (DB_HOST the instance) in a security group"];
-      const problems = chain(env, 'direct hits → database', t.directHitsSg, t.dbSg, 3306, [t.proxySg, t.migrationSg, t.directTenantsSg]);
+      // To its own instance: a second one with `directArm.database: 'own'`, the proxy arm's otherwise.
+      const problems = chainTo(env, 'direct hits → database', t.directHitsSg, t.directDbSg);
       if (env.profile.cache.enabled) problems.push(...chain(env, 'direct hits → cache', t.directHitsSg, t.cacheSg, 11211, [t.appSg]));
-      if ([t.appSg, t.migrationSg, t.tenantsSg, t.directTenantsSg].includes(t.directHitsSg)) problems.push('the direct arm hits function shares a security group with another function');
-      const allowed = [t.dbSg, ...(env.profile.cache.enabled ? [t.cacheSg] : [])];
+      if ([t.appSg, ...t.migrationSgs, t.tenantsSg, t.directTenantsSg].includes(t.directHitsSg)) problems.push('the direct arm hits function shares a security group with another function');
+      const allowed = [t.directDbSg, ...(env.profile.cache.enabled ? [t.cacheSg] : [])];
       const rules = environmentSgRules(env);
       const elsewhere = rules.filter((r) => r.g === t.directHitsSg && (r.direction === 'ingress' || !r.ref || !allowed.includes(r.ref)));
       return [
@@ -810,11 +919,11 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     check: ({ env }) => {
       const t = dataTier(env);
       if (!t.directTenantsSg) return ["the api stack has no direct arm tenants function (DB_HOST the instance) in a security group"];
-      const problems = chain(env, 'direct tenants → database', t.directTenantsSg, t.dbSg, 3306, [t.proxySg, t.migrationSg, t.directHitsSg]);
-      if ([t.appSg, t.migrationSg, t.tenantsSg, t.directHitsSg].includes(t.directTenantsSg)) problems.push('the direct arm tenants function shares a security group with another function');
+      const problems = chainTo(env, 'direct tenants → database', t.directTenantsSg, t.directDbSg);
+      if ([t.appSg, ...t.migrationSgs, t.tenantsSg, t.directHitsSg].includes(t.directTenantsSg)) problems.push('the direct arm tenants function shares a security group with another function');
       const rules = environmentSgRules(env);
       const own = rules.filter((r) => r.g === t.directTenantsSg);
-      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.dbSg));
+      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.directDbSg));
       const https = own.some(isHttpsOut) ? [] : ['the direct arm tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS'];
       return [
         ...problems,
@@ -834,13 +943,13 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
     },
   },
   {
-    // The migration function's group lives in the data stack but is compute, not data tier: its one HTTPS
-    // egress (Secrets Manager through the NAT) is held to exactly that by its chain rule.
+    // The migration functions' groups live in the data stack but are compute, not data tier: their one HTTPS
+    // egress (Secrets Manager through the NAT) is held to exactly that by their chain rule.
     name: 'sg chain: no data-tier rule uses a CIDR',
     kinds: ['data'],
     check: ({ env, json }) => {
       const t = dataTier(env);
-      const functionHttpsOut = (r: SgRule) => canonical(env, 'data', r.group) === t.migrationSg && isHttpsOut(r);
+      const functionHttpsOut = (r: SgRule) => t.migrationSgs.includes(canonical(env, 'data', r.group)) && isHttpsOut(r);
       return sgRules(json)
         .filter((r) => (r.cidrs.length || !r.referenced) && !functionHttpsOut(r))
         .map((r) => `${r.where}: ${r.cidrs.length ? `CIDR ${r.cidrs.join(', ')}` : 'no referenced group'}`);
@@ -961,6 +1070,77 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
         ...expectThat(vars.CACHE_TLS === 'true', `CACHE_TLS is ${vars.CACHE_TLS}`),
         ...expectThat(!!local && /aws_elasticache_cluster\.[^.]+\.cache_nodes/.test(String(env.data.locals?.[local])), `CACHE_NODES ${vars.CACHE_NODES} is not the cluster's node list`),
       ];
+    },
+  },
+
+  // --- the arms' databases ----------------------------------------------------------------------------
+  {
+    // The arms must not share what they measure (docs/load-testing.md): with its own instance the direct arm's
+    // load and failures stay its own only if the proxy cannot reach that instance in any way.
+    name: DIRECT_DATABASE_RULE,
+    kinds: ['data'],
+    check: ({ env, json }) => {
+      const own = directArmDatabase(env.profile) === 'own';
+      const instances = resources(json, 'aws_db_instance');
+      const problems = expectThat(instances.length === (own ? 2 : 1), `${instances.length} aws_db_instance, not ${own ? 2 : 1} (directArm.database: ${directArmDatabase(env.profile) ?? 'no direct arm'})`);
+      const t = dataTier(env);
+      if (!t.db) return [...problems, 'the proxy targets no instance of this stack'];
+      if (own && !t.directDb) problems.push('no instance is left for the direct arm once the proxy has its own');
+      // What the proxy reaches: the instances its targets name, its role may log in to, its group sends to.
+      const targets = resources(json, 'aws_db_proxy_target');
+      const role = resources(json, 'aws_iam_role').find(([r]) => t.proxy?.[1].role_arn === refTo('aws_iam_role', r, 'arn'));
+      const grants = policyDocs(json).filter((d) => !d.trust && d.role === role?.[0]).flatMap((d) => d.statements ?? []).filter((st) => st.actions.includes('rds-db:connect'));
+      const groups = instanceOfGroup(env);
+      const egress = environmentSgRules(env).filter((r) => r.direction === 'egress' && r.g === t.proxySg && r.ref !== undefined);
+      const reached: Array<[where: string, instances: string[]]> = [
+        ...targets.map(([n, target]): [string, string[]] => [addr('aws_db_proxy_target', n), instancesIn(env, 'data', target.db_instance_identifier)]),
+        ...grants.map((st): [string, string[]] => [`the proxy role's rds-db:connect on ${st.resources.join(', ')}`, instancesIn(env, 'data', st.resources)]),
+        ...egress.map((r): [string, string[]] => [r.where, [groups.get(r.ref!) ?? `<not an instance's group: ${r.ref}>`]]),
+      ];
+      problems.push(...expectThat(targets.length === 1, `the proxy has ${targets.length} targets, not 1`));
+      for (const [where, names] of reached) {
+        problems.push(...expectThat(names.length === 1 && names[0] === t.db[0], `${where} reaches ${JSON.stringify(names)}, not the proxy arm's instance ${t.db[0]} alone`));
+      }
+      // Each instance its own migration: the schema, the application user and the tenants, on every instance.
+      const found = migrations(json);
+      problems.push(...expectThat(found.length === instances.length, `${found.length} migration invocations for ${instances.length} instances`));
+      for (const instance of instances) problems.push(...expectThat(migrationOf(json, instance) !== undefined, `${addr('aws_db_instance', instance[0])} has no migration of its own (an invoked function whose DB_HOST is its address)`));
+      return problems;
+    },
+  },
+  {
+    name: DIRECT_REACH_RULE,
+    kinds: ['api'],
+    when: (env) => directArmEnabled(env.profile),
+    check: ({ env, json }) => {
+      const db = directInstance(env);
+      if (!db) return ["no instance for the direct arm: with directArm.database own, the one the proxy does not target"];
+      const fns = resources(json, 'aws_lambda_function').filter(([, f]) => armOf(env, 'api', f) === 'direct');
+      if (fns.length === 0) return ['the api stack has no direct arm function (DB_HOST an instance)'];
+      const groups = instanceOfGroup(env);
+      const rules = environmentSgRules(env);
+      return fns.flatMap(([name, fn]) => {
+        const at = addr('aws_lambda_function', name);
+        const vars: Record<string, string> = fn.environment?.variables ?? {};
+        const { statements } = rolePermissions(json, fn);
+        const access = roleRef(json, vars.TENANT_ACCESS_ROLE_ARN);
+        const accessStatements = access ? policyDocs(json).filter((d) => !d.trust && d.role === access).flatMap((d) => d.statements ?? []) : [];
+        const group = canonical(env, 'api', fn.vpc_config?.security_group_ids?.[0]);
+        // Its rules to an instance on either side: its group's egress, and the ingress rules that admit its group.
+        const paths = rules.filter((r) => (r.g === group && r.ref !== undefined && groups.has(r.ref)) || (r.ref === group && groups.has(r.g)));
+        const mentions: Array<[what: string, instances: string[]]> = [
+          ['DB_HOST', instancesIn(env, 'api', vars.DB_HOST)],
+          ...['DB_NAME', 'DB_RESOURCE_ID'].filter((k) => vars[k] !== undefined).map((k): [string, string[]] => [k, instancesIn(env, 'api', vars[k])]),
+          ...[...statements, ...accessStatements].filter((st) => st.actions.includes('rds-db:connect')).map((st): [string, string[]] => [`rds-db:connect on ${st.resources.join(', ')}`, instancesIn(env, 'api', st.resources)]),
+          ...paths.map((r): [string, string[]] => [r.where, [groups.get(r.g === group ? r.ref! : r.g)!]]),
+        ];
+        const problems = expectThat(mentions.some(([what]) => what.startsWith('rds-db:connect')), `${at}: no rds-db:connect grant to an instance, its own or its tenant-access role's`);
+        problems.push(...expectThat(paths.length > 0, `${at}: no security-group rule to an instance`));
+        for (const [what, names] of mentions) {
+          problems.push(...expectThat(names.length === 1 && names[0] === db[0], `${at}: ${what} reaches ${JSON.stringify(names)}, not the direct arm's instance ${db[0]} alone`));
+        }
+        return problems;
+      });
     },
   },
 
@@ -1272,21 +1452,22 @@ export function literal(env: SynthesizedEnvironment, kind: StackKind, value: unk
   return text;
 }
 
-/** The migration function of the data stack: the one an aws_lambda_invocation invokes. */
-function migrationFunction(env: SynthesizedEnvironment): [string, any] | undefined {
-  const inv = resources(env.data, 'aws_lambda_invocation')[0]?.[1];
-  return resources(env.data, 'aws_lambda_function').find(([n]) => inv?.function_name === refTo('aws_lambda_function', n, 'function_name'));
-}
-
-/** The application user: the one the migrations create (APP_DB_USER of the migration function), as a literal. */
-function appUser(env: SynthesizedEnvironment): string | undefined {
-  const fn = migrationFunction(env);
+/** The application user that `instance`'s migrations create (APP_DB_USER of its migration function), as a literal. @default the proxy's instance */
+function appUser(env: SynthesizedEnvironment, instance = proxyInstance(env.data)): string | undefined {
+  const fn = migrationOf(env.data, instance);
   return fn ? literal(env, 'data', fn[1].environment?.variables?.APP_DB_USER) : undefined;
 }
 
-function masterUser(env: SynthesizedEnvironment): string | undefined {
-  const u = resources(env.data, 'aws_db_instance')[0]?.[1].username;
+/** The master user of `instance`, as a literal. @default the proxy's instance */
+function masterUser(env: SynthesizedEnvironment, instance = proxyInstance(env.data)): string | undefined {
+  const u = instance?.[1].username;
   return typeof u === 'string' && !u.includes('${') ? u : undefined;
+}
+
+/** The instance whose queries `fn` (of stack `kind`) runs: the proxy's through the proxy, the direct arm's straight. */
+function instanceOfArm(env: SynthesizedEnvironment, kind: StackKind, fn: any): [string, any] | undefined {
+  const arm = armOf(env, kind, fn);
+  return arm === 'proxy' ? proxyInstance(env.data) : arm === 'direct' ? directInstance(env) : undefined;
 }
 
 /** For `${local.X}/<user>` where local X is `dbuser:<resource_id of this database>`: the user; otherwise undefined. */
@@ -1316,7 +1497,7 @@ function rolePermissions(json: StackJson, fn: any) {
 }
 
 export const TENANT_ACCESS_RULE = "tenants: each tenant-access role may rds-db:connect as the tenant users through its own arm's way in only (the proxy's prx-, or the instance's db- on the direct arm)";
-export const TENANT_RESOURCE_ID_RULE = 'tenants: each tenants function names the resource id of the way it connects (DB_RESOURCE_ID the proxy\'s with DB_HOST the proxy; the instance\'s, with the RDS CA bundle, with DB_HOST the instance)';
+export const TENANT_RESOURCE_ID_RULE = 'tenants: each tenants function names the resource id of the way it connects (DB_RESOURCE_ID the proxy\'s with DB_HOST the proxy; the direct arm\'s instance\'s, with the RDS CA bundle, with DB_HOST an instance)';
 
 export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
   {
@@ -1334,20 +1515,22 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
                 .flatMap((s) => trustConditionProblems(json, s.raw, d.role).map((p) => `${d.where}: ${p}`)),
         ),
   },
-  fnRule('hits: DB_USER is the application user the migrations create, not the master user', (fn, _n, { env }) => {
-    const user = literal(env, 'api', fn.environment?.variables?.DB_USER);
-    const app = appUser(env);
-    const master = masterUser(env);
+  fnRule('hits: DB_USER is the application user the migrations create, not the master user', (fn, _n, { env, kind }) => {
+    const user = literal(env, kind, fn.environment?.variables?.DB_USER);
+    // The migrations of the instance its queries reach: the proxy arm's, or the direct arm's own.
+    const instance = instanceOfArm(env, kind, fn);
+    const app = appUser(env, instance);
+    const master = masterUser(env, instance);
     if (!user || !app || !master) return [`cannot read DB_USER (${user}), the migration's APP_DB_USER (${app}) or the master user (${master}) as literals`];
     return [
       ...expectThat(user.toLowerCase() !== master.toLowerCase(), `DB_USER ${user} is the master user`),
       ...expectThat(user === app, `DB_USER ${user} is not the application user ${app}`),
     ];
   }),
-  fnRule('hits: its rds-db:connect resource names the application user', (fn, _n, { json, env }) => {
+  fnRule('hits: its rds-db:connect resource names the application user', (fn, _n, { json, env, kind }) => {
     const { statements } = rolePermissions(json, fn);
     const connect = statements.filter((s) => s.actions.includes('rds-db:connect'));
-    const app = appUser(env);
+    const app = appUser(env, instanceOfArm(env, kind, fn));
     if (connect.length === 0 || !app) return [`no rds-db:connect statement (${connect.length}) or no application user (${app})`];
     return connect.flatMap((s) =>
       s.resources.flatMap((r) => {
@@ -1361,57 +1544,66 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
   {
     name: 'migration: invoked at deploy by aws_lambda_invocation after the instance, its grant and its security-group path (not the proxy), re-run when the migrations change, result as an output',
     kinds: ['data'],
-    check: ({ json, env }) =>
-      one(json, 'aws_lambda_invocation', (n, inv) => {
-        const fn = resources(json, 'aws_lambda_function').find(([f]) => inv.function_name === refTo('aws_lambda_function', f, 'function_name'));
-        const db = resources(json, 'aws_db_instance')[0];
+    check: ({ json, env }) => {
+      const found = migrations(json);
+      if (found.length === 0) return ['no aws_lambda_invocation'];
+      return found.flatMap(({ invocation: [n, inv], fn }) => {
+        // The instance it runs on: the one its function's DB_HOST names.
+        const db = instanceOfMigration(json, fn?.[1]);
         const outputs = Object.values(json.output ?? {}).map((o: any) => o.value);
         const dependsOn: string[] = inv.depends_on ?? [];
         const grants = fn ? policyDocs(json).filter((d) => !d.trust && d.role === rolePermissions(json, fn[1]).role).map((d) => d.where.replace(/\.policy$/, '')) : [];
-        const t = dataTier(env);
-        const path = sgRules(json).filter((r) => [r.group, r.referenced].map((g) => g && canonical(env, 'data', g)).sort().join() === [t.migrationSg, t.dbSg].sort().join());
+        const migrationSg = canonical(env, 'data', fn?.[1].vpc_config?.security_group_ids?.[0]);
+        const dbSg = canonical(env, 'data', db?.[1].vpc_security_group_ids?.[0]);
+        const path = sgRules(json).filter((r) => [r.group, r.referenced].map((g) => g && canonical(env, 'data', g)).sort().join() === [migrationSg, dbSg].sort().join());
         return [
           ...expectThat(!!fn, `${addr('aws_lambda_invocation', n)}: function_name ${inv.function_name} is not a function of this stack`),
           ...expectThat(/^[0-9a-f]{64}$/.test(inv.triggers?.migrations ?? ''), `${addr('aws_lambda_invocation', n)}: triggers.migrations ${inv.triggers?.migrations} is not a sha256`),
-          ...expectThat(!!db && dependsOn.includes(addr('aws_db_instance', db[0])), `${addr('aws_lambda_invocation', n)}: does not wait for the database instance`),
+          ...expectThat(!!db && dependsOn.includes(addr('aws_db_instance', db[0])), `${addr('aws_lambda_invocation', n)}: does not wait for the database instance its function's DB_HOST names`),
           ...expectThat(grants.length > 0 && grants.every((g) => dependsOn.includes(g)), `${addr('aws_lambda_invocation', n)}: does not wait for the function's grants ${JSON.stringify(grants)}`),
           ...expectThat(path.length === 2 && path.every((r) => dependsOn.includes(r.where)), `${addr('aws_lambda_invocation', n)}: does not wait for the security-group rules to the database ${JSON.stringify(path.map((r) => r.where))}`),
           ...dependsOn.filter((d) => /^aws_db_proxy/.test(d)).map((d) => `${addr('aws_lambda_invocation', n)}: depends on ${d}; the migration does not go through the proxy`),
           ...expectThat(outputs.includes(refTo('aws_lambda_invocation', n, 'result')), `${addr('aws_lambda_invocation', n)}: its result is not an output`),
         ];
-      }),
+      });
+    },
   },
   {
     name: 'migration: function unreachable from any API; its role is VPC access, X-Ray and GetSecretValue on the master secret only; straight to the instance over verified TLS',
     kinds: ['data'],
     check: ({ json, env }) => {
-      const fn = migrationFunction(env);
-      if (!fn) return ['no migration function (invoked by aws_lambda_invocation)'];
-      const [name, body] = fn;
-      const problems: string[] = [];
-      for (const kind of STACK_KINDS) {
-        for (const [p, perm] of resources(env[kind], 'aws_lambda_permission')) if (canonical(env, kind, perm.function_name).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_lambda_permission', p)} lets ${perm.principal} invoke it`);
-        for (const [i, integ] of resources(env[kind], 'aws_apigatewayv2_integration')) if (canonical(env, kind, integ.integration_uri).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_apigatewayv2_integration', i)} routes to it`);
-      }
-      const { statements, attached } = rolePermissions(json, body);
-      if (JSON.stringify(attached) !== JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort())) problems.push(`attached policies are ${JSON.stringify(attached)}`);
-      const db = resources(json, 'aws_db_instance')[0];
-      if (!db) return [...problems, 'the data stack has no database'];
-      const instance = (attr: string) => refTo('aws_db_instance', db[0], attr);
-      const secret = `\${aws_db_instance.${db[0]}.master_user_secret[0].secret_arn}`;
-      const cmk = db[1].master_user_secret_kms_key_id;
-      const readsSecret = (s: Statement) => s.Effect === 'Allow' && JSON.stringify(s.actions) === '["secretsmanager:GetSecretValue"]' && JSON.stringify(s.resources) === JSON.stringify([secret]);
-      // Only with a customer-managed key, and only through Secrets Manager.
-      const decrypts = (s: Statement) => cmk !== undefined && s.Effect === 'Allow' && JSON.stringify(s.actions) === '["kms:Decrypt"]' && JSON.stringify(s.resources) === JSON.stringify([cmk]) && /^secretsmanager\.[^.]+\.amazonaws\.com$/.test(String(s.raw.Condition?.StringEquals?.['kms:ViaService'] ?? '').replace(/\$\{data\.aws_region\.[^}]+\}/, 'region'));
-      const ok = statements.filter(readsSecret).length === 1 && statements.every((s) => readsSecret(s) || decrypts(s));
-      if (!ok) problems.push(`inline permissions are ${JSON.stringify(statements.map((s) => s.raw))}, not GetSecretValue on ${secret} only`);
-      const vars: Record<string, string> = body.environment?.variables ?? {};
-      const expected: Record<string, string> = { DB_HOST: instance('address'), DB_USER: instance('username'), DB_AUTH: 'secret', DB_SECRET_ARN: secret, DB_TLS: 'verify', DB_CA_BUNDLE: 'rds', APP_DB_AUTH: 'iam' };
-      for (const [k, v] of Object.entries(expected)) problems.push(...expectThat(vars[k] === v, `environment ${k} is ${vars[k]}, not ${v}`));
-      problems.push(...expectThat(body.timeout === 900, `timeout is ${body.timeout}, not 900 s (the retry window is what the invocation has left)`));
-      problems.push(...Object.keys(vars).filter((k) => /PASSWORD|SECRET/i.test(k) && k !== 'DB_SECRET_ARN').map((k) => `environment sets ${k}`));
-      problems.push(...Object.keys(vars).filter((k) => k === 'MIGRATE_CONNECT_WAIT_SECONDS').map((k) => `environment sets ${k}; the function derives its retry window from its remaining time`));
-      return problems;
+      const found = migrations(json);
+      if (found.length === 0) return ['no migration function (invoked by aws_lambda_invocation)'];
+      return found.flatMap(({ fn }) => {
+        if (!fn) return ['an aws_lambda_invocation invokes no function of this stack'];
+        const [name, body] = fn;
+        const at = addr('aws_lambda_function', name);
+        const problems: string[] = [];
+        for (const kind of STACK_KINDS) {
+          for (const [p, perm] of resources(env[kind], 'aws_lambda_permission')) if (canonical(env, kind, perm.function_name).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_lambda_permission', p)} lets ${perm.principal} invoke ${at}`);
+          for (const [i, integ] of resources(env[kind], 'aws_apigatewayv2_integration')) if (canonical(env, kind, integ.integration_uri).includes(`aws_lambda_function.${name}.`)) problems.push(`${addr('aws_apigatewayv2_integration', i)} routes to ${at}`);
+        }
+        const { statements, attached } = rolePermissions(json, body);
+        if (JSON.stringify(attached) !== JSON.stringify([AWS_MANAGED_XRAY_WRITE, AWS_MANAGED_VPC_ACCESS].sort())) problems.push(`${at}: attached policies are ${JSON.stringify(attached)}`);
+        // Its own instance's secret, host and master user, and no other's.
+        const db = instanceOfMigration(json, body);
+        if (!db) return [...problems, `${at}: DB_HOST ${body.environment?.variables?.DB_HOST} is no instance's address`];
+        const instance = (attr: string) => refTo('aws_db_instance', db[0], attr);
+        const secret = `\${aws_db_instance.${db[0]}.master_user_secret[0].secret_arn}`;
+        const cmk = db[1].master_user_secret_kms_key_id;
+        const readsSecret = (s: Statement) => s.Effect === 'Allow' && JSON.stringify(s.actions) === '["secretsmanager:GetSecretValue"]' && JSON.stringify(s.resources) === JSON.stringify([secret]);
+        // Only with a customer-managed key, and only through Secrets Manager.
+        const decrypts = (s: Statement) => cmk !== undefined && s.Effect === 'Allow' && JSON.stringify(s.actions) === '["kms:Decrypt"]' && JSON.stringify(s.resources) === JSON.stringify([cmk]) && /^secretsmanager\.[^.]+\.amazonaws\.com$/.test(String(s.raw.Condition?.StringEquals?.['kms:ViaService'] ?? '').replace(/\$\{data\.aws_region\.[^}]+\}/, 'region'));
+        const ok = statements.filter(readsSecret).length === 1 && statements.every((s) => readsSecret(s) || decrypts(s));
+        if (!ok) problems.push(`${at}: inline permissions are ${JSON.stringify(statements.map((s) => s.raw))}, not GetSecretValue on ${secret} only`);
+        const vars: Record<string, string> = body.environment?.variables ?? {};
+        const expected: Record<string, string> = { DB_HOST: instance('address'), DB_USER: instance('username'), DB_AUTH: 'secret', DB_SECRET_ARN: secret, DB_TLS: 'verify', DB_CA_BUNDLE: 'rds', APP_DB_AUTH: 'iam' };
+        for (const [k, v] of Object.entries(expected)) problems.push(...expectThat(vars[k] === v, `${at}: environment ${k} is ${vars[k]}, not ${v}`));
+        problems.push(...expectThat(body.timeout === 900, `${at}: timeout is ${body.timeout}, not 900 s (the retry window is what the invocation has left)`));
+        problems.push(...Object.keys(vars).filter((k) => /PASSWORD|SECRET/i.test(k) && k !== 'DB_SECRET_ARN').map((k) => `${at}: environment sets ${k}`));
+        problems.push(...Object.keys(vars).filter((k) => k === 'MIGRATE_CONNECT_WAIT_SECONDS').map((k) => `${at}: environment sets ${k}; the function derives its retry window from its remaining time`));
+        return problems;
+      });
     },
   },
   {
@@ -1419,7 +1611,7 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     kinds: ['data'],
     check: ({ json, env }) =>
       one(json, 'aws_db_proxy', (n, p) =>
-        one(json, 'aws_db_instance', (dbName) => {
+        ofProxyInstance(json, (dbName) => {
           const app = appUser(env);
           const role = resources(json, 'aws_iam_role').find(([r]) => p.role_arn === refTo('aws_iam_role', r, 'arn'));
           const connects = policyDocs(json)
@@ -1506,8 +1698,9 @@ export const LEAST_PRIVILEGE_RULES: readonly Rule[] = [
     when: (env) => env.profile.tenants.count > 0,
     check: ({ env }) => {
       const proxy = resources(env.data, 'aws_db_proxy')[0];
-      const db = resources(env.data, 'aws_db_instance')[0];
-      if (!proxy || !db) return ['the data stack has no proxy or database'];
+      // The direct arm's instance: its own, or the proxy arm's when the profile shares it.
+      const db = directInstance(env);
+      if (!proxy || !db) return ["the data stack has no proxy, or no instance the profile's direct arm may use"];
       return tenantsFunctions(env).flatMap(([fnName, fn]) => {
         const at = addr('aws_lambda_function', fnName);
         const vars: Record<string, string> = fn.environment?.variables ?? {};

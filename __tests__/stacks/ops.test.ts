@@ -6,19 +6,21 @@
  * formulas that built them; the topic, the RDS events, the prune and its schedule are wired as docs/operating.md
  * says.
  */
-import { directArmEnabled, PROFILES, type Profile } from '../../config';
+import { directArmDatabase, directArmEnabled, PROFILES, type Profile } from '../../config';
 import { APP_METRICS_NAMESPACE, METRIC, TENANTS_ROUTE_METRIC } from '../../contracts';
 import { SERVER_ERROR_SHARE_PERCENT } from '../../components/monitoring/api-alarms';
 import { INSTANCE_MEMORY_GIB } from '../../modules/mysql-database';
 import { environmentsUnderTest, resources, single, synthEnvironments, titleOf, type EnvironmentUnderTest, type StackJson, type SynthesizedEnvironment } from '../support/synth';
 import { breaches, inAlarmAfter } from './metric-math';
+import { directInstance, proxyInstance } from '../policy/rules';
 
 type StackKind = 'network' | 'data' | 'api' | 'ops';
 
 /**
  * Valid metric names per namespace with the dimension sets CloudWatch publishes them under, from AWS's
  * documentation: "Amazon API Gateway metrics" (HTTP APIs: ApiId, ApiId+Stage, ApiId+Stage+Route), "Monitoring
- * functions: Lambda metrics" (FunctionName), "Amazon CloudWatch metrics for Amazon RDS" (DBInstanceIdentifier),
+ * functions: Lambda metrics" (FunctionName), "Amazon CloudWatch metrics for Amazon RDS" (DBInstanceIdentifier; the
+ * IAM authentication ones from "Troubleshooting for IAM DB authentication", IAM DB authentication CloudWatch metrics),
  * "Monitoring RDS Proxy metrics with Amazon CloudWatch" (dimension sets 1-4), "Host-level / Metrics for
  * Memcached" (CacheClusterId+CacheNodeId); and for `hits`, what functions/lib/metrics.ts emits.
  */
@@ -36,6 +38,8 @@ const VALID: Record<string, Record<string, string[][]>> = {
     CPUUtilization: [['DBInstanceIdentifier']],
     FreeStorageSpace: [['DBInstanceIdentifier']],
     FreeableMemory: [['DBInstanceIdentifier']],
+    IamDbAuthConnectionRequests: [['DBInstanceIdentifier']],
+    IamDbAuthConnectionFailure: [['DBInstanceIdentifier']],
     DatabaseConnections: [['DBInstanceIdentifier'], PROXY_SET_1, PROXY_SET_3, PROXY_SET_4],
     ClientConnections: [PROXY_SET_1, PROXY_SET_2],
     ClientConnectionsSetupFailedAuth: [PROXY_SET_1, PROXY_SET_2],
@@ -323,7 +327,7 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
       'RDS for MySQL',
       ...(profile.cache.enabled ? ['ElastiCache'] : []),
       'Prune',
-      ...(directArmEnabled(profile) ? ['A/B', 'A/B'] : []),
+      ...(directArmEnabled(profile) ? ['A/B', 'A/B', 'A/B'] : []),
     ];
     expect(headings.map((h: string) => expected.find((e) => h.startsWith(`## ${e}`)))).toStrictEqual(expected);
     for (const w of body.widgets) {
@@ -332,7 +336,7 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     }
   });
 
-  test(`the dashboard's A/B section ${directArmEnabled(profile) ? 'compares the arms: 5xx and latency p50/p90/p99 per API, concurrency and throttles per function, database connections and CPU, proxy connections' : 'is absent: no direct arm'}`, () => {
+  test(`the dashboard's A/B section ${directArmEnabled(profile) ? `compares the arms: 5xx and latency p50/p90/p99 per API, concurrency and throttles per function, ${directArmDatabase(profile) === 'own' ? "each arm's database" : 'the shared database'}: connections, CPU, IAM logins and refusals; proxy connections` : 'is absent: no direct arm'}`, () => {
     const body = JSON.parse(single(ops, 'aws_cloudwatch_dashboard').dashboard_body);
     const start = body.widgets.find((w: any) => w.type === 'text' && w.properties.markdown.startsWith('## A/B'))?.y;
     if (!directArmEnabled(profile)) {
@@ -361,8 +365,25 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
     expect(sorted(graphs['Latency per arm (ms): p50, p90, p99'])).toEqual(each(apis, 'AWS/ApiGateway/Latency', ['p50', 'p90', 'p99']));
     expect(sorted(graphs['Concurrent executions per function'])).toEqual(each(functions, 'AWS/Lambda/ConcurrentExecutions', ['Maximum']));
     expect(sorted(graphs['Throttles per function'])).toEqual(each(functions, 'AWS/Lambda/Throttles', ['Sum']));
-    expect(sorted(graphs['Database connections'])).toEqual(each(ref('aws_db_instance', 'identifier'), 'AWS/RDS/DatabaseConnections', ['Maximum']));
-    expect(sorted(graphs['Database CPU (%)'])).toEqual(each(ref('aws_db_instance', 'identifier'), 'AWS/RDS/CPUUtilization', ['Average']));
+    // Each arm's database once: the proxy's target, and the direct arm's own instance or the same one.
+    const byArm = { proxy: proxyInstance(env.data)!, direct: directInstance(env)! };
+    const databases = [...new Set(Object.values(byArm).map(([n]) => `\${aws_db_instance.${n}.identifier}`))];
+    expect(databases).toHaveLength(directArmDatabase(profile) === 'own' ? 2 : 1);
+    for (const [title, metric, stat] of [
+      ['Database connections', 'DatabaseConnections', 'Maximum'],
+      ['Database CPU (%)', 'CPUUtilization', 'Average'],
+      ['New IAM connections per database', 'IamDbAuthConnectionRequests', 'Sum'],
+      ['IAM logins refused per database', 'IamDbAuthConnectionFailure', 'Sum'],
+    ]) {
+      expect([title, sorted(graphs[title])]).toEqual([title, each(databases, `AWS/RDS/${metric}`, [stat])]);
+    }
+    // Two instances: each line says whose it is; one: no arm is named.
+    const labels = (title: string) => body.widgets.find((w: any) => w.properties.title === title).properties.metrics.map((line: any[]) => [named(line[3]), line[line.length - 1].label]);
+    expect(labels('IAM logins refused per database')).toEqual(
+      databases.length === 1
+        ? [[databases[0], 'IAM logins refused']]
+        : Object.entries(byArm).map(([arm, [n]]) => [`\${aws_db_instance.${n}.identifier}`, `${arm} IAM logins refused`]),
+    );
     expect(sorted(graphs['Proxy: client vs database connections'])).toEqual(sorted([...each(ref('aws_db_proxy', 'name'), 'AWS/RDS/ClientConnections', ['Sum']).map((l) => JSON.parse(l)), ...each(ref('aws_db_proxy', 'name'), 'AWS/RDS/DatabaseConnections', ['Sum']).map((l) => JSON.parse(l))]));
     // No alarm watches the direct arm: a temporary experiment, read here and in the load report.
     const directNames = resources(env.api, 'aws_lambda_function').filter(([n]) => n.startsWith('direct-arm_')).map(([n]) => n);
@@ -473,7 +494,8 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
   test('RDS may publish to the topic for this environment\'s database only', () => {
     const statement = JSON.parse(single(ops, 'aws_sns_topic_policy').policy).Statement.find((s: any) => s.Principal?.Service === 'events.rds.amazonaws.com');
     const sourceArn: string = statement.Condition.ArnLike['aws:SourceArn'];
-    const identifier = single(env.data, 'aws_db_instance').identifier;
+    // The proxy arm's: the direct arm's own instance (when it has one) is an experiment nobody is paged for.
+    const identifier = proxyInstance(env.data)![1].identifier;
     const pattern = new RegExp(`^${sourceArn.replace(/\$\{[^}]+\}/g, 'X').replace(/[.+?^()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
     expect(pattern.test(`arn:X:rds:X:X:db:${identifier}`)).toBe(true);
     expect(pattern.test('arn:X:rds:X:X:db:someone-else')).toBe(false);

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { directArmEnabled, Profile, PROFILES } from '../../config';
+import { directArmDatabase, directArmEnabled, Profile, PROFILES } from '../../config';
 import { APP_METRICS_NAMESPACE } from '../../contracts';
 import { AWS_PROVIDER_SOURCE } from '../../stacks/base-stack';
 import { environmentsUnderTest, refName, resources, single, StackJson, synthEnvironments, titleOf } from '../support/synth';
@@ -36,6 +36,24 @@ const hitsFunction = (api: StackJson, arm: 'proxy' | 'direct' = 'proxy') => {
   return fns[0][1];
 };
 const tenantsFunction = (api: StackJson, arm: 'proxy' | 'direct' = 'proxy') => armResources(api, 'aws_lambda_function', arm).find(isTenants);
+
+/**
+ * The data stack's instances by arm: the proxy's is the one its target names; the direct arm's is the other one
+ * with `directArm.database: 'own'`, the same one otherwise (absent without the arm).
+ */
+function instances(data: StackJson, profile: Profile): { proxy: [string, any]; direct?: [string, any] } {
+  const all = resources(data, 'aws_db_instance');
+  const proxy = all.find(([n]) => single(data, 'aws_db_proxy_target').db_instance_identifier === `\${aws_db_instance.${n}.identifier}`)!;
+  expect(proxy).toBeDefined();
+  const database = directArmDatabase(profile);
+  return { proxy, direct: database === 'own' ? all.find(([n]) => n !== proxy[0]) : database === 'shared' ? proxy : undefined };
+}
+
+/** Each invoked migration function of the data stack by the instance its DB_HOST names. */
+function migrationsByInstance(data: StackJson): Map<string, any> {
+  const invoked = resources(data, 'aws_lambda_invocation').map(([, inv]) => resources(data, 'aws_lambda_function').find(([n]) => inv.function_name === `\${aws_lambda_function.${n}.function_name}`)!);
+  return new Map(invoked.map(([, fn]) => [/^\$\{aws_db_instance\.([^.]+)\.address\}$/.exec(fn.environment.variables.DB_HOST)![1], fn]));
+}
 
 /** The value a producer stack exports under `output`, e.g. `${aws_security_group.x.id}`. */
 function exported(stack: StackJson, output: string): string {
@@ -90,23 +108,39 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const appRef = (r: any) => exported(network, remoteOutput(r.referenced_security_group_id ?? r.security_group_id, networkId)).includes('app-security-group');
     const isRemote = (v: string) => v.startsWith('${data.terraform_remote_state.');
 
+    // The direct arm's instance: a second one with `directArm.database: 'own'`, otherwise the proxy arm's.
+    const own = directArmDatabase(profile) === 'own';
+    expect(byName('-direct-mysql') !== undefined).toBe(own);
+    const directDb = own ? `\${aws_security_group.${byName('-direct-mysql')}.id}` : db;
+    // One migration per instance, each in a group of its own.
+    const byInstance = migrationsByInstance(data);
+    const { proxy: proxyInstance, direct: directInstance } = instances(data, profile);
+    expect([...byInstance.keys()].sort()).toEqual(resources(data, 'aws_db_instance').map(([n]) => n).sort());
+    const migrationGroupOf = (instance: [string, any]) => byInstance.get(instance[0]).vpc_config.security_group_ids[0];
+    const migration = migrationGroupOf(proxyInstance);
+    const directMigration = own ? migrationGroupOf(directInstance!) : undefined;
+
     // Into the proxy, from the data stack: the app group (from the network stack), nothing else.
-    const migration = single(data, 'aws_lambda_function').vpc_config.security_group_ids[0];
     const intoProxy = ingress.filter((r) => r.security_group_id === proxy);
     expect(intoProxy).toHaveLength(1);
     expect(intoProxy[0]).toMatchObject({ from_port: 3306, to_port: 3306, ip_protocol: 'tcp' });
     expect(isRemote(intoProxy[0].referenced_security_group_id) && appRef(intoProxy[0])).toBe(true);
-    // The migration function's own group: straight to the database (not through the proxy), and HTTPS
+    // Each migration function's own group: straight to its database (not through the proxy), and HTTPS
     // out through the NAT for its secret (Secrets Manager is outside the VPC).
     expect(migration).not.toBe(proxy);
+    expect(directMigration).not.toBe(migration);
     const migrationHttps = expect.objectContaining({ cidr_ipv4: '0.0.0.0/0', ip_protocol: 'tcp', from_port: 443, to_port: 443 });
-    const migrationEgress = egress.filter((r) => r.security_group_id === migration);
-    expect(migrationEgress).toHaveLength(2);
-    expect(migrationEgress).toEqual(expect.arrayContaining([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 }), migrationHttps]));
-    expect(ingress.filter((r) => r.security_group_id === migration)).toEqual([]);
+    for (const [group, itsDb] of [[migration, db], ...(directMigration ? [[directMigration, directDb]] : [])]) {
+      const migrationEgress = egress.filter((r) => r.security_group_id === group);
+      expect(migrationEgress).toHaveLength(2);
+      expect(migrationEgress).toEqual(expect.arrayContaining([expect.objectContaining({ referenced_security_group_id: itsDb, from_port: 3306, to_port: 3306 }), migrationHttps]));
+      expect(ingress.filter((r) => r.security_group_id === group)).toEqual([]);
+    }
 
-    // Into the database, from the data stack: the proxy and the migration function; nothing else.
+    // Into the database, from the data stack: the proxy and the migration function; nothing else. Into the
+    // direct arm's own instance, from the data stack: its migration only (the proxy never).
     expect(ingress.filter((r) => r.security_group_id === db).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort()).toEqual([[proxy, 3306, 3306], [migration, 3306, 3306]].sort());
+    if (own) expect(ingress.filter((r) => r.security_group_id === directDb).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port])).toEqual([[directMigration, 3306, 3306]]);
     expect(egress.filter((r) => r.security_group_id === proxy)).toEqual([expect.objectContaining({ referenced_security_group_id: db, from_port: 3306, to_port: 3306 })]);
     // The tenants function's group and the direct arm's groups live in the api stack, with their functions, and
     // are opened from there: the proxy to the tenants group on 3306, the database to each direct group on 3306,
@@ -123,9 +157,11 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const apiEgress = resources(api, 'aws_vpc_security_group_egress_rule').map(([, r]) => r);
     const intoFromApi = (group: string) => apiIngress.filter((r) => r.security_group_id === group).map((r) => [r.referenced_security_group_id, r.from_port, r.to_port]).sort();
     expect(intoFromApi(proxy)).toEqual(tenants.map((g) => [g, 3306, 3306]));
-    expect(intoFromApi(db)).toEqual(direct.map((g) => [g, 3306, 3306]).sort());
+    // The direct arm's groups into its own instance: the second one, or the proxy arm's when shared.
+    expect(intoFromApi(directDb)).toEqual(direct.map((g) => [g, 3306, 3306]).sort());
+    if (own) expect(intoFromApi(db)).toEqual([]);
     expect(intoFromApi(cache)).toEqual(profile.cache.enabled ? directHits.map((g) => [g, 11211, 11211]) : []);
-    expect(apiIngress.every((r) => [proxy, db, ...(profile.cache.enabled ? [cache] : [])].includes(r.security_group_id))).toBe(true);
+    expect(apiIngress.every((r) => [proxy, db, directDb, ...(profile.cache.enabled ? [cache] : [])].includes(r.security_group_id))).toBe(true);
     for (const group of tenants) {
       // The tenants function's own group: the proxy by reference, HTTPS out for STS, nothing in; the function in it, in the same stack.
       const out = apiEgress.filter((r) => r.security_group_id === group).map((r) => [r.referenced_security_group_id ? exported(data, remoteOutput(r.referenced_security_group_id, dataId)) : r.cidr_ipv4, r.from_port, r.to_port]);
@@ -145,26 +181,31 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       expect(byName('-memcached')).toBeUndefined();
       expect(appEgress.map((r) => [r.referenced_security_group_id, r.from_port])).toEqual([[proxy, 3306]]);
     }
-    for (const rule of [...ingress, ...egress]) if (!(rule.security_group_id === migration && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
+    for (const rule of [...ingress, ...egress]) if (!([migration, directMigration].includes(rule.security_group_id) && rule.from_port === 443)) expect(rule.cidr_ipv4).toBeUndefined();
   });
 
-  test('proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; the migration straight to the instance with the master secret', () => {
+  test(`proxy: MySQL, TLS, end-to-end IAM (no secret), bounded pool; ${directArmDatabase(profile) === 'own' ? 'each of the two instances' : 'the instance'} migrated straight, with its master secret`, () => {
     const proxy = single(data, 'aws_db_proxy');
-    const db = single(data, 'aws_db_instance');
-    const dbName = resources(data, 'aws_db_instance')[0][0];
+    const [dbName] = instances(data, profile).proxy;
     expect(proxy).toMatchObject({ engine_family: 'MYSQL', require_tls: true, debug_logging: false, idle_client_timeout: profile.proxy.idleClientTimeoutSeconds, default_auth_scheme: 'IAM_AUTH' });
     expect(proxy.auth).toBeUndefined();
-    expect(db.manage_master_user_password).toBe(true);
-    const migration = single(data, 'aws_lambda_function');
-    expect(migration.timeout).toBe(900);
-    expect(migration.environment.variables).toMatchObject({
-      DB_HOST: `\${aws_db_instance.${dbName}.address}`,
-      DB_USER: `\${aws_db_instance.${dbName}.username}`,
-      DB_AUTH: 'secret',
-      DB_SECRET_ARN: `\${aws_db_instance.${dbName}.master_user_secret[0].secret_arn}`,
-      DB_TLS: 'verify',
-      DB_CA_BUNDLE: 'rds',
-    });
+    // Two instances with the direct arm on its own database, one otherwise; each its own migration, as its master user.
+    const all = resources(data, 'aws_db_instance');
+    expect(all).toHaveLength(directArmDatabase(profile) === 'own' ? 2 : 1);
+    const byInstance = migrationsByInstance(data);
+    for (const [name, db] of all) {
+      expect(db.manage_master_user_password).toBe(true);
+      const migration = byInstance.get(name);
+      expect(migration.timeout).toBe(900);
+      expect(migration.environment.variables).toMatchObject({
+        DB_HOST: `\${aws_db_instance.${name}.address}`,
+        DB_USER: `\${aws_db_instance.${name}.username}`,
+        DB_AUTH: 'secret',
+        DB_SECRET_ARN: `\${aws_db_instance.${name}.master_user_secret[0].secret_arn}`,
+        DB_TLS: 'verify',
+        DB_CA_BUNDLE: 'rds',
+      });
+    }
     const pool = single(data, 'aws_db_proxy_default_target_group').connection_pool_config;
     expect(pool).toEqual({
       connection_borrow_timeout: profile.proxy.connectionBorrowTimeoutSeconds,
@@ -172,7 +213,8 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
       max_idle_connections_percent: profile.proxy.maxIdleConnectionsPercent,
     });
     expect(pool.connection_borrow_timeout).toBeLessThan(profile.function.timeoutSeconds);
-    expect(single(data, 'aws_db_proxy_target').db_instance_identifier).toBe(`\${aws_db_instance.${dbName}.identifier}`);
+    // The proxy targets the proxy arm's instance and nothing else: never the direct arm's own.
+    expect(resources(data, 'aws_db_proxy_target').map(([, t]) => t.db_instance_identifier)).toEqual([`\${aws_db_instance.${dbName}.identifier}`]);
   });
 
   test('rds-db:connect is granted on exactly dbuser:<prx id>/<application user>', () => {
@@ -199,7 +241,8 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(Object.keys(api.data?.terraform_remote_state ?? {}).sort()).toEqual([`cross-stack-reference-input-${dataId}`, `cross-stack-reference-input-${networkId}`].sort());
     const fn = hitsFunction(api);
     for (const subnet of fn.vpc_config.subnet_ids) expect(exported(network, remoteOutput(subnet, networkId))).toMatch(/private-subnet/);
-    expect(single(data, 'aws_db_subnet_group').subnet_ids.map((s: string) => exported(network, remoteOutput(s, networkId)))).toEqual(
+    const [subnetGroup] = resources(data, 'aws_db_subnet_group').filter(([n]) => instances(data, profile).proxy[1].db_subnet_group_name === `\${aws_db_subnet_group.${n}.name}`);
+    expect(subnetGroup[1].subnet_ids.map((s: string) => exported(network, remoteOutput(s, networkId)))).toEqual(
       expect.arrayContaining([expect.stringMatching(/data-subnet/)]),
     );
   });
@@ -235,15 +278,23 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(armResources(api, 'aws_lambda_permission')).toHaveLength(profile.tenants.count > 0 ? 2 : 1);
   });
 
-  test(`tenants: ${profile.tenants.count > 0 ? `${profile.tenants.count} served by their own function, role and route` : 'none, so no tenant resource'}; the migration provisions ${profile.tenants.count}`, () => {
+  test(`tenants: ${profile.tenants.count > 0 ? `${profile.tenants.count} served by their own function, role and route` : 'none, so no tenant resource'}; ${directArmDatabase(profile) === 'own' ? "each instance's migration" : 'the migration'} provisions ${profile.tenants.count}`, () => {
     const t = profile.tenants;
-    const migration = single(data, 'aws_lambda_function');
-    const tenantVars = Object.fromEntries(Object.entries(migration.environment.variables).filter(([k]) => k.startsWith('TENANT_')));
-    const tenantTriggers = Object.fromEntries(Object.entries(single(data, 'aws_lambda_invocation').triggers).filter(([k]) => k.startsWith('tenant_')));
-    // Without tenants nothing is set (the migration reads an absent count as 0), so such an environment sees no change.
-    expect(tenantVars).toEqual(t.count > 0 ? { TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, TENANT_ROWS: String(t.rowsPerTenant) } : {});
-    expect(tenantTriggers).toEqual(t.count > 0 ? { tenant_count: String(t.count), tenant_prefix: t.prefix, tenant_rows: String(t.rowsPerTenant) } : {});
-    expect(data.output?.tenants_left_in_place.value).toMatch(/^\$\{try\(jsondecode\(aws_lambda_invocation\.[^.]+\.result\)\.tenants\.leftInPlace, \[\]\)\}$/);
+    // The same tenants on every instance: the direct arm's own one serves the same route.
+    const invocations = resources(data, 'aws_lambda_invocation');
+    expect(invocations).toHaveLength(directArmDatabase(profile) === 'own' ? 2 : 1);
+    for (const [invocationName, invocation] of invocations) {
+      const [, migration] = resources(data, 'aws_lambda_function').find(([n]) => invocation.function_name === `\${aws_lambda_function.${n}.function_name}`)!;
+      const tenantVars = Object.fromEntries(Object.entries(migration.environment.variables).filter(([k]) => k.startsWith('TENANT_')));
+      const tenantTriggers = Object.fromEntries(Object.entries(invocation.triggers).filter(([k]) => k.startsWith('tenant_')));
+      // Without tenants nothing is set (the migration reads an absent count as 0), so such an environment sees no change.
+      expect(tenantVars).toEqual(t.count > 0 ? { TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, TENANT_ROWS: String(t.rowsPerTenant) } : {});
+      expect(tenantTriggers).toEqual(t.count > 0 ? { tenant_count: String(t.count), tenant_prefix: t.prefix, tenant_rows: String(t.rowsPerTenant) } : {});
+      // Each run's tenants left in place is an output of its own.
+      const leftInPlace = Object.values(data.output ?? {}).filter((o: any) => new RegExp(`^\\$\\{try\\(jsondecode\\(aws_lambda_invocation\\.${invocationName}\\.result\\)\\.tenants\\.leftInPlace, \\[\\]\\)\\}$`).test(o.value));
+      expect(leftInPlace).toHaveLength(1);
+    }
+    expect(data.output?.tenants_left_in_place.value).toMatch(/^\$\{try\(jsondecode\(aws_lambda_invocation\.migration_[^.]+\.result\)\.tenants\.leftInPlace, \[\]\)\}$/);
     const proxyConnect = resources(data, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))![1];
     const users = JSON.parse(proxyConnect.policy).Statement[0].Resource.map((r: string) => r.replace(/^.*\//, ''));
     expect(users).toEqual(t.count > 0 ? [profile.database.appUsername, `${t.prefix}*`] : [profile.database.appUsername]);
@@ -282,17 +333,18 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     expect(permission.source_arn).toBe(`\${aws_apigatewayv2_api.${apiName}.execution_arn}/*/GET/tenants/*/items`);
   });
 
-  test(`direct arm: ${directArmEnabled(profile) ? 'a second API whose functions are the proxy arm\'s, straight to the instance' : 'off, so nothing of it exists'}`, () => {
+  test(`direct arm: ${directArmEnabled(profile) ? `a second API whose functions are the proxy arm's, straight to ${directArmDatabase(profile) === 'own' ? 'an instance of its own' : "the proxy arm's instance"}` : 'off, so nothing of it exists'}`, () => {
     const directNames = (st: StackJson) => Object.entries(st.resource ?? {}).flatMap(([t, r]) => Object.keys(r).filter((n) => n.startsWith('direct-arm_')).map((n) => `${t}.${n}`));
     expect(data.output?.proxy_name.value).toMatch(/^\$\{aws_db_proxy\.[^.]+\.name\}$/);
     if (!directArmEnabled(profile)) {
       expect([...directNames(data), ...directNames(api), ...directNames(env.ops)]).toEqual([]);
       expect(Object.keys(api.output ?? {}).filter((o) => o.startsWith('direct_'))).toEqual([]);
       expect(JSON.stringify(api)).not.toMatch(/DB_CA_BUNDLE|rds-instance-connect/);
-      expect(Object.keys(data.locals ?? {}).filter((l) => l.startsWith('mysql_connect-arn-prefix'))).toEqual([]);
+      expect(Object.keys(data.locals ?? {}).filter((l) => /^(direct-)?mysql_connect-arn-prefix/.test(l))).toEqual([]);
+      expect(Object.keys(data.output ?? {}).filter((o) => o.startsWith('direct_'))).toEqual([]);
       return;
     }
-    const [dbName] = resources(data, 'aws_db_instance')[0];
+    const [dbName] = instances(data, profile).direct!;
     const fromData = (value: string) => exported(data, remoteOutput(value, dataId));
     const proxyHits = hitsFunction(api);
     const directHits = hitsFunction(api, 'direct');
@@ -302,8 +354,9 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const proxyVars = proxyHits.environment.variables;
     const directVars = directHits.environment.variables;
     expect(Object.keys(directVars).sort()).toEqual([...Object.keys(proxyVars), 'DB_CA_BUNDLE'].sort());
-    for (const key of Object.keys(proxyVars).filter((k) => !['DB_HOST', 'POWERTOOLS_SERVICE_NAME'].includes(k))) expect([key, directVars[key]]).toEqual([key, proxyVars[key]]);
+    for (const key of Object.keys(proxyVars).filter((k) => !['DB_HOST', 'DB_NAME', 'POWERTOOLS_SERVICE_NAME'].includes(k))) expect([key, directVars[key]]).toEqual([key, proxyVars[key]]);
     expect(fromData(directVars.DB_HOST)).toBe(`\${aws_db_instance.${dbName}.address}`);
+    expect(fromData(directVars.DB_NAME)).toBe(`\${aws_db_instance.${dbName}.db_name}`);
     expect(directVars.DB_CA_BUNDLE).toBe('rds');
     // Its own group, in the api stack with it and named for the arm: one deploy creates or deletes both, the function first.
     const [directGroup] = directHits.vpc_config.security_group_ids;
@@ -346,6 +399,20 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     const access = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(tv.TENANT_ACCESS_ROLE_ARN)![1];
     const [accessConnect] = resources(api, 'aws_iam_role_policy').filter(([, p]) => p.role === `\${aws_iam_role.${access}.id}`).flatMap(([, p]) => JSON.parse(p.policy).Statement);
     expect(accessConnect.Resource).toBe(`${prefix}}/${profile.tenants.prefix}*`);
+  });
+
+  test(`direct arm: ${directArmDatabase(profile) === 'own' ? 'every database reference of its functions and roles names its own instance; its outputs say own' : directArmEnabled(profile) ? "the proxy arm's instance, and the output says shared" : 'no output of it'}`, () => {
+    const database = directArmDatabase(profile);
+    expect(api.output?.direct_arm_database?.value).toBe(database);
+    expect(data.output?.direct_database_identifier?.value).toBe(database === 'own' ? `\${aws_db_instance.${instances(data, profile).direct![0]}.identifier}` : undefined);
+    if (!database) return;
+    // Everything of the arm (its functions, roles and policies) read through the data stack's outputs and locals:
+    // the instances it mentions.
+    const arm = Object.fromEntries(Object.entries(api.resource ?? {}).map(([type, all]) => [type, Object.fromEntries(Object.entries(all).filter(([n]) => n.startsWith('direct-arm_')))]));
+    let text = JSON.stringify(arm).replace(/\$\{data\.terraform_remote_state\.cross-stack-reference-input-[^.}]+\.outputs\.([^}]+)\}/g, (_m, out: string) => String(data.output?.[out]?.value ?? ''));
+    for (let i = 0; i < 2; i++) text = text.replace(/\$\{local\.([^}]+)\}/g, (m, local: string) => String(data.locals?.[local] ?? m));
+    const mentioned = new Set([...text.matchAll(/aws_db_instance\.([A-Za-z0-9_-]+)\./g)].map((m) => m[1]));
+    expect([...mentioned]).toEqual([instances(data, profile).direct![0]]);
   });
 
   test('outputs for people: API URL and proxy endpoint', () => {
@@ -399,28 +466,95 @@ describe('cache disabled', () => {
 });
 
 describe('direct arm on and off', () => {
-  const withArm = (p: Profile, enabled: boolean): Profile => ({ ...p, directArm: { enabled } });
-  const armOn = synthEnvironments(PROFILES.map((p) => withArm(p, true)), 'arm-on');
-  const armOff = synthEnvironments(PROFILES.map((p) => withArm(p, false)), 'arm-off');
+  const withArm = (p: Profile, directArm: Profile['directArm']): Profile => ({ ...p, directArm });
+  const armOff = synthEnvironments(PROFILES.map((p) => withArm(p, { enabled: false })), 'arm-off');
   const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
-  /** What a deploy of the stack creates, updates or deletes: its resources and its outputs but cdktf's cross-stack ones (values, not things). */
-  const deployed = (s: StackJson) => JSON.stringify({ resource: s.resource, output: Object.fromEntries(Object.entries(s.output ?? {}).filter(([n]) => !n.startsWith('cross-stack-output-'))) });
+  const body = (s: StackJson, address: string) => s.resource![address.slice(0, address.indexOf('.'))][address.slice(address.indexOf('.') + 1)];
+  /** The outputs a deploy of the stack writes: all but cdktf's cross-stack ones (values, not things). */
+  const outputs = (s: StackJson) => Object.fromEntries(Object.entries(s.output ?? {}).filter(([n]) => !n.startsWith('cross-stack-output-')));
 
-  test.each(armOff.map((e, i) => [e.profile.name, e, armOn[i]] as const))(
-    '%s: one ordinary deploy turns it on or off: network and data resources unchanged, api adds or loses only the direct-arm construct, ops its dashboard',
-    (_n, off, on) => {
-      // The data stack differs only in values it hands the api stack (the database's and the cache's groups, the instance's connect prefix).
-      expect(deployed(off.data)).toBe(deployed(on.data));
-      expect(off.text[off.stacks.network.node.id]).toBe(on.text[on.stacks.network.node.id]);
-      const added = names(on.api).filter((n) => !names(off.api).includes(n));
-      expect(names(off.api).every((n) => names(on.api).includes(n))).toBe(true);
-      expect(added.length).toBeGreaterThan(0);
-      expect(added.filter((n) => !n.split('.')[1].startsWith('direct-arm_'))).toEqual([]);
-      // Its groups and the rules naming them among what the api stack adds, so they go with its functions.
-      for (const type of ['aws_security_group', 'aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule']) expect(added.some((n) => n.startsWith(`${type}.`))).toBe(true);
-      expect(names(off.ops)).toEqual(names(on.ops));
-    },
+  describe.each(['own', 'shared'] as const)('database %s', (database) => {
+    const armOn = synthEnvironments(PROFILES.map((p) => withArm(p, { enabled: true, database })), `arm-on-${database}`);
+
+    test.each(armOff.map((e, i) => [e.profile.name, e, armOn[i]] as const))(
+      `%s: one ordinary deploy turns it on or off: network unchanged, data ${database === 'own' ? 'adds or loses only the second instance and its migrations' : 'unchanged'}, api adds or loses only the direct-arm construct, ops its dashboard`,
+      (_n, off, on) => {
+        expect(off.text[off.stacks.network.node.id]).toBe(on.text[on.stacks.network.node.id]);
+        // The data stack: what the proxy arm has keeps its address and its arguments either way.
+        const addedToData = names(on.data).filter((n) => !names(off.data).includes(n));
+        expect(names(off.data).every((n) => names(on.data).includes(n))).toBe(true);
+        for (const n of names(off.data)) expect([n, body(on.data, n)]).toEqual([n, body(off.data, n)]);
+        if (database === 'own') {
+          // A second instance with all it needs (group, subnet and parameter groups, log groups) and its own migration.
+          expect(addedToData.filter((n) => !/^[a-z0-9_]+\.direct-(mysql|migration)_/.test(n))).toEqual([]);
+          for (const type of ['aws_db_instance', 'aws_lambda_invocation', 'aws_lambda_function']) expect(addedToData.filter((n) => n.startsWith(`${type}.`))).toHaveLength(1);
+        } else {
+          expect(addedToData).toEqual([]);
+        }
+        const dataOutputs = Object.keys(outputs(on.data)).filter((o) => !(o in outputs(off.data)));
+        expect(dataOutputs.sort()).toEqual(database === 'own' ? ['direct_applied_migrations', 'direct_database_identifier', 'direct_master_user_secret_arn', 'direct_tenants_left_in_place'] : []);
+        const added = names(on.api).filter((n) => !names(off.api).includes(n));
+        expect(names(off.api).every((n) => names(on.api).includes(n))).toBe(true);
+        expect(added.length).toBeGreaterThan(0);
+        expect(added.filter((n) => !n.split('.')[1].startsWith('direct-arm_'))).toEqual([]);
+        // Its groups and the rules naming them among what the api stack adds, so they go with its functions.
+        for (const type of ['aws_security_group', 'aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule']) expect(added.some((n) => n.startsWith(`${type}.`))).toBe(true);
+        expect(names(off.ops)).toEqual(names(on.ops));
+      },
+    );
+  });
+});
+
+/**
+ * `json` with the names that must differ between two builds of one construct made alike: the construct ids
+ * (`<id>_<child>_<hash>` → `<construct>_<child>`) and the resource names derived from `name`. What is left must
+ * be equal for the two to be twins.
+ */
+function normalized(json: unknown, constructId: string, name: string): unknown {
+  const text = JSON.stringify(json)
+    .replace(new RegExp(`\\b${constructId}_([a-z0-9-]+(?:_[a-z0-9-]+)*?)_[0-9A-F]{8}\\b`, 'g'), '<construct>_$1')
+    .replace(new RegExp(`data-[a-z0-9]+/${constructId}/`, 'g'), '<stack>/<construct>/')
+    .replace(new RegExp(`assets/${constructId}_`, 'g'), 'assets/<construct>_')
+    .replaceAll(name, '<name>');
+  return JSON.parse(text);
+}
+
+/** The resources of `stack` under the construct `constructId`, by type. */
+function constructResources(stack: StackJson, constructId: string): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(stack.resource ?? {})
+      .map(([type, all]) => [type, Object.fromEntries(Object.entries(all).filter(([n]) => n.startsWith(`${constructId}_`)))] as const)
+      .filter(([, all]) => Object.keys(all).length > 0),
   );
+}
+
+describe.each(environments.filter((e) => directArmDatabase(e.profile) === 'own').map((e) => [titleOf(e), e] as const))('%s: the direct arm\'s own instance', (_t, env) => {
+  const { data, profile } = env;
+  const prefix = `${profile.project}-${profile.name}`;
+
+  /** Two builds made alike: the instance's and the migration's construct ids, and the names. */
+  const alike = (json: unknown, qualifier: string, name: string) => normalized(normalized(json, `${qualifier}migration`, name), `${qualifier}mysql`, name);
+
+  test('is the proxy arm\'s twin: the same resources and arguments but for their names and what they reference of their own', () => {
+    const proxyArm = constructResources(data, 'mysql');
+    const directArm = constructResources(data, 'direct-mysql');
+    expect(Object.keys(proxyArm).length).toBeGreaterThan(3);
+    // The rules that open each instance to its migration live under the instance, and name that migration's group.
+    expect(alike(directArm, 'direct-', `${prefix}-direct`)).toEqual(alike(proxyArm, '', prefix));
+    // The names do differ, so the two can exist side by side.
+    const [, proxyDb] = resources(data, 'aws_db_instance').find(([n]) => n.startsWith('mysql_'))!;
+    const [, directDb] = resources(data, 'aws_db_instance').find(([n]) => n.startsWith('direct-mysql_'))!;
+    expect(directDb.identifier).not.toBe(proxyDb.identifier);
+  });
+
+  test('is migrated as the proxy arm\'s is: the same bundle, environment and re-run triggers, on its own host with its own secret', () => {
+    const proxyArm = constructResources(data, 'migration');
+    const directArm = constructResources(data, 'direct-migration');
+    // Each refers to its own instance: made alike, the two compare equal.
+    expect(alike(directArm, 'direct-', `${prefix}-direct`)).toEqual(alike(proxyArm, '', prefix));
+    const invocation = (id: string) => Object.values(constructResources(data, id).aws_lambda_invocation)[0] as any;
+    expect(invocation('direct-migration').triggers).toEqual(invocation('migration').triggers);
+  });
 });
 
 /** The paths (`a.b.c`) at which two JSON values differ: a leaf that differs, or a key only one side has. */

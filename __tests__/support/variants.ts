@@ -4,6 +4,7 @@
  * are accepted, not only the profiles that ship.
  */
 import { Profile, PROFILES } from '../../config';
+import { DIRECT_ARM_DATABASES } from '../../contracts';
 
 export interface Variant {
   /** What the variant changes, for test titles. */
@@ -108,6 +109,16 @@ export function variantProfiles(bases: readonly Profile[] = PROFILES): Variant[]
     add(`${base.name} with the direct arm ${on ? 'off' : 'on'}`, (name) =>
       derive(base, name, (p) => {
         p.directArm = { enabled: !on };
+      }),
+    );
+  }
+  // Then the arm on each database, with tenants, on the first profile: both layouts (and the second instance's
+  // tenant provisioning) are covered whatever each profile ships.
+  for (const database of DIRECT_ARM_DATABASES) {
+    add(`${bases[0].name} with the direct arm on, database ${database}, tenants on`, (name) =>
+      derive(bases[0], name, (p) => {
+        p.directArm = { enabled: true, database };
+        if (p.tenants.count === 0) p.tenants = { count: 5, prefix: 'acme_', rowsPerTenant: 10 };
       }),
     );
   }

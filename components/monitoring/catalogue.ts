@@ -6,11 +6,13 @@ import type { NodeFunction } from '../../modules/node-function';
 import type { RdsProxy } from '../../modules/rds-proxy';
 import type { PruneJob } from '../prune-job';
 
-/** One arm of the A/B comparison: its HTTP API and the functions behind it (hits, and tenants when there are tenants). */
+/** One arm of the A/B comparison: its HTTP API, the functions behind it (hits, and tenants when there are tenants) and its database instance. */
 export interface ComparedArm {
   /** Shown in legends, e.g. `proxy`, `direct`. */
   readonly label: string;
   readonly api: HttpApi;
+  /** The instance its functions' queries end up on (through the proxy or straight); arms may share one. */
+  readonly database: MysqlDatabase;
   /** Its functions, each with its legend label (e.g. `hits`, `tenants`). */
   readonly functions: ReadonlyArray<{ readonly label: string; readonly function: NodeFunction }>;
 }

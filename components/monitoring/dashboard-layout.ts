@@ -3,6 +3,8 @@ import { PRUNE_PERIOD_SECONDS } from '../prune-job';
 import { API_LATENCY_ALARM_MS } from './api-alarms';
 import type { ComparedArm, Watched } from './catalogue';
 import { METRIC, TENANTS_ROUTE_METRIC } from '../../contracts';
+import type { Metric } from '../../modules/metric';
+import type { MysqlDatabase } from '../../modules/mysql-database';
 import type { NodeFunction } from '../../modules/node-function';
 
 /**
@@ -17,11 +19,18 @@ export function dashboardRows(watched: Watched): DashboardRow[] {
  * The A/B section, last so the rows above keep their places: per arm the API's 5xx and latency percentiles
  * (HTTP API metrics `5xx`, `Latency` by `ApiId`:
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html), per function Lambda's
- * `ConcurrentExecutions` and `Throttles`; then what the arms share: the database's connections and CPU, and
- * the proxy's client and database connections (only the proxy arm goes through it: with the direct arm busy
- * the database's connections grow past the proxy's pool).
+ * `ConcurrentExecutions` and `Throttles`; then each arm's database (one line per instance: the arms' own, or
+ * the one they share) with its connections and CPU, and the proxy's client and database connections (only the
+ * proxy arm goes through it: with the direct arm busy on a shared instance, the database's connections grow
+ * past the proxy's pool); last, appended so the rows before keep their widgets' places, the IAM logins each
+ * instance took and refused (`IamDbAuthConnectionRequests`, `IamDbAuthConnectionFailure`:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.Troubleshooting.html). Behind
+ * end-to-end IAM the proxy logs in with tokens too, so both arms' instances count them.
  */
-export function abComparisonRows(arms: readonly ComparedArm[], { proxy, database }: Pick<Watched, 'proxy' | 'database'>): DashboardRow[] {
+export function abComparisonRows(arms: readonly ComparedArm[], { proxy }: Pick<Watched, 'proxy'>): DashboardRow[] {
+  const databases = armDatabases(arms);
+  const shared = databases.length === 1;
+  const each = (metric: (db: MysqlDatabase, label: string) => Metric, what: string) => databases.map(({ database, label }) => metric(database, `${label}${what}`));
   return [
     {
       title: `A/B: ${arms.map((a) => a.label).join(' vs ')} (API and Lambda)`,
@@ -37,14 +46,32 @@ export function abComparisonRows(arms: readonly ComparedArm[], { proxy, database
       ],
     },
     {
-      title: 'A/B: what the arms share (database) and the proxy',
+      title: shared ? 'A/B: what the arms share (database) and the proxy' : "A/B: each arm's database, and the proxy",
       graphs: [
-        { title: 'Database connections', metrics: [database.metricDatabaseConnections({ label: 'database connections' })] },
-        { title: 'Database CPU (%)', metrics: [database.metricCpuUtilization({ label: 'database CPU' })] },
+        { title: 'Database connections', metrics: each((db, label) => db.metricDatabaseConnections({ label }), 'database connections') },
+        { title: 'Database CPU (%)', metrics: each((db, label) => db.metricCpuUtilization({ label }), 'database CPU') },
         { title: 'Proxy: client vs database connections', metrics: [proxy.metricClientConnections({ label: 'proxy client connections' }), proxy.metricDatabaseConnections({ label: 'proxy database connections' })] },
       ],
     },
+    {
+      title: shared ? 'A/B: IAM logins at the database' : "A/B: IAM logins at each arm's database",
+      graphs: [
+        { title: 'New IAM connections per database', metrics: each((db, label) => db.metricIamAuthRequests({ label }), 'IAM connection requests') },
+        { title: 'IAM logins refused per database', metrics: each((db, label) => db.metricIamAuthFailures({ label }), 'IAM logins refused') },
+      ],
+    },
   ];
+}
+
+/**
+ * The distinct instances of `arms`, in arm order, each with the legend prefix that says whose it is: none when
+ * every arm shares one, otherwise the labels of the arms on it (`proxy `, `direct `).
+ */
+function armDatabases(arms: readonly ComparedArm[]): Array<{ database: MysqlDatabase; label: string }> {
+  const byDatabase = new Map<MysqlDatabase, string[]>();
+  for (const arm of arms) byDatabase.set(arm.database, [...(byDatabase.get(arm.database) ?? []), arm.label]);
+  const one = byDatabase.size === 1;
+  return [...byDatabase].map(([database, labels]) => ({ database, label: one ? '' : `${labels.join(' and ')} ` }));
 }
 
 /**

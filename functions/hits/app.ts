@@ -4,7 +4,7 @@
  * the environment; tests and benchmarks build instances from explicit configurations.
  */
 import { AsyncLocalStorage } from 'async_hooks';
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import type { HitsConfig } from '../lib/config';
 import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, type DatabaseOptions } from '../lib/db';
@@ -17,7 +17,15 @@ import { isMissingTable, sqlUtc } from '../lib/sql';
 
 export const MAX_PATH_BYTES = 2048;
 export const LIST_LIMIT = 100;
-export const CACHE_KEY = 'hits:recent:v1';
+/**
+ * The cache key of the listing of the database at `db`: its host, port and schema, hashed (a key holds no
+ * space or control character, and fits memcached's 250 bytes whatever the host). The direct arm may have an
+ * instance of its own behind the same cache cluster as the proxy arm's: the same key for both would serve
+ * one database's listing as the other's.
+ */
+export function listingCacheKey(db: Pick<HitsConfig['db'], 'host' | 'port' | 'name'>): string {
+  return `hits:recent:v2:${createHash('sha256').update(`${db.host}:${db.port}/${db.name}`).digest('hex').slice(0, 16)}`;
+}
 /** Browsers ask for it on their own; it is answered empty and never recorded as a hit. */
 export const FAVICON_PATH = '/favicon.ico';
 /** How long a browser may keep the empty favicon answer (one day) before asking again. */
@@ -102,6 +110,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
     onBackoff: (node, until) => log.warn('cache node backing off', { node, until: new Date(until).toISOString() }),
   });
 
+  const cacheKey = listingCacheKey(config.db);
   const listFromDb = async (deadline: Deadline): Promise<Hit[]> => (await db.query<Row[]>(SELECT_RECENT, [LIST_LIMIT], deadline)).map(toHit);
 
   /**
@@ -110,12 +119,12 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
    */
   const listCached = async (deadline: Deadline): Promise<{ body: string; cache: CacheOutcome }> => {
     if (!cache.enabled) return { body: JSON.stringify({ hits: await listFromDb(deadline), cache: 'off' }), cache: 'off' };
-    const cached = await cache.get(CACHE_KEY);
+    const cached = await cache.get(cacheKey);
     if (cached && cached[0] === 0x5b /* [ */ && cached[cached.length - 1] === 0x5d /* ] */) {
       return { body: `{"hits":${cached.toString('utf8')},"cache":"hit"}`, cache: 'hit' };
     }
     const hitsJson = JSON.stringify(await listFromDb(deadline));
-    await cache.set(CACHE_KEY, hitsJson, config.cache.ttlSeconds);
+    await cache.set(cacheKey, hitsJson, config.cache.ttlSeconds);
     return { body: `{"hits":${hitsJson},"cache":"miss"}`, cache: 'miss' };
   };
 
@@ -125,7 +134,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
     if (!cache.enabled) return { hits, cache: 'off' };
     // The listing came from the database without asking the cache (a cached one could only be
     // older than this write): "bypass", not "miss". It then refreshes the cached listing.
-    await cache.set(CACHE_KEY, JSON.stringify(hits), config.cache.ttlSeconds);
+    await cache.set(cacheKey, JSON.stringify(hits), config.cache.ttlSeconds);
     return { hits, cache: 'bypass' };
   };
 
