@@ -68,16 +68,12 @@ beforeAll(async () => {
   for (const prefix of pamAvailable ? ['tenant_', IAM_PREFIX] : ['tenant_']) {
     for (let t = 0; t < TENANTS; t++) await db.sql('UPDATE ??.items SET c1 = ?', [`${prefix}${t}`, t]);
   }
-  Object.assign(process.env, { AWS_ENDPOINT_URL_STS: sts.url, AWS_ACCESS_KEY_ID: 'AKIDTENANTSFUNCTION', AWS_SECRET_ACCESS_KEY: 'function-secret', AWS_REGION: REGION });
-  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[k];
+  sts.useAsEndpointOfThisProcess('AKIDTENANTSFUNCTION', REGION);
 });
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
-  sts.calls.length = 0;
-  sts.mode = 'ok';
-  sts.delayMs = 0;
-  sts.now = Date.now;
+  sts.reset();
   for (const f of ['tokens.log', 'refused-users', 'revoked-keys']) rmSync(path.join(iamState, f), { force: true });
   for (let t = 0; t < TENANTS; t++) rmSync(expiredBefore(t), { force: true });
 });

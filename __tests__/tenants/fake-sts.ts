@@ -56,6 +56,23 @@ export class FakeSts {
     return sts;
   }
 
+  /** Back to answering at once, as asked, on the real clock, with no call recorded: between tests. */
+  reset(): void {
+    this.calls.length = 0;
+    this.mode = 'ok';
+    this.delayMs = 0;
+    this.now = Date.now;
+  }
+
+  /**
+   * Points the AWS SDK of this process at this STS, as the tenants function's own role (`accessKeyId`) in
+   * `region`, with no other credential source left to find: the SDK honours AWS_ENDPOINT_URL_STS.
+   */
+  useAsEndpointOfThisProcess(accessKeyId: string, region: string): void {
+    Object.assign(process.env, { AWS_ENDPOINT_URL_STS: this.url, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: 'function-secret', AWS_REGION: region });
+    for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[k];
+  }
+
   /** AssumeRole calls per session name. */
   countBySession(): Record<string, number> {
     const counts: Record<string, number> = {};

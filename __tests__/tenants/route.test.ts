@@ -51,15 +51,12 @@ beforeAll(async () => {
   await master.end();
   // Rows identifiable per tenant: c1 holds the tenant's number, in every row.
   for (let t = 0; t < TENANTS; t++) await db.sql('UPDATE ??.items SET c1 = ?', [`tenant_${t}`, t]);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_STS: sts.url, AWS_ACCESS_KEY_ID: FUNCTION_KEY, AWS_SECRET_ACCESS_KEY: 'function-secret', AWS_REGION: REGION });
-  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[k];
+  sts.useAsEndpointOfThisProcess(FUNCTION_KEY, REGION);
 });
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
-  sts.calls.length = 0;
-  sts.mode = 'ok';
-  sts.delayMs = 0;
+  sts.reset();
 });
 
 afterAll(async () => {
