@@ -3,6 +3,7 @@
  * gives the committed bytes; what it could not undo exactly, it refuses before writing anything. And the
  * parked lock file is in sync with package.json as the switch writes it, so `npm ci` will take it.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -32,10 +33,10 @@ afterEach(() => {
   copies = [];
 });
 
-function run(argv: string[], root: string): { code: number; stdout: string; stderr: string } {
+async function run(argv: string[], root: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = engineCommand(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) }, root);
+  const code = await engineCommand(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) }, root);
   return { code, stdout, stderr };
 }
 
@@ -99,36 +100,84 @@ test(`the parked ${other.title} lock file matches package.json as the switch wri
 });
 
 describe('npm run engine', () => {
-  test('prints the engine the checkout runs', () => {
-    expect(run([], ROOT)).toEqual({ code: 0, stdout: `${here.name}\n`, stderr: '' });
+  test('prints the engine the checkout runs', async () => {
+    expect(await run([], ROOT)).toEqual({ code: 0, stdout: `${here.name}\n`, stderr: '' });
   });
 
-  test('switching to the engine it runs does nothing', () => {
+  test('switching to the engine it runs does nothing', async () => {
     const dir = copy();
-    expect(run([here.name], dir)).toMatchObject({ code: 0, stdout: `${here.name}\n` });
+    expect(await run([here.name], dir)).toMatchObject({ code: 0, stdout: `${here.name}\n` });
     expect(uncommittedChanges(dir)).toBe('');
   });
 
   test.each([
     [['terraform'], 'unknown engine "terraform": expected cdktf or cdktn'],
-    [['--force'], "Unknown option '--force'"],
-    [['cdktf', 'cdktn'], 'expected at most one engine, got 2'],
-  ])('%j exits 1 naming the argument, with the usage', (argv, message) => {
-    const r = run(argv, ROOT);
+    [['--force'], 'unknown option --force (npm run engine -- --help lists the options)'],
+    [['cdktf', 'cdktn'], 'expected at most one engine, got 2: cdktf cdktn'],
+  ])('%j exits 1 with one line naming the argument', async (argv, message) => {
+    const r = await run(argv, ROOT);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(message);
-    expect(r.stderr).toContain('usage: npm run engine');
+    expect(r.stderr).toBe(`engine: ${message}\n`);
   });
 
-  test('outside a git checkout: exit 1 saying why', () => {
+  test('--help prints the synopsis and exits 0', async () => {
+    const r = await run(['--help'], ROOT);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run engine\n {7}npm run engine -- cdktf\|cdktn\n/);
+  });
+
+  test('an install that fails (here: npm offline with an empty cache) puts the checkout back: files, and node_modules from the cache', async () => {
+    const dir = copy();
+    // The engine's current node_modules, as npm leaves it: its hidden lock newer than package.json and the lock.
+    const modules = path.join(dir, 'node_modules');
+    fs.mkdirSync(modules);
+    fs.writeFileSync(path.join(modules, 'marker'), here.name);
+    const later = new Date(Date.now() + 60_000);
+    fs.writeFileSync(path.join(modules, '.package-lock.json'), '{}');
+    fs.utimesSync(path.join(modules, '.package-lock.json'), later, later);
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-offline-'));
+    copies.push(scratch);
+    const saved = { ...process.env };
+    Object.assign(process.env, { ENGINE_CACHE_DIR: path.join(scratch, 'trees'), npm_config_offline: 'true', npm_config_cache: path.join(scratch, 'npm-cache') });
+    try {
+      const r = await run([other.name], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('npm ci failed');
+      expect(r.stderr).toContain(`the checkout is back on ${here.title} (its files as they were, and its node_modules from the cache)`);
+    } finally {
+      process.env = saved;
+    }
+    expect(activeEngine(dir).name).toBe(here.name);
+    expect(uncommittedChanges(dir)).toBe('');
+    expect(fs.readFileSync(path.join(modules, 'marker'), 'utf8')).toBe(here.name);
+  });
+
+  test('outside a git checkout: exit 1 saying why', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-no-git-'));
     copies.push(dir);
     for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
     fs.mkdirSync(path.join(dir, 'tools', 'engine'), { recursive: true });
     fs.copyFileSync(parkedLockPath(ROOT, other.name), parkedLockPath(dir, other.name));
-    const r = run([other.name], dir);
+    const r = await run([other.name], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/is not a git checkout: the switch rewrites the files git lists/);
+  });
+});
+
+describe('npm run parity, as typed', () => {
+  const parity = (...args: string[]) => spawnSync('npm', ['run', '-s', 'parity', '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+  test('--help prints the synopsis and exits 0, before anything runs', () => {
+    const r = parity('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run parity\n/);
+    expect(r.stderr).toBe('');
+  });
+
+  test('an unknown option exits 1 with one line naming it', () => {
+    const r = parity('--fast');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('parity: unknown option --fast (npm run parity -- --help lists the options)\n');
   });
 });

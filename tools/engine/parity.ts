@@ -11,6 +11,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseCommandLine, runCommand, type CommandSpec } from '../command-line';
 import { synthesize, tempDir } from '../review/lib/processes';
 import { compareSynthOutputs, describe } from './compare';
 import { activeEngine, ENGINE_NAMES } from './engines';
@@ -19,6 +20,18 @@ import { switchFiles } from './switch';
 import { copyCheckout, uncommittedChanges } from './workspace';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+
+export const PARITY_COMMAND: CommandSpec = {
+  name: 'npm run parity',
+  prefix: 'parity',
+  synopsis: ['npm run parity'],
+  options: {},
+  epilogue: [
+    'On a copy of this checkout: switch to the other engine, type-check, synthesize, compare the Terraform JSON with',
+    "this checkout's leaf by leaf (only tools/engine/engines.ts's allowed differences may differ), run the fast tier,",
+    'switch back and check the copy is the committed bytes. Exit 0 parity holds, 1 it does not or a step failed.',
+  ],
+};
 
 /** Runs a step, printing its name, outcome and time; returns whether it passed. */
 async function step(name: string, timings: Array<[string, number]>, body: () => Promise<string | void> | string | void): Promise<boolean> {
@@ -84,10 +97,8 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err) => {
-    process.stderr.write(`parity: ${(err as Error).stack}\n`);
-    process.exitCode = 1;
-  },
-);
+const argv = process.argv.slice(2);
+void runCommand(PARITY_COMMAND, argv, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }, () => {
+  parseCommandLine(PARITY_COMMAND, argv);
+  return main();
+}).then((code) => (process.exitCode = code));
