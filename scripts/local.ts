@@ -41,6 +41,7 @@ import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
 import { LifetimeGuard } from './lifetime-guard';
 import { freePort, migrateLocalDatabase, provisionLocalTenants, startLocalServices } from './services';
+import { ARM_NAME } from '../tools/load/options';
 
 const DEFAULT_PORT = 3000;
 const HIGHEST_PORT = 65535;
@@ -54,8 +55,6 @@ const TENANTS_ROUTE = /^\/tenants\/[^/]+\/items$/;
 
 /** More arms than this on a shared laptop only divide it further; the deployed comparison has two. */
 const MAX_ARMS = 4;
-/** An arm name: what `npm run load -- --arm <name>=<url>` takes. Not starting with a hyphen, which would read as an option there. */
-const ARM_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /**
  * The load test local mode prints: seconds, not the ten minutes meant for AWS, at a rate a laptop holds
  * beside the arms and the database; the arms one after another, since they share one MariaDB

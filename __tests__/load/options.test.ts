@@ -66,6 +66,7 @@ describe('npm run load options', () => {
     [/--arm: name at least one arm/, []],
     [/--arm "proxy": expected <name>=<url>/, ['--arm', 'proxy']],
     [/--arm .*a-z, 0-9 and -/, ['--arm', 'Proxy=http://127.0.0.1:1']],
+    [/--arm .*not starting with -/, ['--arm=-a=http://127.0.0.1:1']],
     [/--arm: the name a is used twice/, ['--arm', 'a=http://127.0.0.1:1', '--arm', 'a=http://127.0.0.1:2']],
     [/--arm a: the URL must be http/, ['--arm', 'a=ftp://h/']],
     [/--arm a: .*query/, ['--arm', 'a=http://h/?x=1']],

@@ -37,7 +37,8 @@ export const MAX_LAMBDA_SECONDS = 14 * 60;
 /** Distributed workers. */
 export const MAX_WORKERS = 100;
 
-const ARM_NAME = /^[a-z0-9-]{1,32}$/;
+/** An arm's name (`--arm <name>=<url>`): 1-32 of a-z, 0-9 and -, not starting with a hyphen, which would read as an option. Local mode names its arms by the same rule. */
+export const ARM_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** Characters a path may carry besides the `{tenant}` placeholder: RFC 3986 path characters, no query. */
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 
@@ -80,7 +81,7 @@ export function parseArm(text: string): Arm {
   if (eq < 0) throw new OptionError(`--arm ${JSON.stringify(text)}: expected <name>=<url>, e.g. --arm proxy=https://abc123defg.execute-api.eu-west-1.amazonaws.com`);
   const name = text.slice(0, eq);
   const raw = text.slice(eq + 1);
-  if (!ARM_NAME.test(name)) throw new OptionError(`--arm ${JSON.stringify(text)}: the name must be 1-32 characters of a-z, 0-9 and -`);
+  if (!ARM_NAME.test(name)) throw new OptionError(`--arm ${JSON.stringify(text)}: the name must be 1-32 characters of a-z, 0-9 and -, not starting with -`);
   let url: URL;
   try {
     url = new URL(raw);
