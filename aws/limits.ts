@@ -7,7 +7,7 @@
  * Pure data, importing only the dependency-free contracts (contracts/), where the facts the functions and
  * tools share live: anything may import it (config/, modules/, scripts, tests) without cycles.
  */
-import { LAMBDA_UNRESERVED_CONCURRENCY, MYSQL_USER_NAME_MAX_LENGTH } from '../contracts';
+import { MYSQL_USER_NAME_MAX_LENGTH } from '../contracts';
 
 /** An inclusive integer range AWS accepts, with the page that says so. */
 export interface IntRange {
@@ -156,8 +156,6 @@ export const INSTANCE_MEMORY_GIB: Readonly<Record<string, number>> = {
 export const LAMBDA = {
   memoryMb: { min: 128, max: 10240, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
   timeoutSeconds: { min: 1, max: 900, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
-  /** Concurrent executions AWS keeps unreserved in every account and region (contracts/aws.ts). */
-  unreservedConcurrency: LAMBDA_UNRESERVED_CONCURRENCY,
   /** The account's concurrency quota, "Concurrent executions" in Service Quotas. */
   concurrencyQuotaCode: 'L-B99A9384',
 } as const;

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { HTTP_API, LAMBDA, LOG_RETENTION_DAYS, MEMCACHED, MYSQL_MAJOR_VERSIONS, RDS_MYSQL, RDS_PROXY, RDS_PROXY_SECRETS, type IntRange } from '../aws/limits';
-import { AWS_REGION_PATTERN, DIRECT_ARM_DATABASES, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN, type DirectArmDatabase } from '../contracts';
+import { AWS_REGION_PATTERN, DIRECT_ARM_DATABASES, LAMBDA_UNRESERVED_CONCURRENCY, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH, TENANT_PREFIX_PATTERN, type DirectArmDatabase } from '../contracts';
 
 /**
  * The one description of a profile: its shape, every setting's allowed values and its documentation. The
@@ -216,7 +216,7 @@ export const profileSchema = section({
     reservedConcurrency: optional(intIn(1, 10000), 'Reserved concurrency; caps the connections the function can ask of the proxy. Requires `accountConcurrencyLimit`.', 'unreserved'),
     accountConcurrencyLimit: optional(
       intIn(10, 1_000_000),
-      `The account's Lambda concurrency quota in this region (\`aws lambda get-account-settings\` → \`AccountLimit.ConcurrentExecutions\`). AWS keeps ${LAMBDA.unreservedConcurrency} executions unreserved, so every reservation of the environment must fit in this quota minus ${LAMBDA.unreservedConcurrency}.`,
+      `The account's Lambda concurrency quota in this region (\`aws lambda get-account-settings\` → \`AccountLimit.ConcurrentExecutions\`). AWS keeps ${LAMBDA_UNRESERVED_CONCURRENCY} executions unreserved, so every reservation of the environment must fit in this quota minus ${LAMBDA_UNRESERVED_CONCURRENCY}.`,
       'not declared (then reservedConcurrency must be absent)',
     ),
     waivers: waivers('reservedConcurrency'),

@@ -14,3 +14,9 @@ export const AWS_AVAILABILITY_ZONE_PATTERN = new RegExp(`${AWS_REGION_PATTERN.so
  * many to every other function (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
  */
 export const LAMBDA_UNRESERVED_CONCURRENCY = 100;
+
+/**
+ * CloudWatch's standard-resolution period: API Gateway, Lambda and RDS publish per minute, and an alarm's or
+ * a query's period is this or a multiple of it (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#CloudWatchPeriods).
+ */
+export const CLOUDWATCH_PERIOD_SECONDS = 60;

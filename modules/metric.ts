@@ -4,6 +4,7 @@
  * metric name or dimension is written once, in the module that knows the resource.
  */
 import { PropsError, requireNonEmpty } from './validation';
+import { CLOUDWATCH_PERIOD_SECONDS } from '../contracts';
 
 /** A statistic CloudWatch accepts for alarms and dashboards: the five basic ones or a percentile such as `p99`. */
 export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | `p${number}`;
@@ -35,10 +36,10 @@ const STATISTIC = /^(Sum|Average|Maximum|Minimum|SampleCount|p\d{1,2}(\.\d+)?)$/
 /** Builds a Metric, checking what CloudWatch would refuse at apply time. */
 export function metric(namespace: string, metricName: string, dimensions: Record<string, string>, defaults: { statistic: Statistic }, options: MetricOptions = {}): Metric {
   const statistic = options.statistic ?? defaults.statistic;
-  const periodSeconds = options.periodSeconds ?? 60;
+  const periodSeconds = options.periodSeconds ?? CLOUDWATCH_PERIOD_SECONDS;
   requireNonEmpty('Metric', 'namespace', namespace);
   requireNonEmpty('Metric', 'metricName', metricName);
   if (!STATISTIC.test(statistic)) throw new PropsError('Metric', 'statistic', `must be Sum, Average, Maximum, Minimum, SampleCount or a percentile such as p99, got "${statistic}"`);
-  if (!Number.isInteger(periodSeconds) || periodSeconds < 60 || periodSeconds % 60 !== 0) throw new PropsError('Metric', 'periodSeconds', `must be 60 or a multiple of 60, got ${periodSeconds}`);
+  if (!Number.isInteger(periodSeconds) || periodSeconds < CLOUDWATCH_PERIOD_SECONDS || periodSeconds % CLOUDWATCH_PERIOD_SECONDS !== 0) throw new PropsError('Metric', 'periodSeconds', `must be ${CLOUDWATCH_PERIOD_SECONDS} or a multiple of it, got ${periodSeconds}`);
   return { namespace, metricName, dimensions: { ...dimensions }, statistic, periodSeconds, label: options.label };
 }

@@ -9,7 +9,10 @@
  * It rebuilds only when a file it read last time changed (esbuild's metafile inputs, checked by size and
  * mtime, then by content). Type checking stays with `tsc --noEmit`, as with tsx.
  * The bundle sits one directory below the project root, as main.ts's modules do, so their
- * `path.resolve(__dirname, '..')` still names the project root.
+ * `path.resolve(__dirname, '..')` still names the project root. *
+ * cdktf.json and `npm run synth` start it with `--disable-warning=DEP0044`: cdktf 0.21 (archived) calls
+ * `util.isArray`, which Node.js 22 and later flag at run time; the warning is cdktf's, harmless, and would
+ * otherwise open every synth's output. CDK Terrain no longer calls it (docs/engines.md).
  */
 'use strict';
 const { createHash } = require('crypto');
@@ -51,8 +54,8 @@ function build() {
     packages: 'external',
     platform: 'node',
     format: 'cjs',
-    // The toolchain's floor (package.json engines): Node.js 22.19.
-    target: 'node22',
+    // The toolchain's floor, the major of package.json's engines.node (">=22.19.0": node22).
+    target: `node${/\d+/.exec(require(path.join(ROOT, 'package.json')).engines.node)[0]}`,
     write: false,
     metafile: true,
     logLevel: 'error',

@@ -3,6 +3,8 @@
  * tools. This suite walks the three layers with the same values, at each bound and one past it, and shows
  * they accept and refuse alike: a layer that kept a copy of its own (and drifted) fails here.
  */
+import { readdirSync, readFileSync } from 'fs';
+import * as path from 'path';
 import { PROFILES, ProfileError, validateProfile, type Profile } from '../../config';
 import { shapeProblems } from '../../config/schema';
 import { AWS_REGION_PATTERN, MAX_TENANT_COUNT, MAX_TENANT_ROWS, TENANT_ID_MAX_DIGITS, TENANT_PREFIX_MAX_LENGTH } from '../../contracts';
@@ -123,4 +125,14 @@ describe('region names: the schema, the tenants function and the load tool agree
       loadTool: layers.loadTool(['--region', region, '--on', 'lambda', '--count', '1', '--duration', '60']),
     }).toEqual({ schema: ok, tenantsFunction: ok, loadTool: ok });
   });
+});
+
+test('contracts/ is dependency-free: its files import only each other', () => {
+  const dir = path.join(__dirname, '..', '..', 'contracts');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  expect(files.length).toBeGreaterThan(1);
+  for (const file of files) {
+    const specifiers = [...readFileSync(path.join(dir, file), 'utf8').matchAll(/(?:from|import|require)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    expect({ file, outside: specifiers.filter((s) => !/^\.\/[\w-]+$/.test(s)) }).toEqual({ file, outside: [] });
+  }
 });

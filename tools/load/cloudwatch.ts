@@ -16,6 +16,7 @@
  *   total. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CLOUDWATCH_PERIOD_SECONDS } from '../../contracts';
 import type { ArmTargets, CloudWatchSection, CloudWatchTargets, MetricIdentity, MetricSeries } from './types';
 
 export interface MetricSpec extends MetricIdentity {
@@ -50,7 +51,7 @@ export interface RunWindow {
 }
 
 /** Proxy connection metrics are summed over the minute they are published in, whatever the window. */
-const PROXY_PERIOD = 60;
+const PROXY_PERIOD = CLOUDWATCH_PERIOD_SECONDS;
 
 /**
  * Per window: one minute periods (API Gateway, Lambda and RDS publish per minute), longer only when the
@@ -65,7 +66,7 @@ export function planMetrics(targets: CloudWatchTargets, windows: readonly RunWin
   const plans = windows.map((w): WindowPlan => {
     const start = Date.parse(w.start);
     const end = Date.parse(w.end);
-    const period = 60 * Math.max(1, Math.ceil((end - start) / 1000 / 60 / 500));
+    const period = CLOUDWATCH_PERIOD_SECONDS * Math.max(1, Math.ceil((end - start) / 1000 / CLOUDWATCH_PERIOD_SECONDS / 500));
     const startTime = new Date(Math.floor(start / (period * 1000)) * period * 1000);
     const endTime = new Date(Math.max(Math.ceil(end / (period * 1000)) * period * 1000, startTime.getTime() + period * 1000));
     const specs: MetricSpec[] = [];

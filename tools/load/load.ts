@@ -22,6 +22,7 @@ import { readOutputsFile } from './outputs';
 import { buildReport, type ArmsRun, type ArtilleryOutput } from './report';
 import { artilleryArgs, buildScript } from './scenario';
 import type { Arm, LoadOptions, LoadReport } from './types';
+import { CLOUDWATCH_PERIOD_SECONDS } from '../../contracts';
 
 export const EXIT = { ok: 0, error: 1, breached: 2 } as const;
 
@@ -125,7 +126,7 @@ export async function completeReport(runs: readonly ArmsRun[], options: LoadOpti
       report = { ...report, cloudwatch: await readCloudWatch(options.cloudwatch, windows, io.cloudwatch) };
     } catch (err) {
       error = `--cloudwatch: ${(err as Error).message} (the report was written without AWS metrics; it needs credentials allowed cloudwatch:GetMetricData)`;
-      report = { ...report, cloudwatch: { ...(options.cloudwatch.region ? { region: options.cloudwatch.region } : {}), periodSeconds: 60, series: [], notes: [error] } };
+      report = { ...report, cloudwatch: { ...(options.cloudwatch.region ? { region: options.cloudwatch.region } : {}), periodSeconds: CLOUDWATCH_PERIOD_SECONDS, series: [], notes: [error] } };
     }
   }
   const breached = report.thresholds.some((t) => !t.ok);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { AWS_REGION_PATTERN, MAX_TENANT_COUNT, STACK_OUTPUTS } from '../../contracts';
+import { AWS_REGION_PATTERN, CLOUDWATCH_PERIOD_SECONDS, MAX_TENANT_COUNT, STACK_OUTPUTS } from '../../contracts';
 import { decimal, oneOf, parseCommandLine, type CommandSpec } from '../command-line';
 import { parseThresholds } from './thresholds';
 import { OptionError } from './errors';
@@ -19,7 +19,7 @@ import { ORDERS, type Arm, type ArmTargets, type CloudWatchTargets, type LoadOpt
  * (cloudwatch.ts), so with at least this much between them no minute holds requests of two arms: each arm's
  * database and proxy figures are its own, even on an instance the arms share.
  */
-export const DEFAULT_COOLDOWN_SECONDS = 60;
+export const DEFAULT_COOLDOWN_SECONDS = CLOUDWATCH_PERIOD_SECONDS;
 
 export const DEFAULTS = { path: '/tenants/{tenant}/items', tenants: 200, rate: 140, ramp: 0, duration: 600, cooldown: DEFAULT_COOLDOWN_SECONDS, out: 'load-report', on: 'local' } as const;
 
@@ -224,8 +224,9 @@ function missingReader(): never {
 /**
  * The regions `artillery run-fargate --region` accepts (its flag's `options`: node_modules/artillery/lib/cmds/
  * run-fargate.ts, from lib/platform/aws-ecs/legacy/util.ts). Read from Artillery itself, and only for
- * --on fargate. Artillery is an ES module package that exports none of its internals, so a child Node
- * imports the built file by path and prints the list. `run-lambda` takes any region.
+ * --on fargate. Artillery is an ES module package that exports none of its internals: Node 22 could
+ * `require()` the built file, but jest's module loader (which runs this in the tests) cannot load an ES
+ * module, so a child Node imports it by path and prints the list. `run-lambda` takes any region.
  */
 function fargateRegions(): readonly string[] {
   if (fargateRegionsCache) return fargateRegionsCache;
