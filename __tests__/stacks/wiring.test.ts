@@ -568,9 +568,12 @@ function differences(a: unknown, b: unknown, at = ''): string[] {
 
 describe('tenants on and off', () => {
   const withTenants = (p: Profile, count: number): Profile => ({ ...p, tenants: { ...p.tenants, count } });
-  // Each shipped profile with tenants on (its own count, or 5 where it has none) and off.
-  const tenantsOn = synthEnvironments(PROFILES.map((p) => withTenants(p, p.tenants.count || 5)), 'tenants-on');
-  const tenantsOff = synthEnvironments(PROFILES.map((p) => withTenants(p, 0)), 'tenants-off');
+  // Each shipped profile, and each with the direct arm on its own instance (two migrations), with tenants on
+  // (its own count, or 5 where it has none) and off.
+  const ownDatabase = (p: Profile): Profile => ({ ...p, name: `${p.name}own`.slice(0, 16), directArm: { enabled: true, database: 'own' } });
+  const profiles = [...PROFILES, ...PROFILES.filter((p) => !(directArmEnabled(p) && directArmDatabase(p) === 'own')).map(ownDatabase)];
+  const tenantsOn = synthEnvironments(profiles.map((p) => withTenants(p, p.tenants.count || 5)), 'tenants-on');
+  const tenantsOff = synthEnvironments(profiles.map((p) => withTenants(p, 0)), 'tenants-off');
   const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));
   const body = (s: StackJson, address: string) => s.resource![address.slice(0, address.indexOf('.'))][address.slice(address.indexOf('.') + 1)];
   /** What a deploy of the stack creates, updates or deletes: its resources and its outputs but cdktf's cross-stack ones (values, not things). */
@@ -585,19 +588,21 @@ describe('tenants on and off', () => {
 
     test('the data stack changes only in the tenant grants: the proxy\'s end-to-end IAM users and the migration\'s tenant settings', () => {
       const [proxyPolicy] = resources(on.data, 'aws_iam_role_policy').find(([n]) => n.startsWith('proxy_connect-to-database'))!;
-      const [migration] = resources(on.data, 'aws_lambda_function')[0];
-      const [invocation] = resources(on.data, 'aws_lambda_invocation')[0];
+      // Every migration of the stack (one per instance: two when the direct arm has its own) provisions the tenants.
+      const migrations = resources(on.data, 'aws_lambda_function').map(([n]) => n);
+      const invocations = resources(on.data, 'aws_lambda_invocation').map(([n]) => n);
+      expect(migrations).toHaveLength(invocations.length);
       expect(differences(deployed(off.data), deployed(on.data)).sort()).toEqual(
         [
           `resource.aws_iam_role_policy.${proxyPolicy}.policy`,
-          ...['TENANT_COUNT', 'TENANT_PREFIX', 'TENANT_ROWS'].map((k) => `resource.aws_lambda_function.${migration}.environment.variables.${k}`),
-          ...['tenant_count', 'tenant_prefix', 'tenant_rows'].map((k) => `resource.aws_lambda_invocation.${invocation}.triggers.${k}`),
+          ...migrations.flatMap((m) => ['TENANT_COUNT', 'TENANT_PREFIX', 'TENANT_ROWS'].map((k) => `resource.aws_lambda_function.${m}.environment.variables.${k}`)),
+          ...invocations.flatMap((i) => ['tenant_count', 'tenant_prefix', 'tenant_rows'].map((k) => `resource.aws_lambda_invocation.${i}.triggers.${k}`)),
         ].sort(),
       );
       // The proxy logs in as the tenant users too (one IAM grant for all of them), and the migration provisions them.
       const users = (s: StackJson) => JSON.parse(body(s, `aws_iam_role_policy.${proxyPolicy}`).policy).Statement[0].Resource.map((r: string) => r.replace(/^.*\//, ''));
       expect(users(on.data)).toEqual([...users(off.data), `${prefix}*`]);
-      expect(body(on.data, `aws_lambda_function.${migration}`).environment.variables).toMatchObject({ TENANT_COUNT: String(count), TENANT_PREFIX: prefix, TENANT_ROWS: String(rowsPerTenant) });
+      for (const m of migrations) expect(body(on.data, `aws_lambda_function.${m}`).environment.variables).toMatchObject({ TENANT_COUNT: String(count), TENANT_PREFIX: prefix, TENANT_ROWS: String(rowsPerTenant) });
     });
 
     test('the api stack adds or deletes the tenants functions together with their security groups and rules; nothing else of it changes', () => {
