@@ -48,13 +48,11 @@ export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps)
   const { database, tenants, qualifier } = props;
   if (qualifier !== undefined && !/^[a-z]+$/.test(qualifier)) throw new PropsError('SchemaMigrations', 'qualifier', `must be lowercase letters, got "${qualifier}"`);
   const id = (name: string, separator: string) => (qualifier === undefined ? name : `${qualifier}${separator}${name}`);
-  // The provisioning contract (functions/migrate/tenants.ts): the same values re-run it, so raising the count
-  // provisions the new tenants at the next apply. Without tenants none of it is set: an environment that
+  // The provisioning contract (functions/migrate/tenants.ts): a change of these values changes the function's
+  // environment, which re-runs it (DatabaseMigration), so raising the count provisions the new tenants at the next apply. Without tenants none of it is set: an environment that
   // never had tenants sees no change (no re-run), and the migration reads an absent TENANT_COUNT as 0.
   const tenantEnvironment: Record<string, string> =
     tenants.count > 0 ? { TENANT_COUNT: String(tenants.count), TENANT_PREFIX: tenants.prefix, TENANT_ROWS: String(tenants.rowsPerTenant) } : {};
-  const tenantTriggers: Record<string, string> =
-    tenants.count > 0 ? { tenant_count: tenantEnvironment.TENANT_COUNT, tenant_prefix: tenantEnvironment.TENANT_PREFIX, tenant_rows: tenantEnvironment.TENANT_ROWS } : {};
 
   const migration = new DatabaseMigration(scope, id('migration', '-'), {
     functionName: `${props.namePrefix}-migrate`,
@@ -76,7 +74,6 @@ export function schemaMigrations(scope: Construct, props: SchemaMigrationsProps)
       APP_DB_AUTH: 'iam',
       ...tenantEnvironment,
     },
-    rerunWhen: { app_user: props.appUsername, ...tenantTriggers },
     timeoutSeconds: 900,
     logRetentionDays: props.logRetentionDays,
   });

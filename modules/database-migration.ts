@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
@@ -23,8 +24,6 @@ export interface DatabaseMigrationProps {
   readonly subnetIds: readonly string[];
   /** The function's environment (where and as whom to connect). @default {} */
   readonly environment?: Readonly<Record<string, string>>;
-  /** More values whose change re-runs the migrations (e.g. the application user's name). @default {} */
-  readonly rerunWhen?: Readonly<Record<string, string>>;
   /**
    * Timeout in seconds (60 to 900). The function retries connection and login errors for as long as its
    * invocation has left (a new instance, a grant still propagating), so this is also its retry window. @default 900
@@ -41,12 +40,13 @@ const MODULE = 'DatabaseMigration';
 /**
  * Database migrations run by Terraform at deploy time: a Lambda function (no API route, no invoke
  * permission for anyone but the deployer) that connects straight to the database instance as its master
- * user, and an `aws_lambda_invocation` of it, re-run when the function's bundle (or `rerunWhen`) changes.
+ * user, and an `aws_lambda_invocation` of it, re-run when the function's bundle or its environment changes.
  *
- * The trigger is the sha256 of the bundle Lambda receives: the migrations, their runner and everything
- * esbuild bundled with them (shared code, contracts, packages). So any change that reaches the deployed
- * function re-runs it, and nothing else does (a comment, which minification drops, or a file it does not
- * import). The bundle carries no machine path, so the trigger is the same on every machine. A failed migration fails the invocation and so the apply; the function's answer (the applied
+ * The triggers are what Lambda runs: the sha256 of the bundle it receives (the migrations, their runner and
+ * everything esbuild bundled with them: shared code, contracts, packages) and a sha256 of the function's
+ * environment, which Terraform computes over the values (where to connect, as whom, the tenants). So any
+ * change that reaches the deployed function re-runs it, and nothing else does (a comment, which
+ * minification drops, or a file it does not import). The bundle carries no machine path, so the trigger is the same on every machine. A failed migration fails the invocation and so the apply; the function's answer (the applied
  * versions) is `result`.
  */
 export class DatabaseMigration extends Construct {
@@ -65,9 +65,6 @@ export class DatabaseMigration extends Construct {
     requireIntIn(MODULE, 'timeoutSeconds', timeout, 60, 900);
     requireLogRetention(MODULE, 'logRetentionDays', props.logRetentionDays ?? 14);
     if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase');
-    for (const key of Object.keys(props.rerunWhen ?? {})) {
-      if (key === 'migrations' || !/^[a-z][a-z0-9_]*$/.test(key)) throw new PropsError(MODULE, 'rerunWhen', `keys must be snake_case and not "migrations" (the bundle's hash), got "${key}"`);
-    }
     const { database } = props;
 
     // A group of its own: the database, and HTTPS for the master secret. Not the app group, which also reaches the cache.
@@ -110,7 +107,9 @@ export class DatabaseMigration extends Construct {
     const invocation = new LambdaInvocation(this, 'invocation', {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
-      triggers: { migrations: this.function.bundleSha256, ...props.rerunWhen },
+      // What the function runs: its bundle, and its environment, hashed by Terraform at plan time over the values
+      // (a replaced instance's new address, a rotated secret's ARN, a new tenant count all re-run it).
+      triggers: { migrations: this.function.bundleSha256, environment: Fn.sha256(Fn.jsonencode(props.environment ?? {})) },
       dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress, toAwsApis],
     });
     this.result = invocation.result;

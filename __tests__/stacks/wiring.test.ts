@@ -286,10 +286,10 @@ describe.each(environments.map((e) => [titleOf(e), e] as const))('%s wiring', (_
     for (const [invocationName, invocation] of invocations) {
       const [, migration] = resources(data, 'aws_lambda_function').find(([n]) => invocation.function_name === `\${aws_lambda_function.${n}.function_name}`)!;
       const tenantVars = Object.fromEntries(Object.entries(migration.environment.variables).filter(([k]) => k.startsWith('TENANT_')));
-      const tenantTriggers = Object.fromEntries(Object.entries(invocation.triggers).filter(([k]) => k.startsWith('tenant_')));
       // Without tenants nothing is set (the migration reads an absent count as 0), so such an environment sees no change.
       expect(tenantVars).toEqual(t.count > 0 ? { TENANT_COUNT: String(t.count), TENANT_PREFIX: t.prefix, TENANT_ROWS: String(t.rowsPerTenant) } : {});
-      expect(tenantTriggers).toEqual(t.count > 0 ? { tenant_count: String(t.count), tenant_prefix: t.prefix, tenant_rows: String(t.rowsPerTenant) } : {});
+      // The run's trigger hashes the function's environment, tenant settings included: changing them re-runs it.
+      for (const [name, value] of Object.entries(tenantVars)) expect(invocation.triggers.environment).toContain(`"${name}" = "${value}"`);
       // Each run's tenants left in place is an output of its own.
       const leftInPlace = Object.values(data.output ?? {}).filter((o: any) => new RegExp(`^\\$\\{try\\(jsondecode\\(aws_lambda_invocation\\.${invocationName}\\.result\\)\\.tenants\\.leftInPlace, \\[\\]\\)\\}$`).test(o.value));
       expect(leftInPlace).toHaveLength(1);
@@ -553,7 +553,13 @@ describe.each(environments.filter((e) => directArmDatabase(e.profile) === 'own')
     // Each refers to its own instance: made alike, the two compare equal.
     expect(alike(directArm, 'direct-', `${prefix}-direct`)).toEqual(alike(proxyArm, '', prefix));
     const invocation = (id: string) => Object.values(constructResources(data, id).aws_lambda_invocation)[0] as any;
-    expect(invocation('direct-migration').triggers).toEqual(invocation('migration').triggers);
+    // The same bundle; each environment (so its trigger) names its own instance.
+    expect(invocation('direct-migration').triggers.migrations).toBe(invocation('migration').triggers.migrations);
+    const [proxyDb] = resources(data, 'aws_db_instance').find(([n]) => n.startsWith('mysql_'))!;
+    const [directDb] = resources(data, 'aws_db_instance').find(([n]) => n.startsWith('direct-mysql_'))!;
+    expect(invocation('migration').triggers.environment).toContain(`aws_db_instance.${proxyDb}.address`);
+    expect(invocation('direct-migration').triggers.environment).toContain(`aws_db_instance.${directDb}.address`);
+    expect(invocation('direct-migration').triggers.environment).not.toContain(`aws_db_instance.${proxyDb}.`);
   });
 });
 
@@ -596,7 +602,7 @@ describe('tenants on and off', () => {
         [
           `resource.aws_iam_role_policy.${proxyPolicy}.policy`,
           ...migrations.flatMap((m) => ['TENANT_COUNT', 'TENANT_PREFIX', 'TENANT_ROWS'].map((k) => `resource.aws_lambda_function.${m}.environment.variables.${k}`)),
-          ...invocations.flatMap((i) => ['tenant_count', 'tenant_prefix', 'tenant_rows'].map((k) => `resource.aws_lambda_invocation.${i}.triggers.${k}`)),
+          ...invocations.map((i) => `resource.aws_lambda_invocation.${i}.triggers.environment`),
         ].sort(),
       );
       // The proxy logs in as the tenant users too (one IAM grant for all of them), and the migration provisions them.
