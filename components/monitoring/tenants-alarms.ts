@@ -40,7 +40,7 @@ export function tenantsAlarms({ tenants }: Watched): AlarmSpec[] {
     ),
     {
       id: 'tenants-login-failures',
-      description: 'The database refused logins of more than 1% of tenant requests for 3 of 5 minutes (an expired token, a user whose plugin changed, a revoked grant): the one fresh-login retry is not recovering. Check the tenants function\'s error lines (each names the tenant), the /aws/rds/instance/<id>/iam-db-auth-error log group, and the tenant-access role\'s rds-db:connect grant.',
+      description: 'The database refused more than 1 login per 100 tenant requests for 3 of 5 minutes (a request that fails counts its login and its one fresh retry: an expired token, a user whose plugin changed, a revoked grant): the fresh-login retry is not recovering. Check the tenants function\'s error lines (each names the tenant), the /aws/rds/instance/<id>/iam-db-auth-error log group, and the tenant-access role\'s rds-db:connect grant.',
       metrics: { refused: tenants.metricApp(METRIC.loginFailures, 'Sum'), requests: tenants.metricApp(METRIC.requests, 'Sum') },
       // Reasoning: tokens are cached for less than their 15-minute life and a refused login is retried once with a fresh
       // token, so a stray refusal recovers; 1% sustained means a tenant's user or the grants are broken.
