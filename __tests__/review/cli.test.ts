@@ -73,6 +73,7 @@ describe('npm run plan: the parser', () => {
     [['--allow-replace'], '--allow-replace is for --apply: a plan without --apply replaces nothing'],
     [['--list-environments', '--apply'], '--list-environments and --apply contradict each other: --list-environments prints the environments and plans nothing'],
     [['--list-environments', '--environment', 'dev'], '--list-environments and --environment contradict each other: --list-environments prints the environments and plans nothing'],
+    [['--list-environments', '--out', 'x'], '--list-environments and --out contradict each other: --list-environments prints the environments and plans nothing'],
     [['--apply=yes'], '--apply takes no value (got --apply=yes)'],
     [['--environment'], '--environment needs a value'],
     [['--out', 'a', '--out', 'b'], '--out is given twice; give it once'],
@@ -91,7 +92,23 @@ describe('the commands in this process', () => {
     const r = await call(tool, ['--help']);
     expect(r).toEqual({ code: 0, stdout: `${usage(command)}\n`, stderr: '' });
     for (const [name, spec] of Object.entries(command.options)) expect(r.stdout).toMatch(new RegExp(`\\n\\s+--${name}\\b[^\\n]*${spec.help.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    expect(r.stdout).not.toMatch(/comment at the top/);
+  });
+
+  test('plan --environment that names no environment: exit 1 naming it, and no plans directory left behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-env-'));
+    try {
+      const out = path.join(dir, 'cdktf.out');
+      fs.mkdirSync(out);
+      const stack = (name: string) => ({ name, dependencies: [], workingDirectory: `stacks/${name}`, synthesizedStackPath: `stacks/${name}/cdk.tf.json` });
+      fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ stacks: { 'network-dev': stack('network-dev') } }));
+      const plans = path.join(dir, 'plans');
+      const r = await call(plan, ['--no-synth', '--cdktf-out', out, '--out', plans, '--environment', 'staging']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^plan: .*no stack of environment staging .*environments: dev\)\n$/);
+      expect(fs.existsSync(plans)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a refusal is one line with the tool’s prefix, exit 1', async () => {

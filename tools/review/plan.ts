@@ -53,7 +53,7 @@ export function parsePlanOptions(argv: readonly string[]): PlanOptions {
   const { values: v } = parseCommandLine(PLAN_COMMAND, argv);
   if (v['allow-replace'] && !v.apply) throw new UsageError('--allow-replace is for --apply: a plan without --apply replaces nothing');
   if (v['list-environments']) {
-    const other = (['apply', 'allow-replace', 'environment'] as const).find((name) => (name === 'environment' ? v.environment !== undefined : v[name]));
+    const other = (['apply', 'allow-replace', 'environment', 'out'] as const).find((name) => (name === 'environment' || name === 'out' ? v[name] !== undefined : v[name]));
     if (other) throw new UsageError(`--list-environments and --${other} contradict each other: --list-environments prints the environments and plans nothing`);
   }
   const project = path.resolve(v.project ?? process.cwd());
@@ -98,8 +98,9 @@ async function planStacks(options: PlanOptions, io: Io): Promise<0 | 1 | 2> {
     io.stdout(`${JSON.stringify(environmentsOf(readManifest(options.cdktfOut)))}\n`);
     return 0;
   }
-  fs.mkdirSync(options.out, { recursive: true });
+  // The environment is checked before anything is written: an unknown one leaves no plans/ behind.
   const manifest = options.environment ? stacksOfEnvironment(readManifest(options.cdktfOut), options.environment) : readManifest(options.cdktfOut);
+  fs.mkdirSync(options.out, { recursive: true });
   const env = terraformEnv();
   const results: PlanSummary['stacks'] = [];
   const state = new Map<string, 'planned' | 'waiting' | 'error'>();
