@@ -1,6 +1,7 @@
 import { RunError } from '../../tools/load/errors';
 import { escapeHtml } from '../../functions/lib/http';
 import { renderHtml } from '../../tools/load/html';
+import { summaryLines } from '../../tools/load/load';
 import { parseOptions } from '../../tools/load/options';
 import { buildReport, CLIENT_ERROR_HINT, clientErrorHint, PERIOD_MS, type ArmsRun, type ArtilleryOutput } from '../../tools/load/report';
 import type { ArmReport } from '../../tools/load/types';
@@ -221,5 +222,24 @@ describe('the client-error hint', () => {
     const html = renderHtml(report);
     expect(html).toContain(`<li class="hint" data-arm="proxy">${escapeHtml(report.arms[0].hint!)}</li>`);
     expect(html.indexOf('class="hint"')).toBeLessThan(html.indexOf('class="glance"'));
+  });
+});
+
+describe('the summary the CLI prints', () => {
+  const figures = { created: 10, codes: { 200: 10 }, latency: [1, 2, 3, 4, 5] as [number, number, number, number, number] };
+  const sequential = (arms: string[]) => {
+    const o = parseOptions([...arms.flatMap((a, i) => ['--arm', `${a}=http://127.0.0.1:${i + 1}`]), '--order', 'sequential', '--cooldown', '7', '--duration', '10']);
+    const runs: ArmsRun[] = arms.map((a, i) => ({ arms: [a], raw: artilleryOutput(start + i * 20_000, start + i * 20_000 + 10_000, { [a]: figures }) }));
+    return summaryLines(buildReport(runs, o));
+  };
+
+  test('a sequential run names its cool-down, and each arm its window', () => {
+    const lines = sequential(['proxy', 'direct']);
+    expect(lines[0]).toBe('order sequential (cool-down 7 s):');
+    expect(lines.slice(1, 3)).toEqual([expect.stringMatching(/^ {2}proxy +window \S+ → \S+ \(10 s\)$/), expect.stringMatching(/^ {2}direct +window /)]);
+  });
+
+  test('one arm alone has no cool-down to name', () => {
+    expect(sequential(['proxy'])[0]).toBe('order sequential:');
   });
 });

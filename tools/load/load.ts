@@ -141,7 +141,7 @@ export function summaryLines(report: LoadReport): string[] {
   const lines =
     o.order === 'mixed'
       ? [`order mixed: window ${report.window.start} → ${report.window.end} (${report.window.seconds} s)`]
-      : [`order sequential (cool-down ${o.cooldown} s):`, ...report.arms.map((a) => `  ${a.name.padEnd(14)}window ${a.window.start} → ${a.window.end} (${a.window.seconds} s)`)];
+      : [`order sequential${report.arms.length > 1 ? ` (cool-down ${o.cooldown} s)` : ''}:`, ...report.arms.map((a) => `  ${a.name.padEnd(14)}window ${a.window.start} → ${a.window.end} (${a.window.seconds} s)`)];
   lines.push(`${'arm'.padEnd(16)}${cell('requests', 10)}${cell('sent/s', 9)}${cell('ok/s', 9)}${cell('failures', 16)}${cell('p50', 9)}${cell('p90', 9)}${cell('p99', 9)}${cell('max', 9)}`);
   for (const a of report.arms) {
     const l = a.latency;
