@@ -26,7 +26,7 @@ import { parseArgs } from 'util';
 import { createConnection, type ConnectionOptions } from 'mysql2/promise';
 import { passwordAuth } from '../functions/migrate/runner';
 import { provisionTenants } from '../functions/migrate/tenants';
-import { createTenantsApp, type TenantsAppOptions } from '../functions/tenants/app';
+import { createTenantsApp, ITEMS_PER_RESPONSE, RANDOM_ITEMS, type TenantsAppOptions } from '../functions/tenants/app';
 import type { TenantsConfig } from '../functions/tenants/config';
 import type { AssumeRole } from '../functions/tenants/credentials';
 import { createHitsApp } from '../functions/hits/app';
@@ -64,8 +64,6 @@ const PASSWORD = 'bench-tenant-password';
  * and the admin session need the rest.
  */
 const WARM_TENANTS = 70;
-/** The route's statement (functions/tenants/app.ts). */
-const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
 
 const get = (path: string, i: number): HttpEvent => ({ rawPath: path, headers: { accept: 'application/json' }, requestContext: { requestId: `b${i}`, http: { method: 'GET', path } } });
 
@@ -158,7 +156,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
         for (const [n, r] of runs.entries()) await time(ms[r.key], `${r.label}, request ${i}`, () => apps[n].handler(get(`/tenants/${i % r.config.count}/items`, i)));
         await time(ms.hits, `hits listing ${i}`, () => hits.handler(get('/_/hits', i)));
         const t = i % routeTenants;
-        await time(ms.statement, 'statement', async () => void (await held.query({ sql: RANDOM_ITEMS.replace(' FROM ??.', ` FROM \`${user(t)}\`.`), values: [5] })));
+        await time(ms.statement, 'statement', async () => void (await held.query({ sql: RANDOM_ITEMS, values: [user(t), ITEMS_PER_RESPONSE] })));
       }
     } finally {
       await held.end();

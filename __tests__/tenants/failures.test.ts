@@ -19,6 +19,7 @@ import { pamAuth, passwordAuth } from '../../functions/migrate/runner';
 import { createTenantsApp, IAM_PROPAGATION_MS, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { MariaDb, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
 import { emfProblems, metricsOf, type Line } from '../support/emf';
 import { sleep } from '../support/hits';
@@ -234,7 +235,7 @@ async function served(h: Harness, t: number, options?: { remainingMs?: number })
 /** Asserts a 503 with Retry-After and a body that names nothing, and returns the answer. */
 async function retryLater(h: Harness, t: number, options?: { remainingMs?: number }): Promise<Answer> {
   const res = await h.get(t, options);
-  expect([t, res.statusCode, res.headers['retry-after']]).toEqual([t, 503, '2']);
+  expect([t, res.statusCode, res.headers['retry-after']]).toEqual([t, 503, String(RETRY_AFTER_SECONDS)]);
   expect(Object.keys(res.json).sort()).toEqual(['error', 'requestId']);
   expect(res.line).toMatchObject({ level: 'error', tenant: t, status: 503, statusClass: '5xx' });
   return res;

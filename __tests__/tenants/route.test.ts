@@ -18,9 +18,11 @@ import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
 import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
 import { emfProblems, metricsOf } from '../support/emf';
+import { TENANTS_ROUTE_METRIC } from '../../contracts';
 import { FakeSts } from './fake-sts';
 
 const execFileAsync = promisify(execFile);
@@ -378,7 +380,7 @@ test('each request line carries its EMF metrics: requests by status class, laten
     expect(l.Latency).toBe(l.latencyMs);
   }
   const [first, second, third, malformed, unknown, elsewhere] = lines;
-  expect(first).toMatchObject({ tenant: 0, route: 'items', statusClass: '2xx', Requests: 1, StsCalls: 1, PoolsOpened: 1 });
+  expect(first).toMatchObject({ tenant: 0, route: TENANTS_ROUTE_METRIC, statusClass: '2xx', Requests: 1, StsCalls: 1, PoolsOpened: 1 });
   expect(metricsOf(first).names).not.toContain('PoolsEvicted');
   expect(second).toMatchObject({ tenant: 1, StsCalls: 1, PoolsOpened: 1, PoolsEvicted: 1 });
   // Tenant 0's credentials and token are cached: its pool reopens without STS.
@@ -386,9 +388,9 @@ test('each request line carries its EMF metrics: requests by status class, laten
   expect(metricsOf(third).names).not.toContain('StsCalls');
   for (const l of [first, second, third]) expect(l.DbTime).toBeGreaterThan(0);
   // Refused before STS and the database: counted by status class, no database time, no tenant.
-  expect(malformed).toMatchObject({ route: 'items', statusClass: '4xx', status: 400, Requests: 1 });
-  expect(unknown).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
-  expect(elsewhere).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
+  expect(malformed).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 400, Requests: 1 });
+  expect(unknown).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 404 });
+  expect(elsewhere).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 404 });
   for (const l of [malformed, unknown, elsewhere]) {
     expect(metricsOf(l).names).toEqual(['Requests', 'Latency']);
     expect(l.tenant).toBeUndefined();
@@ -415,7 +417,7 @@ test('the deployed bundle, run by node as Lambda runs it: the namespace and serv
     const lines = `${stdout}\n${stderr}`.split('\n');
     const answers = JSON.parse(lines.find((l) => l.startsWith('ANSWERS '))!.slice('ANSWERS '.length)) as Array<{ statusCode: number; headers: Record<string, string> }>;
     expect(answers.map((r) => r.statusCode)).toEqual([503, 404]);
-    expect(answers[0].headers['retry-after']).toBe('2');
+    expect(answers[0].headers['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
     const requests = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
     expect(requests).toHaveLength(2);
     for (const line of requests) {

@@ -36,8 +36,11 @@ import { TenantTokens } from './tokens';
 
 export const ITEMS_PER_RESPONSE = 5;
 const ROUTE = /^\/tenants\/([^/]*)\/items$/;
-/** `??` is the tenant's database: a fully qualified name, no default schema on the connection. */
-const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
+/**
+ * The route's one statement; values: the tenant's database, ITEMS_PER_RESPONSE. `??` is the tenant's
+ * database: a fully qualified name, no default schema on the connection.
+ */
+export const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
 
 /**
  * How long after its start an execution environment answers an IAM refusal (STS AccessDenied, or a login
