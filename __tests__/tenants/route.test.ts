@@ -16,7 +16,7 @@ import { passwordAuth } from '../../functions/migrate/runner';
 import { createTenantsApp, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
-import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
+import { CREDENTIALS_EXPIRY_SLACK_MS, TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
 import type { LoginFor } from '../../functions/tenants/pools';
 import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { bundleFunction } from '../../modules/bundle';
@@ -291,6 +291,50 @@ test('iam: credentials are renewed only near their expiry, tokens more often, ST
   offset = 3600_000 - REFRESH_MARGIN_MS + 1000; // inside the refresh margin
   await round();
   expect(sts.countBySession()).toEqual({ tenant_0: 2, tenant_1: 2 });
+});
+
+test("iam: credentials that expire within TOKEN_REUSE_MS of signing: the token is reused only until the last minute of those credentials, then signed again with renewed ones before they lapse", async () => {
+  // A stopped clock that only the test moves: the edges below are where the test puts them.
+  const start = Date.now();
+  let offset = 0;
+  const now = () => start + offset;
+  // Credentials with this much life left when first used: still fresh (beyond the refresh margin), but
+  // expiring before a token signed with them would otherwise be dropped.
+  const life = (REFRESH_MARGIN_MS + TOKEN_REUSE_MS) / 2;
+  expect(life > REFRESH_MARGIN_MS && life < TOKEN_REUSE_MS).toBe(true);
+  const sessionSeconds = 900;
+  // STS dates the credentials it issues so that they expire `life` from the function's clock.
+  sts.now = () => now() - (sessionSeconds * 1000 - life);
+  const h = harness(env({ TENANT_MAX_CONNECTIONS: '1', TENANT_SESSION_SECONDS: String(sessionSeconds) }), { now });
+  const keyOf = (token: string) => new URL(`https://${token}`).searchParams.get('X-Amz-Credential')!.split('/')[0];
+  /** One connection for two tenants: every request opens a pool, and logs in with the tenant's token. */
+  const round = async () => {
+    const from = h.logins.length;
+    for (const t of [0, 1, 0, 1]) expect((await h.get(`/tenants/${t}/items`)).statusCode).toBe(200);
+    return h.logins.slice(from);
+  };
+  const issued = (t: number) => sts.calls.filter((c) => c.roleSessionName === `tenant_${t}`).map((c) => c.issued!);
+
+  const first = await round();
+  expect(h.app.tokens!.signed).toBe(2);
+  const firstTokens = new Map(first.map((l) => [l.tenant, l.token]));
+
+  // Shortly before the credentials' last minute (STS dates them to the second, so up to a second early): the tokens are still reused.
+  offset = life - CREDENTIALS_EXPIRY_SLACK_MS - 2000;
+  for (const login of await round()) expect(login.token).toBe(firstTokens.get(login.tenant));
+  expect([h.app.tokens!.signed, sts.calls.length]).toEqual([2, 2]);
+
+  // In it: every login presents a token signed again, with credentials of a new AssumeRole that have more
+  // than that minute left.
+  offset = life - CREDENTIALS_EXPIRY_SLACK_MS;
+  const late = await round();
+  expect(h.app.tokens!.signed).toBe(4);
+  for (const login of late) {
+    const renewed = issued(login.tenant).at(-1)!;
+    expect(issued(login.tenant)).toHaveLength(2);
+    expect(keyOf(login.token)).toBe(renewed.accessKeyId);
+    expect(renewed.expiration.getTime() - now()).toBeGreaterThan(CREDENTIALS_EXPIRY_SLACK_MS);
+  }
 });
 
 test('iam: concurrent misses for one tenant share one AssumeRole', async () => {
