@@ -6,7 +6,9 @@
  *   plugin changed, its grant revoked, or the grant not propagated yet. MariaDB has no
  *   AWSAuthenticationPlugin, so the IAM tenants here are PAM users: the server asks for
  *   `mysql_clear_password` as RDS Proxy does, and a pam_exec script judges the real token the function
- *   sends, the way IAM would (the user it names, the credentials that signed it, its date);
+ *   sends, the way IAM would (the user it names, the credentials that signed it, its date). PAM needs root;
+ *   the cases that run everywhere judge the token in this process instead and log in with the tenant's
+ *   password, or a wrong one when IAM would refuse, so the refusal is still MariaDB's own;
  * - credentials expiring while connections are open;
  * - every pool of the environment busy, the database saturated, the deadline reached.
  * Every request line is checked as EMF; the tenant is in the line, never a dimension.
@@ -19,6 +21,7 @@ import { pamAuth, passwordAuth } from '../../functions/migrate/runner';
 import { createTenantsApp, IAM_PROPAGATION_MS, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { signRdsToken, type SignToken } from '../../functions/lib/credentials';
 import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { MariaDb, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
 import { emfProblems, metricsOf, type Line } from '../support/emf';
@@ -174,6 +177,49 @@ const passwordAtTheEnd = (configured: LoginFor): LoginFor => (tenant) => {
   return { ...login, options: async () => ({ user: (await login.options()).user, password: PASSWORD }), invalidate: () => login.invalidate() };
 };
 
+/**
+ * IAM's judgement of each token, in this process: the database-refusal cases that run without PAM (as a normal
+ * user). The IAM path runs whole (STS, the credentials and token caches, the real signer, the plugin's
+ * token); the token is then judged as IAM would judge it (refused when signed with revoked credentials), and
+ * the login presents the tenant's password when IAM accepts, a wrong one when it refuses: the refusal is
+ * MariaDB's own, and goes through the function's retry as any refused login does.
+ */
+function iamJudge() {
+  const revokedKeys = new Set<string>();
+  const seen: Array<TokenSeen & { tenant: number }> = [];
+  const signed: Array<{ user: string; key: string }> = [];
+  const sign: SignToken = async (request) => {
+    signed.push({ user: request.username, key: request.credentials!.accessKeyId });
+    return signRdsToken(request);
+  };
+  const adaptLogin = (configured: LoginFor): LoginFor => (tenant) => {
+    const login = configured(tenant);
+    return {
+      ...login,
+      async options() {
+        const given = await login.options();
+        const answer = await given.authPlugins!.mysql_clear_password({} as never)(Buffer.alloc(0));
+        const token = Buffer.from(answer as Buffer).toString().replace(/\0$/, '');
+        const url = new URL(`https://${token}`);
+        const key = url.searchParams.get('X-Amz-Credential')!.split('/')[0];
+        const decision = revokedKeys.has(key) ? 'refused' : 'accepted';
+        seen.push({ tenant, decision, token, key, date: url.searchParams.get('X-Amz-Date')! });
+        return { user: given.user, password: decision === 'accepted' ? PASSWORD : 'refused-by-iam' };
+      },
+      invalidate: () => login.invalidate(),
+    };
+  };
+  return {
+    revokedKeys,
+    /** The app options that put the judge in the login path. */
+    options: { sign, adaptLogin } satisfies TenantsAppOptions,
+    /** The tokens tenant `t` presented, in order, with IAM's decision. */
+    tokensOf: (t: number) => seen.filter((s) => s.tenant === t),
+    /** The access key each of tenant `t`'s tokens was signed with, in order. */
+    signedFor: (t: number) => signed.filter((s) => s.user === `tenant_${t}`).map((s) => s.key),
+  };
+}
+
 interface Answer {
   statusCode: number;
   headers: Record<string, string>;
@@ -307,7 +353,40 @@ describe('STS', () => {
   });
 });
 
-describe('the database refuses a tenant\'s login (IAM judged on the real token)', () => {
+describe("the database refuses a tenant's login (IAM judged in this process: runs without PAM)", () => {
+  test('its session credentials revoked: the refused login drops the token and the credentials, and the one fresh login presents a token signed again with the credentials of a new AssumeRole; served; the other tenant keeps its token', async () => {
+    const judge = iamJudge();
+    // One connection for two tenants: every switch closes a pool, so each request needs a login.
+    const h = start(env({ TENANT_MAX_CONNECTIONS: '1' }), judge.options);
+    await served(h, 0);
+    await served(h, 1);
+    const [first] = judge.tokensOf(0);
+    expect(judge.signedFor(0)).toEqual([first.key]);
+    // As IAM's "revoke active sessions" does: credentials issued until now are refused.
+    judge.revokedKeys.add(first.key);
+
+    const res = await served(h, 0);
+    const seen = judge.tokensOf(0);
+    expect(seen.map((s) => s.decision)).toEqual(['accepted', 'refused', 'accepted']);
+    expect(seen[1].token).toBe(first.token);
+    expect(seen[2].token).not.toBe(first.token);
+    expect(stsCallsFor(0)).toBe(2);
+    const renewed = sts.calls.filter((c) => c.roleSessionName === 'tenant_0')[1].issued!.accessKeyId;
+    expect(judge.signedFor(0)).toEqual([first.key, renewed]);
+    expect(seen[2].key).toBe(renewed);
+    expect([res.line.stsCalls, count(res.line, 'LoginFailures')]).toEqual([1, 1]);
+    expect(h.lines.filter((l) => /refused the tenant's login, retrying once/.test(l.msg)).map((l) => l.tenant)).toEqual([0]);
+
+    // Tenant 1 logs in again with its own cached token: nothing of tenant 0's failure reached it.
+    const other = await served(h, 1);
+    expect([other.line.stsCalls, count(other.line, 'LoginFailures')]).toEqual([0, 0]);
+    expect(judge.signedFor(1)).toHaveLength(1);
+    const tokens1 = judge.tokensOf(1);
+    expect([tokens1.length, tokens1[1].token]).toEqual([2, tokens1[0].token]);
+  });
+});
+
+describe("the database refuses a tenant's login (IAM judged on the real token by PAM: needs root)", () => {
   iamTest('its token expired: the cached token is dropped and one fresh login, with a new token, succeeds; the other tenant keeps its token', async () => {
     // One connection for two tenants: every switch closes a pool, so each request needs a login.
     const h = start(env({ ...IAM_ENV, TENANT_MAX_CONNECTIONS: '1' }));
