@@ -9,6 +9,7 @@
  *   sends, the way IAM would (the user it names, the credentials that signed it, its date). PAM needs root;
  *   the cases that run everywhere judge the token in this process instead and log in with the tenant's
  *   password, or a wrong one when IAM would refuse, so the refusal is still MariaDB's own;
+ * - the IAM propagation window, closed once IAM has let a request through;
  * - credentials expiring while connections are open;
  * - every pool of the environment busy, the database saturated, the deadline reached.
  * Every request line is checked as EMF; the tenant is in the line, never a dimension.
@@ -220,6 +221,12 @@ function iamJudge() {
   };
 }
 
+/** Makes the real MariaDB refuse tenant `t`'s login (as a revoked grant or a changed plugin does); returns the undo. */
+async function refuseLoginsOf(t: number): Promise<() => Promise<void>> {
+  await db.sql("ALTER USER ??@'%' IDENTIFIED BY 'no-longer-this-password'", [`tenant_${t}`]);
+  return async () => void (await db.sql("ALTER USER ??@'%' IDENTIFIED BY ?", [`tenant_${t}`, PASSWORD]));
+}
+
 interface Answer {
   statusCode: number;
   headers: Record<string, string>;
@@ -287,6 +294,17 @@ async function retryLater(h: Harness, t: number, options?: { remainingMs?: numbe
   return res;
 }
 
+/** Asserts a 500 without Retry-After and with a body that names nothing, the tenant and `errorCode` in the line. */
+async function refusedFor(h: Harness, t: number, errorCode: string): Promise<Answer> {
+  const res = await h.get(t);
+  expect([t, res.statusCode, res.headers['retry-after']]).toEqual([t, 500, undefined]);
+  expect(Object.keys(res.json).sort()).toEqual(['error', 'requestId']);
+  expect(res.body).not.toMatch(/tenant|iam_|arn|sts|denied/i);
+  expect(res.line).toMatchObject({ level: 'error', tenant: t, status: 500, errorCode });
+  expect(res.line.iamPropagation).toBeUndefined();
+  return res;
+}
+
 const stsCallsFor = (t: number, prefix = 'tenant_') => sts.calls.filter((c) => c.roleSessionName === `${prefix}${t}`).length;
 
 async function connectionsOf(user: string): Promise<number> {
@@ -342,7 +360,7 @@ describe('STS', () => {
     await served(h, 1);
   });
 
-  test('a refusal while the environment is young (IAM may still be propagating the deploy): 503 with Retry-After, marked in the log; served once IAM has caught up', async () => {
+  test('a refusal while the environment is young and no AssumeRole has got through in it yet (IAM may still be propagating the deploy): 503 with Retry-After, marked in the log; served once IAM has caught up', async () => {
     const h = start(env({ TENANT_MAX_CONNECTIONS: '5' }), { adaptLogin: passwordAtTheEnd });
     sts.mode = 'denied';
     const early = await retryLater(h, 2);
@@ -350,6 +368,21 @@ describe('STS', () => {
     expect(count(early.line, 'StsDenied')).toBe(1);
     sts.mode = 'ok';
     await served(h, 2);
+  });
+
+  test('a refusal in a young environment once an AssumeRole has got through in it: 500, a misconfiguration (the role and its trust are in effect), though no login has', async () => {
+    const h = start(env({ TENANT_MAX_CONNECTIONS: '5' }), { adaptLogin: passwordAtTheEnd });
+    // Tenant 0's AssumeRole gets through and its login is refused: propagation still, for the login.
+    const restore = await refuseLoginsOf(0);
+    try {
+      const login = await retryLater(h, 0);
+      expect(login.line).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR', iamPropagation: true, stsCalls: 2 });
+    } finally {
+      await restore();
+    }
+    sts.mode = 'denied';
+    const denied = await refusedFor(h, 1, 'STS_ACCESS_DENIED');
+    expect(count(denied.line, 'StsDenied')).toBe(1);
   });
 });
 
@@ -383,6 +416,23 @@ describe("the database refuses a tenant's login (IAM judged in this process: run
     expect(judge.signedFor(1)).toHaveLength(1);
     const tokens1 = judge.tokensOf(1);
     expect([tokens1.length, tokens1[1].token]).toEqual([2, tokens1[0].token]);
+  });
+
+  test('refused twice while the environment is young and no login has got through in it yet (the grant not propagated): 503 with Retry-After, marked in the log; once a login has got through, a refusal is 500', async () => {
+    const h = start(env({ TENANT_MAX_CONNECTIONS: '5' }), { adaptLogin: passwordAtTheEnd });
+    const restore2 = await refuseLoginsOf(2);
+    const restore3 = await refuseLoginsOf(3);
+    try {
+      const early = await retryLater(h, 2);
+      expect(early.line).toMatchObject({ errorCode: 'ER_ACCESS_DENIED_ERROR', iamPropagation: true });
+      expect(count(early.line, 'LoginFailures')).toBe(2);
+      await served(h, 1);
+      const late = await refusedFor(h, 3, 'ER_ACCESS_DENIED_ERROR');
+      expect(count(late.line, 'LoginFailures')).toBe(2);
+    } finally {
+      await restore2();
+      await restore3();
+    }
   });
 });
 
@@ -472,7 +522,7 @@ describe("the database refuses a tenant's login (IAM judged on the real token by
     });
   }
 
-  iamTest('refused while the environment is young (the grant not propagated yet): 503 with Retry-After after the fresh login, marked in the log; served once it has propagated', async () => {
+  iamTest('refused while the environment is young and no login has got through in it yet (the grant not propagated): 503 with Retry-After after the fresh login, marked in the log; served once it has propagated', async () => {
     const h = start(env({ ...IAM_ENV, TENANT_MAX_CONNECTIONS: '5' }));
     writeFileSync(path.join(iamState, 'refused-users'), 'iam_4\n');
     const early = await retryLater(h, 4);
