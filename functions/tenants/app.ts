@@ -10,7 +10,9 @@
  *   the environment busy: 503 with Retry-After;
  * - STS refuses the AssumeRole, or the database refuses the tenant's login twice (the second time with a
  *   fresh token signed with fresh credentials): 500, a misconfiguration, unless IAM may still be propagating
- *   the deploy (see `propagating`): then 503 with Retry-After;
+ *   the deploy (see `propagating`): then 503 with Retry-After. Either refusal is remembered for the tenant
+ *   (refusals.ts): its next requests get the same answer at once, with no STS call and no login, for
+ *   REFUSAL_MEMORY_MS after a 500 and for the Retry-After after a 503;
  * - the tenant's table missing, anything else: 500.
  * A 500's body names neither the tenant nor the cause; the request's log line has both, with an error code.
  *
@@ -31,6 +33,7 @@ import { EmfWriter, METRIC, metricsConfigFrom, type CountMetric, type MetricsCon
 import { itemsPage, type Item } from './http';
 import { TenantPools, type LoginFor } from './pools';
 import { TENANTS_ROUTE_METRIC, tenantName } from '../../contracts';
+import { RefusalMemory, type Refusal } from './refusals';
 import { parseTenantId } from './tenant-id';
 import { TenantTokens } from './tokens';
 
@@ -159,7 +162,8 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
    * in effect; an AssumeRole answered (or a login, which needs one) shows the role and its trust in effect,
    * but not its permission to connect, a policy of its own that propagates on its own.
    */
-  const propagating = (by: RefusedBy) => now() - startedAt < IAM_PROPAGATION_MS && !served && (by === 'login' || !credentials?.issued);
+  const propagating = (by: Refusal['by']) => now() - startedAt < IAM_PROPAGATION_MS && !served && (by === 'login' || !credentials?.issued);
+  const refusals = new RefusalMemory(now);
 
   function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     return usage.run(freshUsage(), () => handle(event, context));
@@ -178,7 +182,9 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
     let tenant: number | undefined;
     let items: number | undefined;
     let failure: unknown;
-    /** Whether the refusal this request met is answered as IAM propagating. */
+    /** The tenant's refusal this request was answered with, from memory: no STS call, no login. */
+    let remembered: Refusal | undefined;
+    /** Whether the refusal this request met or remembered is answered as IAM propagating. */
     let propagation = false;
     let result: HttpResult;
     try {
@@ -190,11 +196,18 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
         else if (id.kind === 'unknown') result = json(404, { error: 'no such tenant', requestId });
         else {
           tenant = id.tenant;
-          const rows = await pools.query<Array<Record<string, unknown>>>(tenant, RANDOM_ITEMS, [tenantName(config.prefix, tenant), ITEMS_PER_RESPONSE], deadline);
-          served = true;
-          const found: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
-          items = found.length;
-          result = prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(200, itemsPage(tenant, found)) : json(200, { tenant, items: found });
+          remembered = refusals.recall(tenant);
+          if (remembered) {
+            propagation = remembered.propagation;
+            result = refused(propagation, requestId);
+          } else {
+            const rows = await pools.query<Array<Record<string, unknown>>>(tenant, RANDOM_ITEMS, [tenantName(config.prefix, tenant), ITEMS_PER_RESPONSE], deadline);
+            served = true;
+            refusals.forget(tenant);
+            const found: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
+            items = found.length;
+            result = prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(200, itemsPage(tenant, found)) : json(200, { tenant, items: found });
+          }
         }
       }
     } catch (err) {
@@ -202,6 +215,7 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
       const by = refusedBy(err);
       propagation = by !== undefined && propagating(by);
       result = by ? refused(propagation, requestId) : answer(err, requestId);
+      if (by && tenant !== undefined) refusals.remember(tenant, { by, fields: errorFields(err), propagation });
     }
     result.headers['x-request-id'] = requestId;
 
@@ -224,6 +238,7 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
       stsCalls: u[METRIC.stsCalls],
       poolsOpened: u[METRIC.poolsOpened],
       ...(failure ? errorFields(failure) : {}),
+      ...(remembered ? { ...remembered.fields, refusalRemembered: true } : {}),
       ...(isNotProvisioned(failure) ? { errorCode: 'TENANT_NOT_PROVISIONED' } : {}),
       ...(dbUnavailable ? { dbUnavailable } : {}),
       ...(propagation ? { iamPropagation: true } : {}),
@@ -261,11 +276,8 @@ function refused(propagation: boolean, requestId: string): HttpResult {
   return propagation ? retryLater(requestId) : internalError(requestId);
 }
 
-/** Who refused who the function said it was: STS (AssumeRole) or the database (the login, twice). */
-type RefusedBy = 'sts' | 'login';
-
 /** Who refused who the function said it was, if `err` is such a refusal: what IAM still propagating looks like too. */
-function refusedBy(err: unknown): RefusedBy | undefined {
+function refusedBy(err: unknown): Refusal['by'] | undefined {
   if (err instanceof StsAccessDeniedError) return 'sts';
   if (err instanceof DbAuthError) return 'login';
   return undefined;
