@@ -16,19 +16,26 @@
  * 3. alone, for what those differences cannot show: connecting, TLS with the environment's one TLS context
  *    (a resumed session) against a new context per connection (what each tenant pool built before), and
  *    signing a token;
- * 4. STS calls and tokens signed over the runs.
+ * 4. STS calls and tokens signed over the runs;
+ * 5. the heap the refusal memory (functions/tenants/refusals.ts) holds at its bound, with entries as a refused
+ *    login writes them.
  *
  * `npm run bench` (scripts/bench.ts, section `tenants`) calls runTenantsBench; alone:
  *   npx tsx scripts/bench-tenants.ts [--tenants N] [--rows M] [--route-tenants R] [--requests Q (default 10000)] [--samples S]
  */
 import { readFileSync, rmSync } from 'fs';
 import { parseArgs } from 'util';
+import { setFlagsFromString } from 'v8';
+import { runInNewContext } from 'vm';
 import { createConnection, type ConnectionOptions } from 'mysql2/promise';
 import { passwordAuth } from '../functions/migrate/runner';
 import { provisionTenants } from '../functions/migrate/tenants';
-import { createTenantsApp, type TenantsAppOptions } from '../functions/tenants/app';
+import { createTenantsApp, ITEMS_PER_RESPONSE, RANDOM_ITEMS, type TenantsAppOptions } from '../functions/tenants/app';
 import type { TenantsConfig } from '../functions/tenants/config';
 import type { AssumeRole } from '../functions/tenants/credentials';
+import { MAX_REMEMBERED_REFUSALS, RefusalMemory } from '../functions/tenants/refusals';
+import { DbAuthError } from '../functions/lib/db-errors';
+import { errorFields } from '../functions/lib/log';
 import { createHitsApp } from '../functions/hits/app';
 import { loadConfig } from '../functions/lib/config';
 import { connectionBase, signRdsToken, tlsOptions } from '../functions/lib/credentials';
@@ -64,8 +71,6 @@ const PASSWORD = 'bench-tenant-password';
  * and the admin session need the rest.
  */
 const WARM_TENANTS = 70;
-/** The route's statement (functions/tenants/app.ts). */
-const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
 
 const get = (path: string, i: number): HttpEvent => ({ rawPath: path, headers: { accept: 'application/json' }, requestContext: { requestId: `b${i}`, http: { method: 'GET', path } } });
 
@@ -79,6 +84,35 @@ async function timed(n: number, f: () => Promise<void>): Promise<number> {
     ms.push(performance.now() - started);
   }
   return median(ms);
+}
+
+/** Heap bytes still held by what `build` returns, after full collections: the median of 5 builds. */
+function heldBytes(build: () => unknown): number {
+  // The collector on demand, without starting node with --expose-gc.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const held: number[] = [];
+  // Reachable from outside the loop, so the collector cannot take what is being measured.
+  const kept: unknown[] = [];
+  for (let i = 0; i < 5; i++) {
+    kept.length = 0;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    kept.push(build());
+    gc();
+    held.push(process.memoryUsage().heapUsed - before);
+  }
+  return median(held);
+}
+
+/** The refusal memory full, each entry what a refused login leaves: its log fields with MySQL's message. */
+function fullRefusalMemory(): RefusalMemory {
+  const memory = new RefusalMemory();
+  for (let t = 0; t < MAX_REMEMBERED_REFUSALS; t++) {
+    const refused = Object.assign(new Error(`Access denied for user '${tenantName(DEFAULT_TENANT_PREFIX, t)}'@'10.0.1.23' (using password: YES)`), { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045 });
+    memory.remember(t, { by: 'login', fields: errorFields(new DbAuthError(refused)), propagation: false });
+  }
+  return memory;
 }
 
 /** Provisioning, the route beside the hits listing, the budget of a pool opening, STS calls; see the file comment. */
@@ -158,7 +192,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
         for (const [n, r] of runs.entries()) await time(ms[r.key], `${r.label}, request ${i}`, () => apps[n].handler(get(`/tenants/${i % r.config.count}/items`, i)));
         await time(ms.hits, `hits listing ${i}`, () => hits.handler(get('/_/hits', i)));
         const t = i % routeTenants;
-        await time(ms.statement, 'statement', async () => void (await held.query({ sql: RANDOM_ITEMS.replace(' FROM ??.', ` FROM \`${user(t)}\`.`), values: [5] })));
+        await time(ms.statement, 'statement', async () => void (await held.query({ sql: RANDOM_ITEMS, values: [user(t), ITEMS_PER_RESPONSE] })));
       }
     } finally {
       await held.end();
@@ -206,6 +240,10 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
     metrics.push({ name: 'tenants: alone: TLS on top, the one context, session resumed (now)', value: round(sharedTls - connectAndClose), unit: 'ms' });
     metrics.push({ name: 'tenants: alone: TLS on top, a new context per connection (each pool, before)', value: round(newContextTls - connectAndClose), unit: 'ms' });
     metrics.push({ name: 'tenants: alone: signing a token (a cache miss, once per tenant per 10 min)', value: round(sign), unit: 'ms' });
+
+    const memoryBytes = heldBytes(fullRefusalMemory);
+    metrics.push({ name: `tenants: refusal memory at its bound (${MAX_REMEMBERED_REFUSALS} tenants), heap`, value: round(memoryBytes / 2 ** 20), unit: 'MiB' });
+    metrics.push({ name: 'tenants: refusal memory, heap per remembered tenant', value: Math.round(memoryBytes / MAX_REMEMBERED_REFUSALS), unit: 'bytes' });
   } finally {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });

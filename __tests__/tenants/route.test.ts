@@ -16,11 +16,13 @@ import { passwordAuth } from '../../functions/migrate/runner';
 import { createTenantsApp, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
-import { TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
+import { CREDENTIALS_EXPIRY_SLACK_MS, TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
 import type { LoginFor } from '../../functions/tenants/pools';
+import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
 import { emfProblems, metricsOf } from '../support/emf';
+import { TENANTS_ROUTE_METRIC } from '../../contracts';
 import { FakeSts } from './fake-sts';
 
 const execFileAsync = promisify(execFile);
@@ -291,6 +293,50 @@ test('iam: credentials are renewed only near their expiry, tokens more often, ST
   expect(sts.countBySession()).toEqual({ tenant_0: 2, tenant_1: 2 });
 });
 
+test("iam: credentials that expire within TOKEN_REUSE_MS of signing: the token is reused only until the last minute of those credentials, then signed again with renewed ones before they lapse", async () => {
+  // A stopped clock that only the test moves: the edges below are where the test puts them.
+  const start = Date.now();
+  let offset = 0;
+  const now = () => start + offset;
+  // Credentials with this much life left when first used: still fresh (beyond the refresh margin), but
+  // expiring before a token signed with them would otherwise be dropped.
+  const life = (REFRESH_MARGIN_MS + TOKEN_REUSE_MS) / 2;
+  expect(life > REFRESH_MARGIN_MS && life < TOKEN_REUSE_MS).toBe(true);
+  const sessionSeconds = 900;
+  // STS dates the credentials it issues so that they expire `life` from the function's clock.
+  sts.now = () => now() - (sessionSeconds * 1000 - life);
+  const h = harness(env({ TENANT_MAX_CONNECTIONS: '1', TENANT_SESSION_SECONDS: String(sessionSeconds) }), { now });
+  const keyOf = (token: string) => new URL(`https://${token}`).searchParams.get('X-Amz-Credential')!.split('/')[0];
+  /** One connection for two tenants: every request opens a pool, and logs in with the tenant's token. */
+  const round = async () => {
+    const from = h.logins.length;
+    for (const t of [0, 1, 0, 1]) expect((await h.get(`/tenants/${t}/items`)).statusCode).toBe(200);
+    return h.logins.slice(from);
+  };
+  const issued = (t: number) => sts.calls.filter((c) => c.roleSessionName === `tenant_${t}`).map((c) => c.issued!);
+
+  const first = await round();
+  expect(h.app.tokens!.signed).toBe(2);
+  const firstTokens = new Map(first.map((l) => [l.tenant, l.token]));
+
+  // Shortly before the credentials' last minute (STS dates them to the second, so up to a second early): the tokens are still reused.
+  offset = life - CREDENTIALS_EXPIRY_SLACK_MS - 2000;
+  for (const login of await round()) expect(login.token).toBe(firstTokens.get(login.tenant));
+  expect([h.app.tokens!.signed, sts.calls.length]).toEqual([2, 2]);
+
+  // In it: every login presents a token signed again, with credentials of a new AssumeRole that have more
+  // than that minute left.
+  offset = life - CREDENTIALS_EXPIRY_SLACK_MS;
+  const late = await round();
+  expect(h.app.tokens!.signed).toBe(4);
+  for (const login of late) {
+    const renewed = issued(login.tenant).at(-1)!;
+    expect(issued(login.tenant)).toHaveLength(2);
+    expect(keyOf(login.token)).toBe(renewed.accessKeyId);
+    expect(renewed.expiration.getTime() - now()).toBeGreaterThan(CREDENTIALS_EXPIRY_SLACK_MS);
+  }
+});
+
 test('iam: concurrent misses for one tenant share one AssumeRole', async () => {
   const h = harness(env());
   sts.delayMs = 100;
@@ -378,7 +424,7 @@ test('each request line carries its EMF metrics: requests by status class, laten
     expect(l.Latency).toBe(l.latencyMs);
   }
   const [first, second, third, malformed, unknown, elsewhere] = lines;
-  expect(first).toMatchObject({ tenant: 0, route: 'items', statusClass: '2xx', Requests: 1, StsCalls: 1, PoolsOpened: 1 });
+  expect(first).toMatchObject({ tenant: 0, route: TENANTS_ROUTE_METRIC, statusClass: '2xx', Requests: 1, StsCalls: 1, PoolsOpened: 1 });
   expect(metricsOf(first).names).not.toContain('PoolsEvicted');
   expect(second).toMatchObject({ tenant: 1, StsCalls: 1, PoolsOpened: 1, PoolsEvicted: 1 });
   // Tenant 0's credentials and token are cached: its pool reopens without STS.
@@ -386,9 +432,9 @@ test('each request line carries its EMF metrics: requests by status class, laten
   expect(metricsOf(third).names).not.toContain('StsCalls');
   for (const l of [first, second, third]) expect(l.DbTime).toBeGreaterThan(0);
   // Refused before STS and the database: counted by status class, no database time, no tenant.
-  expect(malformed).toMatchObject({ route: 'items', statusClass: '4xx', status: 400, Requests: 1 });
-  expect(unknown).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
-  expect(elsewhere).toMatchObject({ route: 'items', statusClass: '4xx', status: 404 });
+  expect(malformed).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 400, Requests: 1 });
+  expect(unknown).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 404 });
+  expect(elsewhere).toMatchObject({ route: TENANTS_ROUTE_METRIC, statusClass: '4xx', status: 404 });
   for (const l of [malformed, unknown, elsewhere]) {
     expect(metricsOf(l).names).toEqual(['Requests', 'Latency']);
     expect(l.tenant).toBeUndefined();
@@ -415,7 +461,7 @@ test('the deployed bundle, run by node as Lambda runs it: the namespace and serv
     const lines = `${stdout}\n${stderr}`.split('\n');
     const answers = JSON.parse(lines.find((l) => l.startsWith('ANSWERS '))!.slice('ANSWERS '.length)) as Array<{ statusCode: number; headers: Record<string, string> }>;
     expect(answers.map((r) => r.statusCode)).toEqual([503, 404]);
-    expect(answers[0].headers['retry-after']).toBe('2');
+    expect(answers[0].headers['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
     const requests = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
     expect(requests).toHaveLength(2);
     for (const line of requests) {

@@ -1,10 +1,12 @@
-/** Tenant id parsing, configuration errors (each naming its variable), session policy shape and HTML escaping. */
+/** Tenant id parsing, configuration errors (each naming its variable), session policy shape, HTML escaping, the refusal memory's windows and bound. */
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import { ConfigError } from '../../functions/lib/env';
 import { dbUserArn, sessionName, sessionPolicy, isStsDenial } from '../../functions/tenants/credentials';
 import { escapeHtml, prefersHtml } from '../../functions/lib/http';
 import { itemsPage } from '../../functions/tenants/http';
 import { parseTenantId } from '../../functions/tenants/tenant-id';
+import { MAX_REMEMBERED_REFUSALS, REFUSAL_MEMORY_MS, RefusalMemory, type Refusal } from '../../functions/tenants/refusals';
+import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { TENANT_PREFIX_MAX_LENGTH } from '../../contracts';
 
 describe('parseTenantId', () => {
@@ -216,4 +218,42 @@ test("the STS client calls the region's own endpoint, not the global one", async
     if (saved !== undefined) process.env.AWS_ENDPOINT_URL_STS = saved;
   }
   expect(hosts[0]).toBe('sts.ap-southeast-2.amazonaws.com');
+});
+
+describe('RefusalMemory', () => {
+  const refusal = (by: Refusal['by'], propagation = false): Refusal => ({ by, fields: { errorCode: by === 'sts' ? 'STS_ACCESS_DENIED' : 'ER_ACCESS_DENIED_ERROR' }, propagation });
+
+  test('a refusal answered 500 is kept for REFUSAL_MEMORY_MS, one answered 503 for its Retry-After; when the window ends one caller tries, and the others are answered until its outcome', () => {
+    let now = 1_000_000;
+    const memory = new RefusalMemory(() => now);
+    memory.remember(1, refusal('login'));
+    memory.remember(2, refusal('sts', true));
+    now += RETRY_AFTER_SECONDS * 1000 - 1;
+    expect([memory.recall(1)?.by, memory.recall(2)?.by]).toEqual(['login', 'sts']);
+    now += 1;
+    // Tenant 2's window is over: this caller tries; the next, while it does, is still answered.
+    expect(memory.recall(2)).toBeUndefined();
+    expect(memory.recall(2)).toMatchObject({ by: 'sts', propagation: true });
+    now = 1_000_000 + REFUSAL_MEMORY_MS - 1;
+    expect(memory.recall(1)).toMatchObject({ by: 'login' });
+    now += 1;
+    expect(memory.recall(1)).toBeUndefined();
+    expect(memory.recall(1)).toMatchObject({ by: 'login' });
+    // The trying caller got past IAM: forgotten.
+    memory.forget(1);
+    expect(memory.recall(1)).toBeUndefined();
+    expect(memory.recall(1)).toBeUndefined();
+  });
+
+  test('holds at most MAX_REMEMBERED_REFUSALS, forgetting the oldest first; a tenant remembered again becomes the newest', () => {
+    const memory = new RefusalMemory(() => 0);
+    for (let t = 0; t < MAX_REMEMBERED_REFUSALS; t++) memory.remember(t, refusal('login'));
+    memory.remember(0, refusal('sts'));
+    memory.remember(MAX_REMEMBERED_REFUSALS, refusal('login'));
+    expect(memory.size).toBe(MAX_REMEMBERED_REFUSALS);
+    expect(memory.recall(1)).toBeUndefined();
+    expect(memory.recall(0)).toMatchObject({ by: 'sts' });
+    expect(memory.recall(2)).toMatchObject({ by: 'login' });
+    expect(memory.recall(MAX_REMEMBERED_REFUSALS)).toMatchObject({ by: 'login' });
+  });
 });

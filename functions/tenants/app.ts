@@ -9,8 +9,10 @@
  * - STS throttles or is unavailable, the database unreachable, saturated, out of time, or every pool of
  *   the environment busy: 503 with Retry-After;
  * - STS refuses the AssumeRole, or the database refuses the tenant's login twice (the second time with a
- *   fresh token signed with fresh credentials): 500, a misconfiguration, unless the environment is younger
- *   than IAM_PROPAGATION_MS: then 503 with Retry-After, since IAM may still be propagating the deploy;
+ *   fresh token signed with fresh credentials): 500, a misconfiguration, unless IAM may still be propagating
+ *   the deploy (see `propagating`): then 503 with Retry-After. Either refusal is remembered for the tenant
+ *   (refusals.ts): its next requests get the same answer at once, with no STS call and no login, for
+ *   REFUSAL_MEMORY_MS after a 500 and for the Retry-After after a 503;
  * - the tenant's table missing, anything else: 500.
  * A 500's body names neither the tenant nor the cause; the request's log line has both, with an error code.
  *
@@ -31,22 +33,27 @@ import { EmfWriter, METRIC, metricsConfigFrom, type CountMetric, type MetricsCon
 import { itemsPage, type Item } from './http';
 import { TenantPools, type LoginFor } from './pools';
 import { TENANTS_ROUTE_METRIC, tenantName } from '../../contracts';
+import { RefusalMemory, type Refusal } from './refusals';
 import { parseTenantId } from './tenant-id';
 import { TenantTokens } from './tokens';
 
 export const ITEMS_PER_RESPONSE = 5;
 const ROUTE = /^\/tenants\/([^/]*)\/items$/;
-/** `??` is the tenant's database: a fully qualified name, no default schema on the connection. */
-const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
+/**
+ * The route's one statement; values: the tenant's database, ITEMS_PER_RESPONSE. `??` is the tenant's
+ * database: a fully qualified name, no default schema on the connection.
+ */
+export const RANDOM_ITEMS = 'SELECT id, c1, c2, c3, c4, c5 FROM ??.items ORDER BY RAND() LIMIT ?';
 
 /**
- * How long after its start an execution environment answers an IAM refusal (STS AccessDenied, or a login
+ * How long after its start an execution environment may answer an IAM refusal (STS AccessDenied, or a login
  * refused twice) with 503 and Retry-After rather than 500. IAM is eventually consistent: a role or policy a
  * deploy just created may be refused for a while, and AWS gives no signal that tells this apart from a
  * real denial (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
  * AWS publishes no figure; two minutes is how long the Terraform AWS provider waits for IAM changes to
  * propagate (hashicorp/terraform-provider-aws, internal/service/iam/wait.go, `propagationTimeout`). A deploy
- * that changes the tenants' IAM also replaces the function, so only environments that young can see it.
+ * that changes the tenants' IAM also replaces the function, so only environments that young can see it,
+ * and only until IAM has let one of their requests through (see `propagating` in createTenantsApp).
  */
 export const IAM_PROPAGATION_MS = 120_000;
 
@@ -111,8 +118,6 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
   const log = createLogger({ service: metrics.service, sink: options.log });
   const emf = new EmfWriter(metrics);
   const usage = new AsyncLocalStorage<RequestUsage>();
-  /** Whether this environment is still inside the IAM propagation window (see IAM_PROPAGATION_MS). */
-  const settling = () => now() - startedAt < IAM_PROPAGATION_MS;
   const count = (metric: CountMetric) => {
     const u = usage.getStore();
     if (u) u[metric]++;
@@ -149,6 +154,17 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
     }),
   });
 
+  /** A request of this environment was served: a login, and every grant it needs, were in effect. */
+  let served = false;
+  /**
+   * Whether a refusal by `by` may be IAM still propagating a deploy: the environment is younger than
+   * IAM_PROPAGATION_MS and IAM has not yet let through what was refused. A login accepted shows the grants
+   * in effect; an AssumeRole answered (or a login, which needs one) shows the role and its trust in effect,
+   * but not its permission to connect, a policy of its own that propagates on its own.
+   */
+  const propagating = (by: Refusal['by']) => now() - startedAt < IAM_PROPAGATION_MS && !served && (by === 'login' || !credentials?.issued);
+  const refusals = new RefusalMemory(now);
+
   function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
     return usage.run(freshUsage(), () => handle(event, context));
   }
@@ -166,6 +182,10 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
     let tenant: number | undefined;
     let items: number | undefined;
     let failure: unknown;
+    /** The tenant's refusal this request was answered with, from memory: no STS call, no login. */
+    let remembered: Refusal | undefined;
+    /** Whether the refusal this request met or remembered is answered as IAM propagating. */
+    let propagation = false;
     let result: HttpResult;
     try {
       if (!match) result = json(404, { error: 'not found', requestId });
@@ -176,15 +196,26 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
         else if (id.kind === 'unknown') result = json(404, { error: 'no such tenant', requestId });
         else {
           tenant = id.tenant;
-          const rows = await pools.query<Array<Record<string, unknown>>>(tenant, RANDOM_ITEMS, [tenantName(config.prefix, tenant), ITEMS_PER_RESPONSE], deadline);
-          const found: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
-          items = found.length;
-          result = prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(200, itemsPage(tenant, found)) : json(200, { tenant, items: found });
+          remembered = refusals.recall(tenant);
+          if (remembered) {
+            propagation = remembered.propagation;
+            result = refused(propagation, requestId);
+          } else {
+            const rows = await pools.query<Array<Record<string, unknown>>>(tenant, RANDOM_ITEMS, [tenantName(config.prefix, tenant), ITEMS_PER_RESPONSE], deadline);
+            served = true;
+            refusals.forget(tenant);
+            const found: Item[] = rows.map((r) => ({ id: Number(r.id), c1: Number(r.c1), c2: Number(r.c2), c3: Number(r.c3), c4: Number(r.c4), c5: Number(r.c5) }));
+            items = found.length;
+            result = prefersHtml(event.headers?.accept ?? event.headers?.Accept) ? html(200, itemsPage(tenant, found)) : json(200, { tenant, items: found });
+          }
         }
       }
     } catch (err) {
       failure = err;
-      result = answer(err, requestId);
+      const by = refusedBy(err);
+      propagation = by !== undefined && propagating(by);
+      result = by ? refused(propagation, requestId) : answer(err, requestId);
+      if (by && tenant !== undefined) refusals.remember(tenant, { by, fields: errorFields(err), propagation });
     }
     result.headers['x-request-id'] = requestId;
 
@@ -207,22 +238,15 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
       stsCalls: u[METRIC.stsCalls],
       poolsOpened: u[METRIC.poolsOpened],
       ...(failure ? errorFields(failure) : {}),
+      ...(remembered ? { ...remembered.fields, refusalRemembered: true } : {}),
       ...(isNotProvisioned(failure) ? { errorCode: 'TENANT_NOT_PROVISIONED' } : {}),
       ...(dbUnavailable ? { dbUnavailable } : {}),
-      ...(failure && iamRefusal(failure) && settling() ? { iamPropagation: true } : {}),
+      ...(propagation ? { iamPropagation: true } : {}),
       ...emf.request({ route, status: result.statusCode, latencyMs, dbMs: dbCalls > 0 ? Math.round(dbMs * 10) / 10 : undefined, dbUnavailable, counts }),
     };
     if (result.statusCode >= 500) log.error('request', fields);
     else log.info('request', fields);
     return result;
-  }
-
-  function answer(err: unknown, requestId: string): HttpResult {
-    const retryLater = () => json(503, { error: 'temporarily unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
-    if (err instanceof StsUnavailableError || err instanceof DbUnavailableError) return retryLater();
-    if (iamRefusal(err) && settling()) return retryLater();
-    // Nothing about the tenant or the cause in the body: the log line carries both.
-    return json(500, { error: 'internal error', requestId });
   }
 
   return {
@@ -238,9 +262,25 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
   };
 }
 
-/** STS or the database refused who the function said it was: what IAM still propagating looks like. */
-function iamRefusal(err: unknown): boolean {
-  return err instanceof StsAccessDeniedError || err instanceof DbAuthError;
+const retryLater = (requestId: string) => json(503, { error: 'temporarily unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+// Nothing about the tenant or the cause in the body: the log line carries both.
+const internalError = (requestId: string) => json(500, { error: 'internal error', requestId });
+
+/** Any failure but an IAM refusal: 503 when a later request may succeed, else 500. */
+function answer(err: unknown, requestId: string): HttpResult {
+  return err instanceof StsUnavailableError || err instanceof DbUnavailableError ? retryLater(requestId) : internalError(requestId);
+}
+
+/** An IAM refusal: 503 while IAM may still be propagating, else 500 (a misconfiguration). */
+function refused(propagation: boolean, requestId: string): HttpResult {
+  return propagation ? retryLater(requestId) : internalError(requestId);
+}
+
+/** Who refused who the function said it was, if `err` is such a refusal: what IAM still propagating looks like too. */
+function refusedBy(err: unknown): Refusal['by'] | undefined {
+  if (err instanceof StsAccessDeniedError) return 'sts';
+  if (err instanceof DbAuthError) return 'login';
+  return undefined;
 }
 
 /** The tenant's database or table is missing: provisioning (the deploy-time migration) has not reached it. */

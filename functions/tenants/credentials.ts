@@ -45,8 +45,8 @@ export class StsUnavailableError extends Error {
 
 /**
  * STS refused the AssumeRole (trust policy, missing sts:AssumeRole, policy too large): a misconfiguration,
- * answered 500, unless the environment is young enough that the refusal may be IAM still propagating a
- * deploy's change (functions/tenants/app.ts, IAM_PROPAGATION_MS).
+ * answered 500, unless the refusal may be IAM still propagating a deploy's change: the environment is young
+ * and no AssumeRole has succeeded in it yet (functions/tenants/app.ts, IAM_PROPAGATION_MS).
  */
 export class StsAccessDeniedError extends Error {
   readonly code = 'STS_ACCESS_DENIED';
@@ -168,6 +168,8 @@ export class TenantCredentials {
   private readonly onAssumeRole: (tenant: number) => void;
   /** AssumeRole calls made (successful or not). */
   calls = 0;
+  /** AssumeRole calls STS answered with credentials: once one has, the tenant-access role and its trust are in effect. */
+  issued = 0;
 
   constructor(
     private readonly iam: IamSettings,
@@ -218,6 +220,7 @@ export class TenantCredentials {
     } catch (err) {
       throw stsFailure(err);
     }
+    this.issued++;
     this.cached.set(tenant, creds);
     return creds;
   }

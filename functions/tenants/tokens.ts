@@ -13,7 +13,7 @@ import { tenantName } from '../../contracts';
 /** Well inside the token's 15-minute life, so a cached token is never presented expired. */
 export const TOKEN_REUSE_MS = 10 * 60_000;
 /** A token is not reused in the last minute of its signing credentials. */
-const CREDENTIALS_EXPIRY_SLACK_MS = 60_000;
+export const CREDENTIALS_EXPIRY_SLACK_MS = 60_000;
 
 export interface TenantTokensOptions {
   /** @default signRdsToken (functions/lib/credentials.ts) */
