@@ -171,7 +171,9 @@ it('applies one environment at a time: only its stacks, in manifest order, and l
   const env = { FIXTURE_ENVIRONMENTS: 'green,blue' };
   // Each option once: the command line refuses a second --out (the helper plan() sets its own).
   const planEnvironments = (extra: string[]) => runTool('plan', [...envOut, ...extra], { env: { ...baseEnv, ...env } });
-  const listed = await planEnvironments(['--list-environments']);
+  // --list-environments plans nothing, so it takes no --out (the command line refuses the pair).
+  const listed = await runTool('plan', ['--project', FIXTURE_APP, '--cdktf-out', path.join(envs, 'cdktf.out'), '--list-environments'], { env: { ...baseEnv, ...env } });
+  expect(listed.stderr).toBe('');
   expect(listed.code).toBe(0);
   // Manifest order: the environments in the order of their first stack, whatever the synth order.
   expect(JSON.parse(listed.stdout)).toEqual(['blue', 'green']);
