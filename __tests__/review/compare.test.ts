@@ -84,8 +84,9 @@ describe('the command lines as a user types them', () => {
   ] as const)('npm run %s -- --help: exit 0 with the synopsis and the options', (script, command) => {
     const r = npmRun(script, ['--help']);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(r.stdout).toContain(`\n${usage(command)}\n`);
-    expect(r.stdout).toMatch(new RegExp(`\\nusage: npm run ${script}`));
+    // Whole lines, whether npm printed its banner above them or not (npm run -s, or a silent loglevel inherited).
+    expect(`\n${r.stdout}`).toContain(`\n${usage(command)}\n`);
+    expect(r.stdout).toMatch(new RegExp(`(^|\\n)usage: npm run ${script}`));
   });
 
   it('npm run review with two sources: exit 1, one line naming both', () => {
