@@ -282,6 +282,8 @@ export const profileSchema = section({
 export interface ShapeProblem {
   readonly path: string;
   readonly detail: string;
+  /** For a misspelt key: the setting it stands for, whose own problem ("is required") it replaces. */
+  readonly standsFor?: string;
 }
 
 type AnySchema = v.GenericSchema & { entries?: Record<string, AnySchema>; wrapped?: AnySchema; value?: AnySchema; options?: readonly unknown[] };
@@ -300,8 +302,9 @@ export function shapeProblems(input: unknown): ShapeProblem[] {
       const key = at[at.length - 1];
       const known = keysAt(at.slice(0, -1));
       const near = nearest(key, known);
-      if (near) suggested.add([...at.slice(0, -1), near].join('.'));
-      unknownKeys.push({ path, detail: `unknown setting${near ? `, did you mean ${near}?` : `; valid settings here: ${known.join(', ')}`}` });
+      const standsFor = near ? [...at.slice(0, -1), near].join('.') : undefined;
+      if (standsFor) suggested.add(standsFor);
+      unknownKeys.push({ path, detail: `unknown setting${near ? `, did you mean ${near}?` : `; valid settings here: ${known.join(', ')}`}`, ...(standsFor ? { standsFor } : {}) });
       continue;
     }
     const value = valueAt(input, at);

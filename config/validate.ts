@@ -53,16 +53,13 @@ export function profileProblems(input: unknown): ProfileProblem[] {
   const profileName = typeof named === 'string' && named ? named : '(unnamed)';
   const shape = shapeProblems(input);
   const problems: ProfileProblem[] = shape.map((s) => ({ profile: profileName, field: s.path, detail: s.detail }));
-  const reported = (path: string) => shape.some((s) => s.path === '(profile)' || s.path === path || s.path.startsWith(`${path}.`) || path.startsWith(`${s.path}.`));
-  // A setting whose section is absent (a misspelt section is reported under its misspelling) cannot be read either.
-  const sectionMissing = (path: string) => {
-    const section = path.includes('.') ? (input as Record<string, unknown> | null)?.[path.split('.')[0]] : input;
-    return typeof section !== 'object' || section === null;
-  };
+  // A misspelt key stands for the setting it hides: that setting is reported too, under the misspelling.
+  const reported = (path: string) =>
+    shape.some((s) => [s.path, s.standsFor].some((at) => at !== undefined && (at === '(profile)' || at === path || at.startsWith(`${path}.`) || path.startsWith(`${at}.`))));
   const p = input as Profile;
   /** Runs `rule` when none of the settings it reads has a problem already. */
   const rule = (reads: readonly string[], check: (fail: (field: string, detail: string) => void) => void) => {
-    if (reads.some((path) => reported(path) || sectionMissing(path))) return;
+    if (reads.some(reported)) return;
     check((field, detail) => problems.push({ profile: profileName, field, detail }));
   };
 

@@ -231,6 +231,24 @@ describe('invalid profiles fail with a message naming the field and what is allo
     expect(e).toMatchObject({ profile: 'fixture', field: 'network.flowlogs' });
   });
 
+  test.each([
+    ['database.appUsername', 'appUserName'],
+    ['region', 'regoin'],
+    ['database.engineVersion', 'engineversion'],
+    ['database', 'databse'],
+  ])('a relating rule that reads %s is not run when a misspelling (%s) replaces it: one problem, the misspelling', (setting, misspelt) => {
+    const at = setting.split('.');
+    const bad = patch(fixture, (p) => {
+      const copy = p as any;
+      const parent = at.slice(0, -1).reduce((o, k) => o[k], copy);
+      parent[misspelt] = parent[at[at.length - 1]];
+      delete parent[at[at.length - 1]];
+      return copy;
+    });
+    const e = errorOf(() => validateProfile(bad));
+    expect(e.problems.map((x) => `${x.field}: ${x.detail}`)).toEqual([`${[...at.slice(0, -1), misspelt].join('.')}: unknown setting, did you mean ${at[at.length - 1]}?`]);
+  });
+
   test('a relating rule is not run on a setting the schema already refused (its value cannot be trusted)', () => {
     const e = errorOf(() => validateProfile(patch(fixture, (p) => ({ ...p, function: { ...p.function, timeoutSeconds: 0 } }))));
     // 0 is below the schema's range, and would also fail the borrow-timeout rule if that rule ran on it.
