@@ -28,7 +28,7 @@ const TIERS = {
   ],
 };
 /** Files under a services directory that start no service: they run with the fast tier. */
-const PURE_UNITS = ['__tests__/functions/units.test.ts', '__tests__/tenants/units.test.ts'];
+const PURE_UNITS = ['__tests__/functions/units.test.ts', '__tests__/functions/token-minter.test.ts', '__tests__/tenants/units.test.ts'];
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A testPathIgnorePatterns entry (a regular expression on the absolute path) for one listed path. */

@@ -123,9 +123,16 @@ export const signRdsToken: SignToken = async (request) => {
   return new Signer({ ...request }).getAuthToken();
 };
 
-/** Mints a token for the configured endpoint and user, as the function itself. */
-export function iamTokenMinter(config: DbConfig, sign: SignToken = signRdsToken): () => Promise<string> {
-  return () => sign({ hostname: config.host, port: config.port, username: config.user, region: config.region });
+/**
+ * Mints a token for the configured endpoint and user, as the function itself. One Signer for the function's
+ * life: a Signer without credentials resolves the default provider chain once and keeps what it found.
+ */
+export function iamTokenMinter(config: DbConfig): () => Promise<string> {
+  let signer: Promise<{ getAuthToken(): Promise<string> }> | undefined;
+  return async () => {
+    signer ??= import('@aws-sdk/rds-signer').then(({ Signer }) => new Signer({ hostname: config.host, port: config.port, username: config.user, region: config.region }));
+    return (await signer).getAuthToken();
+  };
 }
 
 /**
