@@ -10,7 +10,7 @@ import { MemcachedClient, type CacheHealth } from '../lib/cache';
 import { Database, type DatabaseOptions } from '../lib/db';
 import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
 import { Deadline, requestBudgetMs } from '../lib/deadline';
-import { emptyCacheable, hitsPage, html, json, jsonText, prefersHtml, RETRY_AFTER_SECONDS, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { emptyCacheable, hitsPage, html, internalError, json, jsonText, prefersHtml, retryLater, RETRY_AFTER_SECONDS, type CacheOutcome, type Hit, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type LogSink } from '../lib/log';
 import { EmfWriter, metricsConfigFrom, type CacheUse, type MetricsConfig } from '../lib/metrics';
 import { isMissingTable, sqlUtc } from '../lib/sql';
@@ -207,10 +207,7 @@ export function createHitsApp(config: HitsConfig, options: HitsAppOptions = {}):
       }
     } catch (err) {
       failure = err;
-      result =
-        err instanceof DbUnavailableError
-          ? json(503, { error: 'database unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
-          : json(500, { error: 'internal error', requestId });
+      result = err instanceof DbUnavailableError ? retryLater(requestId, 'database unavailable, retry later') : internalError(requestId);
     }
     if (isMissingTable(failure)) {
       // Its own line, for an alarm: the schema comes from the deploy-time migration, which has not run here.

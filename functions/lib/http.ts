@@ -95,6 +95,16 @@ export function json(statusCode: number, body: unknown, extra: Record<string, st
   return jsonText(statusCode, JSON.stringify(body), extra);
 }
 
+/** 503 with Retry-After: a later request may succeed. */
+export function retryLater(requestId: string, error = 'temporarily unavailable, retry later'): HttpResult {
+  return json(503, { error, requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+}
+
+/** 500 naming nothing but the request (no tenant, no cause): the log line carries them. */
+export function internalError(requestId: string): HttpResult {
+  return json(500, { error: 'internal error', requestId });
+}
+
 /** A JSON response from already serialized text. */
 export function jsonText(statusCode: number, text: string, extra: Record<string, string> = {}): HttpResult {
   return {

@@ -21,13 +21,13 @@ export { METRIC } from '../../contracts';
  * The tenants route's counts: AssumeRole calls and their failures, per-tenant pools opened, evicted and
  * refused, logins the database refused. Each is emitted, under the request's dimensions, when above zero.
  */
-export type CountMetric =
-  | typeof METRIC.stsCalls
-  | (typeof METRIC.stsErrors)[keyof typeof METRIC.stsErrors]
-  | typeof METRIC.poolsOpened
-  | typeof METRIC.poolsEvicted
-  | typeof METRIC.poolsRefused
-  | typeof METRIC.loginFailures;
+export const COUNT_METRICS = [METRIC.stsCalls, ...Object.values(METRIC.stsErrors), METRIC.poolsOpened, METRIC.poolsEvicted, METRIC.poolsRefused, METRIC.loginFailures] as const;
+export type CountMetric = (typeof COUNT_METRICS)[number];
+
+/** Every count at zero: a request's tally before it causes anything. */
+export function zeroCounts(): Record<CountMetric, number> {
+  return Object.fromEntries(COUNT_METRICS.map((m) => [m, 0])) as Record<CountMetric, number>;
+}
 
 /** What the cache did for one request: served it, missed, or was bypassed (not asked, or failed and the database answered). */
 export type CacheUse = 'hit' | 'miss' | 'bypass';

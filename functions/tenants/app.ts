@@ -27,12 +27,13 @@ import { StsAccessDeniedError, StsUnavailableError, TenantCredentials, type Assu
 import { clearPasswordPlugin, type SignToken } from '../lib/credentials';
 import { DbAuthError, DbUnavailableError } from '../lib/db-errors';
 import { Deadline, requestBudgetMs } from '../lib/deadline';
-import { html, json, prefersHtml, RETRY_AFTER_SECONDS, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
+import { html, internalError, json, prefersHtml, retryLater, type HttpEvent, type HttpResult, type LambdaContext } from '../lib/http';
 import { createLogger, errorFields, type LogSink } from '../lib/log';
-import { EmfWriter, METRIC, metricsConfigFrom, type CountMetric, type MetricsConfig } from '../lib/metrics';
+import { EmfWriter, METRIC, metricsConfigFrom, zeroCounts, type CountMetric, type MetricsConfig } from '../lib/metrics';
 import { itemsPage, type Item } from './http';
 import { TenantPools, type LoginFor } from './pools';
 import { TENANTS_ROUTE_METRIC, tenantName } from '../../contracts';
+import { isMissingTable } from '../lib/sql';
 import { RefusalMemory, type Refusal } from './refusals';
 import { parseTenantId } from './tenant-id';
 import { TenantTokens } from './tokens';
@@ -106,8 +107,7 @@ export function passwordLogin(prefix: string, password: string): LoginFor {
 type RequestUsage = Record<CountMetric, number> & { dbMs: number; dbCalls: number };
 
 function freshUsage(): RequestUsage {
-  const counts = { [METRIC.stsCalls]: 0, [METRIC.poolsOpened]: 0, [METRIC.poolsEvicted]: 0, [METRIC.poolsRefused]: 0, [METRIC.loginFailures]: 0 };
-  return { ...counts, [METRIC.stsErrors.throttled]: 0, [METRIC.stsErrors.denied]: 0, [METRIC.stsErrors.unavailable]: 0, dbMs: 0, dbCalls: 0 } as RequestUsage;
+  return { ...zeroCounts(), dbMs: 0, dbCalls: 0 };
 }
 
 export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptions = {}): TenantsApp {
@@ -162,7 +162,7 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
    * in effect; an AssumeRole answered (or a login, which needs one) shows the role and its trust in effect,
    * but not its permission to connect, a policy of its own that propagates on its own.
    */
-  const propagating = (by: Refusal['by']) => now() - startedAt < IAM_PROPAGATION_MS && !served && (by === 'login' || !credentials?.issued);
+  const propagating = (by: RefusedBy) => now() - startedAt < IAM_PROPAGATION_MS && !served && (by === 'login' || !credentials?.issued);
   const refusals = new RefusalMemory(now);
 
   function handler(event: HttpEvent, context?: LambdaContext): Promise<HttpResult> {
@@ -215,7 +215,7 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
       const by = refusedBy(err);
       propagation = by !== undefined && propagating(by);
       result = by ? refused(propagation, requestId) : answer(err, requestId);
-      if (by && tenant !== undefined) refusals.remember(tenant, { by, fields: errorFields(err), propagation });
+      if (by && tenant !== undefined) refusals.remember(tenant, { fields: errorFields(err), propagation });
     }
     result.headers['x-request-id'] = requestId;
 
@@ -262,10 +262,6 @@ export function createTenantsApp(config: TenantsConfig, options: TenantsAppOptio
   };
 }
 
-const retryLater = (requestId: string) => json(503, { error: 'temporarily unavailable, retry later', requestId }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
-// Nothing about the tenant or the cause in the body: the log line carries both.
-const internalError = (requestId: string) => json(500, { error: 'internal error', requestId });
-
 /** Any failure but an IAM refusal: 503 when a later request may succeed, else 500. */
 function answer(err: unknown, requestId: string): HttpResult {
   return err instanceof StsUnavailableError || err instanceof DbUnavailableError ? retryLater(requestId) : internalError(requestId);
@@ -276,8 +272,11 @@ function refused(propagation: boolean, requestId: string): HttpResult {
   return propagation ? retryLater(requestId) : internalError(requestId);
 }
 
+/** Who refused the tenant's credentials: STS (AssumeRole) or the database (the login, twice). */
+type RefusedBy = 'sts' | 'login';
+
 /** Who refused who the function said it was, if `err` is such a refusal: what IAM still propagating looks like too. */
-function refusedBy(err: unknown): Refusal['by'] | undefined {
+function refusedBy(err: unknown): RefusedBy | undefined {
   if (err instanceof StsAccessDeniedError) return 'sts';
   if (err instanceof DbAuthError) return 'login';
   return undefined;
@@ -285,6 +284,5 @@ function refusedBy(err: unknown): Refusal['by'] | undefined {
 
 /** The tenant's database or table is missing: provisioning (the deploy-time migration) has not reached it. */
 function isNotProvisioned(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR';
+  return isMissingTable(err) || (err as { code?: unknown } | null)?.code === 'ER_BAD_DB_ERROR';
 }

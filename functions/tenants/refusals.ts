@@ -39,8 +39,6 @@ export const MAX_REMEMBERED_REFUSALS = 10_000;
 
 /** What a request was refused with: enough to answer the tenant's next requests the same way. */
 export interface Refusal {
-  /** Who refused: STS (AssumeRole) or the database (the login, twice). */
-  readonly by: 'sts' | 'login';
   /** The log fields of the refusal (functions/lib/log.ts `errorFields`): the same error code on every answer. */
   readonly fields: LogFields;
   /** Answered as IAM still propagating a deploy (503) rather than a misconfiguration (500). */
