@@ -5,6 +5,7 @@
  * bundles and the tools can import it without pulling in cdktf or the schema.
  * __tests__/contracts/ walks the layers and shows they accept and refuse the same values.
  */
+export * from './arms';
 export * from './aws';
 export * from './metrics';
 export * from './outputs';

@@ -41,7 +41,7 @@ import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { bundleFunction } from '../modules/bundle';
 import { LifetimeGuard } from './lifetime-guard';
 import { freePort, migrateLocalDatabase, provisionLocalTenants, startLocalServices } from './services';
-import { ARM_NAME } from '../tools/load/options';
+import { ARM_NAME } from '../contracts';
 
 const DEFAULT_PORT = 3000;
 const HIGHEST_PORT = 65535;

@@ -174,6 +174,9 @@ export interface CommandIo {
   readonly stderr: (text: string) => void;
 }
 
+/** The process's own streams. */
+export const PROCESS_IO: CommandIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
 /**
  * Runs a command's `body` and turns every way it can end into an exit code: `--help` prints the usage (0); an
  * error `expected` says it anticipated (a UsageError always) prints its message (1); any other error prints

@@ -12,7 +12,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { setTimeout as sleep } from 'timers/promises';
-import { runCommand, type CommandIo } from '../command-line';
+import { PROCESS_IO, runCommand, type CommandIo } from '../command-line';
 import { runArtillery } from './artillery';
 import { readCloudWatch } from './cloudwatch';
 import { OptionError, RunError } from './errors';
@@ -35,19 +35,12 @@ export interface RunLoadIo {
   readonly preload?: readonly string[];
 }
 
-/** The files of one Artillery run: `scenario.json` and `raw.json` for a mixed run, `scenario-<arm>.json` and `raw-<arm>.json` per arm of a sequential one. */
-export interface RunFiles {
-  readonly arms: readonly string[];
-  readonly script: string;
-  readonly raw: string;
-}
-
 export interface LoadResult {
   readonly report: LoadReport;
   /** 0 or 2 (thresholds), or 1 when --cloudwatch failed after the report was written. */
   readonly exitCode: number;
   /** `log`: every run's Artillery output, one after another. */
-  readonly files: { readonly json: string; readonly html: string; readonly log: string; readonly runs: readonly RunFiles[] };
+  readonly files: { readonly json: string; readonly html: string; readonly log: string };
   /** Why exitCode is 1, when it is. */
   readonly error?: string;
 }
@@ -69,11 +62,10 @@ export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise
   const log = path.join(out, 'artillery.log');
   writeFileSync(log, '');
   const runs: ArmsRun[] = [];
-  const runFiles: RunFiles[] = [];
   for (const [i, arms] of runsOf(options).entries()) {
     const suffix = options.order === 'mixed' ? '' : `-${arms[0].name}`;
-    const files = { arms: arms.map((a) => a.name), script: path.join(out, `scenario${suffix}.json`), raw: path.join(out, `raw${suffix}.json`) };
-    runFiles.push(files);
+    // `scenario.json` and `raw.json` for a mixed run, `scenario-<arm>.json` and `raw-<arm>.json` per arm of a sequential one.
+    const files = { script: path.join(out, `scenario${suffix}.json`), raw: path.join(out, `raw${suffix}.json`) };
     if (options.order === 'sequential') {
       if (i > 0 && options.cooldown > 0) {
         io.onOutput?.(`npm run load: cooling down ${options.cooldown} s before arm ${arms[0].name}\n`);
@@ -96,14 +88,14 @@ export async function runLoad(options: LoadOptions, io: RunLoadIo = {}): Promise
     } catch (err) {
       throw new RunError(`Artillery's results ${files.raw} could not be read (${(err as Error).message}); see ${log}`);
     }
-    runs.push({ arms: files.arms, raw });
+    runs.push({ arms: arms.map((a) => a.name), raw });
   }
   const { report, exitCode, error } = await completeReport(runs, options, io);
   const json = path.join(out, 'report.json');
   const html = path.join(out, 'report.html');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(html, renderHtml(report));
-  return { report, files: { json, html, log, runs: runFiles }, exitCode, ...(error ? { error } : {}) };
+  return { report, files: { json, html, log }, exitCode, ...(error ? { error } : {}) };
 }
 
 /**
@@ -152,7 +144,6 @@ export function summaryLines(report: LoadReport): string[] {
   return lines;
 }
 
-const PROCESS_IO: CommandIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 /** The command: argv → exit code (0 ok, 2 a threshold breached, 1 an error). Never throws. */
 export async function main(argv: readonly string[], io: CommandIo = PROCESS_IO): Promise<number> {

@@ -7,11 +7,11 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { AWS_REGION_PATTERN, CLOUDWATCH_PERIOD_SECONDS, MAX_TENANT_COUNT, STACK_OUTPUTS } from '../../contracts';
+import { ARM_NAME, AWS_REGION_PATTERN, CLOUDWATCH_PERIOD_SECONDS, MAX_TENANT_COUNT, STACK_OUTPUTS } from '../../contracts';
 import { decimal, oneOf, parseCommandLine, type CommandSpec } from '../command-line';
 import { parseThresholds } from './thresholds';
 import { OptionError } from './errors';
-import type { DeployedOutputs } from './outputs';
+import { defined, type DeployedOutputs } from './outputs';
 import { ORDERS, type Arm, type ArmTargets, type CloudWatchTargets, type LoadOptions, type Order, type Runner } from './types';
 
 /**
@@ -37,8 +37,6 @@ export const MAX_LAMBDA_SECONDS = 14 * 60;
 /** Distributed workers. */
 export const MAX_WORKERS = 100;
 
-/** An arm's name (`--arm <name>=<url>`): 1-32 of a-z, 0-9 and -, not starting with a hyphen, which would read as an option. Local mode names its arms by the same rule. */
-export const ARM_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** Characters a path may carry besides the `{tenant}` placeholder: RFC 3986 path characters, no query. */
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 
@@ -202,7 +200,7 @@ export function parseOptions(argv: readonly string[], readOutputs?: OutputsReade
         dbInstanceIdentifier: v['db-instance'] ?? file?.dbInstanceIdentifier,
         proxyName: v['proxy-name'] ?? file?.proxyName,
       };
-      targets[arm.name] = Object.fromEntries(Object.entries(found).filter(([, value]) => value !== undefined));
+      targets[arm.name] = defined(found);
     }
     if (regions.size > 1) throw new OptionError(`--cloudwatch: the arms are in several regions (${[...regions.keys()].join(', ')}); compare arms of one region`);
     const [armsRegion] = [...regions.keys()];
@@ -236,8 +234,8 @@ function fargateRegions(): readonly string[] {
   return fargateRegionsCache;
 }
 let fargateRegionsCache: readonly string[] | undefined;
-/** The installed Artillery's version, for messages that quote its behaviour. */
-const ARTILLERY_VERSION = (require('artillery/package.json') as { version: string }).version;
+/** The installed Artillery's version, for messages that quote its behaviour: read only when one is written. */
+const artilleryVersion = () => (require('artillery/package.json') as { version: string }).version;
 
 /** `seconds`: one Artillery run's ramp + duration (a sequential run has one per arm). */
 function parseRunner(onText: string, count: string | undefined, region: string | undefined, seconds: number, cloudwatch: boolean): Runner {
@@ -252,7 +250,7 @@ function parseRunner(onText: string, count: string | undefined, region: string |
   if (region === undefined) throw new OptionError(`--on ${on} needs --region <AWS region the workers run in>`);
   if (!AWS_REGION_PATTERN.test(region)) throw new OptionError(`--region: ${JSON.stringify(region)} is not an AWS region name`);
   if (on === 'fargate' && !fargateRegions().includes(region)) {
-    throw new OptionError(`--on fargate: Artillery ${ARTILLERY_VERSION} runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
+    throw new OptionError(`--on fargate: Artillery ${artilleryVersion()} runs Fargate workers only in ${fargateRegions().join(', ')}, not ${region}`);
   }
   if (on === 'lambda' && seconds > MAX_LAMBDA_SECONDS) {
     throw new OptionError(`--on lambda: --ramp + --duration is ${seconds} s, but Lambda workers stop at 15 minutes; keep it ≤ ${MAX_LAMBDA_SECONDS} s or use --on fargate`);

@@ -25,7 +25,8 @@ export interface DeployedOutputs {
 const { api: API, data: DATA } = STACK_OUTPUTS;
 
 const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** `o` without its undefined fields. */
+export const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /** Pure: the parsed outputs object → what the load test needs for environment `env`. */
 export function deployedOutputs(outputs: unknown, env: string, file = 'the outputs file'): DeployedOutputs {

@@ -13,8 +13,7 @@ import { applyRefusal } from './lib/apply-guard';
 import { deployOrder, environmentsOf, readManifest, stacksOfEnvironment } from './lib/manifest';
 import { PLAN_SUMMARY_FILE, PlanJson } from './lib/plan-json';
 import { run, synthesize, terraformEnv } from './lib/processes';
-import { isReviewError } from './review';
-import { Io, PlanSummary, PROCESS_IO } from './types';
+import { Io, isReviewError, PlanSummary, PROCESS_IO } from './types';
 
 export const PLAN_COMMAND = {
   name: 'npm run plan',
@@ -50,10 +49,10 @@ export interface PlanOptions {
 
 /** argv (after `npm run plan --`) → options; a UsageError names what is wrong, or the two options that contradict each other. */
 export function parsePlanOptions(argv: readonly string[]): PlanOptions {
-  const { values: v } = parseCommandLine(PLAN_COMMAND, argv);
+  const { values: v, given } = parseCommandLine(PLAN_COMMAND, argv);
   if (v['allow-replace'] && !v.apply) throw new UsageError('--allow-replace is for --apply: a plan without --apply replaces nothing');
   if (v['list-environments']) {
-    const other = (['apply', 'allow-replace', 'environment', 'out'] as const).find((name) => (name === 'environment' || name === 'out' ? v[name] !== undefined : v[name]));
+    const other = ['apply', 'allow-replace', 'environment', 'out'].find((name) => given.has(name));
     if (other) throw new UsageError(`--list-environments and --${other} contradict each other: --list-environments prints the environments and plans nothing`);
   }
   const project = path.resolve(v.project ?? process.cwd());

@@ -6,13 +6,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { types } from 'util';
 import { parseCommandLine, runCommand, UsageError, type CommandSpec } from '../command-line';
 import { readPlans } from './lib/plan-json';
 import { renderMarkdown } from './lib/render';
 import { reviewAgainstBase } from './lib/revisions';
 import { compareSynthOutputs } from './lib/synth-diff';
-import { exitCodeOf, Io, PROCESS_IO, Report, toJson } from './types';
+import { exitCodeOf, Io, isReviewError, PROCESS_IO, Report, toJson } from './types';
 
 export const REVIEW_COMMAND = {
   name: 'npm run review',
@@ -74,12 +73,6 @@ export async function review(argv: readonly string[], io: Io = PROCESS_IO): Prom
   // Errors the review raises say what failed (git, synth, a plan file): their message is the line to print.
   return (await runCommand(REVIEW_COMMAND, argv, io, () => run(parseReviewOptions(argv), io), isReviewError)) as 0 | 1 | 2;
 }
-
-/**
- * A failure the review or plan anticipated: a plain Error, which tools/review/lib throws with a message that
- * says what failed, or a system error (ENOENT on a path given). A TypeError and its kin are bugs.
- */
-export const isReviewError = (err: unknown): boolean => types.isNativeError(err) && err.name === 'Error';
 
 async function run(options: ReviewOptions, io: Io): Promise<0 | 1 | 2> {
   const log = (line: string) => io.stderr(`review: ${line}\n`);

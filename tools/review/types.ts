@@ -1,4 +1,5 @@
 /** The report that `npm run review` prints as Markdown and writes with `--json`; the same shape for synth and plan sources. */
+import { types } from 'util';
 
 export type ChangeAction = 'create' | 'update' | 'replace' | 'delete';
 
@@ -111,4 +112,10 @@ export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
 }
-export const PROCESS_IO: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+export { PROCESS_IO } from '../command-line';
+
+/**
+ * A failure the review or plan anticipated: a plain Error, which tools/review/lib throws with a message that
+ * says what failed, or a system error (ENOENT on a path given). A TypeError and its kin are bugs.
+ */
+export const isReviewError = (err: unknown): boolean => types.isNativeError(err) && err.name === 'Error';

@@ -35,7 +35,7 @@ function riskLine(stack: StackReport, c: Change): string {
 }
 
 /** `provider `aws`: `6.25.0` → `6.66.0`, source `aws` → `hashicorp/aws``: what `terraform init` will install differently. */
-export function providerChangeText(p: ProviderChange): string {
+function providerChangeText(p: ProviderChange): string {
   const requirement = (r: NonNullable<ProviderChange['before']>) => `${code(r.source)}${r.version ? ` ${code(r.version)}` : ''}`;
   if (!p.before) return `provider ${code(p.name)} added: ${requirement(p.after!)}`;
   if (!p.after) return `provider ${code(p.name)} removed (was ${requirement(p.before)})`;
@@ -48,7 +48,12 @@ export function providerChangeText(p: ProviderChange): string {
 /** One line per distinct provider change, with the stacks it applies to (an engine switch changes every stack alike). */
 function providerLines(report: Report): string[] {
   const stacksByChange = new Map<string, string[]>();
-  for (const s of report.stacks) for (const p of s.providers ?? []) stacksByChange.set(providerChangeText(p), [...(stacksByChange.get(providerChangeText(p)) ?? []), s.stack]);
+  for (const s of report.stacks) {
+    for (const p of s.providers ?? []) {
+      const text = providerChangeText(p);
+      stacksByChange.set(text, [...(stacksByChange.get(text) ?? []), s.stack]);
+    }
+  }
   return [...stacksByChange].map(([text, stacks]) => `- ${text} in ${stacks.length === 1 ? 'stack' : `${stacks.length} stacks:`} ${stacks.map(code).join(', ')}`);
 }
 
