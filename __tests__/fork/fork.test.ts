@@ -4,7 +4,7 @@
  * documentation tells users to perform, read from the documentation itself, and each holds on any fork,
  * including one that already took those steps: it works on the profiles that exist.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,6 +12,7 @@ import { Profile, PROFILES } from '../../config';
 import { SYNTH_DIR_VARIABLE } from '../support/synth';
 import { strict, withoutCache } from '../support/variants';
 import { activeEngine } from '../../tools/engine/engines';
+import { copyCheckout } from '../../tools/engine/workspace';
 
 const ROOT = path.resolve(__dirname, '../..');
 let copy: string;
@@ -46,20 +47,9 @@ function section(title: RegExp): { file: string; text: string } {
   throw new Error(`no heading matching ${title} in README.md or docs/: update this scenario and the documentation together`);
 }
 
-/** The project as a user's fork has it (tracked and new files, nothing ignored, committed), with this node_modules linked in. */
+/** The project as a user's fork has it (tracked and new files, nothing ignored, committed on main), with this node_modules linked in. */
 function copyProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fork-'));
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const file of files) {
-    if (!fs.existsSync(path.join(ROOT, file))) continue; // deleted in the working tree
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
-  }
-  // A fork is a git checkout (the change review compares revisions): commit the copy as its first revision.
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=fork test', '-c', 'user.email=fork@example.invalid', ...args], { cwd: dir, stdio: 'pipe' });
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'fork of the project');
+  const dir = copyCheckout(ROOT, 'fork-');
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   return dir;
 }

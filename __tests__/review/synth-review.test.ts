@@ -7,12 +7,14 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { copyCheckout } from '../../tools/engine/workspace';
 import { readJson, ROOT, runScript, runTool } from './fixture';
 
 jest.setTimeout(240000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-synth-test-'));
-const repo = path.join(work, 'project');
+/** The project's copy the tests edit (beforeAll). */
+let repo: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
 
 /**
@@ -61,21 +63,16 @@ async function review(commandLine = false) {
 const allChanges = (report: any) => report.stacks.flatMap((s: any) => s.changes.map((c: any) => ({ ...c, stack: s.stack })));
 
 beforeAll(() => {
-  // The project as a user has it: tracked and new files, not node_modules or build output.
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const f of files) {
-    if (!fs.existsSync(path.join(ROOT, f))) continue; // deleted in the working tree
-    fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, f), path.join(repo, f));
-  }
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('-c', 'user.name=review test', '-c', 'user.email=review@example.invalid', 'commit', '-q', '-m', 'base');
+  // The project as a user has it: tracked and new files, not node_modules or build output, committed on main.
+  repo = copyCheckout(ROOT, 'review-synth-project-');
   // After the commit: .gitignore's `node_modules/` matches directories only, and this is a symlink.
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
 });
 
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.rmSync(repo, { recursive: true, force: true });
+});
 
 afterEach(() => {
   git('checkout', '-q', '--', '.');

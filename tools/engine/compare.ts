@@ -1,10 +1,12 @@
 /**
  * Compares two synth outputs (`cdktf.out` directories) written by the two engines, leaf by leaf: every JSON
- * file key by key and list element by list element, every other file (the function archives) byte by byte.
+ * file key by key with the review's diffJson (a list of scalars is one leaf, as Terraform compares it), every
+ * other file (the function archives) byte by byte.
  * A difference is allowed only where engines.ts's ALLOWED_DIFFERENCES says so; every other one is reported.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { diffJson, formatPath } from '../review/lib/json-diff';
 import { isAllowedDifference, SynthFile } from './engines';
 
 export interface SynthDifference {
@@ -15,22 +17,6 @@ export interface SynthDifference {
   readonly a: unknown;
   readonly b: unknown;
   readonly allowed: boolean;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** Every leaf where `a` and `b` differ: keys present on one side only, list elements, scalars (type included). */
-export function leafDifferences(a: unknown, b: unknown, at: Array<string | number> = []): Array<{ path: Array<string | number>; a: unknown; b: unknown }> {
-  if (isObject(a) && isObject(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((k) => (k in a && k in b ? leafDifferences(a[k], b[k], [...at, k]) : [{ path: [...at, k], a: a[k], b: b[k] }]));
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    const out = [];
-    for (let i = 0; i < Math.max(a.length, b.length); i++) out.push(...(i < a.length && i < b.length ? leafDifferences(a[i], b[i], [...at, i]) : [{ path: [...at, i], a: a[i], b: b[i] }]));
-    return out;
-  }
-  return Object.is(a, b) ? [] : [{ path: at, a, b }];
 }
 
 /** Which entry of the allow-list a file falls under: a stack's Terraform JSON, the manifest, or neither. */
@@ -44,7 +30,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Every difference between the synth outputs `aDir` and `bDir`, each marked allowed or not. */
-export function compareSynthOutputs(aDir: string, bDir: string): SynthDifference[] {
+export function parityDifferences(aDir: string, bDir: string): SynthDifference[] {
   const a = new Set(filesUnder(aDir));
   const b = new Set(filesUnder(bDir));
   const differences: SynthDifference[] = [];
@@ -60,8 +46,8 @@ export function compareSynthOutputs(aDir: string, bDir: string): SynthDifference
       continue;
     }
     const kind = kindOf(file);
-    for (const d of leafDifferences(JSON.parse(aBytes.toString('utf8')), JSON.parse(bBytes.toString('utf8')))) {
-      differences.push({ file, ...d, allowed: kind !== undefined && isAllowedDifference(kind, d.path) });
+    for (const d of diffJson(JSON.parse(aBytes.toString('utf8')), JSON.parse(bBytes.toString('utf8')))) {
+      differences.push({ file, path: d.segments, a: d.before, b: d.after, allowed: kind !== undefined && isAllowedDifference(kind, d.segments) });
     }
   }
   return differences;
@@ -69,7 +55,7 @@ export function compareSynthOutputs(aDir: string, bDir: string): SynthDifference
 
 /** One line per difference: `stacks/data-dev/cdk.tf.json terraform.required_providers.aws.version: "6.25.0" → "6.66.0"`. */
 export function describe(d: SynthDifference): string {
-  const at = d.path.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, '');
+  const at = formatPath(d.path);
   const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v).slice(0, 200));
   return `${d.file}${at ? ` ${at}` : ''}: ${show(d.a)} → ${show(d.b)}`;
 }

@@ -9,10 +9,10 @@
  * The engine's name goes to stdout, progress to stderr. tools/engine/README.md says what a switch touches.
  */
 import * as path from 'path';
-import { parseCommandLine, runCommand, UsageError, type CommandIo, type CommandSpec } from '../command-line';
+import { parseCommandLine, PROCESS_IO, runCommand, UsageError, type CommandIo, type CommandSpec } from '../command-line';
 import { activeEngine, ENGINE_NAMES, ENGINES, isEngineName, type EngineName } from './engines';
 import { provideNodeModules, setAsideNodeModules, StaleLockError } from './install';
-import { planSwitch, switchFiles } from './switch';
+import { applySwitch, planSwitch, switchFiles } from './switch';
 
 export const ENGINE_COMMAND: CommandSpec = {
   name: 'npm run engine',
@@ -26,7 +26,6 @@ export const ENGINE_COMMAND: CommandSpec = {
   ],
 };
 
-const PROCESS_IO: CommandIo = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 /** The engine to switch to, or undefined to print the active one. */
 function parse(argv: readonly string[]): EngineName | undefined {
@@ -59,7 +58,7 @@ export function engineCommand(argv: readonly string[], io: CommandIo = PROCESS_I
       log(`${plan.from.title} → ${plan.to.title}: ${plan.writes.size} files, package-lock.json swapped with tools/engine/${target}.package-lock.json`);
       const previous = setAsideNodeModules(root);
       if (previous === 'kept') log(`${plan.from.title}'s node_modules kept in the cache for the way back`);
-      switchFiles(root, target);
+      applySwitch(root, plan);
       const started = Date.now();
       log(`installing ${ENGINES[target].title}'s packages…`);
       let how: 'cached' | 'installed';

@@ -50,7 +50,7 @@ export function parkedLockPath(root: string, engine: EngineName): string {
 type PackageJson = { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
 
 /** The engine whose library package.json depends on; an error when it names none or both. */
-export function engineOfPackageJson(pkg: PackageJson, file = 'package.json'): Engine {
+function engineOfPackageJson(pkg: PackageJson, file = 'package.json'): Engine {
   const found = ENGINE_NAMES.filter((name) => pkg.dependencies?.[ENGINES[name].library] !== undefined);
   if (found.length !== 1) {
     throw new Error(`${file}: dependencies must name exactly one engine library (${ENGINE_NAMES.map((n) => ENGINES[n].library).join(' or ')}), found ${found.length ? found.join(' and ') : 'none'}`);

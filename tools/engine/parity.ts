@@ -8,12 +8,11 @@
  * `npm test` (.ci/run), not a test. Exit 0 parity holds, 1 it does not (or a step failed). Prints each
  * step's time; the copy is removed afterwards.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseCommandLine, runCommand, type CommandSpec } from '../command-line';
-import { synthesize, tempDir } from '../review/lib/processes';
-import { compareSynthOutputs, describe } from './compare';
+import { parseCommandLine, PROCESS_IO, runCommand, type CommandSpec } from '../command-line';
+import { run, synthesize, tempDir } from '../review/lib/processes';
+import { describe, parityDifferences } from './compare';
 import { activeEngine, ENGINE_NAMES } from './engines';
 import { provideNodeModules } from './install';
 import { switchFiles } from './switch';
@@ -50,12 +49,17 @@ async function step(name: string, timings: Array<[string, number]>, body: () => 
   }
 }
 
+/** This process's environment without a state bucket: local backends, the same synth as this checkout's. */
+function localEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.TF_STATE_BUCKET;
+  return env;
+}
+
 /** Runs a command in `cwd` with the copy's own node_modules/.bin first on PATH; throws with its output when it fails. */
 function exec(cwd: string, command: string, args: string[]): void {
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(cwd, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
-  delete env.TF_STATE_BUCKET; // the same synth as this checkout's: local backends
-  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${`${r.stdout}${r.stderr}`.trim().slice(-6000)}`);
+  const r = run(command, args, { cwd, env: { ...localEnv(), PATH: `${path.join(cwd, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` } });
+  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.code}:\n${`${r.stdout}${r.stderr}`.trim().slice(-6000)}`);
 }
 
 async function main(): Promise<number> {
@@ -65,8 +69,7 @@ async function main(): Promise<number> {
   const timings: Array<[string, number]> = [];
   let copy: string | undefined;
   try {
-    const env = { ...process.env };
-    delete env.TF_STATE_BUCKET;
+    const env = localEnv();
     const ok =
       (await step(`copy this checkout (${here.name}) and synthesize it`, timings, async () => {
         copy = copyCheckout(ROOT, 'parity-copy-');
@@ -76,7 +79,7 @@ async function main(): Promise<number> {
       (await step(`type-check under ${other}`, timings, () => exec(copy!, 'tsc', ['--noEmit']))) &&
       (await step(`synthesize under ${other} and compare leaf by leaf`, timings, async () => {
         await synthesize(copy!, path.join(work, other), env);
-        const differences = compareSynthOutputs(path.join(work, here.name), path.join(work, other));
+        const differences = parityDifferences(path.join(work, here.name), path.join(work, other));
         const forbidden = differences.filter((d) => !d.allowed);
         if (forbidden.length) throw new Error(`${forbidden.length} differences outside the allowed ones (tools/engine/engines.ts):\n${forbidden.slice(0, 40).map((d) => `  ${describe(d)}`).join('\n')}`);
         const allowed = [...new Set(differences.map((d) => describe({ ...d, file: d.file.replace(/^stacks\/[^/]+\//, 'stacks/*/') })))];
@@ -98,7 +101,7 @@ async function main(): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
-void runCommand(PARITY_COMMAND, argv, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }, () => {
+void runCommand(PARITY_COMMAND, argv, PROCESS_IO, () => {
   parseCommandLine(PARITY_COMMAND, argv);
   return main();
 }).then((code) => (process.exitCode = code));

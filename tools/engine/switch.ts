@@ -59,7 +59,11 @@ export function planSwitch(root: string, target: EngineName): SwitchPlan {
 
 /** Switches the files of `root` to `target` (no install); `npm run engine` then installs. */
 export function switchFiles(root: string, target: EngineName): SwitchPlan {
-  const plan = planSwitch(root, target);
+  return applySwitch(root, planSwitch(root, target));
+}
+
+/** Writes what `plan` (planSwitch's, for `root` as it still is) says, and swaps the lock files. */
+export function applySwitch(root: string, plan: SwitchPlan): SwitchPlan {
   if (plan.from.name === plan.to.name) return plan;
   for (const [file, text] of plan.writes) if (file !== 'package.json') fs.writeFileSync(path.join(root, file), text);
   fs.writeFileSync(path.join(root, 'package.json'), plan.writes.get('package.json')!);

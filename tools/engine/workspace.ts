@@ -9,16 +9,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { checkoutFiles } from './switch';
 
-/** Copies `root`'s files into a new directory under the system temp dir and returns it; the caller removes it. */
+/**
+ * Copies `root`'s files into a new directory under the system temp dir, committed on branch main, and returns
+ * it; the caller removes it. copyFileSync keeps each file's mode (an executable stays one).
+ */
 export function copyCheckout(root: string, prefix = 'engine-copy-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   for (const file of checkoutFiles(root)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(root, file), path.join(dir, file));
-    fs.chmodSync(path.join(dir, file), fs.statSync(path.join(root, file)).mode);
   }
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=engine copy', '-c', 'user.email=engine-copy@localhost', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, stdio: 'pipe' });
-  git('init', '--quiet');
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=checkout copy', '-c', 'user.email=checkout-copy@localhost', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, stdio: 'pipe' });
+  git('init', '--quiet', '--initial-branch=main');
   git('add', '--all');
   git('commit', '--quiet', '--no-verify', '-m', 'copy');
   return dir;
