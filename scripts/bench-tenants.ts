@@ -21,10 +21,9 @@
  *    login writes them.
  *
  * `npm run bench` (scripts/bench.ts, section `tenants`) calls runTenantsBench; alone:
- *   npx tsx scripts/bench-tenants.ts [--tenants N] [--rows M] [--route-tenants R] [--requests Q (default 10000)] [--samples S]
+ *   npx tsx scripts/bench-tenants.ts [--tenants N] [--rows M] [--route-tenants R] [--requests Q] [--samples S] (--help says more)
  */
 import { readFileSync, rmSync } from 'fs';
-import { parseArgs } from 'util';
 import { setFlagsFromString } from 'v8';
 import { runInNewContext } from 'vm';
 import { createConnection, type ConnectionOptions } from 'mysql2/promise';
@@ -42,6 +41,8 @@ import { connectionBase, signRdsToken, tlsOptions } from '../functions/lib/crede
 import type { HttpEvent, HttpResult } from '../functions/lib/http';
 import { median, type Metric } from './bench-stats';
 import { MariaDb, makeCerts, migrateLocalDatabase, tempDir } from './services';
+import { passwordAfterIam } from './tenant-logins';
+import { decimal, parseCommandLine, PROCESS_IO, runCommand, type CommandSpec } from '../tools/command-line';
 import { DEFAULT_TENANT_PREFIX, tenantName } from '../contracts';
 
 export interface TenantsBenchOptions {
@@ -110,7 +111,7 @@ function fullRefusalMemory(): RefusalMemory {
   const memory = new RefusalMemory();
   for (let t = 0; t < MAX_REMEMBERED_REFUSALS; t++) {
     const refused = Object.assign(new Error(`Access denied for user '${tenantName(DEFAULT_TENANT_PREFIX, t)}'@'10.0.1.23' (using password: YES)`), { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045 });
-    memory.remember(t, { by: 'login', fields: errorFields(new DbAuthError(refused)), propagation: false });
+    memory.remember(t, { fields: errorFields(new DbAuthError(refused)), propagation: false });
   }
   return memory;
 }
@@ -153,10 +154,7 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
     /** The whole IAM path (STS cache, signer, the plugin's token) up to the login, which uses the password. */
     const iamPath: TenantsAppOptions = {
       assumeRole,
-      adaptLogin: (configured) => (t) => {
-        const login = configured(t);
-        return { ...login, options: async () => ({ user: (await login.options()).user, password: PASSWORD }), invalidate: () => login.invalidate() };
-      },
+      adaptLogin: passwordAfterIam(PASSWORD),
     };
     const db8 = { host: db.host, port: db.port, tls: 'verify' as const, ca: readFileSync(certs.caFile, 'utf8'), connectTimeoutMs: 3000, idleRebuildMs: 1_800_000, requestBudgetMs: 8000 };
     const deployed: TenantsConfig = {
@@ -251,30 +249,26 @@ export async function runTenantsBench(options: TenantsBenchOptions = {}): Promis
   return metrics;
 }
 
+const BENCH_TENANTS_COMMAND = {
+  name: 'npx tsx scripts/bench-tenants.ts',
+  synopsis: ['npx tsx scripts/bench-tenants.ts [options]'],
+  options: {
+    tenants: { type: 'string', value: '<n>', help: 'tenants provisioned, each with --rows rows (default: 1000)' },
+    rows: { type: 'string', value: '<n>', help: 'rows per tenant (default: 1000)' },
+    'route-tenants': { type: 'string', value: '<n>', help: 'tenants the route rounds go through (default: 200)' },
+    requests: { type: 'string', value: '<n>', help: 'requests per round (default: 10000)' },
+    samples: { type: 'string', value: '<n>', help: 'samples of each connection step (default: 500)' },
+  },
+  epilogue: ['npm run bench -- tenants runs it with the defaults (BENCH_TENANTS, BENCH_TENANT_ROWS change the first two)'],
+} as const satisfies CommandSpec;
+
 if (require.main === module) {
-  const options = { tenants: { type: 'string' }, rows: { type: 'string' }, 'route-tenants': { type: 'string' }, requests: { type: 'string' }, samples: { type: 'string' } } as const;
-  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
-  try {
-    ({ values } = parseArgs({ options, strict: true }));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(1);
-  }
-  const whole = (name: keyof typeof values): number | undefined => {
-    const raw = values[name];
-    if (raw === undefined) return undefined;
-    if (!/^[1-9][0-9]*$/.test(raw)) {
-      console.error(`--${name} needs a positive whole number, got "${raw}"`);
-      process.exit(1);
-    }
-    return Number(raw);
-  };
-  runTenantsBench({ tenants: whole('tenants'), rows: whole('rows'), routeTenants: whole('route-tenants'), requests: whole('requests'), samples: whole('samples') })
-    .then((metrics) => {
-      for (const m of metrics) console.log(`${m.name}: ${m.value} ${m.unit}${m.target ? `   target ${m.target}` : ''}`);
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
+  const argv = process.argv.slice(2);
+  void runCommand(BENCH_TENANTS_COMMAND, argv, PROCESS_IO, async () => {
+    const { values } = parseCommandLine(BENCH_TENANTS_COMMAND, argv);
+    const whole = (name: keyof typeof BENCH_TENANTS_COMMAND.options) => (values[name] === undefined ? undefined : decimal(name, values[name]!, { min: 1, max: 10_000_000, integer: true }));
+    const options = { tenants: whole('tenants'), rows: whole('rows'), routeTenants: whole('route-tenants'), requests: whole('requests'), samples: whole('samples') };
+    for (const m of await runTenantsBench(options)) console.log(`${m.name}: ${m.value} ${m.unit}${m.target ? `   target ${m.target}` : ''}`);
+    return 0;
+  }).then((code) => (process.exitCode = code));
 }

@@ -4,7 +4,8 @@
  * the load harness's ceiling (scripts/bench-load.ts).
  * `npm run bench -- <section>` runs one section: synth, engines, metrics, function, tenants or load.
  * Medians of several runs; targets are printed beside each figure, never asserted in tests.
- * Everything runs on this machine and talks only to 127.0.0.1.
+ * Everything runs on this machine and talks only to 127.0.0.1, but for the engines section's first install of
+ * the other engine (`npm ci` from the npm registry), which later runs take from the engine cache.
  */
 import * as fs from 'fs';
 import * as os from 'os';

@@ -23,11 +23,11 @@ import { provisionTenants } from '../../functions/migrate/tenants';
 import { pamAuth, passwordAuth } from '../../functions/migrate/runner';
 import { createTenantsApp, IAM_PROPAGATION_MS, type TenantsApp, type TenantsAppOptions } from '../../functions/tenants/app';
 import { loadTenantsConfig } from '../../functions/tenants/config';
-import type { LoginFor } from '../../functions/tenants/pools';
 import { REFUSAL_MEMORY_MS } from '../../functions/tenants/refusals';
 import { signRdsToken, type SignToken } from '../../functions/lib/credentials';
 import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { MariaDb, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
+import { loginsEndingIn, passwordAfterIam } from '../../scripts/tenant-logins';
 import { emfProblems, metricsOf, type Line } from '../support/emf';
 import { sleep } from '../support/hits';
 import { canWritePam, iamTest, installPamService } from '../support/pam';
@@ -178,10 +178,7 @@ function movableClock(): { offset: number; now: () => number } {
 }
 
 /** The IAM path (STS, credentials and token caches, signer, plugin) ending in a password login: no PAM needed. */
-const passwordAtTheEnd = (configured: LoginFor): LoginFor => (tenant) => {
-  const login = configured(tenant);
-  return { ...login, options: async () => ({ user: (await login.options()).user, password: PASSWORD }), invalidate: () => login.invalidate() };
-};
+const passwordAtTheEnd = passwordAfterIam(PASSWORD);
 
 /**
  * IAM's judgement of each token, in this process: the database-refusal cases that run without PAM (as a normal
@@ -198,23 +195,13 @@ function iamJudge() {
     signed.push({ user: request.username, key: request.credentials!.accessKeyId });
     return signRdsToken(request);
   };
-  const adaptLogin = (configured: LoginFor): LoginFor => (tenant) => {
-    const login = configured(tenant);
-    return {
-      ...login,
-      async options() {
-        const given = await login.options();
-        const answer = await given.authPlugins!.mysql_clear_password({} as never)(Buffer.alloc(0));
-        const token = Buffer.from(answer as Buffer).toString().replace(/\0$/, '');
-        const url = new URL(`https://${token}`);
-        const key = url.searchParams.get('X-Amz-Credential')!.split('/')[0];
-        const decision = revokedKeys.has(key) ? 'refused' : 'accepted';
-        seen.push({ tenant, decision, token, key, date: url.searchParams.get('X-Amz-Date')! });
-        return { user: given.user, password: decision === 'accepted' ? PASSWORD : 'refused-by-iam' };
-      },
-      invalidate: () => login.invalidate(),
-    };
-  };
+  const adaptLogin = loginsEndingIn((tenant, _given, token) => {
+    const url = new URL(`https://${token}`);
+    const key = url.searchParams.get('X-Amz-Credential')!.split('/')[0];
+    const decision = revokedKeys.has(key) ? 'refused' : 'accepted';
+    seen.push({ tenant, decision, token: token!, key, date: url.searchParams.get('X-Amz-Date')! });
+    return decision === 'accepted' ? PASSWORD : 'refused-by-iam';
+  });
   return {
     revokedKeys,
     /** The app options that put the judge in the login path. */
@@ -559,19 +546,22 @@ describe("the database refuses a tenant's login (IAM judged on the real token by
     expect([other.line.stsCalls, count(other.line, 'LoginFailures')]).toEqual([0, 0]);
   });
 
-  const misconfigured: Array<[string, () => Promise<void>, () => Promise<void>]> = [
+  // The last field: how many tokens reach IAM's judge (PAM); none once the user no longer logs in through it.
+  const misconfigured: Array<[string, () => Promise<void>, () => Promise<void>, number]> = [
     [
       "its user's plugin changed",
       () => db.sql("ALTER USER 'iam_2'@'%' IDENTIFIED BY 'no-longer-iam'"),
       () => db.sql("ALTER USER 'iam_2'@'%' IDENTIFIED VIA pam USING ?", [pamService]),
+      0,
     ],
     [
       'its grant revoked',
       async () => writeFileSync(path.join(iamState, 'refused-users'), 'iam_2\n'),
       async () => rmSync(path.join(iamState, 'refused-users')),
+      2,
     ],
   ];
-  for (const [cause, breakIt, fixIt] of misconfigured) {
+  for (const [cause, breakIt, fixIt, judged] of misconfigured) {
     iamTest(`${cause}: refused twice (the second time a fresh token on fresh credentials), 500 after the IAM propagation window, the tenant logged; other tenants served; once fixed, served after the refusal's memory window`, async () => {
       const clock = movableClock();
       const h = start(env({ ...IAM_ENV, TENANT_MAX_CONNECTIONS: '5' }), { now: clock.now });
@@ -582,9 +572,9 @@ describe("the database refuses a tenant's login (IAM judged on the real token by
         const res = await refusedFor(h, 2, 'ER_ACCESS_DENIED_ERROR');
         expect(res.line.stsCalls).toBe(2);
         expect(count(res.line, 'LoginFailures')).toBe(2);
-        // Where IAM judged the tokens, it saw two, signed with different credentials.
+        // Where IAM judged the tokens, each was signed with other credentials.
         const seen = tokensOf(2);
-        if (seen.length > 0) expect([seen.length, new Set(seen.map((s) => s.key)).size]).toEqual([2, 2]);
+        expect([seen.length, new Set(seen.map((s) => s.key)).size]).toEqual([judged, judged]);
 
         await served(h, 1);
         await served(h, 3);

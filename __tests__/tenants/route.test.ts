@@ -17,10 +17,10 @@ import { createTenantsApp, type TenantsApp, type TenantsAppOptions } from '../..
 import { loadTenantsConfig } from '../../functions/tenants/config';
 import { REFRESH_MARGIN_MS } from '../../functions/tenants/credentials';
 import { CREDENTIALS_EXPIRY_SLACK_MS, TOKEN_REUSE_MS } from '../../functions/tenants/tokens';
-import type { LoginFor } from '../../functions/tenants/pools';
 import { RETRY_AFTER_SECONDS } from '../../functions/lib/http';
 import { bundleFunction } from '../../modules/bundle';
 import { MariaDb, freePort, makeCerts, tempDir, type TestCerts } from '../../scripts/services';
+import { loginsEndingIn } from '../../scripts/tenant-logins';
 import { emfProblems, metricsOf } from '../support/emf';
 import { TENANTS_ROUTE_METRIC } from '../../contracts';
 import { FakeSts } from './fake-sts';
@@ -102,22 +102,11 @@ interface Harness {
 function harness(e: Record<string, string>, options: TenantsAppOptions & { mixUp?: (t: number) => number } = {}): Harness {
   const lines: Array<Record<string, any>> = [];
   const logins: Harness['logins'] = [];
-  const adaptLogin = (configured: LoginFor): LoginFor => (asked) => {
-    const tenant = options.mixUp ? options.mixUp(asked) : asked;
-    const login = configured(tenant);
-    return {
-      async options() {
-        const given = await login.options();
-        const plugin = given.authPlugins?.mysql_clear_password;
-        if (!plugin) return given;
-        const answer = await (plugin as any)({})(Buffer.alloc(0));
-        logins.push({ tenant, user: String(given.user), token: Buffer.from(answer).toString().replace(/\0$/, '') });
-        return { user: given.user, password: PASSWORD };
-      },
-      invalidate: () => login.invalidate(),
-      secretFetches: 0,
-    };
-  };
+  const adaptLogin = loginsEndingIn((tenant, given, token) => {
+    if (token === undefined) return String(given.password);
+    logins.push({ tenant, user: String(given.user), token });
+    return PASSWORD;
+  }, options.mixUp);
   const app = createTenantsApp(loadTenantsConfig(e), { log: (l) => lines.push(JSON.parse(l)), adaptLogin, ...options });
   apps.push(app);
   let seq = 0;
