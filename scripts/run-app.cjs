@@ -9,7 +9,8 @@
  * It rebuilds only when a file it read last time changed (esbuild's metafile inputs, checked by size and
  * mtime, then by content). Type checking stays with `tsc --noEmit`, as with tsx.
  * The bundle sits one directory below the project root, as main.ts's modules do, so their
- * `path.resolve(__dirname, '..')` still names the project root. *
+ * `path.resolve(__dirname, '..')` still names the project root.
+ *
  * cdktf.json and `npm run synth` start it with `--disable-warning=DEP0044`: cdktf 0.21 (archived) calls
  * `util.isArray`, which Node.js 22 and later flag at run time; the warning is cdktf's, harmless, and would
  * otherwise open every synth's output. CDK Terrain no longer calls it (docs/engines.md).
@@ -32,11 +33,11 @@ function stamp(file, known) {
   return { sha256: sha256(fs.readFileSync(file)), size: st.size, mtimeMs: st.mtimeMs };
 }
 
-/** True when .build/app.js was built by this esbuild from exactly the files on disk now. */
-function upToDate(esbuildVersion) {
+/** True when .build/app.js was built by this esbuild, for this target, from exactly the files on disk now. */
+function upToDate(esbuildVersion, target) {
   try {
     const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
-    if (manifest.esbuildVersion !== esbuildVersion || stamp(APP, manifest.app).sha256 !== manifest.app.sha256) return false;
+    if (manifest.esbuildVersion !== esbuildVersion || manifest.target !== target || stamp(APP, manifest.app).sha256 !== manifest.app.sha256) return false;
     return Object.entries(manifest.inputs).every(([input, known]) => stamp(path.join(ROOT, input), known).sha256 === known.sha256);
   } catch {
     return false;
@@ -44,8 +45,10 @@ function upToDate(esbuildVersion) {
 }
 
 function build() {
+  // The toolchain's floor, the major of package.json's engines.node (">=22.19.0": node22).
+  const target = `node${/\d+/.exec(require(path.join(ROOT, 'package.json')).engines.node)[0]}`;
   // The version from package.json: loading esbuild itself costs more than the whole check.
-  if (upToDate(require('esbuild/package.json').version)) return;
+  if (upToDate(require('esbuild/package.json').version, target)) return;
   const esbuild = require('esbuild');
   const out = esbuild.buildSync({
     entryPoints: [path.join(ROOT, 'main.ts')],
@@ -54,8 +57,7 @@ function build() {
     packages: 'external',
     platform: 'node',
     format: 'cjs',
-    // The toolchain's floor, the major of package.json's engines.node (">=22.19.0": node22).
-    target: `node${/\d+/.exec(require(path.join(ROOT, 'package.json')).engines.node)[0]}`,
+    target,
     write: false,
     metafile: true,
     logLevel: 'error',
@@ -67,7 +69,7 @@ function build() {
   fs.renameSync(tmp, APP);
   const inputs = Object.fromEntries(Object.keys(out.metafile.inputs).map((input) => [input, stamp(path.join(ROOT, input))]));
   const manifestTmp = `${MANIFEST}.${process.pid}.tmp`;
-  fs.writeFileSync(manifestTmp, JSON.stringify({ esbuildVersion: esbuild.version, app: stamp(APP), inputs }));
+  fs.writeFileSync(manifestTmp, JSON.stringify({ esbuildVersion: esbuild.version, target, app: stamp(APP), inputs }));
   fs.renameSync(manifestTmp, MANIFEST);
 }
 
