@@ -27,6 +27,9 @@ const MODULE = 'DirectArm';
 /** Suffix of every name of the arm: `<project>-<env>-direct-hits`, `…-direct-tenants`. */
 export const DIRECT_ARM_NAME = 'direct';
 
+/** The prefix of the arm's names (and of its own instance's, in the data stack): `<project>-<env>-direct`. */
+export const directArmNamePrefix = (namePrefix: string) => `${namePrefix}-${DIRECT_ARM_NAME}`;
+
 export interface DirectArmProps extends Omit<HitsServiceProps, 'endpoint' | 'securityGroupId' | 'namePrefix'> {
   /** `<project>-<environment>`: the arm's names are `<prefix>-direct-…`. Required. */
   readonly namePrefix: string;
@@ -58,7 +61,7 @@ export class DirectArm extends Construct {
     if (!(props.database instanceof MysqlDatabase)) throw new PropsError(MODULE, 'database', 'must be a MysqlDatabase (the arm connects straight to the instance)');
     const { database, tenants, ...shared } = props;
     this.database = database;
-    const namePrefix = `${props.namePrefix}-${DIRECT_ARM_NAME}`;
+    const namePrefix = directArmNamePrefix(props.namePrefix);
     const hits = new SecurityGroup(this, 'hits-security-group', {
       namePrefix: `${namePrefix}-hits-`,
       description: `The direct arm's hits function: the database instance on ${database.port}${props.cache ? ' and the memcached nodes' : ''}, nothing else`,

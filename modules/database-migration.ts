@@ -108,7 +108,7 @@ export class DatabaseMigration extends Construct {
       functionName: this.function.functionName,
       input: JSON.stringify({ reason: 'deploy' }),
       // What the function runs: its bundle, and its environment, hashed by Terraform at plan time over the values
-      // (a replaced instance's new address, a rotated secret's ARN, a new tenant count all re-run it).
+      // (a replaced instance's new address, a replaced secret's ARN, a new tenant count all re-run it).
       triggers: { migrations: this.function.bundleSha256, environment: Fn.sha256(Fn.jsonencode(props.environment ?? {})) },
       dependsOn: [database.instance, readSecret, toDatabase.ingress, toDatabase.egress, toAwsApis],
     });

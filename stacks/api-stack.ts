@@ -59,11 +59,8 @@ export class ApiStack extends BaseStack {
     new TerraformOutput(this, OUT.functionName, { value: this.service.function.functionName, description: 'The hits function (logs in /aws/lambda/<name>)' });
 
     const armDatabase = directArmDatabase(profile);
-    if (armDatabase) {
-      // Its own instance when the profile gives it one, otherwise the proxy arm's.
-      const database = armDatabase === 'own' ? data.directDatabase : data.database;
-      if (!database) throw new Error(`${data.node.id} has no instance of the direct arm's own: build it from the same profile as ${this.node.id}`);
-      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, database, tenants });
+    if (armDatabase && data.directArmDatabase) {
+      this.directArm = new DirectArm(this, 'direct-arm', { ...shared, database: data.directArmDatabase, tenants });
       const arm = this.directArm;
       new TerraformOutput(this, OUT.directApiUrl, { value: arm.service.api.url, description: 'The direct arm (no proxy) of the A/B load test: the same routes, straight to the instance' });
       new TerraformOutput(this, OUT.directFunctionName, { value: arm.service.function.functionName, description: "The direct arm's hits function" });

@@ -7,7 +7,7 @@ import { MemcachedCluster } from '../modules/memcached-cluster';
 import { MysqlDatabase, type MysqlDatabaseProps } from '../modules/mysql-database';
 import { RdsProxy } from '../modules/rds-proxy';
 import type { Vpc } from '../modules/vpc';
-import { DIRECT_ARM_NAME } from '../components/direct-arm';
+import { DIRECT_ARM_NAME, directArmNamePrefix } from '../components/direct-arm';
 import { schemaMigrations } from '../components/schema-migrations';
 import { BaseStack, stackId } from './base-stack';
 import { NetworkStack, availabilityZones } from './network-stack';
@@ -50,10 +50,11 @@ export class DataStack extends BaseStack {
   /** Absent when the profile's cache is disabled. */
   readonly cache?: MemcachedCluster;
   readonly migration: DatabaseMigration;
-  /** The direct arm's own instance; absent unless the arm is on with `database: 'own'`. */
-  readonly directDatabase?: MysqlDatabase;
-  /** The migrations of `directDatabase`; absent with it. */
-  readonly directMigration?: DatabaseMigration;
+  /**
+   * The instance the direct arm connects to: its own, migrated by a run of its own, with
+   * `directArm.database: 'own'`; the proxy arm's with `'shared'`; absent when the arm is off.
+   */
+  readonly directArmDatabase?: MysqlDatabase;
   /** The application's database user, which the migrations create (a cross-stack value for the api stack). */
   readonly appUsername: string;
 
@@ -84,12 +85,15 @@ export class DataStack extends BaseStack {
     this.appUsername = new TerraformLocal(this, 'app-username', d.appUsername).asString;
     const migrations = { vpc, appUsername: this.appUsername, tenants: profile.tenants, logRetentionDays: profile.logRetentionDays };
     this.migration = schemaMigrations(this, { ...migrations, namePrefix: this.resourcePrefix, database: this.database });
-    if (directArmDatabase(profile) === 'own') {
+    const armDatabase = directArmDatabase(profile);
+    let ownDatabase: MysqlDatabase | undefined;
+    if (armDatabase === 'own') {
       // New construct ids: everything of the proxy arm's instance keeps its address.
-      const name = `${this.resourcePrefix}-${DIRECT_ARM_NAME}`;
-      this.directDatabase = new MysqlDatabase(this, `${DIRECT_ARM_NAME}-mysql`, databaseProps(profile, name, vpc));
-      this.directMigration = schemaMigrations(this, { ...migrations, namePrefix: name, database: this.directDatabase, qualifier: DIRECT_ARM_NAME });
+      const name = directArmNamePrefix(this.resourcePrefix);
+      ownDatabase = new MysqlDatabase(this, `${DIRECT_ARM_NAME}-mysql`, databaseProps(profile, name, vpc));
+      schemaMigrations(this, { ...migrations, namePrefix: name, database: ownDatabase, qualifier: DIRECT_ARM_NAME });
     }
+    if (armDatabase) this.directArmDatabase = ownDatabase ?? this.database;
 
     const c = profile.cache;
     if (c.enabled) {
@@ -111,9 +115,9 @@ export class DataStack extends BaseStack {
     new TerraformOutput(this, OUT.databaseIdentifier, { value: this.database.instanceIdentifier, description: 'RDS instance behind the proxy' });
     new TerraformOutput(this, OUT.proxyName, { value: this.proxy.proxyName, description: 'RDS Proxy name (the ProxyName dimension of its CloudWatch metrics)' });
     new TerraformOutput(this, 'master_user_secret_arn', { value: this.database.masterUserSecretArn, description: 'RDS-managed secret with the master credentials (rotated by RDS)' });
-    if (this.directDatabase) {
-      new TerraformOutput(this, OUT.directDatabaseIdentifier, { value: this.directDatabase.instanceIdentifier, description: "The direct arm's own RDS instance (no proxy in front)" });
-      new TerraformOutput(this, 'direct_master_user_secret_arn', { value: this.directDatabase.masterUserSecretArn, description: "RDS-managed secret with the master credentials of the direct arm's instance" });
+    if (ownDatabase) {
+      new TerraformOutput(this, OUT.directDatabaseIdentifier, { value: ownDatabase.instanceIdentifier, description: "The direct arm's own RDS instance (no proxy in front)" });
+      new TerraformOutput(this, 'direct_master_user_secret_arn', { value: ownDatabase.masterUserSecretArn, description: "RDS-managed secret with the master credentials of the direct arm's instance" });
     }
   }
 }

@@ -437,6 +437,21 @@ function chain(env: SynthesizedEnvironment, label: string, client: string | unde
 }
 
 /**
+ * A tenants function's group (`what`): HTTPS out, for AssumeRole at STS's regional endpoint through the NAT
+ * gateway; `server` and nothing else besides; apart from its function.
+ */
+function tenantsGroupProblems(env: SynthesizedEnvironment, group: string, server: { sg: string | undefined; name: string }, what: string): string[] {
+  const rules = environmentSgRules(env);
+  const own = rules.filter((r) => r.g === group);
+  const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== server.sg));
+  return [
+    ...(own.some(isHttpsOut) ? [] : [`${what} has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails`]),
+    ...apartFromItsFunction(group, rules, what),
+    ...elsewhere.map((r) => `${r.where}: ${what} must only send to ${server.name}, and HTTPS to STS`),
+  ];
+}
+
+/**
  * Violations unless `group` (a function's of the api stack: the tenants function's, the direct arm's) and
  * every rule naming it, on either side, are in the api stack, where its function is: deleted anywhere else,
  * the group goes before the function lets go of it.
@@ -867,17 +882,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       if (!t.tenantsSg) return ['the api stack has no tenants function in a security group'];
       const problems = chain(env, 'tenants → proxy', t.tenantsSg, t.proxySg, 3306, [t.appSg]);
       if ([t.appSg, ...t.migrationSgs, t.directHitsSg, t.directTenantsSg].includes(t.tenantsSg)) problems.push('the tenants function shares a security group with another function');
-      const rules = environmentSgRules(env);
-      const own = rules.filter((r) => r.g === t.tenantsSg);
-      // AssumeRole goes to STS's regional endpoint through the NAT gateway: HTTPS out, and only that.
-      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.proxySg));
-      const https = own.some(isHttpsOut) ? [] : ['the tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS and every tenant request fails'];
-      return [
-        ...problems,
-        ...https,
-        ...apartFromItsFunction(t.tenantsSg, rules, 'the tenants group'),
-        ...elsewhere.map((r) => `${r.where}: the tenants group must only send to the proxy, and HTTPS to STS`),
-      ];
+      return [...problems, ...tenantsGroupProblems(env, t.tenantsSg, { sg: t.proxySg, name: 'the proxy' }, 'the tenants group')];
     },
   },
   {
@@ -921,16 +926,7 @@ const SECURITY_MODEL_RULES: readonly Rule[] = [
       if (!t.directTenantsSg) return ["the api stack has no direct arm tenants function (DB_HOST the instance) in a security group"];
       const problems = chainTo(env, 'direct tenants → database', t.directTenantsSg, t.directDbSg);
       if ([t.appSg, ...t.migrationSgs, t.tenantsSg, t.directHitsSg].includes(t.directTenantsSg)) problems.push('the direct arm tenants function shares a security group with another function');
-      const rules = environmentSgRules(env);
-      const own = rules.filter((r) => r.g === t.directTenantsSg);
-      const elsewhere = own.filter((r) => !isHttpsOut(r) && (r.direction === 'ingress' || r.ref !== t.directDbSg));
-      const https = own.some(isHttpsOut) ? [] : ['the direct arm tenants group has no HTTPS egress (tcp 443): AssumeRole cannot reach STS'];
-      return [
-        ...problems,
-        ...https,
-        ...apartFromItsFunction(t.directTenantsSg, rules, "the direct arm's tenants group"),
-        ...elsewhere.map((r) => `${r.where}: the direct arm's tenants group must only send to the database, and HTTPS to STS`),
-      ];
+      return [...problems, ...tenantsGroupProblems(env, t.directTenantsSg, { sg: t.directDbSg, name: 'the database' }, "the direct arm's tenants group")];
     },
   },
   {

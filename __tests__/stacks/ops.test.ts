@@ -540,7 +540,7 @@ describe.each(environments.map((env) => [label(env), env] as const))('%s', (_lab
 
 describe('tenants on and off: the ops stack', () => {
   const withTenants = (p: Profile, count: number): Profile => ({ ...p, tenants: { ...p.tenants, count } });
-  // The same sets as the wiring suite's (synthesized once per run).
+  // The shipped profiles with tenants on, then off (each set synthesized once per run).
   const tenantsOn = synthEnvironments(PROFILES.map((p) => withTenants(p, p.tenants.count || 5)), 'tenants-on');
   const tenantsOff = synthEnvironments(PROFILES.map((p) => withTenants(p, 0)), 'tenants-off');
   const names = (s: StackJson) => Object.entries(s.resource ?? {}).flatMap(([t, r]) => Object.keys(r).map((n) => `${t}.${n}`));

@@ -74,6 +74,18 @@ function armDatabases(arms: readonly ComparedArm[]): Array<{ database: MysqlData
   return [...byDatabase].map(([database, labels]) => ({ database, label: one ? '' : `${labels.join(' and ')} ` }));
 }
 
+/** Lambda's view of one function: invocations, errors and throttles; duration against its timeout; concurrency (against `ceiling`). */
+function lambdaRow(title: string, fn: NodeFunction, ceiling?: number): DashboardRow {
+  return {
+    title,
+    graphs: [
+      { title: 'Invocations, errors, throttles', metrics: [fn.metricInvocations(), fn.metricErrors(), fn.metricThrottles()] },
+      { title: 'Duration (ms)', metrics: [fn.metricDuration({ statistic: 'p50', label: 'p50' }), fn.metricDuration({ label: 'p99' })], annotations: [{ label: 'timeout', value: fn.timeoutSeconds * 1000 }] },
+      { title: 'Concurrent executions', metrics: [fn.metricConcurrentExecutions()], annotations: ceiling === undefined ? [] : [{ label: 'ceiling', value: ceiling }] },
+    ],
+  };
+}
+
 /**
  * The proxy arm's tenants function, beside the hits rows and in their shape: Lambda's view, then its own
  * metrics (EMF): requests and failures, latency, STS, pools and logins.
@@ -81,14 +93,7 @@ function armDatabases(arms: readonly ComparedArm[]): Array<{ database: MysqlData
 export function tenantsRows(tenants: NodeFunction): DashboardRow[] {
   const items = { route: TENANTS_ROUTE_METRIC };
   return [
-    {
-      title: 'Lambda: tenants function',
-      graphs: [
-        { title: 'Invocations, errors, throttles', metrics: [tenants.metricInvocations(), tenants.metricErrors(), tenants.metricThrottles()] },
-        { title: 'Duration (ms)', metrics: [tenants.metricDuration({ statistic: 'p50', label: 'p50' }), tenants.metricDuration({ label: 'p99' })], annotations: [{ label: 'timeout', value: tenants.timeoutSeconds * 1000 }] },
-        { title: 'Concurrent executions', metrics: [tenants.metricConcurrentExecutions()] },
-      ],
-    },
+    lambdaRow('Lambda: tenants function', tenants),
     {
       title: 'Tenants function metrics (EMF)',
       graphs: [
@@ -120,14 +125,7 @@ function requestPathRows({ api, hits, tenants, proxy, database, cache, prune, co
         { title: 'Latency (ms)', metrics: [api.metricLatency({ statistic: 'p50', label: 'p50' }), api.metricLatency({ label: 'p99' }), api.metricIntegrationLatency({ label: 'integration p99' })], annotations: [{ label: 'alarm', value: API_LATENCY_ALARM_MS }] },
       ],
     },
-    {
-      title: 'Lambda: hits function',
-      graphs: [
-        { title: 'Invocations, errors, throttles', metrics: [hits.metricInvocations(), hits.metricErrors(), hits.metricThrottles()] },
-        { title: 'Duration (ms)', metrics: [hits.metricDuration({ statistic: 'p50', label: 'p50' }), hits.metricDuration({ label: 'p99' })], annotations: [{ label: 'timeout', value: hits.timeoutSeconds * 1000 }] },
-        { title: 'Concurrent executions', metrics: [hits.metricConcurrentExecutions()], annotations: concurrencyCeiling === undefined ? [] : [{ label: 'ceiling', value: concurrencyCeiling }] },
-      ],
-    },
+    lambdaRow('Lambda: hits function', hits, concurrencyCeiling),
     {
       title: 'Function metrics (EMF)',
       graphs: [
